@@ -1,0 +1,1 @@
+"""Reader threads, ring buffer and recording (stdlib threads, no Qt)."""

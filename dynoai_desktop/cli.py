@@ -1,0 +1,119 @@
+"""The `dynoai` command line (FORMATS.md §0).
+
+Bare ``dynoai`` opens the GUI; ``--demo`` opens it on the virtual dyno cell; ``--smoke`` opens
+the main window, runs the event loop while the panels update and exits 0 (non-zero on any
+exception or Qt warning). Subcommands other than the GUI modes never import Qt: ``ui`` is
+imported inside :func:`_run_gui` only.
+
+Errors a user can cause print one line ``dynoai CMD: ...`` on stderr and exit 2; never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from dynoai_desktop import __version__
+from dynoai_desktop.core.errors import InputError
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_USAGE = 2
+
+SMOKE_SECONDS_MIN = 5.0
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with FORMATS.md §0 errors: one ``dynoai CMD: ...`` line, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: {message} (see '{self.prog} --help')\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+# Subcommands register here as later issues add them (autotune, simulate, convert,
+# validate-training-data): name -> (help, add_arguments(parser), run(args) -> exit code).
+Subcommand = tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
+SUBCOMMANDS: dict[str, Subcommand] = {}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="dynoai",
+        description="DynoAI Desktop: live logging, tables, autotune, coverage and AI suggestions "
+        "for the motorcycle dyno cell. With no subcommand, opens the main window.",
+    )
+    parser.add_argument("--version", action="version", version=f"dynoai {__version__}")
+    modes = parser.add_mutually_exclusive_group()
+    modes.add_argument(
+        "--demo", action="store_true", help="open the main window on the virtual dyno cell"
+    )
+    modes.add_argument(
+        "--smoke",
+        action="store_true",
+        help="open the main window, run it for a few seconds while the panels update, then exit "
+        "0; non-zero on any exception or Qt warning (CI and the installer's check)",
+    )
+    parser.add_argument(
+        "--smoke-seconds",
+        type=float,
+        default=SMOKE_SECONDS_MIN + 0.5,
+        metavar="S",
+        help=f"how long --smoke runs the event loop (at least {SMOKE_SECONDS_MIN:g} s)",
+    )
+    parser.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="FILE.png",
+        help="save a PNG of the main window once it has settled, then exit (for the docs)",
+    )
+    parser.add_argument(
+        "--config-dir",
+        type=Path,
+        metavar="DIR",
+        help="read and write settings in DIR instead of the platform's config directory",
+    )
+    if SUBCOMMANDS:
+        sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+        for name, (help_text, add_arguments, _run) in SUBCOMMANDS.items():
+            add_arguments(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = getattr(args, "command", None)
+    if command is not None:
+        try:
+            return SUBCOMMANDS[command][2](args)
+        except InputError as exc:
+            sys.stderr.write(f"dynoai {command}: {exc}\n")
+            return EXIT_USAGE
+    if args.smoke and args.smoke_seconds < SMOKE_SECONDS_MIN:
+        parser.error(f"--smoke-seconds must be at least {SMOKE_SECONDS_MIN:g}")
+    if args.screenshot is not None and args.screenshot.suffix.lower() != ".png":
+        parser.error(f"--screenshot {args.screenshot}: give a file name ending in .png")
+    return _run_gui(args)
+
+
+def _run_gui(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: subcommands must run where Qt is not installed.
+    from dynoai_desktop.ui.app import GuiOptions, run_gui
+
+    return run_gui(
+        GuiOptions(
+            demo=args.demo,
+            smoke_seconds=args.smoke_seconds if args.smoke else None,
+            screenshot=args.screenshot,
+            config_dir=args.config_dir,
+        )
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m dynoai_desktop.cli`
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Device contract, protocol codecs (bytes <-> samples) and pyserial transports. Imports only core."""

@@ -1,0 +1,1 @@
+"""Training-data schemas, pattern extraction, models, registry and suggestions."""

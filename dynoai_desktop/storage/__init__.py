@@ -1,0 +1,1 @@
+"""Files and persistence: settings, catalog, run files, importers and exporters."""

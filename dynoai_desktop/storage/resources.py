@@ -1,0 +1,19 @@
+"""Files shipped with the app under ``resources/`` (base tables, demo build specs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dynoai_desktop.core.table import Table
+from dynoai_desktop.storage.table_files import read_table_csv
+
+# resources/ sits beside the package in a checkout; an installer bundle puts it in the same place.
+RESOURCES_DIR = Path(__file__).resolve().parents[2] / "resources"
+DEMO_TABLES = ("ve_front_map.csv", "ve_rear_map.csv")
+
+
+def demo_base_tables() -> tuple[list[Table], str]:
+    """The demo base VE tables (front, rear) and a line saying where they came from."""
+    folder = RESOURCES_DIR / "tables"
+    tables = [read_table_csv(folder / name) for name in DEMO_TABLES]
+    return tables, f"Demo base map (Twin Cam 103 class, generated; not from a real bike): {folder}"

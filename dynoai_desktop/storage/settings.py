@@ -1,0 +1,174 @@
+"""The one typed, versioned settings object and where it lives.
+
+Settings are a JSON file in the platform's config directory (platformdirs), or in the directory
+given with ``--config-dir`` / ``DYNOAI_CONFIG_DIR`` (how tests keep away from a user's real
+settings). Older files are migrated step by step; a file that cannot be read is kept aside as
+``settings.json.unreadable-<time>`` and defaults are used, so a bad file never stops the app and
+nothing is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP_NAME = "DynoAI Desktop"
+APP_AUTHOR = "DynoAI"
+CONFIG_DIR_ENV = "DYNOAI_CONFIG_DIR"
+SETTINGS_FILE = "settings.json"
+SCHEMA_VERSION = 1
+MAX_RECENT_FILES = 10
+
+
+@dataclass(frozen=True)
+class DisplayUnits:
+    """Units the user reads values in; data is always stored in canonical units (FORMATS.md §2)."""
+
+    temperature: str = "F"
+    torque: str = "ft-lb"
+    power: str = "hp"
+    pressure: str = "kPa"
+    speed: str = "mph"
+    afr: str = "AFR"
+
+
+@dataclass(frozen=True)
+class DevicePort:
+    """One device of the cell: its role, protocol and pyserial URL (empty until the user picks)."""
+
+    role: str
+    protocol: str
+    port: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def _default_devices() -> tuple[DevicePort, ...]:
+    # FORMATS.md §4: the dyno line and one Innovate MTS chain of two LC-2s (front, then rear).
+    return (
+        DevicePort(role="dyno", protocol="dyno-line"),
+        DevicePort(role="wideband", protocol="innovate-mts", options={"front": 1, "rear": 2}),
+    )
+
+
+@dataclass(frozen=True)
+class AuthorityLimits:
+    """How far an automatic change (autotune, AI overlay) may move a table."""
+
+    max_ve_change_pct_per_run: float = 10.0
+    min_ve_pct: float = 10.0
+    max_ve_pct: float = 130.0
+    max_spark_advance_change_deg: float = 2.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    schema_version: int = SCHEMA_VERSION
+    units: DisplayUnits = field(default_factory=DisplayUnits)
+    recent_files: tuple[str, ...] = ()
+    devices: tuple[DevicePort, ...] = field(default_factory=_default_devices)
+    authority: AuthorityLimits = field(default_factory=AuthorityLimits)
+    # Qt's saveGeometry()/saveState() bytes, base64: opaque to everything but the main window.
+    window_geometry_b64: str = ""
+    window_state_b64: str = ""
+
+    def with_recent_file(self, path: str) -> Settings:
+        """Put ``path`` first in the recent files, without duplicates, at most 10 kept."""
+        recent = (path, *(p for p in self.recent_files if p != path))
+        return replace(self, recent_files=recent[:MAX_RECENT_FILES])
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Settings:
+        """Build from a current-version dict; unknown keys are ignored, missing ones default."""
+        return Settings(
+            schema_version=SCHEMA_VERSION,
+            units=_build(DisplayUnits, data.get("units", {})),
+            recent_files=tuple(str(p) for p in data.get("recent_files", ())),
+            devices=tuple(_build(DevicePort, d) for d in data.get("devices", ()))
+            or _default_devices(),
+            authority=_build(AuthorityLimits, data.get("authority", {})),
+            window_geometry_b64=str(data.get("window_geometry_b64", "")),
+            window_state_b64=str(data.get("window_state_b64", "")),
+        )
+
+
+def _build(kind: type, data: dict[str, Any]) -> Any:
+    known = {f.name for f in fields(kind)}
+    return kind(**{k: v for k, v in data.items() if k in known})
+
+
+# ---------------------------------------------------------------- migrations
+# MIGRATIONS[n] turns a version-n dict into a version-(n+1) dict. Version 1 is the first
+# released layout, so there is nothing to migrate yet; the next change of layout adds its step
+# here and bumps SCHEMA_VERSION (tests/storage/test_settings.py exercises the chain).
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def migrate(data: dict[str, Any]) -> dict[str, Any]:
+    """Bring a settings dict of any earlier version up to SCHEMA_VERSION."""
+    version = int(data.get("schema_version", 1))
+    if version > SCHEMA_VERSION:
+        raise ValueError(
+            f"settings schema_version {version} is newer than this DynoAI ({SCHEMA_VERSION})"
+        )
+    while version < SCHEMA_VERSION:
+        data = MIGRATIONS[version](data)
+        version += 1
+        data["schema_version"] = version
+    return data
+
+
+# ---------------------------------------------------------------- the file
+
+
+def default_config_dir() -> Path:
+    """``DYNOAI_CONFIG_DIR`` when set (read now, not at import), else the platform's directory."""
+    override = os.environ.get(CONFIG_DIR_ENV)
+    if override:
+        return Path(override)
+    return Path(platformdirs.user_config_dir(APP_NAME, APP_AUTHOR))
+
+
+class SettingsStore:
+    """Loads and saves :class:`Settings` in one directory; atomic writes."""
+
+    def __init__(self, config_dir: Path | None = None) -> None:
+        self.config_dir = config_dir if config_dir is not None else default_config_dir()
+        self.path = self.config_dir / SETTINGS_FILE
+        # Set by load() when the file on disk could not be used: what happened, for the UI.
+        self.problem: str | None = None
+
+    def load(self) -> Settings:
+        self.problem = None
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return Settings()
+        except OSError as exc:
+            self.problem = f"could not read {self.path} ({exc.strerror}); using defaults"
+            return Settings()
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict):
+                raise ValueError("top level is not a JSON object")
+            return Settings.from_dict(migrate(data))
+        except (ValueError, TypeError, KeyError) as exc:
+            kept = self.path.with_name(f"{SETTINGS_FILE}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}")
+            os.replace(self.path, kept)
+            self.problem = f"settings file {self.path} was unusable ({exc}); kept it as {kept.name}"
+            return Settings()
+
+    def save(self, settings: Settings) -> None:
+        self.config_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(settings.to_dict(), indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, self.path)

@@ -1,0 +1,130 @@
+"""Start the GUI: application, theme, settings, main window, and the smoke/screenshot drivers."""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from PySide6.QtCore import QMessageLogContext, QtMsgType, QTimer, qInstallMessageHandler
+from PySide6.QtWidgets import QApplication
+
+from dynoai_desktop.acquisition.ring_buffer import SampleRingBuffer
+from dynoai_desktop.core.channels import LOG_COLUMNS
+from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.storage.resources import demo_base_tables
+from dynoai_desktop.storage.settings import SettingsStore
+from dynoai_desktop.ui.main_window import MainWindow
+from dynoai_desktop.ui.smoke import SweepFeeder
+from dynoai_desktop.ui.theme import apply_theme
+
+# The offscreen platform always prints this one; it is harmless (shared PITFALLS.md).
+HARMLESS_QT_WARNINGS = ("propagateSizeHints",)
+LIVE_BUFFER_S = 600  # ten minutes at 100 Hz
+LIVE_RATE_HZ = 100
+SCREENSHOT_SETTLE_MS = 1500
+
+DEMO_BANNER = (
+    "Demo mode: the virtual dyno cell is not available in this build yet, so no devices are "
+    "streaming. The gauges and charts fill in once a dyno or wideband is connected."
+)
+
+
+@dataclass(frozen=True)
+class GuiOptions:
+    demo: bool = False
+    smoke_seconds: float | None = None
+    screenshot: Path | None = None
+    config_dir: Path | None = None
+
+
+@dataclass
+class ProblemLog:
+    """Qt warnings and uncaught exceptions seen while the GUI ran (they fail a smoke run)."""
+
+    problems: list[str] = field(default_factory=list)
+
+    def qt_message(self, kind: QtMsgType, _context: QMessageLogContext, message: str) -> None:
+        if any(harmless in message for harmless in HARMLESS_QT_WARNINGS):
+            return
+        sys.stderr.write(f"qt: {message}\n")
+        if kind in (QtMsgType.QtDebugMsg, QtMsgType.QtInfoMsg):
+            return
+        self.problems.append(f"Qt warning: {message}")
+
+    def exception(
+        self, kind: type[BaseException], value: BaseException, tb: TracebackType | None
+    ) -> None:
+        sys.stderr.write("".join(traceback.format_exception(kind, value, tb)))
+        self.problems.append(f"exception: {kind.__name__}: {value}")
+
+
+def run_gui(options: GuiOptions) -> int:
+    started = time.monotonic()
+    log = ProblemLog()
+    previous_hook = sys.excepthook
+    sys.excepthook = log.exception
+    previous_handler = qInstallMessageHandler(log.qt_message)
+    try:
+        return _run(options, log, started)
+    finally:
+        qInstallMessageHandler(previous_handler)
+        sys.excepthook = previous_hook
+
+
+def _run(options: GuiOptions, log: ProblemLog, started: float) -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("DynoAI Desktop")
+    app.setOrganizationName("DynoAI")
+    apply_theme(app)
+
+    store = SettingsStore(options.config_dir)
+    settings = store.load()
+    try:
+        tables, tables_source = demo_base_tables()
+    except InputError as exc:
+        sys.stderr.write(f"dynoai: {exc}\n")
+        return 2
+    buffer = SampleRingBuffer(LOG_COLUMNS, capacity=LIVE_BUFFER_S * LIVE_RATE_HZ)
+    banner = DEMO_BANNER if options.demo else ""
+    window = MainWindow(store, settings, buffer, tables, tables_source, banner=banner)
+    window.show()
+    sys.stderr.write(f"dynoai: main window shown {time.monotonic() - started:.2f} s after start\n")
+
+    feeder = None
+    if options.smoke_seconds is not None:
+        # Drive the live panel as a pull would: the paint path runs at full rate for the whole
+        # smoke run, which is what catches crashes such as PySide6 6.12's refcount abort.
+        feeder = SweepFeeder(buffer, rate_hz=LIVE_RATE_HZ)
+        feeder.start()
+        QTimer.singleShot(int(options.smoke_seconds * 1000), window.close)
+    if options.screenshot is not None:
+        QTimer.singleShot(SCREENSHOT_SETTLE_MS, lambda: _save_screenshot(window, options, log))
+
+    app.exec()
+    if feeder is not None:
+        feeder.stop()
+    if options.smoke_seconds is not None:
+        repaints = window.live.repaints
+        if repaints == 0:
+            log.problems.append("the live panel never repainted")
+        if log.problems:
+            sys.stderr.write("dynoai --smoke: FAILED\n  " + "\n  ".join(log.problems) + "\n")
+            return 1
+        sys.stderr.write(
+            f"dynoai --smoke: OK, {options.smoke_seconds:g} s, {repaints} live repaints\n"
+        )
+    return 0
+
+
+def _save_screenshot(window: MainWindow, options: GuiOptions, log: ProblemLog) -> None:
+    assert options.screenshot is not None
+    options.screenshot.parent.mkdir(parents=True, exist_ok=True)
+    if not window.grab().save(str(options.screenshot)):
+        log.problems.append(f"could not write {options.screenshot}")
+    else:
+        sys.stderr.write(f"dynoai: screenshot saved to {options.screenshot}\n")
+    window.close()

@@ -1,0 +1,45 @@
+"""Status-bar indicators: one light per device, the reason on hover."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+
+from dynoai_desktop.storage.settings import DevicePort
+from dynoai_desktop.ui import theme
+
+ROLE_TITLES = {"dyno": "Dyno", "wideband": "Wideband"}
+
+
+class DeviceIndicator(QWidget):
+    """A coloured dot and the device's name and state, e.g. '● Dyno: not connected'."""
+
+    def __init__(self, device: DevicePort, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.device = device
+        self.setObjectName(f"device_{device.role}")
+        self.dot = QLabel("●")
+        self.text = QLabel()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 0, 6, 0)
+        layout.setSpacing(4)
+        layout.addWidget(self.dot)
+        layout.addWidget(self.text)
+        if device.port:
+            self.set_state(theme.IDLE, "not connected", f"{device.protocol} on {device.port}")
+        else:
+            self.set_state(
+                theme.IDLE,
+                "no port",
+                f"{device.protocol}: no port chosen yet. Pick a serial port or URL "
+                "(e.g. /dev/ttyUSB0, COM3, socket://127.0.0.1:7001) for this device.",
+            )
+
+    @property
+    def title(self) -> str:
+        return ROLE_TITLES.get(self.device.role, self.device.role.title())
+
+    def set_state(self, colour: str, state: str, reason: str) -> None:
+        self.state = state
+        self.dot.setStyleSheet(f"color: {colour};")
+        self.text.setText(f"{self.title}: {state}")
+        self.setToolTip(reason)

@@ -1,0 +1,1 @@
+"""Dock panels: thin views over Qt-free models."""

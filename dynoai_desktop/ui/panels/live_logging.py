@@ -1,0 +1,198 @@
+"""Live logging panel: digital gauges and strip charts over the acquisition ring buffer.
+
+The panel never receives a signal per sample: one ~50 Hz timer polls the buffer's version and
+repaints only when it moved (ARCHITECTURE.md "Data flow, live").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
+
+from dynoai_desktop.acquisition.ring_buffer import TIME_CHANNEL, SampleRingBuffer
+from dynoai_desktop.core.channels import CHANNELS
+from dynoai_desktop.core.units import convert
+from dynoai_desktop.storage.settings import DisplayUnits
+from dynoai_desktop.ui import theme
+
+POLL_INTERVAL_MS = 20  # 50 Hz
+CHART_WINDOW_S = 20.0
+AFR_ON_TARGET_BAND = 0.3  # ± AFR shown green
+
+
+@dataclass(frozen=True)
+class GaugeSpec:
+    channel: str
+    title: str
+    decimals: int
+
+
+GAUGES = (
+    GaugeSpec("rpm", "Engine speed", 0),
+    GaugeSpec("map_kpa", "MAP", 1),
+    GaugeSpec("tps_pct", "Throttle", 1),
+    GaugeSpec("afr_front", "AFR front", 2),
+    GaugeSpec("afr_rear", "AFR rear", 2),
+    GaugeSpec("torque_ftlb", "Torque", 1),
+    GaugeSpec("power_hp", "Power", 1),
+    GaugeSpec("engine_temp_c", "Engine temp", 0),
+    GaugeSpec("iat_c", "Intake air", 0),
+)
+
+# Channel quantity -> which DisplayUnits field picks its display unit.
+_DISPLAY_UNIT_FIELD = {
+    "temperature": "temperature",
+    "torque": "torque",
+    "power": "power",
+    "pressure": "pressure",
+    "speed": "speed",
+    "afr": "afr",
+}
+
+
+_UNIT_LABELS = {"F": "°F", "C": "°C"}
+
+
+def display_unit(channel: str, units: DisplayUnits) -> str:
+    """The unit symbol ``channel`` is shown in, from the user's display units."""
+    spec = CHANNELS[channel]
+    field_name = _DISPLAY_UNIT_FIELD.get(spec.quantity)
+    return getattr(units, field_name) if field_name else spec.unit
+
+
+class Gauge(QFrame):
+    """One digital readout: title, value in the user's unit, unit; '—' when there is no value."""
+
+    def __init__(self, spec: GaugeSpec, unit: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.spec = spec
+        self.setObjectName(f"gauge_{spec.channel}")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        title = QLabel(spec.title)
+        title.setStyleSheet(f"color: {theme.MUTED};")
+        self.value_label = QLabel("—")
+        self.value_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        font = self.value_label.font()
+        font.setPointSize(20)
+        font.setBold(True)
+        self.value_label.setFont(font)
+        self.unit_label = QLabel(_UNIT_LABELS.get(unit, unit))
+        self.unit_label.setStyleSheet(f"color: {theme.MUTED};")
+        layout = QGridLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.addWidget(title, 0, 0, 1, 2)
+        layout.addWidget(self.value_label, 1, 0)
+        layout.addWidget(self.unit_label, 1, 1, Qt.AlignmentFlag.AlignBottom)
+
+    def show_value(self, value: float, colour: str = theme.TEXT) -> None:
+        if math.isnan(value):
+            self.value_label.setText("—")
+            colour = theme.IDLE
+        else:
+            self.value_label.setText(f"{value:,.{self.spec.decimals}f}")
+        self.value_label.setStyleSheet(f"color: {colour};")
+
+
+def afr_colour(afr: float, target: float) -> str:
+    """Green on target, red lean, blue rich; plain when there is no target."""
+    if math.isnan(afr) or math.isnan(target):
+        return theme.TEXT
+    if afr > target + AFR_ON_TARGET_BAND:
+        return theme.FAULT
+    if afr < target - AFR_ON_TARGET_BAND:
+        return theme.RICH
+    return theme.OK
+
+
+class LiveLoggingPanel(QWidget):
+    def __init__(
+        self,
+        buffer: SampleRingBuffer,
+        units: DisplayUnits,
+        banner: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.buffer = buffer
+        self.units = units
+        self.repaints = 0  # how many times new data was drawn (tests and the smoke run read it)
+        self._drawn_version = -1
+
+        layout = QVBoxLayout(self)
+        self.banner = QLabel(banner)
+        self.banner.setObjectName("banner")
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet(
+            f"background: {theme.WARN}; color: #1e2125; padding: 6px; border-radius: 3px;"
+        )
+        self.banner.setVisible(bool(banner))
+        layout.addWidget(self.banner)
+
+        gauges = QGridLayout()
+        self.gauges: dict[str, Gauge] = {}
+        for i, spec in enumerate(GAUGES):
+            gauge = Gauge(spec, display_unit(spec.channel, units))
+            self.gauges[spec.channel] = gauge
+            gauges.addWidget(gauge, i // 5, i % 5)
+        layout.addLayout(gauges)
+
+        self.charts = pg.GraphicsLayoutWidget()
+        self.afr_plot = self.charts.addPlot(row=0, col=0)
+        self.afr_plot.setLabel("left", "AFR")
+        self.afr_plot.addLegend(offset=(10, 5))
+        self.rpm_plot = self.charts.addPlot(row=1, col=0)
+        self.rpm_plot.setLabel("left", "Engine speed (rpm)")
+        self.rpm_plot.setLabel("bottom", "time", units="s")
+        self.rpm_plot.setXLink(self.afr_plot)
+        self.curves = {}
+        for plot, channel, name, colour in (
+            (self.afr_plot, "afr_front", "front", theme.AFR_FRONT),
+            (self.afr_plot, "afr_rear", "rear", theme.AFR_REAR),
+            (self.afr_plot, "afr_target", "target", theme.AFR_TARGET),
+            (self.rpm_plot, "rpm", "rpm", theme.RPM),
+        ):
+            plot.setClipToView(True)
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.showGrid(x=True, y=True, alpha=0.2)
+            style = Qt.PenStyle.DashLine if channel == "afr_target" else Qt.PenStyle.SolidLine
+            self.curves[channel] = plot.plot(name=name, pen=pg.mkPen(colour, width=2, style=style))
+        self.afr_plot.setXRange(-CHART_WINDOW_S, 0.0, padding=0)
+        self.afr_plot.setYRange(10.0, 17.0)
+        self.rpm_plot.setYRange(0, 6500)
+        layout.addWidget(self.charts, stretch=1)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(POLL_INTERVAL_MS)
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start()
+
+    def refresh(self) -> None:
+        """Repaint gauges and charts if the buffer moved since the last repaint."""
+        version = self.buffer.version
+        if version == self._drawn_version:
+            return
+        self._drawn_version = version
+        data = self.buffer.window(CHART_WINDOW_S)
+        t = data[TIME_CHANNEL]
+        if t.size == 0:
+            return
+        target = _last(data["afr_target"]) if "afr_target" in data else math.nan
+        for channel, gauge in self.gauges.items():
+            raw = _last(data[channel]) if channel in data else math.nan
+            shown = convert(raw, CHANNELS[channel].unit, display_unit(channel, self.units))
+            colour = afr_colour(raw, target) if channel.startswith("afr_") else theme.TEXT
+            gauge.show_value(float(shown), colour)
+        x = t - t[-1]  # seconds before now
+        for channel, curve in self.curves.items():
+            if channel in data:
+                curve.setData(x, data[channel], connect="finite")
+        self.repaints += 1
+
+
+def _last(column: np.ndarray) -> float:
+    return float(column[-1]) if column.size else math.nan
