@@ -25,6 +25,7 @@ EXIT_CHECK_FAILED = 1
 EXIT_USAGE = 2
 
 SMOKE_SECONDS_MIN = 5.0
+QT_PACKAGES = {"PySide6", "shiboken6", "pyqtgraph", "OpenGL"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -103,7 +104,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run_gui(args: argparse.Namespace) -> int:
     # Imported here, not at the top: subcommands must run where Qt is not installed.
-    from dynoai_desktop.ui.app import GuiOptions, run_gui
+    try:
+        from dynoai_desktop.ui.app import GuiOptions, run_gui
+    except ImportError as exc:
+        if exc.name is None or exc.name.split(".")[0] not in QT_PACKAGES:
+            raise
+        sys.stderr.write(
+            f"dynoai: the main window needs {exc.name}, which is not installed in this Python "
+            f"({sys.executable}); set up the app with 'make run' (see README) and start it from "
+            "there\n"
+        )
+        return EXIT_USAGE
 
     return run_gui(
         GuiOptions(

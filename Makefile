@@ -1,0 +1,19 @@
+# The README's two commands. Both set up a fresh machine first (idempotent, fast when done).
+.PHONY: run test smoke screenshots clean
+
+run:  ## set up, then open DynoAI Desktop in demo mode
+	scripts/run.sh
+
+test:  ## set up, then run the whole suite offscreen and the non-UI suite without Qt
+	scripts/test.sh
+
+smoke:  ## the installer's check: open the main window for 5 s offscreen, exit 0
+	QT_QPA_PLATFORM=offscreen scripts/run.sh --smoke
+
+screenshots:  ## regenerate docs/main_window.png under Xvfb
+	scripts/bootstrap.sh gui
+	DYNOAI_CONFIG_DIR=$$(mktemp -d) xvfb-run -a -s "-screen 0 1600x1000x24" \
+		.venv/bin/dynoai --demo --screenshot docs/main_window.png
+
+clean:
+	rm -rf .venv .venv-noqt .pytest_cache .ruff_cache .hypothesis

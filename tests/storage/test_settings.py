@@ -1,0 +1,88 @@
+"""Settings: one typed, versioned object in the config directory; bad files never stop the app."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dynoai_desktop.storage import settings as settings_module
+from dynoai_desktop.storage.settings import (
+    DevicePort,
+    DisplayUnits,
+    Settings,
+    SettingsStore,
+    default_config_dir,
+    migrate,
+)
+
+
+def test_tests_never_use_the_users_real_config_dir(_isolated_config_dir: Path) -> None:
+    assert default_config_dir() == _isolated_config_dir
+    assert SettingsStore().path == _isolated_config_dir / "settings.json"
+
+
+def test_a_first_start_gets_defaults_with_the_dyno_and_wideband() -> None:
+    loaded = SettingsStore().load()
+    assert loaded == Settings()
+    assert [d.role for d in loaded.devices] == ["dyno", "wideband"]
+    assert loaded.authority.max_ve_change_pct_per_run == 10.0
+
+
+def test_saved_settings_come_back_identical(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path / "cfg")
+    changed = Settings(
+        units=DisplayUnits(temperature="C", torque="N·m", power="kW", speed="km/h"),
+        devices=(DevicePort("dyno", "dyno-line", "socket://127.0.0.1:7001"),),
+        window_state_b64="AAAA",
+    ).with_recent_file("/runs/a.parquet")
+    store.save(changed)
+    assert SettingsStore(tmp_path / "cfg").load() == changed
+    assert json.loads(store.path.read_text())["schema_version"] == settings_module.SCHEMA_VERSION
+
+
+def test_recent_files_are_newest_first_without_duplicates_and_capped() -> None:
+    s = Settings()
+    for i in range(15):
+        s = s.with_recent_file(f"/runs/{i % 12}.parquet")
+    assert s.recent_files[0] == "/runs/2.parquet"
+    assert len(s.recent_files) == settings_module.MAX_RECENT_FILES
+    assert len(set(s.recent_files)) == len(s.recent_files)
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"schema_version": 99}'])
+def test_an_unusable_file_is_kept_aside_and_defaults_are_used(tmp_path: Path, content: str) -> None:
+    store = SettingsStore(tmp_path)
+    store.path.write_text(content)
+    assert store.load() == Settings()
+    assert store.problem is not None and str(store.path) in store.problem
+    kept = list(tmp_path.glob("settings.json.unreadable-*"))
+    assert len(kept) == 1 and kept[0].read_text() == content  # nothing is lost
+
+
+def test_unknown_keys_are_ignored_and_missing_ones_default(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path)
+    store.path.write_text(json.dumps({"schema_version": 1, "units": {"temperature": "C",
+                                      "colour": "red"}, "future_key": 1}))
+    loaded = store.load()
+    assert loaded.units.temperature == "C" and loaded.units.torque == "ft-lb"
+    assert store.problem is None
+
+
+def test_older_files_are_migrated_step_by_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The next layout change adds a step like these; the chain must run them in order.
+    monkeypatch.setattr(settings_module, "SCHEMA_VERSION", 3)
+    monkeypatch.setattr(
+        settings_module,
+        "MIGRATIONS",
+        {
+            1: lambda d: {**d, "units": {"temperature": d.pop("temperature_unit")}},
+            2: lambda d: {**d, "recent_files": [p.upper() for p in d["recent_files"]]},
+        },
+    )
+    old = {"schema_version": 1, "temperature_unit": "C", "recent_files": ["a.csv"]}
+    migrated = migrate(old)
+    assert migrated["schema_version"] == 3
+    assert migrated["units"] == {"temperature": "C"}
+    assert migrated["recent_files"] == ["A.CSV"]

@@ -1,0 +1,63 @@
+"""The `dynoai` command line: FORMATS.md §0 (exit codes, one-line errors, no Qt outside the GUI)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from dynoai_desktop import __version__
+from dynoai_desktop.cli import QT_PACKAGES, main
+
+NO_QT_CHECK = """
+import sys
+from dynoai_desktop.cli import main
+for argv in (["--help"], ["--version"]):
+    try:
+        main(argv)
+    except SystemExit as exc:
+        assert exc.code == 0, (argv, exc.code)
+loaded = sorted({{m.split(".")[0] for m in sys.modules}} & set({qt}))
+assert not loaded, f"non-GUI command lines imported {{loaded}}"
+print("no Qt imported")
+"""
+
+
+def test_help_and_version_never_import_qt() -> None:
+    script = NO_QT_CHECK.format(qt=sorted(QT_PACKAGES))
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no Qt imported" in result.stdout
+
+
+def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"dynoai {__version__}"
+
+
+@pytest.mark.parametrize(
+    ("argv", "names"),
+    [
+        (["--bogus"], "--bogus"),
+        (["--demo", "--smoke"], "--smoke"),
+        (["--smoke", "--smoke-seconds", "1"], "--smoke-seconds"),
+        (["--screenshot", "shot.jpg"], "shot.jpg"),
+        (["--smoke-seconds", "soon"], "--smoke-seconds"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(
+    argv: list[str], names: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith("dynoai: ")
+    assert names in err
+    assert "Traceback" not in err

@@ -1,0 +1,29 @@
+"""Qt test set-up: offscreen, fail on Qt warnings (pyproject qt_log_level_fail) and leaked QThreads."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from collections.abc import Iterator  # noqa: E402
+
+import pytest  # noqa: E402
+from PySide6.QtCore import QThread  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_qthreads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail a test that leaves a QThread running (napari's _dangling_qthreads, simplified)."""
+    started: list[QThread] = []
+    original_start = QThread.start
+
+    def recording_start(self: QThread, *args: object) -> None:
+        started.append(self)
+        original_start(self, *args)
+
+    monkeypatch.setattr(QThread, "start", recording_start)
+    yield
+    running = [t for t in started if t.isRunning() and not t.wait(2000)]
+    if running:
+        pytest.fail(f"test left {len(running)} QThread(s) running: {running}")

@@ -1,0 +1,100 @@
+"""The main window: four dock panels, one status light per device, layout kept across starts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from dynoai_desktop.acquisition.ring_buffer import SampleRingBuffer
+from dynoai_desktop.core.channels import LOG_COLUMNS
+from dynoai_desktop.storage.resources import demo_base_tables
+from dynoai_desktop.storage.settings import DisplayUnits, SettingsStore
+from dynoai_desktop.ui import theme
+from dynoai_desktop.ui.main_window import MainWindow
+from dynoai_desktop.ui.panels.live_logging import afr_colour
+
+
+def _window(qtbot, banner: str = "") -> MainWindow:
+    store = SettingsStore()
+    tables, source = demo_base_tables()
+    buffer = SampleRingBuffer(LOG_COLUMNS, capacity=6000)
+    window = MainWindow(store, store.load(), buffer, tables, source, banner=banner)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+def test_the_window_shows_the_four_panels_and_a_light_per_device(qtbot) -> None:
+    window = _window(qtbot)
+    titles = sorted(d.windowTitle() for d in window.docks.values())
+    assert titles == ["AI suggestions", "Coverage", "Live logging", "Tables"]
+    assert all(d.isVisible() for d in window.docks.values())
+    assert [i.text.text() for i in window.indicators] == ["Dyno: no port", "Wideband: no port"]
+    assert "pick a serial port" in window.indicators[0].toolTip().lower()
+
+
+def test_the_demo_banner_says_the_cell_is_not_available(qtbot) -> None:
+    window = _window(qtbot, banner="Demo mode: the virtual dyno cell is not available")
+    assert window.live.banner.isVisible()
+    assert "not available" in window.live.banner.text()
+
+
+def test_dock_layout_is_restored_on_the_next_start(qtbot) -> None:
+    first = _window(qtbot)
+    first.docks["ai"].setFloating(False)
+    first.docks["coverage"].hide()
+    first.close()  # saves the layout into the settings file
+    second = _window(qtbot)
+    assert not second.docks["coverage"].isVisible()
+    assert second.docks["tables"].isVisible()
+
+
+def test_the_tables_panel_shows_the_base_ve_map_with_rpm_rows_and_kpa_columns(qtbot) -> None:
+    window = _window(qtbot)
+    model = window.tables.view.model()
+    table = window.tables.tables[0]
+    assert model.rowCount() == table.values.shape[0]
+    assert model.headerData(0, Qt.Orientation.Horizontal, Qt.ItemDataRole.DisplayRole) == "20 kPa"
+    assert model.headerData(0, Qt.Orientation.Vertical, Qt.ItemDataRole.DisplayRole) == "750"
+    assert model.index(0, 0).data() == f"{table.values[0, 0]:.1f}"
+    window.tables.picker.setCurrentIndex(1)
+    assert window.tables.view.model().table.name == "VE (MAP based/Rear Cyl)"
+
+
+def test_the_live_panel_repaints_only_when_the_buffer_moved(qtbot) -> None:
+    window = _window(qtbot)
+    panel = window.live
+    panel.refresh()
+    repaints = panel.repaints
+    panel.refresh()
+    assert panel.repaints == repaints  # nothing new, nothing drawn
+    t = np.arange(1, 101) / 100.0
+    panel.buffer.append_block(
+        t, {"rpm": np.full(100, 3500.0), "afr_front": np.full(100, 13.1),
+            "afr_target": np.full(100, 13.0), "engine_temp_c": np.full(100, 100.0)}
+    )
+    qtbot.waitUntil(lambda: panel.repaints > repaints, timeout=2000)
+    assert panel.gauges["rpm"].value_label.text() == "3,500"
+    assert panel.gauges["engine_temp_c"].value_label.text() == "212"  # shown in °F by default
+    assert panel.gauges["map_kpa"].value_label.text() == "—"
+
+
+@pytest.mark.parametrize(
+    ("afr", "colour"), [(13.0, theme.OK), (13.6, theme.FAULT), (12.4, theme.RICH)]
+)
+def test_afr_is_coloured_lean_red_rich_blue_against_target(afr: float, colour: str) -> None:
+    assert afr_colour(afr, 13.0) == colour
+
+
+def test_gauge_units_follow_the_users_display_units(qtbot) -> None:
+    store = SettingsStore()
+    tables, source = demo_base_tables()
+    from dataclasses import replace
+
+    settings = replace(store.load(), units=DisplayUnits(temperature="C", torque="N·m"))
+    window = MainWindow(store, settings, SampleRingBuffer(LOG_COLUMNS, 10), tables, source)
+    qtbot.addWidget(window)
+    assert window.live.gauges["engine_temp_c"].unit_label.text() == "°C"
+    assert window.live.gauges["torque_ftlb"].unit_label.text() == "N·m"
