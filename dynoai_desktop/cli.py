@@ -38,7 +38,9 @@ class _Parser(argparse.ArgumentParser):
 
 # Subcommands register here as later issues add them (autotune, simulate, convert,
 # validate-training-data): name -> (help, add_arguments(parser), run(args) -> exit code).
-Subcommand = tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
+AddArguments = Callable[[argparse.ArgumentParser], None]
+RunCommand = Callable[[argparse.Namespace], int]
+Subcommand = tuple[str, AddArguments, RunCommand]
 SUBCOMMANDS: dict[str, Subcommand] = {}
 
 

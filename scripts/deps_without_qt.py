@@ -1,4 +1,4 @@
-"""Print pyproject.toml's runtime and test requirements, one a line, minus those that bring Qt/GL."""
+"""Print pyproject.toml's runtime and test requirements, one a line, minus Qt/GL ones."""
 
 import re
 import tomllib

@@ -1,4 +1,4 @@
-"""The layering of ARCHITECTURE.md is checked by import-linter, from the contracts in pyproject.toml."""
+"""ARCHITECTURE.md's layering, checked by import-linter from the contracts in pyproject.toml."""
 
 from __future__ import annotations
 

@@ -1,1 +1,3 @@
-"""Device contract, protocol codecs (bytes <-> samples) and pyserial transports. Imports only core."""
+"""Device contract, protocol codecs (bytes <-> samples) and pyserial transports.
+
+Imports only core."""

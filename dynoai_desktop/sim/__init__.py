@@ -1,1 +1,3 @@
-"""The virtual dyno cell: engine and dyno physics serving real device bytes. Imports devices and core."""
+"""The virtual dyno cell: engine and dyno physics serving real device bytes.
+
+Imports devices and core."""

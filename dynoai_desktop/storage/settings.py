@@ -162,7 +162,8 @@ class SettingsStore:
                 raise ValueError("top level is not a JSON object")
             return Settings.from_dict(migrate(data))
         except (ValueError, TypeError, KeyError) as exc:
-            kept = self.path.with_name(f"{SETTINGS_FILE}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}")
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            kept = self.path.with_name(f"{SETTINGS_FILE}.unreadable-{stamp}")
             os.replace(self.path, kept)
             self.problem = f"settings file {self.path} was unusable ({exc}); kept it as {kept.name}"
             return Settings()

@@ -46,11 +46,12 @@ class MainWindow(QMainWindow):
         self.tables = TablesPanel(tables, tables_source)
         self.coverage = CoveragePanel(tables[0])
         self.ai = AiSuggestionsPanel()
+        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         self.docks = {
-            "live": self._dock("Live logging", self.live, Qt.DockWidgetArea.LeftDockWidgetArea),
-            "tables": self._dock("Tables", self.tables, Qt.DockWidgetArea.RightDockWidgetArea),
-            "coverage": self._dock("Coverage", self.coverage, Qt.DockWidgetArea.RightDockWidgetArea),
-            "ai": self._dock("AI suggestions", self.ai, Qt.DockWidgetArea.RightDockWidgetArea),
+            "live": self._dock("Live logging", self.live, left),
+            "tables": self._dock("Tables", self.tables, right),
+            "coverage": self._dock("Coverage", self.coverage, right),
+            "ai": self._dock("AI suggestions", self.ai, right),
         }
         # Tables over the right half; Coverage and AI suggestions side by side beneath it.
         self.splitDockWidget(self.docks["tables"], self.docks["coverage"], Qt.Orientation.Vertical)

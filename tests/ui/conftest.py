@@ -1,4 +1,4 @@
-"""Qt test set-up: offscreen, fail on Qt warnings (pyproject qt_log_level_fail) and leaked QThreads."""
+"""Qt test set-up: offscreen; fail on Qt warnings (pyproject.toml) and on leaked QThreads."""
 
 from __future__ import annotations
 

@@ -18,7 +18,9 @@ class CoveragePanel(QWidget):
         self.rpm = np.asarray(grid_of.normalised().row_breakpoints)
         self.load = np.asarray(grid_of.normalised().col_breakpoints)
         self.hits = np.zeros((self.rpm.size, self.load.size))
-        self.message = QLabel("No runs recorded for this vehicle yet: coverage fills in as you log.")
+        self.message = QLabel(
+            "No runs recorded for this vehicle yet: coverage fills in as you log."
+        )
         self.message.setStyleSheet(f"color: {theme.MUTED};")
         self.message.setWordWrap(True)
         self.plot = pg.PlotWidget()
