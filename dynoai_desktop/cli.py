@@ -99,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
     if args.smoke and args.smoke_seconds < SMOKE_SECONDS_MIN:
         parser.error(f"--smoke-seconds must be at least {SMOKE_SECONDS_MIN:g}")
+    if args.smoke and args.screenshot is not None:
+        parser.error("--smoke runs its full time; take a --screenshot with --demo or alone")
     if args.screenshot is not None and args.screenshot.suffix.lower() != ".png":
         parser.error(f"--screenshot {args.screenshot}: give a file name ending in .png")
     return _run_gui(args)

@@ -11,6 +11,8 @@ import pytest
 
 from dynoai_desktop.storage.settings import CONFIG_DIR_ENV
 
+pytest_plugins = ["pytester"]  # tests/test_guards.py runs inner test sessions
+
 THREAD_GRACE_S = 2.0
 PYTEST_QT_INI_OPTIONS = ("qt_api", "qt_log_level_fail", "qt_log_ignore")
 

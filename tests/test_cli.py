@@ -47,6 +47,7 @@ def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) 
         (["--demo", "--smoke"], "--smoke"),
         (["--smoke", "--smoke-seconds", "1"], "--smoke-seconds"),
         (["--screenshot", "shot.jpg"], "shot.jpg"),
+        (["--smoke", "--screenshot", "shot.png"], "--screenshot"),
         (["--smoke-seconds", "soon"], "--smoke-seconds"),
     ],
 )

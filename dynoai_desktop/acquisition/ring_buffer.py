@@ -74,13 +74,17 @@ class SampleRingBuffer:
                 return float("nan")
             return float(self._columns[channel][(self._next - 1) % self.capacity])
 
-    def window(self, seconds: float | None = None) -> dict[str, np.ndarray]:
-        """Oldest-first copies of every channel, limited to the last ``seconds`` of time_s."""
+    def window(
+        self, seconds: float | None = None, channels: Iterable[str] | None = None
+    ) -> dict[str, np.ndarray]:
+        """Oldest-first copies of ``channels`` (all by default) and time_s, limited to the last
+        ``seconds`` of time_s."""
+        names = self.channels if channels is None else (TIME_CHANNEL, *channels)
         with self._lock:
             order = np.arange(self._next - self._count, self._next) % self.capacity
-            out = {name: column[order] for name, column in self._columns.items()}
-        if seconds is not None and self._count:
-            t = out[TIME_CHANNEL]
-            start = int(np.searchsorted(t, t[-1] - seconds, side="left"))
-            out = {name: col[start:] for name, col in out.items()}
-        return out
+            t = self._columns[TIME_CHANNEL][order]
+            start = 0
+            if seconds is not None and t.size:
+                start = int(np.searchsorted(t, t[-1] - seconds, side="left"))
+            order = order[start:]
+            return {name: self._columns[name][order] for name in dict.fromkeys(names)}

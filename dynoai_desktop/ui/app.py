@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 import traceback
@@ -92,6 +93,7 @@ def _run(options: GuiOptions, log: ProblemLog, started: float) -> int:
     banner = DEMO_BANNER if options.demo else ""
     window = MainWindow(store, settings, buffer, tables, tables_source, banner=banner)
     window.show()
+    _close_on_interrupt(window)
     sys.stderr.write(f"dynoai: main window shown {time.monotonic() - started:.2f} s after start\n")
 
     feeder = None
@@ -118,6 +120,16 @@ def _run(options: GuiOptions, log: ProblemLog, started: float) -> int:
             f"dynoai --smoke: OK, {options.smoke_seconds:g} s, {repaints} live repaints\n"
         )
     return 0
+
+
+def _close_on_interrupt(window: MainWindow) -> None:
+    """Ctrl+C or SIGTERM closes the window as the close button would (layout saved, exit 0)."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: window.close())
+    # Python runs signal handlers only between bytecodes: a light timer lets it in while Qt waits.
+    wake = QTimer(window)
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
 
 
 def _save_screenshot(window: MainWindow, options: GuiOptions, log: ProblemLog) -> None:

@@ -76,3 +76,11 @@ def test_readers_never_see_a_torn_block_while_a_thread_appends() -> None:
     finally:
         stop.set()
         thread.join()
+
+
+def test_window_can_copy_just_the_channels_a_view_needs() -> None:
+    buf = SampleRingBuffer(["rpm", "afr_front", "map_kpa"], capacity=100)
+    buf.append_block(*_block(0, 50))
+    data = buf.window(seconds=0.1, channels=["rpm"])
+    assert list(data) == ["time_s", "rpm"]
+    assert len(data["rpm"]) == 11

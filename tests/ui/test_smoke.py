@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -50,3 +51,21 @@ def test_smoke_fails_on_an_uncaught_exception() -> None:
     except RuntimeError as exc:
         log.exception(type(exc), exc, exc.__traceback__)
     assert log.problems == ["exception: RuntimeError: slot blew up"]
+
+
+def test_sigterm_closes_the_window_cleanly_and_saves_the_layout(tmp_path: Path) -> None:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "DYNOAI_CONFIG_DIR": str(tmp_path)}
+    with subprocess.Popen(
+        [sys.executable, "-m", "dynoai_desktop", "--demo"],
+        env=env, stderr=subprocess.PIPE, text=True,
+    ) as process:
+        try:
+            assert process.stderr is not None
+            for line in process.stderr:  # wait until the window is up
+                if "main window shown" in line:
+                    break
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 0
+        finally:
+            process.kill()
+    assert (tmp_path / "settings.json").exists()

@@ -166,6 +166,8 @@ class LiveLoggingPanel(QWidget):
         self.rpm_plot.setYRange(0, 6500)
         layout.addWidget(self.charts, stretch=1)
 
+        wanted = [*self.gauges, *self.curves]
+        self._channels = [c for c in dict.fromkeys(wanted) if c in buffer.channels]
         self.timer = QTimer(self)
         self.timer.setInterval(POLL_INTERVAL_MS)
         self.timer.timeout.connect(self.refresh)
@@ -177,7 +179,7 @@ class LiveLoggingPanel(QWidget):
         if version == self._drawn_version:
             return
         self._drawn_version = version
-        data = self.buffer.window(CHART_WINDOW_S)
+        data = self.buffer.window(CHART_WINDOW_S, self._channels)
         t = data[TIME_CHANNEL]
         if t.size == 0:
             return
