@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import serial
+from serial.urlhandler import protocol_socket
 
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.devices.base import Decoder, DecoderStats, DeviceKind, DynoCommand, Reading
@@ -73,13 +74,27 @@ class SerialDevice:
         """Wait up to the read timeout for bytes, decode all that arrived; [] when none did."""
         port = self._require_open()
         try:
-            data = port.read(min(port.in_waiting or 1, MAX_READ_BYTES))
+            data = self._read_available(port)
         except (serial.SerialException, OSError) as exc:
             self.close()
             raise PortLost(f"{self.kind.title} on {self.url}: port lost ({exc})") from None
         if not data:
             return []
         return self._decoder.feed(data)
+
+    def _read_available(self, port: serial.SerialBase) -> bytes:
+        if not isinstance(port, protocol_socket.Serial):
+            return port.read(min(port.in_waiting or 1, MAX_READ_BYTES))
+        # socket:// reports in_waiting as 0 or 1 (a select), so drain it non-blocking instead
+        # of a byte per call: block for the first byte, then take whatever else is there.
+        first = port.read(1)
+        if not first:
+            return b""
+        port.timeout = 0
+        try:
+            return first + port.read(MAX_READ_BYTES)
+        finally:
+            port.timeout = self.read_timeout_s
 
     def send(self, command: DynoCommand) -> None:
         """Send a dyno-control command; only load-control dynos take them."""

@@ -43,6 +43,9 @@ class TcpByteSource:
         except OSError:
             return
         with conn:
+            # pyserial empties a socket's input when it opens it: give the open time to finish.
+            if self._stop.wait(0.3):
+                return
             for chunk in _chunks(self.data, self.rng, self.max_chunk):
                 if self._stop.is_set():
                     return
