@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from dynoai_desktop.storage.catalog import DATA_DIR_ENV
 from dynoai_desktop.storage.settings import CONFIG_DIR_ENV
 
 pytest_plugins = ["pytester"]  # tests/test_guards.py runs inner test sessions
@@ -27,9 +28,10 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
 
 @pytest.fixture(autouse=True)
 def _isolated_config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own settings directory: tests never touch the user's real settings."""
+    """Every test gets its own settings and data directories: never the user's real ones."""
     config_dir = tmp_path / "config"
     monkeypatch.setenv(CONFIG_DIR_ENV, str(config_dir))
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "data"))
     return config_dir
 
 
