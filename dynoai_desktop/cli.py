@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from dynoai_desktop import __version__
+from dynoai_desktop.commands import convert as _convert
 from dynoai_desktop.core.errors import InputError
 
 EXIT_OK = 0
@@ -41,7 +42,9 @@ class _Parser(argparse.ArgumentParser):
 AddArguments = Callable[[argparse.ArgumentParser], None]
 RunCommand = Callable[[argparse.Namespace], int]
 Subcommand = tuple[str, AddArguments, RunCommand]
-SUBCOMMANDS: dict[str, Subcommand] = {}
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "convert": (_convert.HELP, _convert.add_arguments, _convert.run),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

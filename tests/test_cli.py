@@ -13,7 +13,7 @@ from dynoai_desktop.cli import QT_PACKAGES, main
 NO_QT_CHECK = """
 import sys
 from dynoai_desktop.cli import main
-for argv in (["--help"], ["--version"]):
+for argv in (["--help"], ["--version"], ["convert", "--help"]):
     try:
         main(argv)
     except SystemExit as exc:

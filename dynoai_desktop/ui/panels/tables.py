@@ -1,31 +1,58 @@
-"""Tables panel: pick a tune table and see it as Power Vision shows it (RPM rows, load columns)."""
+"""Tables panel: pick a tune table and see it as Power Vision shows it (RPM rows, load columns).
+
+Open a tune (.pvv, .msq or a Table CSV) to show its tables; every opened tune is kept in the
+catalog as its first version. Export writes the shown table as Table CSV, or splices it into a
+copy of a .pvv/.msq template (FORMATS.md §5).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
 from PySide6.QtWidgets import (
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
+    QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
+from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.table import Table
+from dynoai_desktop.storage.catalog import Catalog
+from dynoai_desktop.storage.tune_files import read_tune, write_table
 from dynoai_desktop.ui import theme
 from dynoai_desktop.ui.panels.table_model import TableModel
 
+OPEN_FILTER = (
+    "Tunes (*.pvv *.msq *.csv);;Power Vision (*.pvv);;TunerStudio (*.msq);;Table CSV (*.csv)"
+)
+EXPORT_FILTER = "Table CSV (*.csv);;Power Vision (*.pvv);;TunerStudio (*.msq)"
+
 
 class TablesPanel(QWidget):
-    def __init__(self, tables: list[Table], source: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        tables: list[Table],
+        source: str,
+        catalog_factory: Callable[[], Catalog] = Catalog,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
-        self.tables = tables
+        self.tables: list[Table] = []
+        self.catalog_factory = catalog_factory
         self.picker = QComboBox()
         self.picker.setObjectName("table_picker")
-        for table in tables:
-            self.picker.addItem(f"{table.name}  [{table.units}]")
-        self.source_label = QLabel(source)
+        self.open_button = QPushButton("Open tune…")
+        self.export_button = QPushButton("Export…")
+        self.source_label = QLabel()
         self.source_label.setStyleSheet(f"color: {theme.MUTED};")
         self.view = QTableView()
         self.view.setObjectName("table_view")
@@ -38,6 +65,8 @@ class TablesPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(QLabel("Table"))
         top.addWidget(self.picker, stretch=1)
+        top.addWidget(self.open_button)
+        top.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.source_label)
@@ -45,11 +74,71 @@ class TablesPanel(QWidget):
         layout.addWidget(self.axis_label)
 
         self.picker.currentIndexChanged.connect(self.show_table)
+        self.open_button.clicked.connect(self._ask_open)
+        self.export_button.clicked.connect(self._ask_export)
+        self.set_tables(tables, source)
+
+    def set_tables(self, tables: list[Table], source: str) -> None:
+        self.tables = tables
+        self.source_label.setText(source)
+        self.picker.blockSignals(True)
+        self.picker.clear()
+        for table in tables:
+            self.picker.addItem(f"{table.name}  [{table.units}]")
+        self.picker.blockSignals(False)
         if tables:
             self.show_table(0)
 
     def show_table(self, index: int) -> None:
+        if not 0 <= index < len(self.tables):
+            return
         table = self.tables[index]
         self.view.setModel(TableModel(table))
         load = "MAP (kPa)" if table.col_axis == "map_kpa" else "throttle (%)"
         self.axis_label.setText(f"rows: engine speed (rpm) · columns: {load}")
+
+    @property
+    def current_table(self) -> Table | None:
+        index = self.picker.currentIndex()
+        return self.tables[index] if 0 <= index < len(self.tables) else None
+
+    def open_tune(self, path: Path) -> None:
+        """Show the tables of ``path`` and keep the tune in the catalog (version 1: import)."""
+        tune = read_tune(path)
+        if not tune.tables:
+            raise InputError(f"{path}: holds no RPM × MAP/TPS tables to show")
+        with self.catalog_factory() as catalog:
+            catalog.add_tune(path.name, tune, datetime.now().isoformat(timespec="seconds"))
+        self.set_tables(list(tune.tables.values()), f"{path} ({len(tune.tables)} tables)")
+
+    def export_current(self, out: Path, template: Path | None) -> None:
+        table = self.current_table
+        if table is None:
+            raise InputError("no table is shown; open a tune first")
+        write_table(out, table, template, None)
+
+    def _ask_open(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "Open tune", "", OPEN_FILTER)
+        if name:
+            self._guarded(lambda: self.open_tune(Path(name)))
+
+    def _ask_export(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(self, "Export table", "", EXPORT_FILTER)
+        if not name:
+            return
+        out = Path(name)
+        template = None
+        if out.suffix.lower() in (".pvv", ".msq"):
+            pick, _ = QFileDialog.getOpenFileName(
+                self, f"Template to splice into ({out.suffix})", "", f"*{out.suffix.lower()}"
+            )
+            if not pick:
+                return
+            template = Path(pick)
+        self._guarded(lambda: self.export_current(out, template))
+
+    def _guarded(self, action: Callable[[], None]) -> None:
+        try:
+            action()
+        except InputError as exc:
+            QMessageBox.warning(self, "DynoAI", str(exc))

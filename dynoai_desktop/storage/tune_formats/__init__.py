@@ -1,0 +1,1 @@
+"""Tune file formats (Power Vision .pvv, TunerStudio .msq): parse, convert, splice in place."""
