@@ -40,7 +40,8 @@ _MARKUP = (("<!--", "-->", "comment"), ("<![CDATA[", "]]>", "CDATA section"),
 _ENTITY = re.compile(r"&(#x[0-9A-Fa-f]+|#[0-9]+|amp|lt|gt|quot|apos);")
 _NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 _DECLARED = re.compile(rb"(?:\xef\xbb\xbf)?\s*<\?xml[^>]{0,200}?encoding\s*=\s*[\"']([\w.-]+)[\"']")
-_NUMBER = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
+# ASCII only: Python's \s and \d also match control and non-ASCII characters float() refuses.
+_NUMBER = re.compile(r"[ \t\r\n]*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \t\r\n]*")
 _PLAIN = re.compile(r"\s*[+-]?\d*\.(\d+)\s*")
 _KILO_RPM = re.compile(r"(?:[x×*]\s*1000|krpm|/\s*1000)", re.IGNORECASE)
 
