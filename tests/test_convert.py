@@ -123,3 +123,13 @@ def test_missing_and_unknown_files_are_exit_2(tmp_path: Path) -> None:
     (tmp_path / "tune.bin").write_bytes(b"\x00")
     code, err = _convert(tmp_path / "tune.bin", tmp_path / "out.csv")
     assert code == 2 and ".bin" in err
+
+
+def test_msq_into_an_msq_template_and_pvv_into_msq_mismatch(
+    pvv: Path, msq: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "copy.msq"
+    assert _convert(msq, out, "--into", msq, "--table", "veTable") == (0, "")
+    assert out.read_bytes() == msq.read_bytes()
+    code, err = _convert(pvv, tmp_path / "x.msq", "--into", msq, "--table", VE_FRONT)
+    assert code == 2 and err.startswith("dynoai convert: ")
