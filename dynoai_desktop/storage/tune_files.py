@@ -11,6 +11,7 @@ from pathlib import Path
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.core.tune import Tune
+from dynoai_desktop.storage.file_io import read_bytes, write_bytes_atomic
 from dynoai_desktop.storage.table_files import read_table_csv, write_table_csv
 from dynoai_desktop.storage.tune_formats.msq import MsqFile
 from dynoai_desktop.storage.tune_formats.pvv import PvvFile
@@ -29,22 +30,13 @@ def _extension(path: Path) -> str:
     return ext
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file; check the path") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
-
-
 def open_template(path: Path) -> PvvFile | MsqFile:
     """A ``.pvv`` or ``.msq`` file parsed for splicing."""
     ext = _extension(path)
     if ext == ".pvv":
-        return PvvFile.parse(_read_bytes(path), source=str(path))
+        return PvvFile.parse(read_bytes(path), source=str(path))
     if ext == ".msq":
-        return MsqFile.parse(_read_bytes(path), source=str(path))
+        return MsqFile.parse(read_bytes(path), source=str(path))
     raise InputError(f"{path}: a Table CSV cannot be a template; give a .pvv or .msq file")
 
 
@@ -97,6 +89,4 @@ def write_table(out: Path, table: Table, into: Path | None, name: str | None) ->
     template = open_template(into)
     target = name if name is not None else table.name
     spliced = template.with_table(target, table)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_bytes(spliced.to_bytes())
-    tmp.replace(out)
+    write_bytes_atomic(out, spliced.to_bytes())

@@ -20,13 +20,13 @@ import os
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal
-from pathlib import Path
 
 import numpy as np
 
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.core.table_csv import format_number
+from dynoai_desktop.storage.file_io import read_bytes, write_bytes_atomic
 
 _SPEEDUINO: dict[str, tuple[tuple[str, str], ...]] = {
     "veTable": (("rpmBins", "fuelLoadBins"), ("frpm_table", "fmap_table")),
@@ -348,24 +348,10 @@ def _scan(text: str, source: str) -> list[_Constant]:
 
 def read_msq(path: str | os.PathLike[str]) -> MsqFile:
     """Read and parse an ``.msq`` file; a missing or unreadable file is an InputError."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file; check the path") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror}); check permissions") from None
+    data = read_bytes(path)
     return MsqFile.parse(data, source=str(path))
 
 
 def write_msq(path: str | os.PathLike[str], doc: MsqFile) -> None:
     """Write ``doc`` atomically (a crash mid-write leaves the old file intact)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_bytes(doc.to_bytes())
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"{path}: cannot be written ({exc.strerror}); check the folder and "
-                         "permissions") from None
+    write_bytes_atomic(path, doc.to_bytes())

@@ -18,13 +18,13 @@ from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from pathlib import Path
 
 import numpy as np
 
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.core.table_csv import format_number
+from dynoai_desktop.storage.file_io import read_bytes, write_bytes_atomic
 
 __all__ = ["PvvFile", "PvvItem", "read_pvv", "write_pvv"]
 
@@ -414,23 +414,10 @@ class PvvFile:
 
 def read_pvv(path: str | os.PathLike[str]) -> PvvFile:
     """Read and parse a `.pvv`; a missing or unreadable file is an InputError naming it."""
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file; check the path") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror}); check permissions") from None
+    data = read_bytes(path)
     return PvvFile.parse(data, source=str(path))
 
 
 def write_pvv(path: str | os.PathLike[str], doc: PvvFile) -> None:
     """Write ``doc`` atomically (a crash mid-write leaves the old file intact)."""
-    target = Path(path)
-    tmp = target.with_name(target.name + ".tmp")
-    try:
-        tmp.write_bytes(doc.to_bytes())
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"{path}: cannot be written ({exc.strerror}); check the folder "
-                         "exists and is writable") from None
+    write_bytes_atomic(path, doc.to_bytes())
