@@ -20,21 +20,13 @@ from dynoai_desktop.devices.aem_ascii import (
     resolution,
 )
 from dynoai_desktop.devices.base import Reading
+from tests.devices.chunking import feed_chunks
 
 FUZZ = settings(max_examples=200, deadline=None)
 
 
 def decoder(**options: object) -> AemAsciiDecoder:
     return KIND.make_decoder(KIND.resolve_options(options))
-
-
-def feed_chunks(dec: AemAsciiDecoder, data: bytes, cuts: list[int]) -> list[Reading]:
-    out: list[Reading] = []
-    prev = 0
-    for cut in sorted({min(c, len(data)) for c in cuts}) + [len(data)]:
-        out += dec.feed(data[prev:cut])
-        prev = cut
-    return out
 
 
 def afrs(readings: list[Reading], channel: str = "afr_front") -> list[float]:

@@ -25,6 +25,7 @@ from dynoai_desktop.devices.plx_imfd import (
     raw_to_lambda,
     wideband_sensor,
 )
+from tests.devices.chunking import feed_chunks
 
 FUZZ = settings(max_examples=200, deadline=None)
 VALID = float(SensorStatus.VALID)
@@ -37,15 +38,6 @@ STOICH_EXAMPLE = bytes.fromhex("80 00 00 00 01 38 40")
 
 def decoder(**options: object) -> PlxImfdDecoder:
     return KIND.make_decoder(KIND.resolve_options(options))
-
-
-def feed_chunks(dec: PlxImfdDecoder, data: bytes, cuts: list[int]) -> list[Reading]:
-    out: list[Reading] = []
-    prev = 0
-    for cut in sorted({min(c, len(data)) for c in cuts}) + [len(data)]:
-        out += dec.feed(data[prev:cut])
-        prev = cut
-    return out
 
 
 def decode_one(frame: bytes, **options: object) -> list[Reading]:
