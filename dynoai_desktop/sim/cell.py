@@ -1,0 +1,297 @@
+"""The virtual dyno cell: engine, ECM, widebands, thermal and dyno stepped together.
+
+``VirtualCell.advance(t)`` runs the simulation to sim time ``t`` in fixed 2 ms steps and returns
+the device bytes that became due (``sim.stream.Emission``). The run is deterministic: the same
+config (seed, plan, tables) gives the same bytes at the same sim times, whoever listens. A
+carrier (``sim.server.CellServer`` for sockets and ptys, ``sim.logmode`` for a Log CSV) moves
+them on.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+
+from dynoai_desktop.core.channels import SensorStatus
+from dynoai_desktop.core.power import power_hp
+from dynoai_desktop.devices import dyno_line
+from dynoai_desktop.devices.base import DynoCommand
+from dynoai_desktop.sim import emitters
+from dynoai_desktop.sim.dyno import Dyno, Weather
+from dynoai_desktop.sim.ecm import Ecm, EcmOutput
+from dynoai_desktop.sim.ecm_tables import EcmTables, base_tables
+from dynoai_desktop.sim.engine import FRONT, NM_PER_FTLB, REAR, EngineModel
+from dynoai_desktop.sim.plans import Plan, PlanRunner, Setpoint, builtin_plan
+from dynoai_desktop.sim.presets import DEFAULT_PRESET, EnginePreset, get_preset
+from dynoai_desktop.sim.stream import Emission, ServedDevice
+from dynoai_desktop.sim.thermal import ThermalModel, ThermalParams
+from dynoai_desktop.sim.wideband import WidebandParams, WidebandSample, WidebandSensor
+
+STEP_S = 0.002
+STEPS_PER_DYNO_LINE = 5
+GASOLINE_STOICH = 14.7
+THROTTLE_RATE_PCT_PER_S = 2000.0
+PUMPING_NM_PER_KPA_L = 0.2
+DECEL_POP_ZONE_RPM = (1750.0, 5500.0)  # vtwin.md §5
+
+
+@dataclass(frozen=True)
+class CellConfig:
+    """Everything that decides what the cell does; equal configs give equal bytes."""
+
+    preset: EnginePreset = field(default_factory=lambda: get_preset(DEFAULT_PRESET))
+    plan: Plan = field(default_factory=lambda: builtin_plan("default"))
+    tables: EcmTables | None = None  # None: the base calibration
+    seed: int = 1
+    wideband_protocol: str = "innovate-mts"
+    weather: Weather = field(default_factory=Weather)
+    loop_plan: bool = True
+    wideband: WidebandParams = field(default_factory=WidebandParams)
+    thermal: ThermalParams = field(default_factory=ThermalParams)
+
+
+@dataclass
+class Event:
+    """Something the truth records: a knock, a decel pop, a plan phase."""
+
+    time_s: float
+    kind: str
+    detail: str
+
+
+class VirtualCell:
+    """The simulation and its devices (implements ``sim.stream.ByteCell``)."""
+
+    def __init__(self, config: CellConfig) -> None:
+        self.config = config
+        self.engine = EngineModel(config.preset)
+        self.tables = config.tables or base_tables(self.engine)
+        seeds = random.Random(config.seed)
+        self._rng_engine = random.Random(seeds.getrandbits(64))
+        self._rng_dyno = random.Random(seeds.getrandbits(64))
+        rng_sensors = [random.Random(seeds.getrandbits(64)) for _ in range(2)]
+        rng_devices = random.Random(seeds.getrandbits(64))
+        self.ecm = Ecm(self.tables, config.preset.idle_rpm, self._rng_engine)
+        plan = config.plan
+        self.runner = PlanRunner(plan, loop=config.loop_plan)
+        self.weather = config.weather
+        self.thermal = ThermalModel(config.thermal, config.weather.ambient_temp_c,
+                                    plan.start_engine_temp_c)
+        self.dyno = Dyno(config.preset.idle_rpm)
+        self.sensors = [
+            WidebandSensor(config.wideband, rng_sensors[c],
+                           config.wideband.warmup_s + rng_sensors[c].uniform(0.0, 3.0))
+            for c in (FRONT, REAR)
+        ]
+        self._steps = 0
+        self._tps = 0.0
+        self._map = config.preset.idle_map_kpa
+        self._override: Setpoint | None = None
+        self.values: dict[str, float] = {}
+        self.lambdas = [1.0, 1.0]
+        self.events: list[Event] = []
+        self._last_label = ""
+        self._emitters = [
+            emitters.Emitter(ServedDevice("dyno", dyno_line.PROTOCOL, dyno_line.BAUDRATE),
+                             emitters.DYNO_PERIOD_S, 0.0, self._dyno_frame,
+                             greeting=emitters.dyno_header()),
+            *emitters.wideband_emitters(config.wideband_protocol, self._sample, rng_devices),
+        ]
+        self._commands = dyno_line.CommandDecoder()
+        self._update_values(self.ecm.step(0.0, STEP_S, self.dyno.state.rpm, self._map, 0.0,
+                                          plan.start_engine_temp_c, self.weather.ambient_temp_c,
+                                          True), 0.0, Setpoint("start"))
+
+    # ---------------------------------------------------------------- ByteCell
+    @property
+    def devices(self) -> tuple[ServedDevice, ...]:
+        """The served devices, dyno first."""
+        return tuple(e.device for e in self._emitters)
+
+    @property
+    def time_s(self) -> float:
+        """Simulated time now."""
+        return self._steps * STEP_S
+
+    def greeting(self, device: str) -> bytes:
+        """The dyno line's header for each new client; nothing for the widebands."""
+        return next((e.greeting for e in self._emitters if e.device.name == device), b"")
+
+    def advance(self, to_time_s: float) -> list[Emission]:
+        """Step to ``to_time_s``; return the frames that became due, in time order."""
+        out: list[Emission] = []
+        while True:
+            now = self.time_s
+            for emitter in self._emitters:
+                while emitter.next_time_s <= now + 1e-9:
+                    data = emitter.encode(now)
+                    emitter.count += 1
+                    if data:
+                        out.append(Emission(emitter.device.name, now, data))
+            if (self._steps + 1) * STEP_S > to_time_s + 1e-9:
+                return out
+            self._step()
+
+    def receive(self, device: str, data: bytes) -> bytes:
+        """Host bytes to a device: dyno commands are obeyed and answered ``#ACK``/``#ERR``."""
+        if device != "dyno":
+            return b""
+        replies = b""
+        for command in self._commands.feed(data):
+            error = self.command(command)
+            replies += dyno_line.encode_reply(command, error)
+        return replies
+
+    # ---------------------------------------------------------------- control and faults
+    def command(self, command: DynoCommand) -> str | None:
+        """Obey a dyno command; an error text if it cannot be done."""
+        if command.action == "hold_rpm":
+            rpm = float(command.value)  # type: ignore[arg-type]
+            if not 800.0 <= rpm <= 6000.0:
+                return f"cannot hold {rpm:g} rpm; hold 800-6000 rpm"
+            self._override = Setpoint(f"hold {rpm:g} rpm (host)", self._tps, None, rpm)
+            return None
+        if command.action == "release":
+            self._override = None
+            return None
+        if command.action == "run_plan":
+            try:
+                plan = builtin_plan(str(command.value))
+            except Exception as exc:  # noqa: BLE001 - the message goes back to the host
+                return str(exc)
+            self._override = None
+            self.runner = PlanRunner(plan, loop=self.config.loop_plan)
+            return None
+        return f"unknown command {command.action}"
+
+    def set_sensor_state(self, cylinder: str, status: SensorStatus | None, code: int = 0
+                         ) -> None:
+        """Fault injection: force a wideband into a status (None = back to normal)."""
+        index = {"front": FRONT, "rear": REAR}[cylinder]
+        self.sensors[index].force(status, code, self.time_s)
+
+    # ---------------------------------------------------------------- the physics step
+    def _setpoint(self, t: float) -> Setpoint:
+        sp = self.runner.setpoint(t, self.dyno.state.rpm)
+        if sp.label != self._last_label:
+            self.events.append(Event(t, "phase", sp.label))
+            self._last_label = sp.label
+        return self._override or sp
+
+    def _throttle(self, sp: Setpoint, rpm: float) -> float:
+        baro = self.weather.baro_kpa
+        if sp.clutch_in:
+            wanted = 0.0
+        elif sp.tps_pct is not None:
+            wanted = sp.tps_pct
+        else:
+            wanted = self.engine.tps_for_map(sp.map_kpa or 30.0, rpm, baro)
+        step = THROTTLE_RATE_PCT_PER_S * STEP_S
+        self._tps += max(-step, min(step, wanted - self._tps))
+        return self._tps
+
+    def _step(self) -> None:
+        t = (self._steps + 1) * STEP_S
+        sp = self._setpoint(t)
+        rpm = self.dyno.state.rpm
+        tps = self._throttle(sp, rpm)
+        baro = self.weather.baro_kpa
+        target_map = self.engine.map_steady_kpa(tps, rpm, baro)
+        self._map += (target_map - self._map) * (1.0 - math.exp(-STEP_S * rpm / 120.0))
+        temps = self.thermal.state
+        out = self.ecm.step(t, STEP_S, rpm, self._map, tps, temps.head_c, temps.iat_sensor_c,
+                            sp.clutch_in)
+        engine_nm = self._combustion(t, out, rpm)
+        state = self.dyno.step(STEP_S, engine_nm, sp.target_rpm, sp.clutch_in, out.idle_rpm)
+        roller_w = max(engine_nm, 0.0) * state.rpm * 2 * math.pi / 60 if not sp.clutch_in else 0
+        self.thermal.step(STEP_S, state.rpm, self._map, roller_w, self.runner.fan_cfm)
+        for c in (FRONT, REAR):
+            self.sensors[c].push(t, self.lambdas[c], state.rpm)
+        self._steps += 1
+        self._update_values(out, engine_nm if not sp.clutch_in else 0.0, sp)
+
+    def _combustion(self, t: float, out: EcmOutput, rpm: float) -> float:
+        """Mixture, knock and torque of both cylinders; returns torque at the roller (N·m)."""
+        engine, temps, map_kpa = self.engine, self.thermal.state, self._map
+        density_error = (temps.iat_sensor_c + 273.15) / (temps.charge_c + 273.15)
+        torque = 0.0
+        ripple = (self.config.wideband.idle_ripple_lambda * (1000.0 / max(rpm, 400.0)) ** 2
+                  * math.sin(2 * math.pi * t * rpm / 120.0))
+        for c in (FRONT, REAR):
+            ve_true = engine.ve_true(c, rpm, map_kpa)
+            if out.fuel_scale[c] <= 0.0:
+                lam = self.config.wideband.max_lambda
+                self.lambdas[c] = lam
+                continue
+            afr = (out.afr_target * ve_true / out.ve_table[c] * density_error
+                   / out.fuel_scale[c])
+            lam = afr / GASOLINE_STOICH
+            self.lambdas[c] = lam + (ripple if c == FRONT else -ripple)
+            head = temps.head_c if c == FRONT else temps.rear_head_c
+            limit = engine.knock_limit_deg(c, rpm, map_kpa, head, temps.charge_c)
+            excess = out.spark_deg[c] - limit
+            if excess > 0 and self._rng_engine.random() < min(1.0, 6.0 * excess * STEP_S):
+                self.events.append(Event(t, "knock", f"{('front', 'rear')[c]} "
+                                                     f"{out.spark_deg[c]:.1f}° > {limit:.1f}°"))
+                self.ecm.knock(c, map_kpa, rpm, temps.head_c)
+            torque += (engine.charge_torque_nm(ve_true, map_kpa, self.weather.dry_fraction,
+                                               temps.charge_c)
+                       * engine.lambda_efficiency(lam)
+                       * engine.spark_efficiency(out.spark_deg[c], engine.mbt_deg(rpm, map_kpa)))
+        self._decel_pops(t, out, rpm)
+        pumping = PUMPING_NM_PER_KPA_L * max(self.weather.baro_kpa - map_kpa, 0.0) \
+            * engine.displacement_l
+        return torque - engine.friction_nm(rpm) - pumping
+
+    def _decel_pops(self, t: float, out: EcmOutput, rpm: float) -> None:
+        """Pops in the pipe: closed throttle, low MAP, lean or cut, in the pop zone."""
+        low, high = DECEL_POP_ZONE_RPM
+        if self._tps > 2.0 or self._map > 25.0 or not low <= rpm <= high:
+            return
+        lean = max(self.lambdas) - 1.05
+        if lean <= 0.0:
+            return
+        worst = 1.0 if 2500 <= rpm <= 3000 or rpm >= 4000 else 0.5
+        rate = 3.0 * self.config.preset.pops_on_decel * min(1.0, lean * 4.0) * worst
+        if self._rng_engine.random() < rate * STEP_S:
+            self.events.append(Event(t, "decel_pop", f"{rpm:.0f} rpm, MAP {self._map:.1f} kPa"))
+
+    def _update_values(self, out: EcmOutput, engine_nm: float, sp: Setpoint) -> None:
+        state, temps, w = self.dyno.state, self.thermal.state, self.weather
+        torque_ftlb = max(engine_nm, 0.0) / NM_PER_FTLB
+        self.values = {
+            "rpm": state.rpm,
+            "speed_mph": Dyno.speed_mph(state.roller_rpm),
+            "torque_ftlb": torque_ftlb,
+            "power_hp": power_hp(torque_ftlb, state.rpm),
+            "map_kpa": self._map,
+            "tps_pct": self._tps,
+            "afr_target": out.afr_target,
+            "engine_temp_c": temps.head_c,
+            "iat_c": temps.iat_sensor_c,
+            "spark_front_deg": out.spark_deg[FRONT],
+            "spark_rear_deg": out.spark_deg[REAR],
+            "knock_retard_front_deg": out.knock_retard_deg[FRONT],
+            "knock_retard_rear_deg": out.knock_retard_deg[REAR],
+            "baro_kpa": w.baro_kpa,
+            "ambient_temp_c": w.ambient_temp_c,
+            "humidity_pct": w.humidity_pct,
+            "correction_factor": w.correction_factor,
+        }
+        self.setpoint = sp
+
+    # ---------------------------------------------------------------- device frames
+    def _dyno_frame(self, t: float) -> bytes:
+        v = dict(self.values)
+        noise = self._rng_dyno.gauss
+        v["time_s"] = t
+        v["rpm"] += noise(0.0, 1.5)
+        v["map_kpa"] += noise(0.0, 0.15)
+        if v["torque_ftlb"] > 0:
+            v["torque_ftlb"] = max(0.0, v["torque_ftlb"] + noise(0.0, 0.3))
+            v["power_hp"] = power_hp(v["torque_ftlb"], v["rpm"])
+        return emitters.dyno_frame(v)
+
+    def _sample(self, cylinder: int, t: float) -> WidebandSample:
+        return self.sensors[cylinder].sample(t)

@@ -1,0 +1,188 @@
+"""The tables loaded into the simulated ECM, and the base calibration it starts with.
+
+The ECM fuels from whatever tables are loaded, exactly like a Delphi ECM after a flash: VE front
+and rear (MAP-based by default, TPS-based as an option), the AFR target and spark front/rear.
+Nothing loaded means the *base calibration*: what a bike of this family runs before anyone tunes
+it, i.e. the true VE of the engine times a known error field (a Stage 2/3 bike breathes more than
+its stock map assumes, so it runs lean up high), a Power Vision-like AFR target and a knock-safe
+spark table for the family's stock compression.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from dynoai_desktop.core import tune
+from dynoai_desktop.core.build_spec import BuildSpec
+from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.core.table import Table
+from dynoai_desktop.sim.engine import FRONT, REAR, Curve, EngineModel
+
+RPM_BREAKPOINTS = (750, 1000, 1250, 1500, 1750, 2000, 2250, 2500, 2750, 3000, 3250, 3500, 3750,
+                   4000, 4500, 5000, 5500, 6000, 6500)
+MAP_BREAKPOINTS_KPA = (15, 20, 25, 30, 35, 40, 50, 60, 70, 80, 90, 100, 105)
+TPS_BREAKPOINTS_PCT = (0, 2, 5, 8, 10, 15, 20, 25, 30, 40, 60, 80, 100)
+AFR_RPM_BREAKPOINTS = (750, 1000, 1250, 1500, 1750, 2000, 2250, 2500, 2750, 3000, 3500, 4000,
+                       4500, 5000, 5500, 6000)
+AFR_MAP_BREAKPOINTS_KPA = (20, 30, 35, 40, 50, 60, 70, 75, 80, 90, 100)
+STANDARD_BARO_KPA = 101.325
+
+# AFR target vs MAP (vtwin.md §3: 14.24 at light load -> 13.0-13.1 mid -> 12.5 at 100 kPa).
+_AFR_BY_MAP = Curve(((20, 14.24), (40, 14.2), (50, 13.8), (60, 13.5), (70, 13.2), (80, 13.0),
+                     (90, 12.8), (100, 12.5)))
+
+
+@dataclass(frozen=True)
+class EcmTables:
+    """The calibration in the simulated ECM; ``ve_mode`` says which VE tables it fuels from."""
+
+    ve_front: Table
+    ve_rear: Table
+    afr_target: Table
+    spark_front: Table
+    spark_rear: Table
+    ve_mode: str = "map"  # "map": VE tables over rpm x MAP kPa; "tps": over rpm x throttle %
+
+    def __post_init__(self) -> None:
+        want = "map_kpa" if self.ve_mode == "map" else "tps_pct"
+        if self.ve_mode not in ("map", "tps"):
+            raise InputError(f"VE table mode {self.ve_mode!r} is not valid: use map or tps")
+        for label, table in (("--ve-front", self.ve_front), ("--ve-rear", self.ve_rear)):
+            if table.col_axis != want:
+                raise InputError(
+                    f"{label}: {table.name!r} is over {table.col_axis} but the ECM fuels from "
+                    f"{self.ve_mode.upper()}-based VE tables; give a table over {want} "
+                    "(or change --ve-mode)"
+                )
+        for label, table in (("--afr-target", self.afr_target),
+                             ("--spark-front", self.spark_front),
+                             ("--spark-rear", self.spark_rear)):
+            if table.col_axis != "map_kpa":
+                raise InputError(f"{label}: {table.name!r} must be over rpm x map_kpa, "
+                                 f"not {table.col_axis}")
+
+
+class FastLookup:
+    """Bilinear, edge-clamped lookup into a table's normalised view, for scalar floats.
+
+    Same numbers as ``Table.lookup`` (tested), about ten times faster for one point.
+    """
+
+    def __init__(self, table: Table) -> None:
+        view = table.normalised()
+        self._rows = [float(x) for x in view.row_breakpoints]
+        self._cols = [float(x) for x in view.col_breakpoints]
+        self._values = [[float(v) for v in row] for row in view.values]
+
+    @staticmethod
+    def _bracket(axis: list[float], x: float) -> tuple[int, int, float]:
+        if x <= axis[0] or len(axis) == 1:
+            return 0, 0, 0.0
+        if x >= axis[-1]:
+            n = len(axis) - 1
+            return n, n, 0.0
+        i = bisect_right(axis, x)
+        return i - 1, i, (x - axis[i - 1]) / (axis[i] - axis[i - 1])
+
+    def __call__(self, rpm: float, load: float) -> float:
+        r0, r1, fr = self._bracket(self._rows, rpm)
+        c0, c1, fc = self._bracket(self._cols, load)
+        v = self._values
+        return ((v[r0][c0] * (1 - fc) + v[r0][c1] * fc) * (1 - fr)
+                + (v[r1][c0] * (1 - fc) + v[r1][c1] * fc) * fr)
+
+
+def _grid_table(name: str, units: str, col_axis: str, rows: tuple, cols: tuple,
+                value, step: float) -> Table:  # noqa: ANN001 - value: (rpm, load) -> float
+    values = np.array([[round(round(value(r, c) / step) * step, 6) for c in cols] for r in rows])
+    return Table(name, units, "rpm", col_axis, np.array(rows, float), np.array(cols, float),
+                 values)
+
+
+def true_ve_table(engine: EngineModel, cylinder: int, ve_mode: str = "map") -> Table:
+    """The engine's true VE sampled on the ECM grid (0.01 % steps): the perfect table."""
+    name = {(FRONT, "map"): tune.VE_FRONT_MAP, (REAR, "map"): tune.VE_REAR_MAP,
+            (FRONT, "tps"): tune.VE_FRONT_TPS, (REAR, "tps"): tune.VE_REAR_TPS}[cylinder, ve_mode]
+    if ve_mode == "map":
+        return _grid_table(name, "%", "map_kpa", RPM_BREAKPOINTS, MAP_BREAKPOINTS_KPA,
+                           lambda r, m: engine.ve_true(cylinder, r, m), 0.01)
+
+    def by_throttle(rpm: float, tps: float) -> float:
+        return engine.ve_true(cylinder, rpm, engine.map_steady_kpa(tps, rpm, STANDARD_BARO_KPA))
+
+    return _grid_table(name, "%", "tps_pct", RPM_BREAKPOINTS, TPS_BREAKPOINTS_PCT, by_throttle,
+                       0.01)
+
+
+def base_calibration_error(cylinder: int, stage: int, rpm: float, load_fraction: float) -> float:
+    """Fractional error of the base map against the true VE (negative = the map is lean)."""
+    span = min(max((rpm - 750.0) / 5250.0, 0.0), 1.0)
+    breathing = -0.035 * stage * (0.5 + 0.5 * span) * (0.5 + 0.5 * load_fraction)
+    phase = 0.0 if cylinder == FRONT else 1.3
+    wobble = 0.025 * math.sin(rpm / 900.0 + 4.3 * load_fraction + phase) * math.cos(
+        rpm / 1700.0 - 2.4 * load_fraction
+    )
+    return breathing + wobble
+
+
+def base_ve_table(engine: EngineModel, cylinder: int, ve_mode: str = "map") -> Table:
+    """The base map: true VE times the calibration error, in Power Vision's 0.5 % steps."""
+    stage = engine.preset.build.stage
+    truth = true_ve_table(engine, cylinder, ve_mode)
+    cols = truth.col_breakpoints
+    loads = cols / 100.0
+    errors = np.array([[base_calibration_error(cylinder, stage, r, load) for load in loads]
+                       for r in truth.row_breakpoints])
+    return truth.with_values(np.round(truth.values * (1.0 + errors) * 2.0) / 2.0)
+
+
+def base_afr_target_table() -> Table:
+    """A Power Vision-like AFR target: 14.24 cruise, 13.0-13.5 mid load, 12.5 WOT, 12.3 high rpm."""
+
+    def afr(rpm: float, map_kpa: float) -> float:
+        value = _AFR_BY_MAP(map_kpa) - 0.2 * min(max((rpm - 4500.0) / 1500.0, 0.0), 1.0) * (
+            map_kpa / 100.0
+        )
+        if rpm <= 1000 and map_kpa <= 40:
+            value = 13.8  # idle runs a little rich for the cam overlap
+        return value
+
+    return _grid_table(tune.AFR_TARGET, "AFR", "map_kpa", AFR_RPM_BREAKPOINTS,
+                       AFR_MAP_BREAKPOINTS_KPA, afr, 0.01)
+
+
+def base_spark_tables(engine: EngineModel) -> tuple[Table, Table]:
+    """Knock-safe spark for the family's *stock* compression and 91 AKI at a warm head."""
+    stock = EngineModel(replace(engine.preset, build=BuildSpec.stock(engine.preset.build
+                                                                     .engine_family),
+                                knock_margin_deg=1.0))
+
+    def spark(cylinder: int):  # noqa: ANN202
+        def value(rpm: float, map_kpa: float) -> float:
+            limit = stock.knock_limit_deg(cylinder, rpm, map_kpa, 120.0, 30.0) - 1.0
+            return max(5.0, min(stock.mbt_deg(rpm, map_kpa), limit))
+
+        return value
+
+    front = _grid_table(tune.SPARK_FRONT, "deg", "map_kpa", RPM_BREAKPOINTS,
+                        MAP_BREAKPOINTS_KPA, spark(FRONT), 0.25)
+    rear = _grid_table(tune.SPARK_REAR, "deg", "map_kpa", RPM_BREAKPOINTS,
+                       MAP_BREAKPOINTS_KPA, spark(REAR), 0.25)
+    return front, rear
+
+
+def base_tables(engine: EngineModel, ve_mode: str = "map") -> EcmTables:
+    """The whole base calibration for ``engine``."""
+    spark_front, spark_rear = base_spark_tables(engine)
+    return EcmTables(
+        ve_front=base_ve_table(engine, FRONT, ve_mode),
+        ve_rear=base_ve_table(engine, REAR, ve_mode),
+        afr_target=base_afr_target_table(),
+        spark_front=spark_front,
+        spark_rear=spark_rear,
+        ve_mode=ve_mode,
+    )

@@ -1,0 +1,403 @@
+"""Test plans: what the operator and the dyno do, step by step (built in, or from a JSON file).
+
+A plan is a list of steps; each step becomes timed *phases*, and a phase says, at each moment,
+what the rider does with the throttle (a throttle % or a manifold pressure to hold), what the
+dyno's brake does (hold an rpm, follow a ramp, or let the roller run free), whether the clutch is
+in (idle), and the fan. The plan-file format is in docs/simulator.md.
+
+    {"name": "my grid", "start": {"engine_temp_c": 90},
+     "steps": [{"type": "grid", "rpm": [2000, 3000], "map_kpa": [40, 60], "seconds_per_cell": 4},
+               {"type": "pull", "from_rpm": 2000, "to_rpm": 5800}]}
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dynoai_desktop.core.errors import InputError
+
+DEFAULT_FAN_CFM = 12000.0
+SETTLE_RPM_PER_S = 1500.0  # how fast the dyno moves between held rpm
+
+
+@dataclass(frozen=True)
+class Setpoint:
+    """The operator's and the dyno's commands at one moment."""
+
+    label: str
+    tps_pct: float | None = None  # throttle, or None when holding map_kpa
+    map_kpa: float | None = None  # manifold pressure the rider holds
+    target_rpm: float | None = None  # brake target; None = roller free
+    clutch_in: bool = False
+    steady: bool = False  # a settled steady-state hold (not a transition)
+
+
+@dataclass(frozen=True)
+class PlanState:
+    """What a phase may look at to decide it is finished."""
+
+    time_s: float  # since the phase began
+    rpm: float
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One stretch of a plan: commands as a function of the phase's own time."""
+
+    label: str
+    command: Callable[[float, float], Setpoint]  # (phase time, rpm at phase start) -> Setpoint
+    seconds: float | None = None  # fixed length, or
+    until: Callable[[PlanState], bool] | None = None  # a condition (with a safety timeout)
+    timeout_s: float = 120.0
+    fan_cfm: float | None = None  # set the fan when the phase starts
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A named list of phases, and the state the engine starts in."""
+
+    name: str
+    phases: tuple[Phase, ...]
+    start_engine_temp_c: float = 90.0
+    start_fan_cfm: float = DEFAULT_FAN_CFM
+    source: dict[str, Any] = field(default_factory=dict)  # the JSON it came from
+
+
+# ------------------------------------------------------------------------ phase builders
+def _ramp(start: float, end: float, rate: float, t: float) -> float:
+    """From ``start`` towards ``end`` at ``rate`` per second."""
+    if end >= start:
+        return min(end, start + rate * t)
+    return max(end, start - rate * t)
+
+
+def _settle_seconds(from_rpm: float, to_rpm: float) -> float:
+    return abs(to_rpm - from_rpm) / SETTLE_RPM_PER_S
+
+
+def hold(rpm: float, seconds: float, *, map_kpa: float | None = None,
+         tps_pct: float | None = None, settle_s: float = 1.5) -> list[Phase]:
+    """Move to ``rpm`` (the brake follows a ramp), settle, then hold for ``seconds``."""
+    what = f"{map_kpa:g} kPa" if map_kpa is not None else f"{tps_pct:g} % throttle"
+    label = f"hold {rpm:g} rpm {what}"
+
+    def move(t: float, rpm0: float) -> Setpoint:
+        return Setpoint(label, tps_pct, map_kpa, _ramp(rpm0, rpm, SETTLE_RPM_PER_S, t))
+
+    def steady(t: float, rpm0: float) -> Setpoint:
+        return Setpoint(label, tps_pct, map_kpa, rpm, steady=True)
+
+    return [
+        Phase(label + " (settling)", move,
+              until=lambda s: s.time_s >= settle_s and abs(s.rpm - rpm) < 25.0, timeout_s=15),
+        Phase(label, steady, seconds=seconds),
+    ]
+
+
+def grid(rpms: list[float], maps: list[float], seconds_per_cell: float) -> list[Phase]:
+    """Steady-state holds over rpm x MAP cells, rpm by rpm, MAP rising (the way it is driven)."""
+    return [p for r in rpms for m in maps for p in hold(r, seconds_per_cell, map_kpa=m)]
+
+
+def pull(from_rpm: float, to_rpm: float, tps_pct: float = 100.0) -> list[Phase]:
+    """A WOT pull on inertia: steady at ``from_rpm``, throttle open, roller free to ``to_rpm``."""
+    label = f"pull {from_rpm:g}-{to_rpm:g} rpm"
+    return [
+        *hold(from_rpm, 2.0, tps_pct=8.0),
+        Phase(label, lambda t, r0: Setpoint(label, tps_pct, None, None),
+              until=lambda s: s.rpm >= to_rpm, timeout_s=30.0),
+        Phase(label + " (braking)", lambda t, r0: Setpoint(
+            label + " (braking)", 0.0, None, _ramp(r0, 2500.0, 900.0, t)),
+            until=lambda s: s.rpm <= 2600.0, timeout_s=15.0),
+    ]
+
+
+def decel(from_rpm: float, to_rpm: float, rpm_per_s: float) -> list[Phase]:
+    """Closed-throttle decel from ``from_rpm`` down a brake ramp (decel pops live here)."""
+    label = f"decel {from_rpm:g}-{to_rpm:g} rpm"
+    return [
+        *hold(from_rpm, 2.0, map_kpa=45.0),
+        Phase(label, lambda t, r0: Setpoint(label, 0.0, None, _ramp(r0, to_rpm, rpm_per_s, t)),
+              until=lambda s: s.rpm <= to_rpm + 30.0, timeout_s=60.0),
+        *hold(to_rpm, 1.0, tps_pct=3.0),
+    ]
+
+
+def idle(seconds: float, fan_cfm: float | None = None) -> list[Phase]:
+    """Clutch in at idle for ``seconds`` (heat soak when the fan is off)."""
+    label = "idle" if fan_cfm is None else f"idle, fan {fan_cfm:g} cfm"
+    return [Phase(label, lambda t, r0: Setpoint(label, 0.0, None, None, clutch_in=True,
+                                                steady=True), seconds=seconds, fan_cfm=fan_cfm)]
+
+
+def tip_in(rpm: float, from_tps: float, to_tps: float, repeats: int, period_s: float
+           ) -> list[Phase]:
+    """Throttle steps at a held rpm: the wideband's delay shows after each tip-in."""
+    label = f"tip-in {from_tps:g}-{to_tps:g} % at {rpm:g} rpm"
+    half = period_s / 2.0
+
+    def command(t: float, rpm0: float) -> Setpoint:
+        opened = (t % period_s) >= half
+        return Setpoint(label, to_tps if opened else from_tps, None, rpm)
+
+    return [*hold(rpm, 1.0, tps_pct=from_tps),
+            Phase(label, command, seconds=repeats * period_s)]
+
+
+def street(seconds: float, seed: int) -> list[Phase]:
+    """A street-like mix: cruise, roll-ons, closed-throttle decels and stops at idle."""
+    rng = random.Random(seed)
+    phases: list[Phase] = []
+    total = 0.0
+    while total < seconds:
+        kind = rng.choice(("cruise", "cruise", "roll-on", "decel", "stop"))
+        if kind == "cruise":
+            rpm, kpa, length = rng.uniform(1800, 3500), rng.uniform(30, 55), rng.uniform(4, 12)
+            phases += hold(round(rpm, -1), length, map_kpa=round(kpa))
+        elif kind == "roll-on":
+            start, tps = rng.uniform(1800, 2800), rng.uniform(40, 90)
+            end = min(5200.0, start + rng.uniform(1200, 2400))
+            label = f"roll-on {tps:.0f} %"
+            phases += hold(round(start, -1), 1.0, map_kpa=40.0)
+            phases.append(Phase(label, lambda t, r0, tps=tps, end=end, label=label: Setpoint(
+                label, tps, None, _ramp(r0, end, 600.0, t)), until=lambda s, end=end:
+                s.rpm >= end - 30.0, timeout_s=20.0))
+            length = (end - start) / 600.0
+        elif kind == "decel":
+            start = rng.uniform(3000, 4800)
+            phases += decel(round(start, -1), 1800.0, rng.uniform(400, 900))
+            length = 4.0
+        else:
+            length = rng.uniform(3, 10)
+            phases += idle(length)
+        total += length + 2.0
+    return phases
+
+
+# ------------------------------------------------------------------------ built-in plans
+def _default() -> list[Phase]:
+    return [
+        *idle(5.0),
+        *pull(2000.0, 5800.0),
+        *grid([2000.0, 2500.0, 3000.0, 3500.0, 4000.0], [40.0, 60.0, 80.0, 100.0], 3.0),
+        *pull(2000.0, 5800.0),
+        *decel(5000.0, 1800.0, 600.0),
+    ]
+
+
+BUILTIN_PLANS: Mapping[str, tuple[str, Callable[[], list[Phase]]]] = {
+    "default": ("WOT pulls around a short steady-state grid and a decel", _default),
+    "wot_pull": ("three WOT pulls 2000-5800 rpm with cool-down holds", lambda: [
+        p for _ in range(3)
+        for p in (*pull(2000.0, 5800.0), *hold(2500.0, 8.0, map_kpa=35.0))]),
+    "steady_grid": ("steady-state holds, 1500-4500 rpm x 30-100 kPa, 4 s a cell", lambda: grid(
+        [1500.0, 2000.0, 2500.0, 3000.0, 3500.0, 4000.0, 4500.0],
+        [30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0], 4.0)),
+    "decel": ("three closed-throttle decels from 5000 rpm", lambda: [
+        p for _ in range(3) for p in decel(5000.0, 1500.0, 500.0)]),
+    "idle_soak": ("10 minutes at idle with the fan off, then 2 minutes with it on", lambda: [
+        *idle(600.0, fan_cfm=0.0), *idle(120.0, fan_cfm=DEFAULT_FAN_CFM)]),
+    "street": ("5 minutes of street-like riding", lambda: street(300.0, seed=11)),
+    "tip_in": ("20 tip-ins 10-40 % at 2500 rpm (the wideband delay shows)", lambda:
+               tip_in(2500.0, 10.0, 40.0, 20, 2.0)),
+}
+
+
+def builtin_plan(name: str) -> Plan:
+    """A built-in plan by name; InputError naming the choices otherwise."""
+    try:
+        _, make = BUILTIN_PLANS[name]
+    except KeyError:
+        raise InputError(
+            f"unknown plan {name!r}: use one of {', '.join(BUILTIN_PLANS)} or a plan file (.json)"
+        ) from None
+    return Plan(name, tuple(make()))
+
+
+# ------------------------------------------------------------------------ plan files
+_STEP_KEYS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # type: (required keys, optional keys)
+    "idle": (("seconds",), ("fan_cfm",)),
+    "hold": (("rpm", "seconds"), ("map_kpa", "tps_pct")),
+    "grid": (("rpm", "map_kpa"), ("seconds_per_cell",)),
+    "pull": ((), ("from_rpm", "to_rpm", "tps_pct")),
+    "decel": ((), ("from_rpm", "to_rpm", "rpm_per_s")),
+    "tip_in": ((), ("rpm", "from_tps_pct", "to_tps_pct", "repeats", "period_s")),
+    "street": (("seconds",), ("seed",)),
+    "fan": (("cfm",), ()),
+}
+_RANGES: Mapping[str, tuple[float, float]] = {
+    "seconds": (0.1, 36000.0), "fan_cfm": (0.0, 50000.0), "cfm": (0.0, 50000.0),
+    "rpm": (700.0, 6500.0), "from_rpm": (700.0, 6500.0), "to_rpm": (700.0, 6500.0),
+    "map_kpa": (10.0, 105.0), "tps_pct": (0.0, 100.0), "from_tps_pct": (0.0, 100.0),
+    "to_tps_pct": (0.0, 100.0), "seconds_per_cell": (0.5, 600.0), "rpm_per_s": (50.0, 3000.0),
+    "repeats": (1.0, 1000.0), "period_s": (0.2, 60.0), "seed": (0.0, 2.0**31),
+    "engine_temp_c": (-20.0, 200.0),
+}
+
+
+class _PlanReader:
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, where: str, problem: str) -> InputError:
+        return InputError(f"{self.source}: {where}: {problem}")
+
+    def number(self, where: str, key: str, value: Any) -> float:
+        lo, hi = _RANGES[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
+            value
+        ):
+            raise self.fail(where, f"{key!r} must be a number, got {value!r}")
+        if not lo <= value <= hi:
+            raise self.fail(where, f"{key!r} = {value:g} is out of range {lo:g} to {hi:g}")
+        return float(value)
+
+    def numbers(self, where: str, key: str, value: Any) -> list[float]:
+        items = value if isinstance(value, list) else [value]
+        if not items:
+            raise self.fail(where, f"{key!r} needs at least one value")
+        return [self.number(where, key, v) for v in items]
+
+    def step(self, index: int, step: Any) -> tuple[list[Phase], float | None]:
+        where = f"step {index + 1}"
+        if not isinstance(step, dict) or not isinstance(step.get("type"), str):
+            raise self.fail(where, 'each step must be an object with a "type", e.g. '
+                                   '{"type": "pull", "from_rpm": 2000, "to_rpm": 5800}')
+        kind = step["type"]
+        where = f"step {index + 1} ({kind})"
+        if kind not in _STEP_KEYS:
+            raise self.fail(where, f"unknown step type; use one of {', '.join(_STEP_KEYS)}")
+        required, optional = _STEP_KEYS[kind]
+        for key in required:
+            if key not in step:
+                raise self.fail(where, f"{key!r} is missing")
+        for key in step:
+            if key != "type" and key not in required + optional:
+                raise self.fail(where, f"unknown key {key!r}; this step takes "
+                                       f"{', '.join(required + optional)}")
+        if kind == "hold" and ("map_kpa" in step) == ("tps_pct" in step):
+            raise self.fail(where, "give either 'map_kpa' or 'tps_pct' to hold")
+        n = {k: v for k, v in step.items() if k != "type"}
+        if kind == "grid":
+            return grid(self.numbers(where, "rpm", n["rpm"]),
+                        self.numbers(where, "map_kpa", n["map_kpa"]),
+                        self.number(where, "seconds_per_cell", n.get("seconds_per_cell", 4))
+                        ), None
+        num = {k: self.number(where, k, v) for k, v in n.items()}
+        if kind == "fan":
+            return [], num["cfm"]
+        if kind == "idle":
+            return idle(num["seconds"], num.get("fan_cfm")), None
+        if kind == "hold":
+            return hold(num["rpm"], num["seconds"], map_kpa=num.get("map_kpa"),
+                        tps_pct=num.get("tps_pct")), None
+        if kind == "pull":
+            low, high = num.get("from_rpm", 2000.0), num.get("to_rpm", 5800.0)
+            if high <= low + 200:
+                raise self.fail(where, "'to_rpm' must be above 'from_rpm' by 200 rpm or more")
+            return pull(low, high, num.get("tps_pct", 100.0)), None
+        if kind == "decel":
+            high, low = num.get("from_rpm", 5000.0), num.get("to_rpm", 1500.0)
+            if low >= high - 200:
+                raise self.fail(where, "'to_rpm' must be below 'from_rpm' by 200 rpm or more")
+            return decel(high, low, num.get("rpm_per_s", 500.0)), None
+        if kind == "tip_in":
+            return tip_in(num.get("rpm", 2500.0), num.get("from_tps_pct", 10.0),
+                          num.get("to_tps_pct", 40.0), int(num.get("repeats", 20)),
+                          num.get("period_s", 2.0)), None
+        return street(num["seconds"], int(num.get("seed", 11))), None
+
+
+def parse_plan(text: str, source: str) -> Plan:
+    """A plan from JSON text; InputError naming ``source``, the step and the key at fault."""
+    reader = _PlanReader(source)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}: "
+                         f"{exc.msg})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
+        raise InputError(f'{source}: a plan is an object with a "steps" list (see '
+                         "docs/simulator.md)")
+    unknown = set(data) - {"name", "start", "steps"}
+    if unknown:
+        raise InputError(f"{source}: unknown key {sorted(unknown)[0]!r}; a plan has name, "
+                         "start and steps")
+    start = data.get("start", {})
+    if not isinstance(start, dict) or set(start) - {"engine_temp_c", "fan_cfm"}:
+        raise InputError(f'{source}: "start" takes engine_temp_c and fan_cfm')
+    phases: list[Phase] = []
+    pending_fan: float | None = None
+    for i, step in enumerate(data["steps"]):
+        new, fan = reader.step(i, step)
+        if fan is not None:
+            pending_fan = fan
+            continue
+        if new and pending_fan is not None:
+            new[0] = Phase(new[0].label, new[0].command, new[0].seconds, new[0].until,
+                           new[0].timeout_s, pending_fan)
+            pending_fan = None
+        phases += new
+    if not phases:
+        raise InputError(f"{source}: the plan has no steps that run the engine")
+    temp = reader.number("start", "engine_temp_c", start.get("engine_temp_c", 90.0))
+    fan = reader.number("start", "fan_cfm", start.get("fan_cfm", DEFAULT_FAN_CFM))
+    name = data.get("name", source)
+    return Plan(str(name), tuple(phases), temp, fan, data)
+
+
+class PlanRunner:
+    """Walks a plan's phases against the simulation clock; loops when told to."""
+
+    def __init__(self, plan: Plan, loop: bool) -> None:
+        self.plan = plan
+        self.loop = loop
+        self.finished = False
+        self._index = 0
+        self._start_t = 0.0
+        self._start_rpm: float | None = None
+        self.fan_cfm = plan.start_fan_cfm
+        self.laps = 0
+
+    @property
+    def phase(self) -> Phase:
+        """The phase running now."""
+        return self.plan.phases[self._index]
+
+    def setpoint(self, t: float, rpm: float) -> Setpoint:
+        """Commands at simulation time ``t`` (moves to the next phase when one is done)."""
+        for _ in range(len(self.plan.phases) + 1):
+            if self._start_rpm is None:
+                self._start_t, self._start_rpm = t, rpm
+                if self.phase.fan_cfm is not None:
+                    self.fan_cfm = self.phase.fan_cfm
+            phase, local = self.phase, t - self._start_t
+            done = (phase.seconds is not None and local >= phase.seconds) or (
+                phase.until is not None
+                and (phase.until(PlanState(local, rpm)) or local >= phase.timeout_s)
+            )
+            if not done:
+                return phase.command(local, self._start_rpm)
+            self._next()
+            if self.finished:
+                break
+        last = self.plan.phases[-1]
+        return Setpoint("plan finished", 0.0, None, None, clutch_in=True) if self.finished \
+            else last.command(0.0, rpm)
+
+    def _next(self) -> None:
+        self._start_rpm = None
+        self._index += 1
+        if self._index >= len(self.plan.phases):
+            self.laps += 1
+            if self.loop:
+                self._index = 0
+            else:
+                self._index = len(self.plan.phases) - 1
+                self.finished = True
