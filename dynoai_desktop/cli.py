@@ -19,6 +19,7 @@ from typing import NoReturn
 
 from dynoai_desktop import __version__
 from dynoai_desktop.commands import convert as _convert
+from dynoai_desktop.commands import simulate as _simulate
 from dynoai_desktop.core.errors import InputError
 
 EXIT_OK = 0
@@ -44,6 +45,7 @@ RunCommand = Callable[[argparse.Namespace], int]
 Subcommand = tuple[str, AddArguments, RunCommand]
 SUBCOMMANDS: dict[str, Subcommand] = {
     "convert": (_convert.HELP, _convert.add_arguments, _convert.run),
+    "simulate": (_simulate.HELP, _simulate.add_arguments, _simulate.run),
 }
 
 

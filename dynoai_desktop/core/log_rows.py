@@ -14,6 +14,7 @@ from dynoai_desktop.core.channels import LOG_COLUMNS
 from dynoai_desktop.core.table_csv import format_number
 
 STALE_AFTER_S = 0.5
+DECIMALS = 6  # enough for every device's resolution; hides float noise like 14.9646000000001
 
 
 class LogRowBuilder:
@@ -45,9 +46,10 @@ class LogRowBuilder:
 def _cell(value: float | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    if isinstance(value, int) or float(value).is_integer():
+    value = round(float(value), DECIMALS)
+    if value.is_integer():
         return str(int(value))
-    return format_number(float(value))
+    return format_number(value)
 
 
 def format_log_csv(rows: Iterable[Mapping[str, float]], columns: Sequence[str] = LOG_COLUMNS

@@ -10,7 +10,9 @@ them on.
 from __future__ import annotations
 
 import math
+import queue
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dynoai_desktop.core.channels import SensorStatus
@@ -32,7 +34,7 @@ STEP_S = 0.002
 STEPS_PER_DYNO_LINE = 5
 GASOLINE_STOICH = 14.7
 THROTTLE_RATE_PCT_PER_S = 2000.0
-PUMPING_NM_PER_KPA_L = 0.2
+PUMPING_NM_PER_KPA_L = 1.0 / (4.0 * math.pi)  # PMEP ≈ baro - MAP, per litre
 DECEL_POP_ZONE_RPM = (1750.0, 5500.0)  # vtwin.md §5
 
 
@@ -99,6 +101,7 @@ class VirtualCell:
             *emitters.wideband_emitters(config.wideband_protocol, self._sample, rng_devices),
         ]
         self._commands = dyno_line.CommandDecoder()
+        self._posted: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._update_values(self.ecm.step(0.0, STEP_S, self.dyno.state.rpm, self._map, 0.0,
                                           plan.start_engine_temp_c, self.weather.ambient_temp_c,
                                           True), 0.0, Setpoint("start"))
@@ -112,7 +115,7 @@ class VirtualCell:
     @property
     def time_s(self) -> float:
         """Simulated time now."""
-        return self._steps * STEP_S
+        return round(self._steps * STEP_S, 6)
 
     def greeting(self, device: str) -> bytes:
         """The dyno line's header for each new client; nothing for the widebands."""
@@ -121,6 +124,8 @@ class VirtualCell:
     def advance(self, to_time_s: float) -> list[Emission]:
         """Step to ``to_time_s``; return the frames that became due, in time order."""
         out: list[Emission] = []
+        while not self._posted.empty():
+            self._posted.get()()
         while True:
             now = self.time_s
             for emitter in self._emitters:
@@ -144,6 +149,13 @@ class VirtualCell:
         return replies
 
     # ---------------------------------------------------------------- control and faults
+    def post(self, action: Callable[[], None]) -> None:
+        """Run ``action`` on the simulation's thread at the start of the next ``advance``.
+
+        Other threads (a test, the stdin control) change the cell this way, never directly.
+        """
+        self._posted.put(action)
+
     def command(self, command: DynoCommand) -> str | None:
         """Obey a dyno command; an error text if it cannot be done."""
         if command.action == "hold_rpm":
@@ -174,9 +186,10 @@ class VirtualCell:
     # ---------------------------------------------------------------- the physics step
     def _setpoint(self, t: float) -> Setpoint:
         sp = self.runner.setpoint(t, self.dyno.state.rpm)
-        if sp.label != self._last_label:
-            self.events.append(Event(t, "phase", sp.label))
-            self._last_label = sp.label
+        label = sp.label if self.runner.finished else self.runner.phase.label
+        if label != self._last_label:
+            self.events.append(Event(t, "phase", label))
+            self._last_label = label
         return self._override or sp
 
     def _throttle(self, sp: Setpoint, rpm: float) -> float:
@@ -192,7 +205,7 @@ class VirtualCell:
         return self._tps
 
     def _step(self) -> None:
-        t = (self._steps + 1) * STEP_S
+        t = round((self._steps + 1) * STEP_S, 6)
         sp = self._setpoint(t)
         rpm = self.dyno.state.rpm
         tps = self._throttle(sp, rpm)

@@ -80,8 +80,11 @@ class Dyno:
             s.brake_nm, self._integral = 0.0, 0.0
         else:
             error = s.rpm - target_rpm
-            self._integral = min(max(self._integral + error * dt, -200.0), 200.0)
             feed = max(engine_nm - drag, 0.0)
+            trial = self._integral + error * dt
+            raw = feed + BRAKE_KP_NM_PER_RPM * error + BRAKE_KI_NM_PER_RPM_S * trial
+            if 0.0 < raw < BRAKE_MAX_NM:  # integrate only while the brake is not saturated
+                self._integral = trial
             s.brake_nm = min(max(feed + BRAKE_KP_NM_PER_RPM * error
                                  + BRAKE_KI_NM_PER_RPM_S * self._integral, 0.0), BRAKE_MAX_NM)
         net = engine_nm - s.brake_nm - drag

@@ -35,7 +35,7 @@ HOT_IDLE_PHASES_C = (130.0, 145.0, 161.0, 166.0)
 HOT_IDLE_HYSTERESIS_C = 5.0
 
 TIP_RATE_PCT_PER_S = 40.0  # throttle speed that counts as a tip-in / tip-out
-AE_GAIN = 0.0045  # accel enrichment per % of throttle opened, times the AE multiplier
+AE_GAIN_PER_PCT_S = 0.00006  # accel enrichment per %/s of throttle speed, x AE multiplier
 AE_DECAY_S = 0.25
 DE_GAIN = 0.003
 DE_DECAY_S = 0.30
@@ -104,8 +104,8 @@ class Ecm:
         s.last_tps = tps
         rate = (tps - prev) / dt
         temp_f = head_temp_c * C_TO_F + 32.0
-        if rate > TIP_RATE_PCT_PER_S:
-            s.accel = min(0.6, s.accel + AE_GAIN * (tps - prev) * AE_MULTIPLIER(temp_f))
+        if rate > TIP_RATE_PCT_PER_S:  # a shot of fuel as soon as the throttle moves fast
+            s.accel = max(s.accel, min(0.5, AE_GAIN_PER_PCT_S * rate * AE_MULTIPLIER(temp_f)))
         elif rate < -TIP_RATE_PCT_PER_S:
             s.decel = min(0.5, s.decel + DE_GAIN * (prev - tps) * DE_MULTIPLIER(temp_f))
         s.accel *= math.exp(-dt / AE_DECAY_S)

@@ -37,12 +37,16 @@ class Setpoint:
     steady: bool = False  # a settled steady-state hold (not a transition)
 
 
+FINISHED = Setpoint("plan finished", 0.0, None, None, clutch_in=True)
+
+
 @dataclass(frozen=True)
 class PlanState:
     """What a phase may look at to decide it is finished."""
 
     time_s: float  # since the phase began
     rpm: float
+    start_rpm: float  # when the phase began
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ class Phase:
     """One stretch of a plan: commands as a function of the phase's own time."""
 
     label: str
-    command: Callable[[float, float], Setpoint]  # (phase time, rpm at phase start) -> Setpoint
+    command: Callable[[float, float, float], Setpoint]  # (phase s, start rpm, rpm now)
     seconds: float | None = None  # fixed length, or
     until: Callable[[PlanState], bool] | None = None  # a condition (with a safety timeout)
     timeout_s: float = 120.0
@@ -86,15 +90,25 @@ def hold(rpm: float, seconds: float, *, map_kpa: float | None = None,
     what = f"{map_kpa:g} kPa" if map_kpa is not None else f"{tps_pct:g} % throttle"
     label = f"hold {rpm:g} rpm {what}"
 
-    def move(t: float, rpm0: float) -> Setpoint:
-        return Setpoint(label, tps_pct, map_kpa, _ramp(rpm0, rpm, SETTLE_RPM_PER_S, t))
+    settling = label + " (settling)"
 
-    def steady(t: float, rpm0: float) -> Setpoint:
+    def move(t: float, rpm0: float, now: float) -> Setpoint:
+        # Climbing to a higher rpm takes more throttle than the cell's own; the brake follows
+        # the ramp, so the engine cannot overshoot. Near the target it is the cell's throttle.
+        climbing = now < rpm - 60.0
+        extra_map = 30.0 if climbing and map_kpa is not None else 0.0
+        extra_tps = 20.0 if climbing and tps_pct is not None else 0.0
+        return Setpoint(settling, None if tps_pct is None else min(100.0, tps_pct + extra_tps),
+                        None if map_kpa is None else min(100.0, map_kpa + extra_map),
+                        _ramp(rpm0, rpm, SETTLE_RPM_PER_S, t))
+
+    def steady(t: float, rpm0: float, now: float) -> Setpoint:
         return Setpoint(label, tps_pct, map_kpa, rpm, steady=True)
 
     return [
-        Phase(label + " (settling)", move,
-              until=lambda s: s.time_s >= settle_s and abs(s.rpm - rpm) < 25.0, timeout_s=15),
+        Phase(settling, move,
+              until=lambda s: s.time_s >= _settle_seconds(s.start_rpm, rpm) + settle_s
+              and abs(s.rpm - rpm) < 25.0, timeout_s=20),
         Phase(label, steady, seconds=seconds),
     ]
 
@@ -109,9 +123,9 @@ def pull(from_rpm: float, to_rpm: float, tps_pct: float = 100.0) -> list[Phase]:
     label = f"pull {from_rpm:g}-{to_rpm:g} rpm"
     return [
         *hold(from_rpm, 2.0, tps_pct=8.0),
-        Phase(label, lambda t, r0: Setpoint(label, tps_pct, None, None),
+        Phase(label, lambda t, r0, now: Setpoint(label, tps_pct, None, None),
               until=lambda s: s.rpm >= to_rpm, timeout_s=30.0),
-        Phase(label + " (braking)", lambda t, r0: Setpoint(
+        Phase(label + " (braking)", lambda t, r0, now: Setpoint(
             label + " (braking)", 0.0, None, _ramp(r0, 2500.0, 900.0, t)),
             until=lambda s: s.rpm <= 2600.0, timeout_s=15.0),
     ]
@@ -122,7 +136,7 @@ def decel(from_rpm: float, to_rpm: float, rpm_per_s: float) -> list[Phase]:
     label = f"decel {from_rpm:g}-{to_rpm:g} rpm"
     return [
         *hold(from_rpm, 2.0, map_kpa=45.0),
-        Phase(label, lambda t, r0: Setpoint(label, 0.0, None, _ramp(r0, to_rpm, rpm_per_s, t)),
+        Phase(label, lambda t, r0, now: Setpoint(label, 0.0, None, _ramp(r0, to_rpm, rpm_per_s, t)),
               until=lambda s: s.rpm <= to_rpm + 30.0, timeout_s=60.0),
         *hold(to_rpm, 1.0, tps_pct=3.0),
     ]
@@ -131,7 +145,7 @@ def decel(from_rpm: float, to_rpm: float, rpm_per_s: float) -> list[Phase]:
 def idle(seconds: float, fan_cfm: float | None = None) -> list[Phase]:
     """Clutch in at idle for ``seconds`` (heat soak when the fan is off)."""
     label = "idle" if fan_cfm is None else f"idle, fan {fan_cfm:g} cfm"
-    return [Phase(label, lambda t, r0: Setpoint(label, 0.0, None, None, clutch_in=True,
+    return [Phase(label, lambda t, r0, now: Setpoint(label, 0.0, None, None, clutch_in=True,
                                                 steady=True), seconds=seconds, fan_cfm=fan_cfm)]
 
 
@@ -141,7 +155,7 @@ def tip_in(rpm: float, from_tps: float, to_tps: float, repeats: int, period_s: f
     label = f"tip-in {from_tps:g}-{to_tps:g} % at {rpm:g} rpm"
     half = period_s / 2.0
 
-    def command(t: float, rpm0: float) -> Setpoint:
+    def command(t: float, rpm0: float, now: float) -> Setpoint:
         opened = (t % period_s) >= half
         return Setpoint(label, to_tps if opened else from_tps, None, rpm)
 
@@ -164,7 +178,7 @@ def street(seconds: float, seed: int) -> list[Phase]:
             end = min(5200.0, start + rng.uniform(1200, 2400))
             label = f"roll-on {tps:.0f} %"
             phases += hold(round(start, -1), 1.0, map_kpa=40.0)
-            phases.append(Phase(label, lambda t, r0, tps=tps, end=end, label=label: Setpoint(
+            phases.append(Phase(label, lambda t, r0, now, tps=tps, end=end, label=label: Setpoint(
                 label, tps, None, _ramp(r0, end, 600.0, t)), until=lambda s, end=end:
                 s.rpm >= end - 30.0, timeout_s=20.0))
             length = (end - start) / 600.0
@@ -372,6 +386,8 @@ class PlanRunner:
 
     def setpoint(self, t: float, rpm: float) -> Setpoint:
         """Commands at simulation time ``t`` (moves to the next phase when one is done)."""
+        if self.finished:
+            return FINISHED
         for _ in range(len(self.plan.phases) + 1):
             if self._start_rpm is None:
                 self._start_t, self._start_rpm = t, rpm
@@ -380,16 +396,17 @@ class PlanRunner:
             phase, local = self.phase, t - self._start_t
             done = (phase.seconds is not None and local >= phase.seconds) or (
                 phase.until is not None
-                and (phase.until(PlanState(local, rpm)) or local >= phase.timeout_s)
+                and (phase.until(PlanState(local, rpm, self._start_rpm))
+                     or local >= phase.timeout_s)
             )
             if not done:
-                return phase.command(local, self._start_rpm)
+                return phase.command(local, self._start_rpm, rpm)
             self._next()
             if self.finished:
                 break
-        last = self.plan.phases[-1]
-        return Setpoint("plan finished", 0.0, None, None, clutch_in=True) if self.finished \
-            else last.command(0.0, rpm)
+        if self.finished:
+            return FINISHED
+        return self.phase.command(t - self._start_t, self._start_rpm or rpm, rpm)
 
     def _next(self) -> None:
         self._start_rpm = None

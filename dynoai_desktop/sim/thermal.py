@@ -27,7 +27,7 @@ class ThermalParams:
     rear_hotter_under_load_k: float = 30.0  # rear head minus front at full load (vtwin.md §4)
     intake_heating: float = 0.04  # share of (head - ambient) the charge picks up at low airflow
     soak_gain: float = 0.30  # IAT sensor offset above the charge, share of (head - ambient)
-    soak_airflow_scale: float = 450.0  # rpm x MAP/100 over which the soak washes out
+    soak_airflow_scale: float = 300.0  # rpm x MAP/100 over which the soak washes out
     soak_time_s: float = 60.0  # how slowly the sensor soaks at idle
     soak_clear_time_s: float = 3.0  # how fast airflow clears it under load
 
@@ -63,7 +63,7 @@ class ThermalModel:
         s.head_c += dt * (heat - cooling * (s.head_c - self.ambient_c)) / p.heat_capacity_j_per_k
         load = min(max(map_kpa / 100.0, 0.0), 1.0)
         s.rear_head_c = s.head_c + p.rear_hotter_under_load_k * load * running
-        washout = math.exp(-airflow / p.soak_airflow_scale) / (1.0 + fan_cfm / 20000.0)
+        washout = math.exp(-((airflow / p.soak_airflow_scale) ** 2)) / (1.0 + fan_cfm / 20000.0)
         excess = max(s.head_c - self.ambient_c, 0.0)
         s.charge_c = self.ambient_c + p.intake_heating * excess * (0.5 + 0.5 * washout)
         target = p.soak_gain * excess * washout

@@ -1,0 +1,683 @@
+"""Serve a virtual cell's device bytes on loopback TCP ports and, on POSIX, on ptys.
+
+One worker thread ("sim-cell-server") runs a ``selectors`` loop: about every 2 ms it advances the
+cell to the paced sim time and writes each emission to every client of its device. The cell runs
+whether or not anyone listens (bytes due while nobody is connected are dropped), so a seed gives
+the same bytes at the same sim times whatever the clients do. The app reads these ports through
+its ordinary pyserial path (``socket://127.0.0.1:PORT`` or the pty slave path).
+
+Slow readers never stall the cell:
+
+- TCP: each client has an outgoing buffer of at most ``client_buffer_bytes`` (256 KiB). When a
+  client falls behind, its *oldest whole emissions* are dropped (counted in ``bytes_dropped``);
+  the emission being written is always finished first, so frames never interleave. The kernel's
+  send buffer of each client socket is kept small (64 KiB) so that stale data piles up in the
+  bounded buffer, not in megabytes of kernel memory.
+- pty: writes to the master are non-blocking; an emission that finds the pty full is dropped
+  whole (counted), and the rest of a partly written emission goes out before anything else.
+
+A new TCP client gets the device's greeting (the dyno line's header) before anything else, but
+only after ``connect_settle_s``: pyserial empties a socket's input when it opens it, so bytes
+sent at once would be lost (shared PITFALLS.md). A pty cannot tell when a host opens it, so the
+greeting is re-sent there every ``greeting_interval_s``.
+"""
+
+from __future__ import annotations
+
+import errno
+import math
+import os
+import selectors
+import socket
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+
+from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.sim.stream import ByteCell, ServedDevice
+
+TICK_S = 0.002  # wall time between two advances of the cell
+CLIENT_BUFFER_BYTES = 256 * 1024
+KERNEL_SEND_BUFFER_BYTES = 64 * 1024
+CONNECT_SETTLE_S = 0.1
+GREETING_INTERVAL_S = 2.0
+READ_CHUNK = 4096
+REQUEST_TIMEOUT_S = 5.0
+STOP_JOIN_S = 5.0
+THREAD_NAME = "sim-cell-server"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where one device is served: its pyserial URL and, with ``pty=True``, the pty slave path."""
+
+    device: str
+    protocol: str
+    url: str
+    pty_path: str | None = None
+
+
+@dataclass(frozen=True)
+class DeviceStats:
+    """Counters of one served device (a snapshot)."""
+
+    bytes_sent: int  # written to clients and the pty, each destination counted
+    emissions_sent: int  # emissions put on the line (not stalled, port not dropped)
+    bytes_dropped: int  # bytes a connected reader or the pty missed for being slow or full
+    bytes_stalled: int  # bytes the cell made while the device was stalled (discarded)
+    clients: int  # TCP clients connected now
+    queued_bytes: int  # bytes waiting in the clients' outgoing buffers now
+    peak_queued_bytes: int  # the most one client's buffer ever held
+
+
+class _Outbox:
+    """Whole emissions waiting for one reader; the first may be partly written already."""
+
+    def __init__(self) -> None:
+        self.items: deque[bytes] = deque()
+        self.head_sent = 0  # bytes of items[0] already written
+        self.queued = 0  # unwritten bytes
+
+    def put(self, data: bytes) -> None:
+        self.items.append(data)
+        self.queued += len(data)
+
+    def drop_oldest_over(self, limit: int) -> int:
+        """Drop the oldest whole, untouched emissions until ``limit`` holds (keeping the newest);
+        returns the bytes dropped."""
+        keep_head = 1 if self.head_sent else 0
+        dropped = 0
+        while self.queued > limit and len(self.items) > keep_head + 1:
+            if keep_head:
+                head = self.items.popleft()
+                gone = self.items.popleft()
+                self.items.appendleft(head)
+            else:
+                gone = self.items.popleft()
+            self.queued -= len(gone)
+            dropped += len(gone)
+        return dropped
+
+    def write_to(self, send: Callable[[memoryview], int]) -> int:
+        """Write what the reader takes without blocking; returns the bytes written."""
+        written = 0
+        while self.items:
+            head = self.items[0]
+            try:
+                n = send(memoryview(head)[self.head_sent :])
+            except (BlockingIOError, InterruptedError):
+                break
+            written += n
+            self.queued -= n
+            self.head_sent += n
+            if self.head_sent < len(head):
+                break
+            self.items.popleft()
+            self.head_sent = 0
+        return written
+
+    def clear(self) -> int:
+        dropped = self.queued
+        self.items.clear()
+        self.head_sent = self.queued = 0
+        return dropped
+
+
+@dataclass(eq=False)
+class _Client:
+    sock: socket.socket
+    ready_at: float  # wall time from which it gets bytes (after pyserial's input flush)
+    outbox: _Outbox = field(default_factory=_Outbox)
+
+
+@dataclass
+class _Pty:
+    master: int
+    slave: int  # kept open here so the pty never hangs up when a host closes it
+    path: str
+    outbox: _Outbox = field(default_factory=_Outbox)
+    next_greeting_at: float = 0.0
+
+
+@dataclass
+class _Line:
+    """One served device: its listener, clients, pty, faults and counters."""
+
+    device: ServedDevice
+    port: int
+    listener: socket.socket | None = None
+    clients: list[_Client] = field(default_factory=list)
+    pty: _Pty | None = None
+    dropped: bool = False
+    stalled_until: float = 0.0
+    bytes_sent: int = 0
+    emissions_sent: int = 0
+    bytes_dropped: int = 0
+    bytes_stalled: int = 0
+    queued_bytes: int = 0
+    peak_queued_bytes: int = 0
+
+
+@dataclass
+class _Request:
+    action: Callable[[], None]
+    done: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+
+
+def _listen(host: str, port: int, device: str) -> socket.socket:
+    """A non-blocking listening socket (SO_REUSEADDR on POSIX, so a dropped port comes back)."""
+    try:
+        listener = socket.create_server((host, port))
+    except OSError as exc:
+        if exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
+            raise InputError(
+                f"{device}: port {port} on {host} is in use; pick another with "
+                f"--port {device}=PORT or leave it out"
+            ) from None
+        raise InputError(
+            f"{device}: cannot listen on port {port} on {host} ({exc.strerror or exc}); "
+            "pick another port or leave it out"
+        ) from None
+    listener.setblocking(False)
+    return listener
+
+
+def _open_pty(device: str) -> _Pty:
+    """A raw pty pair with a non-blocking master; InputError where the OS has no ptys."""
+    if not hasattr(os, "openpty") or sys.platform == "win32":
+        raise InputError(
+            f"{device}: this OS has no ptys; leave out --pty and open the socket:// URL instead"
+        )
+    import tty  # POSIX only (termios)
+
+    master, slave = os.openpty()
+    try:
+        tty.setraw(slave)  # no echo, no CR/LF translation (shared PITFALLS.md)
+        os.set_blocking(master, False)
+        return _Pty(master, slave, os.ttyname(slave))
+    except OSError:
+        os.close(master)
+        os.close(slave)
+        raise
+
+
+def _make_selector() -> selectors.BaseSelector:
+    # macOS's kqueue and poll do not report ttys; select() does.
+    if sys.platform == "darwin":
+        return selectors.SelectSelector()
+    return selectors.DefaultSelector()
+
+
+def _url(host: str, port: int) -> str:
+    return f"socket://[{host}]:{port}" if ":" in host else f"socket://{host}:{port}"
+
+
+class CellServer:
+    """Serves each device of ``cell`` on a loopback TCP port (and a pty with ``pty=True``).
+
+    ``start()`` opens the ports and starts the worker thread; ``stop()`` (or leaving a ``with``
+    block) ends it and closes everything. Fault injection (``drop_port``, ``restore_port``,
+    ``inject_garbage``, ``stall``) may be called from any thread: each call returns once the
+    worker has applied it. A pty path cannot vanish and come back, so ``drop_port`` silences a pty
+    (a serial cable pulled between adapter and device) while it closes a TCP port outright.
+    An exception from the cell stops serving: ``error`` holds it and ``wait()`` returns.
+    """
+
+    def __init__(
+        self,
+        cell: ByteCell,
+        *,
+        rate_multiplier: float = 1.0,
+        pty: bool = False,
+        host: str = "127.0.0.1",
+        ports: Mapping[str, int] | None = None,
+        duration_s: float | None = None,
+        greeting_interval_s: float = GREETING_INTERVAL_S,
+        connect_settle_s: float = CONNECT_SETTLE_S,
+        client_buffer_bytes: int = CLIENT_BUFFER_BYTES,
+    ) -> None:
+        _check_positive("rate multiplier", rate_multiplier)
+        _check_positive("greeting interval", greeting_interval_s)
+        if duration_s is not None:
+            _check_positive("duration", duration_s)
+        self.cell = cell
+        self.rate_multiplier = float(rate_multiplier)
+        self.pty = pty
+        self.host = host
+        self.duration_s = duration_s
+        self.greeting_interval_s = greeting_interval_s
+        self.connect_settle_s = max(0.0, connect_settle_s)
+        self.client_buffer_bytes = client_buffer_bytes
+        self._lines = {d.name: _Line(d, 0) for d in cell.devices}
+        self._set_ports(ports or {})
+        self._endpoints: tuple[Endpoint, ...] = ()
+        self._selector: selectors.BaseSelector | None = None
+        self._wake_r: socket.socket | None = None
+        self._wake_w: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()  # guards _serving and _requests
+        self._close_lock = threading.Lock()
+        self._requests: list[_Request] = []
+        self._serving = False
+        self._error: BaseException | None = None
+        self._t0 = 0.0
+
+    def _set_ports(self, ports: Mapping[str, int]) -> None:
+        for name, port in ports.items():
+            line = self._line(name)
+            if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+                raise InputError(f"{name}: port {port!r} is not a TCP port; give 1-65535 or 0")
+            line.port = port
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def endpoints(self) -> tuple[Endpoint, ...]:
+        """Where each device is served (empty before ``start``)."""
+        return self._endpoints
+
+    @property
+    def error(self) -> BaseException | None:
+        """The exception that stopped the worker (from the cell), or None."""
+        return self._error
+
+    def start(self) -> list[Endpoint]:
+        """Open every port, start the worker; the endpoints, one per device."""
+        if self._thread is not None:
+            raise RuntimeError("the cell server was started already; make a new one")
+        self._selector = _make_selector()
+        try:
+            self._open_ports()
+        except BaseException:
+            self._close_all()
+            raise
+        self._endpoints = tuple(self._endpoint(line) for line in self._lines.values())
+        self._t0 = time.monotonic()
+        self._serving = True
+        self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=False)
+        self._thread.start()
+        return list(self._endpoints)
+
+    def stop(self) -> None:
+        """End the worker and close every socket and fd; safe to call more than once."""
+        self._stop.set()
+        self._wake()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(STOP_JOIN_S)
+        self._close_all()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the worker ends (stop, duration reached, or an error); True if it did."""
+        thread = self._thread
+        if thread is None:
+            return True
+        thread.join(timeout)
+        return not thread.is_alive()
+
+    def stats(self, device: str) -> DeviceStats:
+        """The counters of ``device`` (see :class:`DeviceStats`)."""
+        line = self._line(device)
+        return DeviceStats(
+            bytes_sent=line.bytes_sent,
+            emissions_sent=line.emissions_sent,
+            bytes_dropped=line.bytes_dropped,
+            bytes_stalled=line.bytes_stalled,
+            clients=len(line.clients),
+            queued_bytes=line.queued_bytes,
+            peak_queued_bytes=line.peak_queued_bytes,
+        )
+
+    def drop_port(self, device: str) -> None:
+        """A pulled USB adapter: close the device's TCP clients and listener; silence its pty."""
+        line = self._line(device)
+        self._submit(partial(self._drop, line))
+
+    def restore_port(self, device: str) -> None:
+        """Listen again on the same TCP port, resume the pty; InputError if the port was taken."""
+        line = self._line(device)
+        self._submit(partial(self._restore, line))
+
+    def inject_garbage(self, device: str, data: bytes) -> None:
+        """Write ``data`` raw into the device's stream, between two emissions, at once (even
+        during a stall: it is a test's deliberate line noise)."""
+        line = self._line(device)
+        self._submit(partial(self._inject, line, bytes(data)))
+
+    def stall(self, device: str, seconds: float) -> None:
+        """The device sends nothing for ``seconds`` of wall time: emissions and replies due then
+        are discarded (a hung device); commands still reach the cell."""
+        line = self._line(device)
+        _check_positive("stall", seconds)
+        self._submit(partial(self._stall, line, seconds))
+
+    def __enter__(self) -> CellServer:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ setup and teardown
+    def _line(self, device: str) -> _Line:
+        try:
+            return self._lines[device]
+        except KeyError:
+            known = ", ".join(self._lines)
+            raise InputError(f"no simulated device {device!r}; devices: {known}") from None
+
+    def _open_ports(self) -> None:
+        selector = self._require_selector()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        selector.register(self._wake_r, selectors.EVENT_READ, self._drain_wake)
+        for line in self._lines.values():
+            self._open_listener(line)
+        if self.pty:
+            for line in self._lines.values():
+                line.pty = _open_pty(line.device.name)
+                selector.register(
+                    line.pty.master, selectors.EVENT_READ, partial(self._on_pty, line)
+                )
+
+    def _open_listener(self, line: _Line) -> None:
+        listener = _listen(self.host, line.port, line.device.name)
+        line.listener = listener
+        line.port = listener.getsockname()[1]
+        self._require_selector().register(
+            listener, selectors.EVENT_READ, partial(self._accept, line)
+        )
+
+    def _endpoint(self, line: _Line) -> Endpoint:
+        path = line.pty.path if line.pty is not None else None
+        return Endpoint(line.device.name, line.device.protocol, _url(self.host, line.port), path)
+
+    def _close_all(self) -> None:
+        with self._close_lock:
+            for line in self._lines.values():
+                for client in list(line.clients):
+                    self._close_client(line, client)
+                self._close_listener(line)
+                if line.pty is not None:
+                    self._unregister(line.pty.master)
+                    os.close(line.pty.master)
+                    os.close(line.pty.slave)
+                    line.pty = None
+            for sock in (self._wake_r, self._wake_w):
+                if sock is not None:
+                    self._unregister(sock)
+                    sock.close()
+            self._wake_r = self._wake_w = None
+            if self._selector is not None:
+                self._selector.close()
+                self._selector = None
+
+    def _close_listener(self, line: _Line) -> None:
+        if line.listener is not None:
+            self._unregister(line.listener)
+            line.listener.close()
+            line.listener = None
+
+    def _close_client(self, line: _Line, client: _Client) -> None:
+        self._unregister(client.sock)
+        client.sock.close()
+        if client in line.clients:
+            line.clients.remove(client)
+
+    def _unregister(self, fileobj: socket.socket | int) -> None:
+        if self._selector is not None:
+            try:
+                self._selector.unregister(fileobj)
+            except (KeyError, ValueError):
+                pass  # not registered (or already closed)
+
+    def _require_selector(self) -> selectors.BaseSelector:
+        if self._selector is None:
+            raise RuntimeError("the cell server is not running")
+        return self._selector
+
+    # ------------------------------------------------------------------ requests from other threads
+    def _submit(self, action: Callable[[], None]) -> None:
+        request = _Request(action)
+        with self._lock:
+            if not self._serving:
+                raise RuntimeError("the cell server is not running")
+            self._requests.append(request)
+        self._wake()
+        if not request.done.wait(REQUEST_TIMEOUT_S):
+            raise TimeoutError("the cell server did not answer in time")
+        if request.error is not None:
+            raise request.error
+
+    def _wake(self) -> None:
+        wake = self._wake_w
+        if wake is not None:
+            try:
+                wake.send(b"\0")
+            except OSError:
+                pass  # full (a wake-up is pending anyway) or closed (stopping)
+
+    def _drain_wake(self) -> None:
+        assert self._wake_r is not None
+        try:
+            while self._wake_r.recv(READ_CHUNK):
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
+
+    def _run_requests(self) -> None:
+        with self._lock:
+            requests, self._requests = self._requests, []
+        for request in requests:
+            try:
+                request.action()
+            except Exception as exc:  # handed back to the caller
+                request.error = exc
+            request.done.set()
+
+    def _end_requests(self) -> None:
+        with self._lock:
+            self._serving = False
+            requests, self._requests = self._requests, []
+        for request in requests:
+            request.error = RuntimeError("the cell server stopped")
+            request.done.set()
+
+    # ------------------------------------------------------------------ the worker
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except Exception as exc:  # from the cell, most likely: keep it for error/wait()
+            self._error = exc
+        finally:
+            self._end_requests()
+            self._close_all()
+
+    def _loop(self) -> None:
+        selector = self._require_selector()
+        next_tick = time.monotonic()
+        while not self._stop.is_set():
+            timeout = min(TICK_S, max(0.0, next_tick - time.monotonic()))
+            for key, _events in selector.select(timeout):
+                key.data()
+            self._run_requests()
+            now = time.monotonic()
+            if now < next_tick:
+                continue
+            next_tick = now + TICK_S
+            if self._tick(now):
+                return
+
+    def _tick(self, now: float) -> bool:
+        """Advance the cell and send what became due; True once ``duration_s`` is reached."""
+        sim_now = (now - self._t0) * self.rate_multiplier
+        finished = False
+        if self.duration_s is not None and sim_now >= self.duration_s:
+            sim_now, finished = self.duration_s, True
+        for emission in self.cell.advance(sim_now):
+            line = self._lines.get(emission.device)
+            if line is not None:
+                self._emit(line, emission.data, now)
+        for line in self._lines.values():
+            self._greet_pty(line, now)
+            self._flush(line, now)
+        return finished
+
+    def _emit(self, line: _Line, data: bytes, now: float) -> None:
+        if line.dropped:
+            return
+        if now < line.stalled_until:
+            line.bytes_stalled += len(data)
+            return
+        line.emissions_sent += 1
+        self._deliver(line, data, now)
+
+    def _deliver(self, line: _Line, data: bytes, now: float) -> None:
+        """Queue ``data`` whole for every ready client (the tick flushes) and write the pty."""
+        for client in line.clients:
+            if now >= client.ready_at:
+                self._queue(line, client, data)
+        if line.pty is not None and not line.dropped:
+            self._write_pty(line, data)
+
+    def _inject(self, line: _Line, data: bytes) -> None:
+        now = time.monotonic()
+        self._deliver(line, data, now)
+        self._flush(line, now)
+
+    def _answer(self, line: _Line, data: bytes) -> bytes:
+        """The device's reply to bytes from a host; a stalled device's reply is lost."""
+        reply = self.cell.receive(line.device.name, data)
+        if reply and time.monotonic() < line.stalled_until:
+            line.bytes_stalled += len(reply)
+            return b""
+        return reply
+
+    def _flush(self, line: _Line, now: float) -> None:
+        """Write what each ready client and the pty take now, without blocking."""
+        for client in list(line.clients):
+            if now >= client.ready_at and client.outbox.queued:
+                try:
+                    line.bytes_sent += client.outbox.write_to(client.sock.send)
+                except OSError:  # reset or broken pipe: the client went away
+                    self._close_client(line, client)
+        if line.pty is not None and line.pty.outbox.queued:
+            line.bytes_sent += self._pty_write(line.pty)
+        line.queued_bytes = sum(c.outbox.queued for c in line.clients)
+
+    def _queue(self, line: _Line, client: _Client, data: bytes) -> None:
+        """Add ``data`` to a client's buffer, dropping its oldest whole emissions past the cap."""
+        client.outbox.put(data)
+        line.bytes_dropped += client.outbox.drop_oldest_over(self.client_buffer_bytes)
+        line.peak_queued_bytes = max(line.peak_queued_bytes, client.outbox.queued)
+
+    def _write_pty(self, line: _Line, data: bytes) -> None:
+        pty = line.pty
+        assert pty is not None
+        line.bytes_sent += self._pty_write(pty)  # the rest of a partly written emission first
+        if pty.outbox.queued:
+            line.bytes_dropped += len(data)
+            return
+        pty.outbox.put(data)
+        line.bytes_sent += self._pty_write(pty)
+        if pty.outbox.queued and not pty.outbox.head_sent:  # the pty was full: drop it whole
+            line.bytes_dropped += pty.outbox.clear()
+
+    @staticmethod
+    def _pty_write(pty: _Pty) -> int:
+        try:
+            return pty.outbox.write_to(partial(os.write, pty.master))
+        except OSError:  # EIO and the like: the line is unusable for now
+            pty.outbox.clear()
+            return 0
+
+    def _greet_pty(self, line: _Line, now: float) -> None:
+        pty = line.pty
+        if pty is None or now < pty.next_greeting_at:
+            return
+        pty.next_greeting_at = now + self.greeting_interval_s
+        greeting = self.cell.greeting(line.device.name)
+        if greeting and not line.dropped and now >= line.stalled_until:
+            self._write_pty(line, greeting)
+
+    # ------------------------------------------------------------------ selector callbacks
+    def _accept(self, line: _Line) -> None:
+        while line.listener is not None:
+            try:
+                sock, _addr = line.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return  # a connection reset before it was accepted
+            self._add_client(line, sock)
+
+    def _add_client(self, line: _Line, sock: socket.socket) -> None:
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SEND_BUFFER_BYTES)
+        client = _Client(sock, time.monotonic() + self.connect_settle_s)
+        greeting = self.cell.greeting(line.device.name)
+        if greeting:
+            client.outbox.put(greeting)
+        line.clients.append(client)
+        self._require_selector().register(
+            sock, selectors.EVENT_READ, partial(self._on_client, line, client)
+        )
+
+    def _on_client(self, line: _Line, client: _Client) -> None:
+        try:
+            data = client.sock.recv(READ_CHUNK)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._close_client(line, client)
+            return
+        reply = self._answer(line, data)
+        if reply:
+            self._queue(line, client, reply)
+            self._flush(line, time.monotonic())
+
+    def _on_pty(self, line: _Line) -> None:
+        pty = line.pty
+        assert pty is not None
+        try:
+            data = os.read(pty.master, READ_CHUNK)
+        except OSError:  # EAGAIN, or EIO while no host has it open
+            return
+        if not data or line.dropped:
+            return  # a pulled cable: the device never hears it
+        reply = self._answer(line, data)
+        if reply:
+            self._write_pty(line, reply)
+
+    # ------------------------------------------------------------------ faults, in the worker
+    def _drop(self, line: _Line) -> None:
+        for client in list(line.clients):
+            self._close_client(line, client)
+        self._close_listener(line)
+        if line.pty is not None:
+            line.pty.outbox.clear()
+        line.dropped = True
+
+    def _restore(self, line: _Line) -> None:
+        if not line.dropped:
+            return
+        if line.listener is None:
+            self._open_listener(line)
+        line.dropped = False
+
+    def _stall(self, line: _Line, seconds: float) -> None:
+        line.stalled_until = max(line.stalled_until, time.monotonic() + seconds)
+
+
+def _check_positive(what: str, value: float) -> None:
+    if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise InputError(f"{what} must be a number above 0, got {value!r}")
