@@ -67,7 +67,7 @@ class VirtualCell:
 
     def __init__(self, config: CellConfig) -> None:
         self.config = config
-        self.engine = EngineModel(config.preset)
+        self.engine = EngineModel(config.preset, config.weather.baro_kpa)
         self.tables = config.tables or base_tables(self.engine)
         seeds = random.Random(config.seed)
         self._rng_engine = random.Random(seeds.getrandbits(64))
@@ -89,7 +89,7 @@ class VirtualCell:
         self._steps = 0
         self._tps = 0.0
         self._map = config.preset.idle_map_kpa
-        self._override: Setpoint | None = None
+        self._override: float | None = None  # rpm a host asked the dyno to hold
         self.values: dict[str, float] = {}
         self.lambdas = [1.0, 1.0]
         self.events: list[Event] = []
@@ -162,7 +162,7 @@ class VirtualCell:
             rpm = float(command.value)  # type: ignore[arg-type]
             if not 800.0 <= rpm <= 6000.0:
                 return f"cannot hold {rpm:g} rpm; hold 800-6000 rpm"
-            self._override = Setpoint(f"hold {rpm:g} rpm (host)", self._tps, None, rpm)
+            self._override = rpm
             return None
         if command.action == "release":
             self._override = None
@@ -190,7 +190,12 @@ class VirtualCell:
         if label != self._last_label:
             self.events.append(Event(t, "phase", label))
             self._last_label = label
-        return self._override or sp
+        if self._override is None:
+            return sp
+        # The rider works with the dyno: more throttle to climb to the held rpm, then cruise.
+        climbing = self.dyno.state.rpm < self._override - 60.0
+        return Setpoint(f"hold {self._override:g} rpm (host)", None, 80.0 if climbing else 50.0,
+                        self._override)
 
     def _throttle(self, sp: Setpoint, rpm: float) -> float:
         baro = self.weather.baro_kpa
@@ -262,11 +267,13 @@ class VirtualCell:
         low, high = DECEL_POP_ZONE_RPM
         if self._tps > 2.0 or self._map > 25.0 or not low <= rpm <= high:
             return
-        lean = max(self.lambdas) - 1.05
-        if lean <= 0.0:
-            return
+        if out.fuel_cut:
+            return  # nothing to burn in the pipe
+        # A lean-ish closed-throttle charge misfires partly (more with overlap); what did not
+        # burn lights in the pipe.
+        lean = min(1.0, max(0.0, (max(self.lambdas) - 0.95) / 0.15))
         worst = 1.0 if 2500 <= rpm <= 3000 or rpm >= 4000 else 0.5
-        rate = 3.0 * self.config.preset.pops_on_decel * min(1.0, lean * 4.0) * worst
+        rate = 3.0 * self.config.preset.pops_on_decel * lean * worst
         if self._rng_engine.random() < rate * STEP_S:
             self.events.append(Event(t, "decel_pop", f"{rpm:.0f} rpm, MAP {self._map:.1f} kPa"))
 

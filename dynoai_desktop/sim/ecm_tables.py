@@ -112,7 +112,7 @@ def true_ve_table(engine: EngineModel, cylinder: int, ve_mode: str = "map") -> T
                            lambda r, m: engine.ve_true(cylinder, r, m), 0.01)
 
     def by_throttle(rpm: float, tps: float) -> float:
-        return engine.ve_true(cylinder, rpm, engine.map_steady_kpa(tps, rpm, STANDARD_BARO_KPA))
+        return engine.ve_true(cylinder, rpm, engine.map_steady_kpa(tps, rpm, engine.baro_kpa))
 
     return _grid_table(name, "%", "tps_pct", RPM_BREAKPOINTS, TPS_BREAKPOINTS_PCT, by_throttle,
                        0.01)

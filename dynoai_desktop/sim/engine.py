@@ -57,8 +57,9 @@ _THROTTLE_AREA = {AirCleaner.STOCK: 120_000.0, AirCleaner.HIGH_FLOW: 220_000.0,
 class EngineModel:
     """The physics of one preset. Pure functions of the operating point; no state."""
 
-    def __init__(self, preset: EnginePreset) -> None:
+    def __init__(self, preset: EnginePreset, baro_kpa: float = 101.325) -> None:
         self.preset = preset
+        self.baro_kpa = baro_kpa  # the exhaust side: part-load VE depends on MAP / baro
         build = preset.build
         self.displacement_l = build.displacement_cc / 1000.0
         self.throttle_area_wot = _THROTTLE_AREA[build.air_cleaner]
@@ -77,11 +78,11 @@ class EngineModel:
     def rear_front_ratio(self, rpm: float, map_kpa: float) -> float:
         """Rear VE / front VE at an operating point (the cylinder imbalance)."""
         diff = self.rear_front_diff(rpm)
-        return 1.0 + diff * (0.4 + 0.6 * min(map_kpa, 105.0) / 100.0)
+        return 1.0 + diff * (0.4 + 0.6 * min(map_kpa / self.baro_kpa, 1.05))
 
     def ve_true(self, cylinder: int, rpm: float, map_kpa: float) -> float:
         """True VE (%) of a cylinder: what the ECM's table would hold if it were perfect."""
-        load = min(max(map_kpa, 0.0), 110.0) / 100.0
+        load = min(max(map_kpa / self.baro_kpa, 0.0), 1.1)
         ve = self.ve_wot_front(rpm) * (1.0 - self.preset.part_load_loss * (1.0 - load))
         if cylinder == REAR:
             ve *= self.rear_front_ratio(rpm, map_kpa)
@@ -156,5 +157,6 @@ class EngineModel:
     def charge_torque_nm(self, ve_pct: float, map_kpa: float, dry_fraction: float,
                          charge_temp_c: float) -> float:
         """One cylinder's share of roller torque from the air it breathes, before losses."""
-        density = (map_kpa / 99.0) * dry_fraction * (298.15 / (charge_temp_c + 273.15))
+        # Air through the engine goes as P_dry / sqrt(T): the form SAE J1349 corrects for.
+        density = (map_kpa / 99.0) * dry_fraction * math.sqrt(298.15 / (charge_temp_c + 273.15))
         return 0.5 * TORQUE_PER_LITRE_NM * self.displacement_l * ve_pct / 100.0 * density

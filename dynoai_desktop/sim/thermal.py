@@ -26,8 +26,8 @@ class ThermalParams:
     cooling_fan_w_per_k_per_10k_cfm: float = 8.0
     rear_hotter_under_load_k: float = 30.0  # rear head minus front at full load (vtwin.md §4)
     intake_heating: float = 0.04  # share of (head - ambient) the charge picks up at low airflow
-    soak_gain: float = 0.30  # IAT sensor offset above the charge, share of (head - ambient)
-    soak_airflow_scale: float = 300.0  # rpm x MAP/100 over which the soak washes out
+    soak_gain: float = 0.60  # IAT sensor offset above the charge, share of (head - ambient)
+    soak_airflow_scale: float = 350.0  # rpm x MAP/100 over which the soak washes out
     soak_time_s: float = 60.0  # how slowly the sensor soaks at idle
     soak_clear_time_s: float = 3.0  # how fast airflow clears it under load
 
