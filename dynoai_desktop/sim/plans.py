@@ -217,8 +217,8 @@ BUILTIN_PLANS: Mapping[str, tuple[str, Callable[[], list[Phase]]]] = {
     "idle_soak": ("10 minutes at idle with the fan off, then 2 minutes with it on", lambda: [
         *idle(600.0, fan_cfm=0.0), *idle(120.0, fan_cfm=DEFAULT_FAN_CFM)]),
     "street": ("5 minutes of street-like riding", lambda: street(300.0, seed=11)),
-    "tip_in": ("20 tip-ins 10-40 % at 2500 rpm (the wideband delay shows)", lambda:
-               tip_in(2500.0, 10.0, 40.0, 20, 2.0)),
+    "tip_in": ("widebands warm up, then 20 tip-ins 10-40 % at 2500 rpm (the delay shows)",
+               lambda: [*idle(15.0), *tip_in(2500.0, 10.0, 40.0, 20, 2.0)]),
 }
 
 

@@ -85,7 +85,7 @@ def response_onset_s(log: dict[str, list[float]], channel: str, tips: list[float
         before = [v for t, v in samples if t <= tip]
         if len(before) < 3:
             continue
-        baseline = sum(before[-4:]) / len(before[-4:])
+        baseline = sum(before[-2:]) / 2.0  # the last two: the mixture may still be settling
         after = [(t, v) for t, v in samples if t > tip]
         trough = min(v for _, v in after)
         amplitude = baseline - trough
