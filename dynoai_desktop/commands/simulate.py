@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import signal
 import sys
 import threading
@@ -91,9 +92,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 # ----------------------------------------------------------------------------- inputs
+MAX_RATE_MULTIPLIER = 20.0  # the cell steps ~30-40x real time on one core of this machine
+
+
 def _check(args: argparse.Namespace) -> None:
-    if args.rate_multiplier <= 0 or args.rate_multiplier > 100:
-        raise InputError("--rate-multiplier must be above 0 and at most 100")
+    numbers = ("rate_multiplier", "duration_s", "baro_kpa", "ambient_temp_c", "humidity_pct",
+               "sensor_errors_per_h")
+    for name in numbers:
+        value = getattr(args, name)
+        if value is not None and not math.isfinite(value):
+            raise InputError(f"--{name.replace('_', '-')} must be a number, not {value}")
+    if not 0 < args.rate_multiplier <= MAX_RATE_MULTIPLIER:
+        raise InputError(f"--rate-multiplier must be above 0 and at most "
+                         f"{MAX_RATE_MULTIPLIER:g}")
     if args.duration_s is not None and not 0 < args.duration_s <= 7 * 24 * 3600:
         raise InputError("--duration-s must be above 0 and at most a week")
     if not 60.0 <= args.baro_kpa <= 110.0:
@@ -143,6 +154,11 @@ def _tables(args: argparse.Namespace, engine: EngineModel) -> EcmTables | None:
             continue
         name = _VE_PVV_NAMES.get((option, args.ve_mode), pvv_name)
         table = read_table(path, name if path.suffix.lower() == ".pvv" else None)
+        want = "tps_pct" if field.startswith("ve_") and args.ve_mode == "tps" else "map_kpa"
+        if table.col_axis != want:
+            hint = " (or --ve-mode tps)" if field.startswith("ve_") and want == "map_kpa" else ""
+            raise InputError(f"--{option.replace('_', '-')} {path}: the table is over "
+                             f"{table.col_axis}, the ECM needs it over rpm x {want}{hint}")
         tables = dataclasses.replace(tables, **{field: table})
     return tables
 
@@ -248,20 +264,20 @@ def _read_controls(server: CellServer, cell: VirtualCell, stop: threading.Event)
 
 def _run_serve(args: argparse.Namespace) -> int:
     cell = VirtualCell(_config(args, loop_plan=True))
+    ports = _ports(args.port)
+    unknown = set(ports) - {d.name for d in cell.devices}
+    if unknown:
+        raise InputError(f"--port: no device {sorted(unknown)[0]!r}; the devices are "
+                         f"{', '.join(d.name for d in cell.devices)}")
     _write_truth(args.truth, cell)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    ports = _ports(args.port)
-    unknown = set(ports) - {d.name for d in cell.devices}
-    if unknown:
-        raise InputError(f"--port: no device {sorted(unknown)[0]!r}; the devices are "
-                         f"{', '.join(d.name for d in cell.devices)}")
     server = CellServer(cell, rate_multiplier=args.rate_multiplier, pty=args.pty,
                         duration_s=args.duration_s, ports=ports)
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         endpoints = server.start()
         for ep in endpoints:

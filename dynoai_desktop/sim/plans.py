@@ -360,6 +360,9 @@ def parse_plan(text: str, source: str) -> Plan:
         phases += new
     if not phases:
         raise InputError(f"{source}: the plan has no steps that run the engine")
+    if pending_fan is not None:
+        raise InputError(f"{source}: the last step is a fan setting with no step after it to "
+                         "apply to; move it before a step or remove it")
     temp = reader.number("start", "engine_temp_c", start.get("engine_temp_c", 90.0))
     fan = reader.number("start", "fan_cfm", start.get("fan_cfm", DEFAULT_FAN_CFM))
     name = data.get("name", source)

@@ -517,6 +517,9 @@ class CellServer:
     def _tick(self, now: float) -> bool:
         """Advance the cell and send what became due; True once ``duration_s`` is reached."""
         sim_now = (now - self._t0) * self.rate_multiplier
+        # A machine too slow for the rate falls behind rather than freezing: one tick runs at
+        # most a few ticks' worth of sim time, so sockets keep being served.
+        sim_now = min(sim_now, self.cell.time_s + 4.0 * TICK_S * max(self.rate_multiplier, 1.0))
         finished = False
         if self.duration_s is not None and sim_now >= self.duration_s:
             sim_now, finished = self.duration_s, True
