@@ -165,14 +165,15 @@ def _tables(args: argparse.Namespace, engine: EngineModel) -> EcmTables | None:
 
 def _config(args: argparse.Namespace, loop_plan: bool) -> CellConfig:
     preset = get_preset(args.preset)
-    engine = EngineModel(preset)
+    weather = Weather(args.baro_kpa, args.ambient_temp_c, args.humidity_pct)
+    engine = EngineModel(preset, weather.baro_kpa)  # the same engine the cell builds
     return CellConfig(
         preset=preset,
         plan=_plan(args.plan),
         tables=_tables(args, engine),
         seed=args.seed,
         wideband_protocol=args.wideband_protocol,
-        weather=Weather(args.baro_kpa, args.ambient_temp_c, args.humidity_pct),
+        weather=weather,
         loop_plan=loop_plan,
         wideband=WidebandParams(error_rate_per_h=args.sensor_errors_per_h),
     )

@@ -36,6 +36,7 @@ GASOLINE_STOICH = 14.7
 THROTTLE_RATE_PCT_PER_S = 2000.0
 PUMPING_NM_PER_KPA_L = 1.0 / (4.0 * math.pi)  # PMEP ≈ baro - MAP, per litre
 DECEL_POP_ZONE_RPM = (1750.0, 5500.0)  # vtwin.md §5
+KNOCK_MIN_MAP_KPA = 45.0  # light load does not knock (the ECM does not even listen below 50)
 
 
 @dataclass(frozen=True)
@@ -222,8 +223,7 @@ class VirtualCell:
                             sp.clutch_in)
         engine_nm = self._combustion(t, out, rpm)
         state = self.dyno.step(STEP_S, engine_nm, sp.target_rpm, sp.clutch_in, out.idle_rpm)
-        roller_w = max(engine_nm, 0.0) * state.rpm * 2 * math.pi / 60 if not sp.clutch_in else 0
-        self.thermal.step(STEP_S, state.rpm, self._map, roller_w, self.runner.fan_cfm)
+        self.thermal.step(STEP_S, state.rpm, self._map, self.runner.fan_cfm)
         for c in (FRONT, REAR):
             self.sensors[c].push(t, self.lambdas[c], state.rpm)
         self._steps += 1
@@ -249,7 +249,8 @@ class VirtualCell:
             head = temps.head_c if c == FRONT else temps.rear_head_c
             limit = engine.knock_limit_deg(c, rpm, map_kpa, head, temps.charge_c)
             excess = out.spark_deg[c] - limit
-            if excess > 0 and self._rng_engine.random() < min(1.0, 6.0 * excess * STEP_S):
+            if (excess > 0 and map_kpa >= KNOCK_MIN_MAP_KPA
+                    and self._rng_engine.random() < min(1.0, 6.0 * excess * STEP_S)):
                 self.events.append(Event(t, "knock", f"{('front', 'rear')[c]} "
                                                      f"{out.spark_deg[c]:.1f}° > {limit:.1f}°"))
                 self.ecm.knock(c, map_kpa, rpm, temps.head_c)

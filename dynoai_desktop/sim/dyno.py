@@ -15,7 +15,6 @@ from dynoai_desktop.core.power import dry_air_pressure_kpa, sae_j1349_factor
 
 MPH_PER_RPM = 0.020  # 4th gear
 ROLLER_INERTIA_KG_M2 = 2.6  # drum + bike at the crank: a 2000-5800 rpm pull takes ~8-10 s
-ENGINE_INERTIA_KG_M2 = 0.25
 BRAKE_MAX_NM = 700.0
 BRAKE_KP_NM_PER_RPM = 2.0
 BRAKE_KI_NM_PER_RPM_S = 6.0

@@ -194,9 +194,12 @@ def street(seconds: float, seed: int) -> list[Phase]:
 
 
 # ------------------------------------------------------------------------ built-in plans
+WARM_UP_S = 15.0  # the widebands read after 12-15 s: plans idle that long first
+
+
 def _default() -> list[Phase]:
     return [
-        *idle(5.0),
+        *idle(WARM_UP_S),
         *pull(2000.0, 5800.0),
         *grid([2000.0, 2500.0, 3000.0, 3500.0, 4000.0], [40.0, 60.0, 80.0, 100.0], 3.0),
         *pull(2000.0, 5800.0),
@@ -207,8 +210,8 @@ def _default() -> list[Phase]:
 BUILTIN_PLANS: Mapping[str, tuple[str, Callable[[], list[Phase]]]] = {
     "default": ("WOT pulls around a short steady-state grid and a decel", _default),
     "wot_pull": ("three WOT pulls 2000-5800 rpm with cool-down holds", lambda: [
-        p for _ in range(3)
-        for p in (*pull(2000.0, 5800.0), *hold(2500.0, 8.0, map_kpa=35.0))]),
+        *idle(WARM_UP_S), *(p for _ in range(3)
+                            for p in (*pull(2000.0, 5800.0), *hold(2500.0, 8.0, map_kpa=35.0)))]),
     "steady_grid": ("steady-state holds, 1500-4500 rpm x 30-100 kPa, 4 s a cell", lambda: grid(
         [1500.0, 2000.0, 2500.0, 3000.0, 3500.0, 4000.0, 4500.0],
         [30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0], 4.0)),
@@ -218,7 +221,7 @@ BUILTIN_PLANS: Mapping[str, tuple[str, Callable[[], list[Phase]]]] = {
         *idle(600.0, fan_cfm=0.0), *idle(120.0, fan_cfm=DEFAULT_FAN_CFM)]),
     "street": ("5 minutes of street-like riding", lambda: street(300.0, seed=11)),
     "tip_in": ("widebands warm up, then 20 tip-ins 10-40 % at 2500 rpm (the delay shows)",
-               lambda: [*idle(15.0), *tip_in(2500.0, 10.0, 40.0, 20, 2.0)]),
+               lambda: [*idle(WARM_UP_S), *tip_in(2500.0, 10.0, 40.0, 20, 2.0)]),
 }
 
 
@@ -313,12 +316,12 @@ class _PlanReader:
                         tps_pct=num.get("tps_pct")), None
         if kind == "pull":
             low, high = num.get("from_rpm", 2000.0), num.get("to_rpm", 5800.0)
-            if high <= low + 200:
+            if high < low + 200:
                 raise self.fail(where, "'to_rpm' must be above 'from_rpm' by 200 rpm or more")
             return pull(low, high, num.get("tps_pct", 100.0)), None
         if kind == "decel":
             high, low = num.get("from_rpm", 5000.0), num.get("to_rpm", 1500.0)
-            if low >= high - 200:
+            if low > high - 200:
                 raise self.fail(where, "'to_rpm' must be below 'from_rpm' by 200 rpm or more")
             return decel(high, low, num.get("rpm_per_s", 500.0)), None
         if kind == "tip_in":

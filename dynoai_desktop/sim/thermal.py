@@ -19,9 +19,9 @@ from dataclasses import dataclass
 class ThermalParams:
     """The thermal model's constants (written to --truth)."""
 
-    heat_capacity_j_per_k: float = 7000.0
-    idle_heat_w: float = 1200.0  # heat into the heads at idle
-    heat_per_roller_w: float = 0.05  # extra heat per watt delivered to the roller
+    heat_capacity_j_per_k: float = 5000.0
+    idle_heat_w: float = 1200.0  # heat into the heads at idle (1000 rpm, 40 kPa)
+    heat_airflow_exponent: float = 0.45  # heat grows as (airflow / idle airflow) ** this
     cooling_still_w_per_k: float = 8.6  # natural convection and radiation, no fan
     cooling_fan_w_per_k_per_10k_cfm: float = 8.0
     rear_hotter_under_load_k: float = 30.0  # rear head minus front at full load (vtwin.md §4)
@@ -51,15 +51,13 @@ class ThermalModel:
         self.state = Temperatures(head_c, head_c, ambient_c, ambient_c)
         self._soak = 0.0  # IAT sensor minus charge, K
 
-    def step(self, dt: float, rpm: float, map_kpa: float, roller_power_w: float,
-             fan_cfm: float) -> Temperatures:
+    def step(self, dt: float, rpm: float, map_kpa: float, fan_cfm: float) -> Temperatures:
         """Advance by ``dt`` at this operating point."""
         p, s = self.params, self.state
         airflow = rpm * map_kpa / 100.0
         cooling = p.cooling_still_w_per_k + p.cooling_fan_w_per_k_per_10k_cfm * fan_cfm / 1e4
         running = 1.0 if rpm > 300.0 else 0.0
-        heat = running * (p.idle_heat_w * rpm / 1000.0 + p.heat_per_roller_w
-                          * max(roller_power_w, 0.0))
+        heat = running * p.idle_heat_w * (max(airflow, 1.0) / 400.0) ** p.heat_airflow_exponent
         s.head_c += dt * (heat - cooling * (s.head_c - self.ambient_c)) / p.heat_capacity_j_per_k
         load = min(max(map_kpa / 100.0, 0.0), 1.0)
         s.rear_head_c = s.head_c + p.rear_hotter_under_load_k * load * running

@@ -18,7 +18,7 @@ from dynoai_desktop.core.channels import SensorStatus
 
 # Controller error numbers (LC-2 style, devices/innovate_mts.py names them) used for faults.
 HEATER_SHORT = 1
-FREE_AIR_RANGE = 3
+PUMP_CELL_SHORTED = 3
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ class WidebandSensor:
         if t >= self._error_until and t > self.warmup_s and rate > 0:
             if self._rng.random() < rate * dt:
                 self._error_until = t + self.params.error_length_s
-                self._error_code = self._rng.choice((HEATER_SHORT, FREE_AIR_RANGE, 6, 8))
+                self._error_code = self._rng.choice((HEATER_SHORT, PUMP_CELL_SHORTED, 6, 8))
 
     def force(self, status: SensorStatus | None, code: int = 0, now: float = 0.0) -> None:
         """Fault injection: hold the sensor in a status (None returns it to normal)."""

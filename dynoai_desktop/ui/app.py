@@ -124,8 +124,10 @@ def _run(options: GuiOptions, log: ProblemLog, started: float) -> int:
 
 def _close_on_interrupt(window: MainWindow) -> None:
     """Ctrl+C or SIGTERM closes the window as the close button would (layout saved, exit 0)."""
+    # Close from inside the event loop: a signal landing before app.exec() starts would
+    # otherwise close the last window before the loop runs, and exec() would never return.
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: window.close())
+        signal.signal(signum, lambda *_: QTimer.singleShot(0, window.close))
     # Python runs signal handlers only between bytecodes: a light timer lets it in while Qt waits.
     wake = QTimer(window)
     wake.timeout.connect(lambda: None)
