@@ -24,21 +24,27 @@ greeting is re-sent there every ``greeting_interval_s``.
 
 from __future__ import annotations
 
-import errno
 import math
 import os
 import selectors
 import socket
-import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 
 from dynoai_desktop.core.errors import InputError
-from dynoai_desktop.sim.stream import ByteCell, ServedDevice
+from dynoai_desktop.sim.lines import (
+    Client,
+    Line,
+    PtyEnd,
+    listen,
+    make_selector,
+    open_pty,
+    socket_url,
+)
+from dynoai_desktop.sim.stream import ByteCell
 
 TICK_S = 0.002  # wall time between two advances of the cell
 CLIENT_BUFFER_BYTES = 256 * 1024
@@ -74,147 +80,11 @@ class DeviceStats:
     peak_queued_bytes: int  # the most one client's buffer ever held
 
 
-class _Outbox:
-    """Whole emissions waiting for one reader; the first may be partly written already."""
-
-    def __init__(self) -> None:
-        self.items: deque[bytes] = deque()
-        self.head_sent = 0  # bytes of items[0] already written
-        self.queued = 0  # unwritten bytes
-
-    def put(self, data: bytes) -> None:
-        self.items.append(data)
-        self.queued += len(data)
-
-    def drop_oldest_over(self, limit: int) -> int:
-        """Drop the oldest whole, untouched emissions until ``limit`` holds (keeping the newest);
-        returns the bytes dropped."""
-        keep_head = 1 if self.head_sent else 0
-        dropped = 0
-        while self.queued > limit and len(self.items) > keep_head + 1:
-            if keep_head:
-                head = self.items.popleft()
-                gone = self.items.popleft()
-                self.items.appendleft(head)
-            else:
-                gone = self.items.popleft()
-            self.queued -= len(gone)
-            dropped += len(gone)
-        return dropped
-
-    def write_to(self, send: Callable[[memoryview], int]) -> int:
-        """Write what the reader takes without blocking; returns the bytes written."""
-        written = 0
-        while self.items:
-            head = self.items[0]
-            try:
-                n = send(memoryview(head)[self.head_sent :])
-            except (BlockingIOError, InterruptedError):
-                break
-            written += n
-            self.queued -= n
-            self.head_sent += n
-            if self.head_sent < len(head):
-                break
-            self.items.popleft()
-            self.head_sent = 0
-        return written
-
-    def clear(self) -> int:
-        dropped = self.queued
-        self.items.clear()
-        self.head_sent = self.queued = 0
-        return dropped
-
-
-@dataclass(eq=False)
-class _Client:
-    sock: socket.socket
-    ready_at: float  # wall time from which it gets bytes (after pyserial's input flush)
-    outbox: _Outbox = field(default_factory=_Outbox)
-
-
-@dataclass
-class _Pty:
-    master: int
-    slave: int  # kept open here so the pty never hangs up when a host closes it
-    path: str
-    outbox: _Outbox = field(default_factory=_Outbox)
-    next_greeting_at: float = 0.0
-
-
-@dataclass
-class _Line:
-    """One served device: its listener, clients, pty, faults and counters."""
-
-    device: ServedDevice
-    port: int
-    listener: socket.socket | None = None
-    clients: list[_Client] = field(default_factory=list)
-    pty: _Pty | None = None
-    dropped: bool = False
-    stalled_until: float = 0.0
-    bytes_sent: int = 0
-    emissions_sent: int = 0
-    bytes_dropped: int = 0
-    bytes_stalled: int = 0
-    queued_bytes: int = 0
-    peak_queued_bytes: int = 0
-
-
 @dataclass
 class _Request:
     action: Callable[[], None]
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
-
-
-def _listen(host: str, port: int, device: str) -> socket.socket:
-    """A non-blocking listening socket (SO_REUSEADDR on POSIX, so a dropped port comes back)."""
-    try:
-        listener = socket.create_server((host, port))
-    except OSError as exc:
-        if exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
-            raise InputError(
-                f"{device}: port {port} on {host} is in use; pick another with "
-                f"--port {device}=PORT or leave it out"
-            ) from None
-        raise InputError(
-            f"{device}: cannot listen on port {port} on {host} ({exc.strerror or exc}); "
-            "pick another port or leave it out"
-        ) from None
-    listener.setblocking(False)
-    return listener
-
-
-def _open_pty(device: str) -> _Pty:
-    """A raw pty pair with a non-blocking master; InputError where the OS has no ptys."""
-    if not hasattr(os, "openpty") or sys.platform == "win32":
-        raise InputError(
-            f"{device}: this OS has no ptys; leave out --pty and open the socket:// URL instead"
-        )
-    import tty  # POSIX only (termios)
-
-    master, slave = os.openpty()
-    try:
-        tty.setraw(slave)  # no echo, no CR/LF translation (shared PITFALLS.md)
-        os.set_blocking(master, False)
-        return _Pty(master, slave, os.ttyname(slave))
-    except OSError:
-        os.close(master)
-        os.close(slave)
-        raise
-
-
-def _make_selector() -> selectors.BaseSelector:
-    # macOS's kqueue and poll do not report ttys; select() does.
-    if sys.platform == "darwin":
-        return selectors.SelectSelector()
-    return selectors.DefaultSelector()
-
-
-def _url(host: str, port: int) -> str:
-    return f"socket://[{host}]:{port}" if ":" in host else f"socket://{host}:{port}"
 
 
 class CellServer:
@@ -253,7 +123,7 @@ class CellServer:
         self.greeting_interval_s = greeting_interval_s
         self.connect_settle_s = max(0.0, connect_settle_s)
         self.client_buffer_bytes = client_buffer_bytes
-        self._lines = {d.name: _Line(d, 0) for d in cell.devices}
+        self._lines = {d.name: Line(d, 0) for d in cell.devices}
         self._set_ports(ports or {})
         self._endpoints: tuple[Endpoint, ...] = ()
         self._selector: selectors.BaseSelector | None = None
@@ -290,7 +160,7 @@ class CellServer:
         """Open every port, start the worker; the endpoints, one per device."""
         if self._thread is not None:
             raise RuntimeError("the cell server was started already; make a new one")
-        self._selector = _make_selector()
+        self._selector = make_selector()
         try:
             self._open_ports()
         except BaseException:
@@ -364,7 +234,7 @@ class CellServer:
         self.stop()
 
     # ------------------------------------------------------------------ setup and teardown
-    def _line(self, device: str) -> _Line:
+    def _line(self, device: str) -> Line:
         try:
             return self._lines[device]
         except KeyError:
@@ -381,22 +251,24 @@ class CellServer:
             self._open_listener(line)
         if self.pty:
             for line in self._lines.values():
-                line.pty = _open_pty(line.device.name)
+                line.pty = open_pty(line.device.name)
                 selector.register(
                     line.pty.master, selectors.EVENT_READ, partial(self._on_pty, line)
                 )
 
-    def _open_listener(self, line: _Line) -> None:
-        listener = _listen(self.host, line.port, line.device.name)
+    def _open_listener(self, line: Line) -> None:
+        listener = listen(self.host, line.port, line.device.name)
         line.listener = listener
         line.port = listener.getsockname()[1]
         self._require_selector().register(
             listener, selectors.EVENT_READ, partial(self._accept, line)
         )
 
-    def _endpoint(self, line: _Line) -> Endpoint:
+    def _endpoint(self, line: Line) -> Endpoint:
         path = line.pty.path if line.pty is not None else None
-        return Endpoint(line.device.name, line.device.protocol, _url(self.host, line.port), path)
+        return Endpoint(
+            line.device.name, line.device.protocol, socket_url(self.host, line.port), path
+        )
 
     def _close_all(self) -> None:
         with self._close_lock:
@@ -418,13 +290,13 @@ class CellServer:
                 self._selector.close()
                 self._selector = None
 
-    def _close_listener(self, line: _Line) -> None:
+    def _close_listener(self, line: Line) -> None:
         if line.listener is not None:
             self._unregister(line.listener)
             line.listener.close()
             line.listener = None
 
-    def _close_client(self, line: _Line, client: _Client) -> None:
+    def _close_client(self, line: Line, client: Client) -> None:
         self._unregister(client.sock)
         client.sock.close()
         if client in line.clients:
@@ -532,7 +404,7 @@ class CellServer:
             self._flush(line, now)
         return finished
 
-    def _emit(self, line: _Line, data: bytes, now: float) -> None:
+    def _emit(self, line: Line, data: bytes, now: float) -> None:
         if line.dropped:
             return
         if now < line.stalled_until:
@@ -541,7 +413,7 @@ class CellServer:
         line.emissions_sent += 1
         self._deliver(line, data, now)
 
-    def _deliver(self, line: _Line, data: bytes, now: float) -> None:
+    def _deliver(self, line: Line, data: bytes, now: float) -> None:
         """Queue ``data`` whole for every ready client (the tick flushes) and write the pty."""
         for client in line.clients:
             if now >= client.ready_at:
@@ -549,12 +421,12 @@ class CellServer:
         if line.pty is not None and not line.dropped:
             self._write_pty(line, data)
 
-    def _inject(self, line: _Line, data: bytes) -> None:
+    def _inject(self, line: Line, data: bytes) -> None:
         now = time.monotonic()
         self._deliver(line, data, now)
         self._flush(line, now)
 
-    def _answer(self, line: _Line, data: bytes) -> bytes:
+    def _answer(self, line: Line, data: bytes) -> bytes:
         """The device's reply to bytes from a host; a stalled device's reply is lost."""
         reply = self.cell.receive(line.device.name, data)
         if reply and time.monotonic() < line.stalled_until:
@@ -562,7 +434,7 @@ class CellServer:
             return b""
         return reply
 
-    def _flush(self, line: _Line, now: float) -> None:
+    def _flush(self, line: Line, now: float) -> None:
         """Write what each ready client and the pty take now, without blocking."""
         for client in list(line.clients):
             if now >= client.ready_at and client.outbox.queued:
@@ -574,13 +446,13 @@ class CellServer:
             line.bytes_sent += self._pty_write(line.pty)
         line.queued_bytes = sum(c.outbox.queued for c in line.clients)
 
-    def _queue(self, line: _Line, client: _Client, data: bytes) -> None:
+    def _queue(self, line: Line, client: Client, data: bytes) -> None:
         """Add ``data`` to a client's buffer, dropping its oldest whole emissions past the cap."""
         client.outbox.put(data)
         line.bytes_dropped += client.outbox.drop_oldest_over(self.client_buffer_bytes)
         line.peak_queued_bytes = max(line.peak_queued_bytes, client.outbox.queued)
 
-    def _write_pty(self, line: _Line, data: bytes) -> None:
+    def _write_pty(self, line: Line, data: bytes) -> None:
         pty = line.pty
         assert pty is not None
         line.bytes_sent += self._pty_write(pty)  # the rest of a partly written emission first
@@ -593,14 +465,14 @@ class CellServer:
             line.bytes_dropped += pty.outbox.clear()
 
     @staticmethod
-    def _pty_write(pty: _Pty) -> int:
+    def _pty_write(pty: PtyEnd) -> int:
         try:
             return pty.outbox.write_to(partial(os.write, pty.master))
         except OSError:  # EIO and the like: the line is unusable for now
             pty.outbox.clear()
             return 0
 
-    def _greet_pty(self, line: _Line, now: float) -> None:
+    def _greet_pty(self, line: Line, now: float) -> None:
         pty = line.pty
         if pty is None or now < pty.next_greeting_at:
             return
@@ -610,7 +482,7 @@ class CellServer:
             self._write_pty(line, greeting)
 
     # ------------------------------------------------------------------ selector callbacks
-    def _accept(self, line: _Line) -> None:
+    def _accept(self, line: Line) -> None:
         while line.listener is not None:
             try:
                 sock, _addr = line.listener.accept()
@@ -620,11 +492,11 @@ class CellServer:
                 return  # a connection reset before it was accepted
             self._add_client(line, sock)
 
-    def _add_client(self, line: _Line, sock: socket.socket) -> None:
+    def _add_client(self, line: Line, sock: socket.socket) -> None:
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SEND_BUFFER_BYTES)
-        client = _Client(sock, time.monotonic() + self.connect_settle_s)
+        client = Client(sock, time.monotonic() + self.connect_settle_s)
         greeting = self.cell.greeting(line.device.name)
         if greeting:
             client.outbox.put(greeting)
@@ -633,7 +505,7 @@ class CellServer:
             sock, selectors.EVENT_READ, partial(self._on_client, line, client)
         )
 
-    def _on_client(self, line: _Line, client: _Client) -> None:
+    def _on_client(self, line: Line, client: Client) -> None:
         try:
             data = client.sock.recv(READ_CHUNK)
         except (BlockingIOError, InterruptedError):
@@ -648,7 +520,7 @@ class CellServer:
             self._queue(line, client, reply)
             self._flush(line, time.monotonic())
 
-    def _on_pty(self, line: _Line) -> None:
+    def _on_pty(self, line: Line) -> None:
         pty = line.pty
         assert pty is not None
         try:
@@ -662,7 +534,7 @@ class CellServer:
             self._write_pty(line, reply)
 
     # ------------------------------------------------------------------ faults, in the worker
-    def _drop(self, line: _Line) -> None:
+    def _drop(self, line: Line) -> None:
         for client in list(line.clients):
             self._close_client(line, client)
         self._close_listener(line)
@@ -670,14 +542,14 @@ class CellServer:
             line.pty.outbox.clear()
         line.dropped = True
 
-    def _restore(self, line: _Line) -> None:
+    def _restore(self, line: Line) -> None:
         if not line.dropped:
             return
         if line.listener is None:
             self._open_listener(line)
         line.dropped = False
 
-    def _stall(self, line: _Line, seconds: float) -> None:
+    def _stall(self, line: Line, seconds: float) -> None:
         line.stalled_until = max(line.stalled_until, time.monotonic() + seconds)
 
 

@@ -9,7 +9,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ from dynoai_desktop.devices.registry import device_registry
 from dynoai_desktop.devices.transport import PortError, PortLost, SerialDevice
 from dynoai_desktop.sim.server import CLIENT_BUFFER_BYTES, THREAD_NAME, CellServer, Endpoint
 from tests.sim.fake_cell import HEADER, FakeCell, dyno_frame, dyno_number, wideband_number
+from tests.sim.reading import read_until
 
 READ_TIMEOUT_S = 0.01
 HAS_PTY = hasattr(os, "openpty") and os.name == "posix"
@@ -55,17 +56,6 @@ def _read_for(devices: dict[str, SerialDevice], seconds: float) -> dict[str, Arr
             now = time.monotonic()
             got[name].extend((now, r) for r in readings)
     return got
-
-
-def _read_until(
-    device: SerialDevice, done: Callable[[list[Reading]], bool], timeout_s: float = 3.0
-) -> list[Reading]:
-    readings: list[Reading] = []
-    deadline = time.monotonic() + timeout_s
-    while not done(readings) and time.monotonic() < deadline:
-        readings.extend(device.read())
-    assert done(readings), f"gave up after {timeout_s} s with {len(readings)} readings"
-    return readings
 
 
 def _dyno_numbers(arrivals: Arrivals) -> list[int]:
@@ -136,7 +126,7 @@ def test_both_devices_stream_over_ptys_and_the_dyno_answers_there() -> None:
         try:
             got = _read_for(devices, 1.2)
             devices["dyno"].send(DynoCommand("release"))
-            replies = _read_until(devices["dyno"], lambda rs: any("dyno" in r.details for r in rs))
+            replies = read_until(devices["dyno"], lambda rs: any("dyno" in r.details for r in rs))
         finally:
             _close_all(devices.values())
 
@@ -184,10 +174,10 @@ def test_a_dropped_port_closes_and_refuses_then_comes_back_on_the_same_url() -> 
     with CellServer(FakeCell()) as server:
         endpoint = server.endpoints[0]
         device = _open(endpoint)
-        before = _read_until(device, lambda rs: len(rs) >= 5)
+        before = read_until(device, lambda rs: len(rs) >= 5)
         server.drop_port("dyno")
         with pytest.raises(PortLost):
-            _read_until(device, lambda rs: False, timeout_s=2.0)
+            read_until(device, lambda rs: False, timeout_s=2.0)
         assert _refused(endpoint)
         with pytest.raises(PortError):
             _open(endpoint)
@@ -196,7 +186,7 @@ def test_a_dropped_port_closes_and_refuses_then_comes_back_on_the_same_url() -> 
         server.restore_port("dyno")
         device = _open(endpoint)
         try:
-            after = _read_until(device, lambda rs: len(rs) >= 5)
+            after = read_until(device, lambda rs: len(rs) >= 5)
         finally:
             device.close()
     assert dyno_number(after[0]) > dyno_number(before[-1]) + 1
@@ -301,11 +291,11 @@ def test_stop_closes_every_port_and_fd_and_ends_the_thread() -> None:
     server = CellServer(FakeCell(), pty=HAS_PTY)
     server.start()
     device = _open(server.endpoints[0])
-    _read_until(device, lambda rs: len(rs) >= 3)
+    read_until(device, lambda rs: len(rs) >= 3)
     server.stop()
     assert not any(t.name == THREAD_NAME for t in threading.enumerate())
     with pytest.raises(PortLost):
-        _read_until(device, lambda rs: False, timeout_s=2.0)
+        read_until(device, lambda rs: False, timeout_s=2.0)
     assert _refused(server.endpoints[0])
     server.stop()  # twice is fine
     assert server.wait(0) and server.error is None

@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import IO
 
@@ -26,7 +27,6 @@ from dynoai_desktop.cli import main
 from dynoai_desktop.core.channels import LOG_COLUMNS, SensorStatus
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.core.table_csv import format_table_csv
-from dynoai_desktop.devices.base import Reading
 from dynoai_desktop.devices.registry import device_registry
 from dynoai_desktop.devices.transport import PortError, PortLost, SerialDevice
 from dynoai_desktop.sim.dyno import Weather
@@ -34,6 +34,7 @@ from dynoai_desktop.sim.ecm_tables import base_ve_table
 from dynoai_desktop.sim.engine import REAR, EngineModel
 from dynoai_desktop.sim.presets import get_preset
 from dynoai_desktop.sim.truth import table_dict
+from tests.sim.reading import read_until
 
 HAS_PTY = hasattr(os, "openpty") and os.name == "posix" and Path("/dev/pts").is_dir()
 STARTUP_S = 20.0  # generous: a loaded CI machine; normally well under a second
@@ -41,6 +42,9 @@ READ_TIMEOUT_S = 0.01
 URL_LINE = re.compile(r"^(\S+) (\S+) (socket://127\.0\.0\.1:\d+)$")
 # what the app's device settings say for a gauge per cylinder
 DEVICE_OPTIONS = {"wideband_front": {"cylinder": "front"}, "wideband_rear": {"cylinder": "rear"}}
+
+
+_read_until = partial(read_until, timeout_s=5.0)  # a child process starts slower
 
 
 def _simulate(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
@@ -384,17 +388,6 @@ def _open(protocol: str, url: str, device: str) -> SerialDevice:
     )
     serial_device.open()
     return serial_device
-
-
-def _read_until(
-    device: SerialDevice, done: Callable[[list[Reading]], bool], timeout_s: float = 5.0
-) -> list[Reading]:
-    readings: list[Reading] = []
-    deadline = time.monotonic() + timeout_s
-    while not done(readings) and time.monotonic() < deadline:
-        readings.extend(device.read())
-    assert done(readings), f"gave up after {timeout_s} s with {len(readings)} readings"
-    return readings
 
 
 def _refused(url: str) -> bool:
