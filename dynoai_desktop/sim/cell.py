@@ -31,7 +31,6 @@ from dynoai_desktop.sim.thermal import ThermalModel, ThermalParams
 from dynoai_desktop.sim.wideband import WidebandParams, WidebandSample, WidebandSensor
 
 STEP_S = 0.002
-STEPS_PER_DYNO_LINE = 5
 GASOLINE_STOICH = 14.7
 THROTTLE_RATE_PCT_PER_S = 2000.0
 PUMPING_NM_PER_KPA_L = 1.0 / (4.0 * math.pi)  # PMEP ≈ baro - MAP, per litre
@@ -105,7 +104,7 @@ class VirtualCell:
         self._posted: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._update_values(self.ecm.step(0.0, STEP_S, self.dyno.state.rpm, self._map, 0.0,
                                           plan.start_engine_temp_c, self.weather.ambient_temp_c,
-                                          True), 0.0, Setpoint("start"))
+                                          True), 0.0)
 
     # ---------------------------------------------------------------- ByteCell
     @property
@@ -227,7 +226,7 @@ class VirtualCell:
         for c in (FRONT, REAR):
             self.sensors[c].push(t, self.lambdas[c], state.rpm)
         self._steps += 1
-        self._update_values(out, engine_nm if not sp.clutch_in else 0.0, sp)
+        self._update_values(out, engine_nm if not sp.clutch_in else 0.0)
 
     def _combustion(self, t: float, out: EcmOutput, rpm: float) -> float:
         """Mixture, knock and torque of both cylinders; returns torque at the roller (N·m)."""
@@ -278,7 +277,7 @@ class VirtualCell:
         if self._rng_engine.random() < rate * STEP_S:
             self.events.append(Event(t, "decel_pop", f"{rpm:.0f} rpm, MAP {self._map:.1f} kPa"))
 
-    def _update_values(self, out: EcmOutput, engine_nm: float, sp: Setpoint) -> None:
+    def _update_values(self, out: EcmOutput, engine_nm: float) -> None:
         state, temps, w = self.dyno.state, self.thermal.state, self.weather
         torque_ftlb = max(engine_nm, 0.0) / NM_PER_FTLB
         self.values = {
@@ -300,7 +299,6 @@ class VirtualCell:
             "humidity_pct": w.humidity_pct,
             "correction_factor": w.correction_factor,
         }
-        self.setpoint = sp
 
     # ---------------------------------------------------------------- device frames
     def _dyno_frame(self, t: float) -> bytes:
