@@ -29,8 +29,9 @@ LIVE_RATE_HZ = 100
 SCREENSHOT_SETTLE_MS = 1500
 
 DEMO_BANNER = (
-    "Demo mode: the virtual dyno cell is not available in this build yet, so no devices are "
-    "streaming. The gauges and charts fill in once a dyno or wideband is connected."
+    "Demo mode: the app does not start the virtual dyno cell by itself yet, so no devices are "
+    "streaming. Serve it with `dynoai simulate`; the gauges and charts fill in once a dyno or "
+    "wideband is connected."
 )
 
 
