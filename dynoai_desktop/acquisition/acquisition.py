@@ -1,0 +1,92 @@
+"""The acquisition core: a reader thread per device, rows merged into the live buffer.
+
+    acq = Acquisition([DeviceConfig("dyno", "dyno-line", url, primary=True), ...], buffer)
+    acq.start(); ...; acq.statuses(); acq.stop()
+
+Qt-free. The UI polls ``buffer.version`` on its timer and ``statuses()`` for the lights; a
+recorder listens to the rows (``acquisition.recorder``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from dynoai_desktop.acquisition.merger import RowListener, RowMerger
+from dynoai_desktop.acquisition.reader import DeviceConfig, DeviceReader
+from dynoai_desktop.acquisition.ring_buffer import SampleRingBuffer
+from dynoai_desktop.acquisition.status import DeviceStatus
+from dynoai_desktop.core.channels import LOG_COLUMNS
+from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.devices.base import DynoCommand
+
+LIVE_BUFFER_S = 600  # at least 10 minutes at 100 Hz
+LIVE_RATE_HZ = 100
+
+
+def live_buffer() -> SampleRingBuffer:
+    """A ring buffer of every canonical channel holding 10 minutes at 100 Hz."""
+    return SampleRingBuffer(LOG_COLUMNS, capacity=LIVE_BUFFER_S * LIVE_RATE_HZ)
+
+
+class Acquisition:
+    """Reads the configured devices into ``buffer`` until ``stop``."""
+
+    def __init__(self, devices: Sequence[DeviceConfig], buffer: SampleRingBuffer | None = None
+                 ) -> None:
+        names = [d.name for d in devices]
+        if len(set(names)) != len(names):
+            raise InputError(f"two devices share a name: {names}; give each its own")
+        primaries = [d.name for d in devices if d.primary]
+        if len(primaries) > 1:
+            raise InputError(f"only one device can lead the rows, not {primaries}")
+        self.buffer = buffer if buffer is not None else live_buffer()
+        self.t0 = time.monotonic()
+        self.merger = RowMerger(self.buffer, primaries[0] if primaries else None, self.t0)
+        self.readers = {d.name: DeviceReader(d, self.merger.add) for d in devices}
+        self._started = False
+
+    def start(self) -> None:
+        if self._started:
+            raise RuntimeError("acquisition already started; make a new one")
+        self._started = True
+        for reader in self.readers.values():
+            reader.start()
+
+    def stop(self) -> None:
+        """Stop every reader and close every port (joins the threads)."""
+        for reader in self.readers.values():
+            reader.stop()
+
+    def __enter__(self) -> Acquisition:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def statuses(self) -> list[DeviceStatus]:
+        """Every device's status now, in configuration order."""
+        now = time.monotonic()
+        return [reader.status(now) for reader in self.readers.values()]
+
+    def now_s(self) -> float:
+        """The current time on the rows' clock (time_s)."""
+        return time.monotonic() - self.t0
+
+    def listen(self, listener: RowListener) -> None:
+        self.merger.listen(listener)
+
+    def unlisten(self, listener: RowListener) -> None:
+        self.merger.unlisten(listener)
+
+    def send(self, device: str, command: DynoCommand) -> None:
+        """A dyno command to ``device`` (written by its reader thread)."""
+        try:
+            reader = self.readers[device]
+        except KeyError:
+            raise InputError(f"no device {device!r}; the devices are "
+                             f"{', '.join(self.readers)}") from None
+        if reader.kind.encode_command is None:
+            raise InputError(f"{reader.kind.title} does not take dyno-control commands")
+        reader.send(command)
