@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import time
@@ -13,6 +14,8 @@ from types import TracebackType
 from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
+from dynoai_desktop.acquisition.acquisition import LIVE_BUFFER_S, LIVE_RATE_HZ
+from dynoai_desktop.acquisition.demo import DemoCell
 from dynoai_desktop.acquisition.ring_buffer import SampleRingBuffer
 from dynoai_desktop.core.channels import LOG_COLUMNS
 from dynoai_desktop.core.errors import InputError
@@ -24,15 +27,13 @@ from dynoai_desktop.ui.theme import apply_theme
 
 # The offscreen platform always prints this one; it is harmless (shared PITFALLS.md).
 HARMLESS_QT_WARNINGS = ("propagateSizeHints",)
-LIVE_BUFFER_S = 600  # ten minutes at 100 Hz
-LIVE_RATE_HZ = 100
 SCREENSHOT_SETTLE_MS = 1500
 
 DEMO_BANNER = (
-    "Demo mode: the app does not start the virtual dyno cell by itself yet, so no devices are "
-    "streaming. Serve it with `dynoai simulate`; the gauges and charts fill in once a dyno or "
-    "wideband is connected."
+    "Demo mode: a virtual {bike} on a virtual dyno, served on loopback ports and read like real "
+    "devices. Nothing here is a real bike."
 )
+STATUS_POLL_MS = 250
 
 
 @dataclass(frozen=True)
@@ -91,18 +92,30 @@ def _run(options: GuiOptions, log: ProblemLog, started: float) -> int:
         sys.stderr.write(f"dynoai: {exc}\n")
         return 2
     buffer = SampleRingBuffer(LOG_COLUMNS, capacity=LIVE_BUFFER_S * LIVE_RATE_HZ)
-    banner = DEMO_BANNER if options.demo else ""
-    window = MainWindow(store, settings, buffer, tables, tables_source, banner=banner)
+    demo = DemoCell(buffer) if options.demo else None
+    with demo or contextlib.nullcontext():
+        return _show(app, options, log, started, MainWindow(
+            store, settings, buffer, tables, tables_source,
+            banner=DEMO_BANNER.format(bike=demo.cell.config.preset.title) if demo else ""), demo)
+
+
+def _show(app: QApplication, options: GuiOptions, log: ProblemLog, started: float,
+          window: MainWindow, demo: DemoCell | None) -> int:
     window.show()
     _close_on_interrupt(window)
+    if demo is not None:
+        poll = QTimer(window)
+        poll.timeout.connect(lambda: window.show_device_statuses(demo.acquisition.statuses()))
+        poll.start(STATUS_POLL_MS)
     sys.stderr.write(f"dynoai: main window shown {time.monotonic() - started:.2f} s after start\n")
 
     feeder = None
     if options.smoke_seconds is not None:
-        # Drive the live panel as a pull would: the paint path runs at full rate for the whole
-        # smoke run, which is what catches crashes such as PySide6 6.12's refcount abort.
-        feeder = SweepFeeder(buffer, rate_hz=LIVE_RATE_HZ)
-        feeder.start()
+        if demo is None:
+            # Drive the live panel as a pull would: the paint path runs at full rate for the
+            # whole smoke run, which catches crashes such as PySide6 6.12's refcount abort.
+            feeder = SweepFeeder(window.live.buffer, rate_hz=LIVE_RATE_HZ)
+            feeder.start()
         QTimer.singleShot(int(options.smoke_seconds * 1000), window.close)
     if options.screenshot is not None:
         QTimer.singleShot(SCREENSHOT_SETTLE_MS, lambda: _save_screenshot(window, options, log))

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
+from dynoai_desktop.acquisition.status import DeviceState, DeviceStatus
 from dynoai_desktop.storage.settings import DevicePort
 from dynoai_desktop.ui import theme
 
 ROLE_TITLES = {"dyno": "Dyno", "wideband": "Wideband"}
+STATE_COLOURS = {
+    DeviceState.STREAMING: theme.OK,
+    DeviceState.WARMING_UP: theme.WARN,
+    DeviceState.STALE: theme.WARN,
+    DeviceState.CONNECTED: theme.IDLE,
+    DeviceState.STOPPED: theme.IDLE,
+    DeviceState.SENSOR_ERROR: theme.FAULT,
+    DeviceState.NO_VALID_DATA: theme.FAULT,
+    DeviceState.PORT_LOST: theme.FAULT,
+}
 
 
 class DeviceIndicator(QWidget):
@@ -37,6 +48,13 @@ class DeviceIndicator(QWidget):
     @property
     def title(self) -> str:
         return ROLE_TITLES.get(self.device.role, self.device.role.title())
+
+    def show(self, statuses: list[DeviceStatus]) -> None:
+        """The worst of this role's devices (two AEM gauges are one wideband light)."""
+        order = list(DeviceState)
+        worst = min(statuses, key=lambda s: order.index(s.state))
+        reason = "\n".join(s.reason for s in statuses)
+        self.set_state(STATE_COLOURS[worst.state], worst.state.value, reason)
 
     def set_state(self, colour: str, state: str, reason: str) -> None:
         self.state = state

@@ -10,6 +10,7 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 
 from dynoai_desktop.acquisition.ring_buffer import SampleRingBuffer
+from dynoai_desktop.acquisition.status import DeviceStatus
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.storage.settings import Settings, SettingsStore
 from dynoai_desktop.ui.device_status import DeviceIndicator
@@ -74,6 +75,13 @@ class MainWindow(QMainWindow):
 
         self.resize(*DEFAULT_SIZE)
         self._restore_layout()
+
+    def show_device_statuses(self, statuses: list[DeviceStatus]) -> None:
+        """Light each role's indicator from the devices of that role (name starts with it)."""
+        for indicator in self.indicators:
+            mine = [s for s in statuses if s.name.startswith(indicator.device.role)]
+            if mine:
+                indicator.show(mine)
 
     def _dock(self, title: str, panel: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
