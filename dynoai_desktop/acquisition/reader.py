@@ -54,7 +54,7 @@ class DeviceReader:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"reader-{config.name}")
         self._lock = threading.Lock()
-        self._error: str | None = "not opened yet"
+        self._error: str | None = None  # why the port is not open (None while it is)
         self._opened_at: float | None = None
         self._last_reading_at: float | None = None
         self._readings = 0
@@ -156,6 +156,8 @@ class DeviceReader:
             return DeviceState.STOPPED, f"{where}: stopped"
         if self._error is not None:
             return DeviceState.PORT_LOST, self._error
+        if self._opened_at is None:
+            return DeviceState.CONNECTED, f"{where}: opening the port"
         since_open = [a - b for a, b in zip(self._stats, self._stats_base, strict=True)]
         garbage = since_open[1] + since_open[2]
         if age is None:  # nothing decoded since the port opened

@@ -1,0 +1,92 @@
+"""Acquisition figures: bytes-to-buffer latency, CPU and memory of the reading process.
+
+The virtual cell runs in its own process (``dynoai simulate``) so that its CPU is not counted;
+this process reads its three devices (the dyno line at 100 Hz and two widebands at their real
+rates: two AEM gauges, 10 Hz each) through the ordinary acquisition path, for ``--seconds`` at 1x
+and at ``--rate-multiplier 10``.
+
+Latency: the dyno line sends its own time; a line's send time on our clock is
+``offset + device_time / rate``, with ``offset`` estimated as the smallest (arrival - device
+time / rate) seen (a lower bound of the true latency of ~0.1 ms is thus taken as zero). The
+figure is from that send time to the moment the row is in the ring buffer.
+
+    .venv/bin/python benchmarks/acquisition_latency.py [--seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from dynoai_desktop.acquisition.acquisition import Acquisition
+from dynoai_desktop.acquisition.reader import DeviceConfig
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def measure(rate: float, seconds: float) -> str:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "dynoai_desktop.cli", "simulate", "--wideband-protocol",
+         "aem-ascii", "--rate-multiplier", str(rate), "--plan", "wot_pull"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        lines = [server.stdout.readline().split() for _ in range(3)]
+        devices = [DeviceConfig(name, protocol, url,
+                                {"cylinder": name.removeprefix("wideband_")}
+                                if protocol == "aem-ascii" else {}, primary=name == "dyno")
+                   for name, protocol, url in lines]
+        stamps: list[tuple[float, float]] = []  # (device time, in-buffer time)
+        acq = Acquisition(devices)
+        original = acq.merger.add
+
+        def timed_add(device, readings, arrivals) -> None:  # noqa: ANN001
+            original(device, readings, arrivals)
+            done = time.monotonic()
+            if device == "dyno":
+                stamps.extend((r.device_time_s, done) for r in readings
+                              if r.device_time_s is not None)
+
+        for reader in acq.readers.values():
+            reader._sink = timed_add  # measure after the rows are in the buffer
+        with acq:
+            time.sleep(2.0)  # connect and settle
+            stamps.clear()
+            cpu0, wall0, rss0 = time.process_time(), time.monotonic(), _rss_mb()
+            time.sleep(seconds)
+            cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+            rss = _rss_mb()
+            rows = len(acq.buffer)
+    finally:
+        server.terminate()
+        server.wait(10)
+        server.stdout.close()
+    device_t, done = (np.array(x) for x in zip(*stamps, strict=True))
+    lateness = done - device_t / rate
+    latency_ms = (lateness - lateness.min()) * 1000.0
+    return (f"x{rate:<3g} {len(stamps) / wall:6.0f} dyno lines/s, latency p50 "
+            f"{np.percentile(latency_ms, 50):5.1f} ms p99 {np.percentile(latency_ms, 99):5.1f} "
+            f"ms max {latency_ms.max():6.1f} ms, CPU {100 * cpu / wall:5.1f} % of one core, "
+            f"RSS {rss:6.1f} MB (+{rss - rss0:4.1f} MB), {rows} rows in the buffer")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    for rate in (1.0, 10.0):
+        print(measure(rate, args.seconds), flush=True)
+
+
+if __name__ == "__main__":
+    main()
