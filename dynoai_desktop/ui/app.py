@@ -16,9 +16,11 @@ from PySide6.QtWidgets import QApplication
 
 from dynoai_desktop.acquisition.acquisition import LIVE_BUFFER_S, LIVE_RATE_HZ
 from dynoai_desktop.acquisition.demo import DemoCell
+from dynoai_desktop.acquisition.recorder import recover_runs
 from dynoai_desktop.acquisition.ring_buffer import SampleRingBuffer
 from dynoai_desktop.core.channels import LOG_COLUMNS
 from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.storage.catalog import Catalog
 from dynoai_desktop.storage.resources import demo_base_tables
 from dynoai_desktop.storage.settings import SettingsStore
 from dynoai_desktop.ui.main_window import MainWindow
@@ -91,12 +93,31 @@ def _run(options: GuiOptions, log: ProblemLog, started: float) -> int:
     except InputError as exc:
         sys.stderr.write(f"dynoai: {exc}\n")
         return 2
+    recovered = _recover_cut_runs()
     buffer = SampleRingBuffer(LOG_COLUMNS, capacity=LIVE_BUFFER_S * LIVE_RATE_HZ)
     demo = DemoCell(buffer) if options.demo else None
     with demo or contextlib.nullcontext():
-        return _show(app, options, log, started, MainWindow(
+        window = MainWindow(
             store, settings, buffer, tables, tables_source,
-            banner=DEMO_BANNER.format(bike=demo.cell.config.preset.title) if demo else ""), demo)
+            banner=DEMO_BANNER.format(bike=demo.cell.config.preset.title) if demo else "")
+        if recovered:
+            window.statusBar().showMessage(recovered)
+        return _show(app, options, log, started, window, demo)
+
+
+def _recover_cut_runs() -> str:
+    """Runs a crash cut short are rebuilt from their journals; a line saying so, or ""."""
+    try:
+        with Catalog() as catalog:
+            runs = recover_runs(catalog)
+    except InputError as exc:
+        sys.stderr.write(f"dynoai: {exc}\n")
+        return f"Could not check for runs cut short by a crash: {exc}"
+    if not runs:
+        return ""
+    names = ", ".join(f"'{r.name}' ({r.duration_s or 0:.0f} s)" for r in runs)
+    sys.stderr.write(f"dynoai: recovered {len(runs)} run(s) cut short: {names}\n")
+    return f"Recovered {len(runs)} run(s) cut short by a crash: {names}"
 
 
 def _show(app: QApplication, options: GuiOptions, log: ProblemLog, started: float,
