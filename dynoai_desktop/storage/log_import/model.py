@@ -1,0 +1,92 @@
+"""What an importer reads (source columns) and what it hands back (an ImportedLog)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass(frozen=True, eq=False)
+class ImportedLog:
+    """A foreign log mapped onto the canonical channels of FORMATS.md §2.
+
+    ``frame`` holds only canonical columns in canonical units (``time_s`` from 0, strictly
+    increasing); every source column that was not used is named in ``unmapped``.
+    """
+
+    frame: pd.DataFrame
+    source_format: str
+    path: Path
+    mapped: dict[str, str]
+    """Canonical channel -> the source column(s) it came from and the unit they were read in."""
+    unmapped: list[str]
+    """Source columns not in the frame (no canonical channel, a duplicate, or refused)."""
+    warnings: list[str]
+    """What the importer assumed or repaired, in the tuner's words."""
+    wideband_sides: str
+    """How the front and rear widebands were found (or why there are none)."""
+    refusals: list[str] = field(default_factory=list)
+    """Channels the log has but that cannot be used (a stuck wideband, say), with the reason."""
+
+    @property
+    def rows(self) -> int:
+        """Number of samples."""
+        return len(self.frame)
+
+
+@dataclass(frozen=True, eq=False)
+class SourceColumn:
+    """A column as the file has it: name, unit ("" when none), numbers (NaN where empty)."""
+
+    name: str
+    unit: str
+    values: np.ndarray
+    match_name: str = ""
+    """The name matched against channel names (the name without module prefix or unit)."""
+
+    @property
+    def key(self) -> str:
+        """Lower-case name used for matching."""
+        return (self.match_name or self.name).strip().lower()
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A source column whose key fully matches ``pattern`` feeds ``channel``.
+
+    ``unit`` is assumed when the file gives none. ``channel`` may be ``spark_deg`` or
+    ``knock_retard_deg`` (one column for both cylinders).
+    """
+
+    channel: str
+    pattern: str
+    unit: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class Derived:
+    """A channel an importer computed from several columns (values already canonical)."""
+
+    values: np.ndarray
+    source: str
+    used_columns: tuple[str, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class SourceLog:
+    """A parsed file, before mapping: its columns, its rules and what parsing noticed."""
+
+    path: Path
+    source_format: str
+    columns: tuple[SourceColumn, ...]
+    rules: tuple[Rule, ...]
+    warnings: tuple[str, ...] = ()
+    derived: Mapping[str, Derived] = field(default_factory=lambda: MappingProxyType({}))
