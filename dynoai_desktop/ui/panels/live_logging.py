@@ -7,12 +7,21 @@ repaints only when it moved (ARCHITECTURE.md "Data flow, live").
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
 
 from dynoai_desktop.acquisition.ring_buffer import TIME_CHANNEL, SampleRingBuffer
 from dynoai_desktop.core.channels import CHANNELS
@@ -22,7 +31,9 @@ from dynoai_desktop.ui import theme
 
 POLL_INTERVAL_MS = 20  # 50 Hz
 CHART_WINDOW_S = 20.0
+WINDOW_CHOICES_S = (10.0, 20.0, 60.0, 120.0, 300.0)
 AFR_ON_TARGET_BAND = 0.3  # ± AFR shown green
+STALE_AFTER_S = 1.0  # a gauge's value this old (or no rows at all this long) is greyed
 
 
 @dataclass(frozen=True)
@@ -71,6 +82,7 @@ class Gauge(QFrame):
     def __init__(self, spec: GaugeSpec, unit: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.spec = spec
+        self.stale = False  # showing an old value, greyed
         self.setObjectName(f"gauge_{spec.channel}")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         title = QLabel(spec.title)
@@ -89,12 +101,16 @@ class Gauge(QFrame):
         layout.addWidget(self.value_label, 1, 0)
         layout.addWidget(self.unit_label, 1, 1, Qt.AlignmentFlag.AlignBottom)
 
-    def show_value(self, value: float, colour: str = theme.TEXT) -> None:
+    def show_value(self, value: float, colour: str = theme.TEXT, stale: bool = False) -> None:
+        """Show ``value``; a stale one (no fresh data) is greyed, a missing one is '—'."""
         if math.isnan(value):
             self.value_label.setText("—")
             colour = theme.IDLE
         else:
             self.value_label.setText(f"{value:,.{self.spec.decimals}f}")
+            if stale:
+                colour = theme.MUTED
+        self.stale = stale
         self.value_label.setStyleSheet(f"color: {colour};")
 
 
@@ -116,12 +132,17 @@ class LiveLoggingPanel(QWidget):
         units: DisplayUnits,
         banner: str = "",
         parent: QWidget | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         super().__init__(parent)
         self.buffer = buffer
         self.units = units
+        self.clock = clock  # time_s now on the buffer's clock (the acquisition's), if live
+        self.window_s = CHART_WINDOW_S
         self.repaints = 0  # how many times new data was drawn (tests and the smoke run read it)
         self._drawn_version = -1
+        self._markers: list[tuple[float, str, list[pg.InfiniteLine]]] = []
+        self._newest_s: float | None = None  # time_s of the newest row drawn
 
         layout = QVBoxLayout(self)
         self.banner = QLabel(banner)
@@ -141,20 +162,39 @@ class LiveLoggingPanel(QWidget):
             gauges.addWidget(gauge, i // 5, i % 5)
         layout.addLayout(gauges)
 
+        controls = QHBoxLayout()
+        controls.addStretch(1)
+        controls.addWidget(QLabel("Time window"))
+        self.window_choice = QComboBox()
+        for seconds in WINDOW_CHOICES_S:
+            self.window_choice.addItem(f"{seconds:g} s", seconds)
+        self.window_choice.setCurrentIndex(WINDOW_CHOICES_S.index(CHART_WINDOW_S))
+        self.window_choice.currentIndexChanged.connect(
+            lambda _: self.set_window(self.window_choice.currentData()))
+        controls.addWidget(self.window_choice)
+        layout.addLayout(controls)
+
         self.charts = pg.GraphicsLayoutWidget()
         self.afr_plot = self.charts.addPlot(row=0, col=0)
         self.afr_plot.setLabel("left", "AFR")
         self.afr_plot.addLegend(offset=(10, 5))
         self.rpm_plot = self.charts.addPlot(row=1, col=0)
         self.rpm_plot.setLabel("left", "Engine speed (rpm)")
-        self.rpm_plot.setLabel("bottom", "time", units="s")
-        self.rpm_plot.setXLink(self.afr_plot)
+        self.load_plot = self.charts.addPlot(row=2, col=0)
+        self.load_plot.setLabel("left", "MAP (kPa) / TPS (%)")
+        self.load_plot.setLabel("bottom", "time", units="s")
+        self.load_plot.addLegend(offset=(10, 5))
+        self.plots = (self.afr_plot, self.rpm_plot, self.load_plot)
+        for plot in self.plots[1:]:
+            plot.setXLink(self.afr_plot)
         self.curves = {}
         for plot, channel, name, colour in (
             (self.afr_plot, "afr_front", "front", theme.AFR_FRONT),
             (self.afr_plot, "afr_rear", "rear", theme.AFR_REAR),
             (self.afr_plot, "afr_target", "target", theme.AFR_TARGET),
             (self.rpm_plot, "rpm", "rpm", theme.RPM),
+            (self.load_plot, "map_kpa", "MAP", theme.ACCENT),
+            (self.load_plot, "tps_pct", "TPS", theme.WARN),
         ):
             plot.setClipToView(True)
             plot.setDownsampling(auto=True, mode="peak")
@@ -164,6 +204,7 @@ class LiveLoggingPanel(QWidget):
         self.afr_plot.setXRange(-CHART_WINDOW_S, 0.0, padding=0)
         self.afr_plot.setYRange(10.0, 17.0)
         self.rpm_plot.setYRange(0, 6500)
+        self.load_plot.setYRange(0, 105)
         layout.addWidget(self.charts, stretch=1)
 
         wanted = [*self.gauges, *self.curves]
@@ -173,28 +214,70 @@ class LiveLoggingPanel(QWidget):
         self.timer.timeout.connect(self.refresh)
         self.timer.start()
 
+    def set_window(self, seconds: float) -> None:
+        """Show the last ``seconds`` of data in the strip charts."""
+        self.window_s = float(seconds)
+        self.afr_plot.setXRange(-self.window_s, 0.0, padding=0)
+        self._drawn_version = -1  # redraw with the new window
+
+    def add_marker(self, time_s: float, note: str) -> None:
+        """A marker at ``time_s`` on the buffer's clock: a labelled line on every chart."""
+        lines = []
+        for i, plot in enumerate(self.plots):
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(theme.MUTED, width=1),
+                                   label=note if i == 0 else None,
+                                   labelOpts={"position": 0.9, "color": theme.TEXT})
+            plot.addItem(line, ignoreBounds=True)
+            lines.append(line)
+        self._markers.append((time_s, note, lines))
+        self._drawn_version = -1
+
     def refresh(self) -> None:
         """Repaint gauges and charts if the buffer moved since the last repaint."""
         version = self.buffer.version
         if version == self._drawn_version:
+            self._grey_if_quiet()
             return
         self._drawn_version = version
-        data = self.buffer.window(CHART_WINDOW_S, self._channels)
+        data = self.buffer.window(self.window_s, self._channels)
         t = data[TIME_CHANNEL]
         if t.size == 0:
             return
         target = _last(data["afr_target"]) if "afr_target" in data else math.nan
         for channel, gauge in self.gauges.items():
-            raw = _last(data[channel]) if channel in data else math.nan
+            raw, age = _last_finite(t, data[channel]) if channel in data else (math.nan, 0.0)
             shown = convert(raw, CHANNELS[channel].unit, display_unit(channel, self.units))
             colour = afr_colour(raw, target) if channel.startswith("afr_") else theme.TEXT
-            gauge.show_value(float(shown), colour)
+            gauge.show_value(float(shown), colour, stale=age > STALE_AFTER_S)
         x = t - t[-1]  # seconds before now
         for channel, curve in self.curves.items():
             if channel in data:
                 curve.setData(x, data[channel], connect="finite")
+        for time_s, _, lines in self._markers:
+            for line in lines:
+                line.setPos(time_s - t[-1])
+        self._newest_s = float(t[-1])
         self.repaints += 1
+
+    def _grey_if_quiet(self) -> None:
+        """No new rows at all for a while (every device quiet): grey every gauge."""
+        newest = self._newest_s
+        if self.clock is None or newest is None or self.clock() - newest <= STALE_AFTER_S:
+            return
+        for gauge in self.gauges.values():
+            if not gauge.stale and gauge.value_label.text() != "—":
+                gauge.value_label.setStyleSheet(f"color: {theme.MUTED};")
+                gauge.stale = True
 
 
 def _last(column: np.ndarray) -> float:
     return float(column[-1]) if column.size else math.nan
+
+
+def _last_finite(t: np.ndarray, column: np.ndarray) -> tuple[float, float]:
+    """The newest finite value in the window and how old it is against the newest row (s)."""
+    finite = np.flatnonzero(np.isfinite(column))
+    if finite.size == 0:
+        return math.nan, 0.0
+    i = int(finite[-1])
+    return float(column[i]), float(t[-1] - t[i])
