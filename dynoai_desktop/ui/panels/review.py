@@ -1,0 +1,482 @@
+"""Review panel: a saved run or an imported log on time-linked charts, with markers and a cursor.
+
+Files are read only through the storage readers (``read_run``, ``import_log``); the panel draws
+what they return. Values are stored and looked up in canonical units and shown in the user's
+display units. The x axes of all charts are linked; pyqtgraph gives scroll-zoom and drag-pan,
+and ``clipToView`` with auto peak downsampling keeps a 14-minute, 20 Hz log smooth.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dynoai_desktop.core.channels import CHANNELS
+from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.core.units import convert
+from dynoai_desktop.storage.log_import import KNOWN_FORMATS, import_log
+from dynoai_desktop.storage.run_files import Marker, read_run
+from dynoai_desktop.storage.settings import DisplayUnits
+from dynoai_desktop.ui import theme
+from dynoai_desktop.ui.panels.live_logging import display_unit
+
+MARKER_ZOOM_S = 10.0  # window a marker click zooms to when the whole run is shown
+LEFT_AXIS_WIDTH_PX = 64
+NOTES_CLIP_CHARS = 140  # the collapsed importer notes show this much of the first note
+UNUSED_COLUMNS_LISTED = 8
+
+RUN_FILTER = "DynoAI runs (*.parquet);;All files (*)"
+LOG_FILTER = "Logs (*.msl *.csv);;MegaSquirt/TunerStudio (*.msl);;CSV logs (*.csv);;All files (*)"
+
+# Traces that have no colour in the live panel; chosen to stay apart from the AFR and rpm ones.
+MAP_COLOUR = "#4d96ff"
+TPS_COLOUR = "#f9c74f"
+TORQUE_COLOUR = "#f3722c"
+POWER_COLOUR = "#90be6d"
+MARKER_COLOUR = theme.WARN
+CURSOR_COLOUR = theme.MUTED
+
+# Decimals a value is shown with, by display unit (λ and bar need three to say anything).
+_DECIMALS = {"AFR": 2, "lambda": 3, "rpm": 0, "bar": 3, "psi": 2, "inHg": 2, "kPa": 1}
+_UNIT_SYMBOLS = {"lambda": "λ", "F": "°F", "C": "°C"}
+
+
+@dataclass(frozen=True)
+class Trace:
+    channel: str
+    name: str
+    colour: str
+    dashed: bool = False
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    title: str
+    traces: tuple[Trace, ...]
+
+
+CHARTS = (
+    ChartSpec(
+        "AFR",
+        (
+            Trace("afr_front", "AFR front", theme.AFR_FRONT),
+            Trace("afr_rear", "AFR rear", theme.AFR_REAR),
+            Trace("afr_target", "AFR target", theme.AFR_TARGET, dashed=True),
+        ),
+    ),
+    ChartSpec("Engine speed", (Trace("rpm", "Engine speed", theme.RPM),)),
+    ChartSpec(
+        "MAP / throttle",
+        (Trace("map_kpa", "MAP", MAP_COLOUR), Trace("tps_pct", "Throttle", TPS_COLOUR)),
+    ),
+    ChartSpec(
+        "Torque / power",
+        (Trace("torque_ftlb", "Torque", TORQUE_COLOUR), Trace("power_hp", "Power", POWER_COLOUR)),
+    ),
+)
+TRACES: dict[str, Trace] = {t.channel: t for chart in CHARTS for t in chart.traces}
+
+
+def unit_symbol(unit: str) -> str:
+    """How a unit is written on screen ("lambda" -> "λ")."""
+    return _UNIT_SYMBOLS.get(unit, unit)
+
+
+def format_value(value: float, unit: str) -> str:
+    """``value`` (already in ``unit``) with the unit's decimals; NaN is "—"."""
+    if math.isnan(value):
+        return "—"
+    decimals = _DECIMALS.get(unit, 1)
+    return f"{value:,.{decimals}f} {unit_symbol(unit)}".rstrip()
+
+
+def format_duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)} min {rest:04.1f} s"
+
+
+def nearest_index(times: np.ndarray, time_s: float) -> int | None:
+    """Index of the sample nearest ``time_s``; None outside the samples' time span."""
+    if times.size == 0 or not times[0] <= time_s <= times[-1]:
+        return None
+    i = int(np.searchsorted(times, time_s))
+    if i == times.size or (i > 0 and time_s - times[i - 1] <= times[i] - time_s):
+        return i - 1
+    return i
+
+
+class ReviewPanel(QWidget):
+    """Charts of one run or log; markers to jump to; the values under the mouse."""
+
+    def __init__(self, units: DisplayUnits | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.units = units if units is not None else DisplayUnits()
+        self.times = np.empty(0)
+        self.values: dict[str, np.ndarray] = {}  # shown channel -> samples, canonical units
+        self.markers: tuple[Marker, ...] = ()
+        self.notes: tuple[str, ...] = ()
+        self.plots: list[pg.PlotItem] = []
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.marker_lines: list[pg.InfiniteLine] = []
+        self.cursor_lines: list[pg.InfiniteLine] = []
+
+        self.open_run_button = QPushButton("Open run…")
+        self.open_log_button = QPushButton("Import log…")
+        self.open_log_button.setToolTip("Reads:\n" + "\n".join(KNOWN_FORMATS))
+        self.title = QLabel("No run open: open a saved run or import a log to review it.")
+        self.title.setObjectName("review_title")
+        self.title.setWordWrap(True)
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        font = self.title.font()
+        font.setBold(True)
+        self.title.setFont(font)
+        self.error = QLabel()
+        self.error.setObjectName("review_error")
+        self.error.setWordWrap(True)
+        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error.setStyleSheet(
+            f"background: {theme.FAULT}; color: {theme.BACKGROUND}; padding: 6px; "
+            "border-radius: 3px;"
+        )
+        self.error.hide()
+        self.notes_label = QLabel()
+        self.notes_label.setObjectName("review_notes")
+        self.notes_label.setWordWrap(True)
+        self.notes_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notes_toggle = QToolButton()
+        self.notes_toggle.setCheckable(True)
+        self.notes_toggle.setText("Show all")
+        self.notes_toggle.toggled.connect(self._show_notes)
+
+        self.charts = pg.GraphicsLayoutWidget()
+        self.charts.scene().sigMouseMoved.connect(self._mouse_moved)
+        self.marker_list = QListWidget()
+        self.marker_list.setObjectName("review_markers")
+        self.marker_list.itemClicked.connect(self._marker_clicked)
+        self.marker_list.itemActivated.connect(self._marker_clicked)
+        self.markers_title = QLabel("Markers")
+        self.cursor_label = QLabel("Move the mouse over the charts to read the values.")
+        self.cursor_label.setObjectName("review_cursor")
+        self.cursor_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.cursor_label.setWordWrap(True)
+        muted = f"color: {theme.MUTED};"
+        self.markers_title.setStyleSheet(muted)
+
+        top = QHBoxLayout()
+        top.addWidget(self.title, stretch=1)
+        top.addWidget(self.open_run_button)
+        top.addWidget(self.open_log_button)
+        notes_row = QHBoxLayout()
+        notes_row.addWidget(self.notes_label, stretch=1)
+        notes_row.addWidget(self.notes_toggle, alignment=Qt.AlignmentFlag.AlignTop)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(4, 0, 0, 0)
+        side_layout.addWidget(self.markers_title)
+        side_layout.addWidget(self.marker_list, stretch=1)
+        at_cursor = QLabel("At the cursor")
+        at_cursor.setStyleSheet(muted)
+        side_layout.addWidget(at_cursor)
+        side_layout.addWidget(self.cursor_label, stretch=1)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.charts)
+        splitter.addWidget(side)
+        splitter.setStretchFactor(0, 1)
+        splitter.setSizes([800, 220])
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.error)
+        layout.addLayout(notes_row)
+        layout.addWidget(splitter, stretch=1)
+
+        self.open_run_button.clicked.connect(self._ask_open_run)
+        self.open_log_button.clicked.connect(self._ask_open_log)
+        self._set_notes(())
+
+    # ------------------------------------------------------------------ opening
+
+    def open_run(self, path: str | Path) -> bool:
+        """Show the saved run at ``path``; False (and the reason in the panel) if it can't be."""
+        try:
+            frame, metadata = read_run(path)
+        except InputError as exc:
+            self.show_error(str(exc))
+            return False
+        parts = [metadata.name, f"DynoAI run ({metadata.source})"]
+        parts.append(f"started {_readable_time(metadata.started_at)}")
+        self.show_frame(frame, metadata.markers, " · ".join(parts))
+        return True
+
+    def open_log(self, path: str | Path) -> bool:
+        """Import the log at ``path`` and show it; False (and the reason shown) if it can't be."""
+        try:
+            log = import_log(path)
+        except InputError as exc:
+            self.show_error(str(exc))
+            return False
+        notes = [*(f"Not used: {r}" for r in log.refusals), *log.warnings]
+        notes.append(f"Widebands: {log.wideband_sides}")
+        if log.unmapped:
+            listed = ", ".join(f"'{c}'" for c in log.unmapped[:UNUSED_COLUMNS_LISTED])
+            more = len(log.unmapped) - UNUSED_COLUMNS_LISTED
+            listed += f" and {more} more" if more > 0 else ""
+            notes.append(f"{len(log.unmapped)} column(s) with no channel here: {listed}")
+        title = f"{Path(path).name} · {log.source_format} · start time not in the log"
+        self.show_frame(log.frame, (), title, notes)
+        return True
+
+    def show_error(self, message: str) -> None:
+        """Say in the panel why a file could not be shown; what was shown stays."""
+        self.error.setText(message)
+        self.error.show()
+
+    def show_frame(
+        self,
+        frame: pd.DataFrame,
+        markers: Sequence[Marker] = (),
+        title: str = "",
+        notes: Sequence[str] = (),
+    ) -> None:
+        """Draw ``frame`` (canonical channels and units, ``time_s`` increasing) with markers."""
+        if "time_s" not in frame.columns:
+            self.show_error(f"{title or 'this data'}: has no time_s column, so it cannot be drawn")
+            return
+        self.error.hide()
+        self.times = frame["time_s"].to_numpy(dtype=np.float64, na_value=np.nan)
+        self.values = {}
+        for channel in TRACES:
+            if channel in frame.columns:
+                samples = frame[channel].to_numpy(dtype=np.float64, na_value=np.nan)
+                if not np.isnan(samples).all():
+                    self.values[channel] = samples
+        self.markers = tuple(sorted(markers, key=lambda m: m.time_s))
+        rows = len(self.times)
+        span = format_duration(self.duration_s) if rows else "no samples"
+        self.title.setText(" · ".join(p for p in (title, f"{rows:,} rows", span) if p))
+        self._set_notes(notes)
+        self._build_charts()
+        self._fill_marker_list()
+        self.cursor_label.setText("Move the mouse over the charts to read the values.")
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.times[-1] - self.times[0]) if self.times.size else 0.0
+
+    # ------------------------------------------------------------------ charts
+
+    def _build_charts(self) -> None:
+        self.charts.clear()
+        self.plots, self.curves, self.marker_lines, self.cursor_lines = [], {}, [], []
+        shown = [c for c in CHARTS if any(t.channel in self.values for t in c.traces)]
+        for row, chart in enumerate(shown):
+            plot = self.charts.addPlot(row=row, col=0)
+            plot.setClipToView(True)
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.showGrid(x=True, y=True, alpha=0.2)
+            plot.setAutoVisible(y=True)  # y fits what is in view when zoomed in time
+            plot.addLegend(offset=(10, 5))
+            traces = [t for t in chart.traces if t.channel in self.values]
+            units = list(dict.fromkeys(self._unit(t.channel) for t in traces))
+            title = chart.title if len(traces) > 1 or chart.title == "AFR" else traces[0].name
+            plot.setLabel("left", _axis_label(title, units))
+            # One width for every left axis, so a time is at the same x on every chart (linked
+            # views are matched by screen position).
+            plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH_PX)
+            for trace in traces:
+                style = Qt.PenStyle.DashLine if trace.dashed else Qt.PenStyle.SolidLine
+                shown_values = convert(self.values[trace.channel], *self._units_of(trace.channel))
+                self.curves[trace.channel] = plot.plot(
+                    self.times,
+                    shown_values,
+                    name=trace.name,
+                    pen=pg.mkPen(trace.colour, width=2, style=style),
+                    connect="finite",
+                )
+            for marker in self.markers:
+                label = marker.note if row == 0 else None  # the note once, on the top chart
+                line = pg.InfiniteLine(
+                    pos=marker.time_s,
+                    angle=90,
+                    movable=False,
+                    pen=pg.mkPen(MARKER_COLOUR, width=1, style=Qt.PenStyle.DashLine),
+                    label=label,
+                    labelOpts={"position": 0.92, "color": MARKER_COLOUR},
+                )
+                plot.addItem(line, ignoreBounds=True)
+                self.marker_lines.append(line)
+            cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(CURSOR_COLOUR))
+            cursor.hide()
+            plot.addItem(cursor, ignoreBounds=True)
+            self.cursor_lines.append(cursor)
+            if self.plots:
+                plot.setXLink(self.plots[0])
+            self.plots.append(plot)
+        if self.plots:
+            self.plots[-1].setLabel("bottom", "time", units="s")
+            # Lay the charts out now: linked x ranges are matched by screen position, so a range
+            # set before the layout settles would be off on the charts not yet placed.
+            self.charts.ci.layout.activate()
+            for plot in self.plots:
+                plot.layout.activate()
+            self.show_whole_run()
+
+    def show_whole_run(self) -> None:
+        """Zoom out to the whole run in time."""
+        if not self.plots:
+            return
+        if self.times.size:
+            start, end = float(self.times[0]), float(self.times[-1])
+        else:
+            start, end = 0.0, 1.0
+        if end - start <= 0:
+            start, end = start - 0.5, end + 0.5
+        self.plots[0].setXRange(start, end, padding=0)
+
+    def x_range(self) -> tuple[float, float]:
+        """The time span in view (seconds)."""
+        if not self.plots:
+            return (0.0, 0.0)
+        lo, hi = self.plots[0].viewRange()[0]
+        return (float(lo), float(hi))
+
+    def centre_on(self, time_s: float) -> None:
+        """Centre the charts on ``time_s``, keeping the zoom; from the whole run, zoom to 10 s."""
+        if not self.plots:
+            return
+        lo, hi = self.x_range()
+        width = hi - lo
+        if self.times.size and width >= 0.999 * self.duration_s:
+            width = MARKER_ZOOM_S
+        self.plots[0].setXRange(time_s - width / 2, time_s + width / 2, padding=0)
+
+    # ------------------------------------------------------------------ markers
+
+    def _fill_marker_list(self) -> None:
+        self.marker_list.clear()
+        for marker in self.markers:
+            item = QListWidgetItem(f"{marker.time_s:.1f} s  {marker.note}".rstrip())
+            item.setData(Qt.ItemDataRole.UserRole, float(marker.time_s))
+            item.setToolTip(marker.note)
+            self.marker_list.addItem(item)
+        count = len(self.markers)
+        self.markers_title.setText(f"Markers ({count})" if count else "Markers: none")
+
+    def _marker_clicked(self, item: QListWidgetItem) -> None:
+        self.centre_on(float(item.data(Qt.ItemDataRole.UserRole)))
+
+    # ------------------------------------------------------------------ cursor
+
+    def values_at(self, time_s: float) -> dict[str, float]:
+        """Each shown channel's nearest sample to ``time_s`` (canonical units; NaN if none)."""
+        index = nearest_index(self.times, time_s)
+        return {
+            channel: math.nan if index is None else float(samples[index])
+            for channel, samples in self.values.items()
+        }
+
+    def cursor_text(self, time_s: float) -> str:
+        """The time and each shown channel's value there, in the user's display units."""
+        lines = [f"{time_s:.2f} s"]
+        for channel, value in self.values_at(time_s).items():
+            source, shown = self._units_of(channel)
+            text = format_value(float(convert(value, source, shown)), shown)
+            lines.append(f"{TRACES[channel].name}: {text}")
+        return "\n".join(lines)
+
+    def show_cursor(self, time_s: float) -> None:
+        """Put the cursor line at ``time_s`` on every chart and list the values there."""
+        for line in self.cursor_lines:
+            line.setPos(time_s)
+            line.show()
+        self.cursor_label.setText(self.cursor_text(time_s))
+
+    def _mouse_moved(self, scene_pos: QPointF) -> None:
+        for plot in self.plots:
+            if plot.vb.sceneBoundingRect().contains(scene_pos):
+                self.show_cursor(plot.vb.mapSceneToView(scene_pos).x())
+                return
+
+    # ------------------------------------------------------------------ header notes
+
+    def _set_notes(self, notes: Sequence[str]) -> None:
+        self.notes = tuple(notes)
+        has_notes = bool(self.notes)
+        self.notes_label.setVisible(has_notes)
+        self.notes_toggle.setVisible(len(self.notes) > 1 or self._clipped(self.notes))
+        self.notes_label.setToolTip("\n".join(self.notes))
+        refused = any(n.startswith("Not used:") for n in self.notes)
+        self.notes_label.setStyleSheet(f"color: {theme.WARN if refused else theme.MUTED};")
+        self._show_notes(self.notes_toggle.isChecked())
+
+    def _show_notes(self, expanded: bool) -> None:
+        self.notes_toggle.setText("Show less" if expanded else "Show all")
+        if not self.notes:
+            self.notes_label.clear()
+        elif expanded:
+            self.notes_label.setText("\n".join(f"• {n}" for n in self.notes))
+        else:
+            first = self.notes[0]
+            if len(first) > NOTES_CLIP_CHARS:
+                first = first[: NOTES_CLIP_CHARS - 1] + "…"
+            more = len(self.notes) - 1
+            self.notes_label.setText(f"• {first}" + (f"  (+{more} more)" if more else ""))
+
+    @staticmethod
+    def _clipped(notes: Sequence[str]) -> bool:
+        return any(len(n) > NOTES_CLIP_CHARS for n in notes)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _unit(self, channel: str) -> str:
+        return display_unit(channel, self.units)
+
+    def _units_of(self, channel: str) -> tuple[str, str]:
+        return CHANNELS[channel].unit, self._unit(channel)
+
+    def _ask_open_run(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "Open run", "", RUN_FILTER)
+        if name:
+            self.open_run(name)
+
+    def _ask_open_log(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "Import log", "", LOG_FILTER)
+        if name:
+            self.open_log(name)
+
+
+def _axis_label(title: str, units: Sequence[str]) -> str:
+    symbols = [unit_symbol(u) for u in units]
+    if symbols == ["AFR"] and title == "AFR":
+        return "AFR"
+    if symbols == ["λ"] and title == "AFR":
+        return "Lambda (λ)"
+    return f"{title} ({' / '.join(symbols)})"
+
+
+def _readable_time(iso: str) -> str:
+    try:
+        return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return iso

@@ -1,0 +1,240 @@
+"""The Review panel shows a saved run or an imported log: charts, markers, values at the cursor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from dynoai_desktop.core.units import convert
+from dynoai_desktop.storage.log_import import import_log
+from dynoai_desktop.storage.run_files import Marker, RunMetadata, write_run
+from dynoai_desktop.storage.settings import DisplayUnits
+from dynoai_desktop.ui.panels.review import MARKER_ZOOM_S, ReviewPanel
+
+REALDATA = next(
+    (
+        p
+        for p in (
+            Path(__file__).resolve().parents[3] / "shared" / "realdata",
+            Path("/work/shared/realdata"),
+        )
+        if p.is_dir()
+    ),
+    None,
+)
+REAL_LOGS = sorted([*REALDATA.glob("*.csv"), *REALDATA.glob("*.msl")]) if REALDATA else []
+needs_realdata = pytest.mark.skipif(
+    REALDATA is None, reason="shared/realdata is not beside the repo"
+)
+
+MARKERS = (Marker(12.3, "pinging at WOT"), Marker(40.0, "rear lean at 4000"))
+# What the pull logs (afr_rear is not given: write_run stores it all-NaN, one wideband only).
+LOGGED = ("rpm", "map_kpa", "tps_pct", "afr_front", "afr_target", "torque_ftlb", "power_hp")
+
+
+def _pull() -> pd.DataFrame:
+    """A 60 s pull at 20 Hz: rpm ramps from 10 s, torque only logged once the roll loads."""
+    t = np.round(np.arange(0.0, 60.0, 0.05), 2)
+    ramp = np.clip((t - 10.0) / 20.0, 0.0, 1.0)
+    rpm = 1500.0 + 4000.0 * ramp
+    return pd.DataFrame(
+        {
+            "time_s": t,
+            "rpm": rpm,
+            "map_kpa": 40.0 + 55.0 * ramp,
+            "tps_pct": np.where(t > 10.0, 100.0, 5.0),
+            "afr_front": 13.0 + 0.3 * np.sin(t),
+            "afr_target": np.full_like(t, 13.0),
+            "torque_ftlb": np.where(t > 10.0, 110.0, np.nan),
+            "power_hp": rpm * 110.0 / 5252.0,
+        }
+    )
+
+
+@pytest.fixture
+def run_file(tmp_path: Path) -> Path:
+    path = tmp_path / "pull3.parquet"
+    metadata = RunMetadata(name="Pull 3", started_at="2026-11-22T10:00:00", markers=MARKERS)
+    write_run(path, _pull(), metadata)
+    return path
+
+
+def _panel(qtbot, units: DisplayUnits | None = None) -> ReviewPanel:
+    panel = ReviewPanel(units)
+    qtbot.addWidget(panel)
+    panel.resize(1200, 800)
+    panel.show()
+    qtbot.waitExposed(panel)
+    return panel
+
+
+def _click(qtbot, panel: ReviewPanel, row: int) -> None:
+    item = panel.marker_list.item(row)
+    rect = panel.marker_list.visualItemRect(item)
+    qtbot.mouseClick(panel.marker_list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+def test_a_saved_run_opens_on_its_charts_with_header_and_markers(qtbot, run_file: Path) -> None:
+    panel = _panel(qtbot)
+    assert panel.open_run(run_file) is True
+
+    title = panel.title.text()
+    for part in ("Pull 3", "DynoAI run", "2026-11-22 10:00:00", "1,200 rows", "60.0 s"):
+        assert part in title
+    assert not panel.error.isVisible()
+    frame = _pull()
+    assert set(panel.curves) == set(LOGGED)  # all-NaN afr_rear is left out of the AFR chart
+    x, y = panel.curves["rpm"].getOriginalDataset()
+    np.testing.assert_array_equal(x, frame["time_s"])
+    np.testing.assert_array_equal(y, frame["rpm"])
+    assert len(panel.plots) == 4
+    assert panel.x_range() == pytest.approx((0.0, 59.95))  # the whole run
+    for plot in panel.plots:
+        assert plot.viewRange()[0] == pytest.approx([0.0, 59.95])  # x is linked
+
+    assert [panel.marker_list.item(i).text() for i in range(panel.marker_list.count())] == [
+        "12.3 s  pinging at WOT",
+        "40.0 s  rear lean at 4000",
+    ]
+    assert [line.value() for line in panel.marker_lines[:2]] == [12.3, 40.0]
+    assert panel.marker_lines[0].label.textItem.toPlainText() == "pinging at WOT"
+
+
+def test_clicking_a_marker_centres_the_view_on_it(qtbot, run_file: Path) -> None:
+    panel = _panel(qtbot)
+    panel.open_run(run_file)
+
+    _click(qtbot, panel, 0)  # from the whole run: a 10 s window around the marker
+    assert panel.x_range() == pytest.approx((12.3 - MARKER_ZOOM_S / 2, 12.3 + MARKER_ZOOM_S / 2))
+
+    panel.plots[2].setXRange(20.0, 24.0, padding=0)  # the tuner zooms in on another chart
+    _click(qtbot, panel, 1)  # keeps the 4 s zoom width
+    assert panel.x_range() == pytest.approx((38.0, 42.0))
+    assert panel.plots[3].viewRange()[0] == pytest.approx([38.0, 42.0])
+
+
+def test_values_under_the_cursor_are_the_runs_samples_in_display_units(
+    qtbot, run_file: Path
+) -> None:
+    units = DisplayUnits(pressure="inHg", torque="N·m", power="kW", afr="lambda")
+    panel = _panel(qtbot, units)
+    panel.open_run(run_file)
+    frame = _pull()
+    row = frame.iloc[400]  # t = 20.0 s
+    values = panel.values_at(20.01)  # nearest sample is t = 20.0
+    assert values == {channel: pytest.approx(row[channel]) for channel in LOGGED}
+
+    text = panel.cursor_text(20.01)
+    assert text.splitlines()[0] == "20.01 s"
+    assert f"MAP: {convert(row['map_kpa'], 'kPa', 'inHg'):,.2f} inHg" in text
+    assert f"Torque: {convert(row['torque_ftlb'], 'ft-lb', 'N·m'):,.1f} N·m" in text
+    assert f"Power: {convert(row['power_hp'], 'hp', 'kW'):,.1f} kW" in text
+    assert f"AFR front: {row['afr_front'] / 14.7:.3f} λ" in text
+    assert f"Engine speed: {row['rpm']:,.0f} rpm" in text
+    assert "Throttle: 100.0 %" in text
+
+    panel.show_cursor(20.01)
+    assert panel.cursor_label.text() == text
+    assert all(line.isVisible() and line.value() == 20.01 for line in panel.cursor_lines)
+
+
+def test_the_cursor_follows_the_mouse_over_any_chart(qtbot, run_file: Path) -> None:
+    panel = _panel(qtbot)
+    panel.open_run(run_file)
+    plot = panel.plots[1]
+    scene_pos = plot.vb.mapViewToScene(QPointF(30.0, 3000.0))
+    panel.charts.scene().sigMouseMoved.emit(scene_pos)
+    assert panel.cursor_lines[0].value() == pytest.approx(30.0, abs=0.1)
+    assert "Engine speed: 5,500 rpm" in panel.cursor_label.text()
+
+
+def test_a_missing_value_reads_as_a_dash(qtbot, run_file: Path) -> None:
+    panel = _panel(qtbot)
+    panel.open_run(run_file)
+    values = panel.values_at(5.0)  # torque is only logged from 10 s
+    assert np.isnan(values["torque_ftlb"])
+    assert "Torque: —" in panel.cursor_text(5.0)
+    assert "afr_rear" not in values and "AFR rear" not in panel.cursor_text(5.0)
+    beyond = panel.cursor_text(75.0)  # past the end of the run: nothing there
+    assert all(line.endswith("—") for line in beyond.splitlines()[1:])
+
+
+def test_a_run_with_no_samples_says_so(qtbot, tmp_path: Path) -> None:
+    path = tmp_path / "empty.parquet"
+    write_run(path, {"time_s": []}, RunMetadata(name="Aborted", started_at="2026-11-22T10:00"))
+    panel = _panel(qtbot)
+    assert panel.open_run(path) is True
+    assert "0 rows · no samples" in panel.title.text()
+    assert panel.plots == [] and panel.values_at(1.0) == {}
+    assert panel.cursor_text(1.0) == "1.00 s"
+
+
+@needs_realdata
+@pytest.mark.parametrize("log", REAL_LOGS, ids=lambda p: p.name)
+def test_each_real_log_opens_with_its_rpm_and_the_importers_notes(qtbot, log: Path) -> None:
+    panel = _panel(qtbot)
+    assert panel.open_log(log) is True
+    imported = import_log(log)
+    title = panel.title.text()
+    assert log.name in title and imported.source_format in title
+    assert f"{imported.rows:,} rows" in title
+    x, y = panel.curves["rpm"].getOriginalDataset()
+    np.testing.assert_array_equal(y, imported.frame["rpm"])
+    assert panel.x_range() == pytest.approx(
+        (imported.frame["time_s"].iloc[0], imported.frame["time_s"].iloc[-1])
+    )
+    assert panel.marker_list.count() == 0
+    assert panel.notes_label.isVisible()
+    assert panel.notes_label.text().startswith("• ")
+    panel.notes_toggle.setChecked(True)  # expanded: every warning and refusal, in full
+    for note in (*imported.warnings, *imported.refusals):
+        assert note in panel.notes_label.text()
+
+
+@needs_realdata
+def test_the_winpep_pull_shows_torque_power_and_one_wideband(qtbot) -> None:
+    assert REALDATA is not None
+    panel = _panel(qtbot)
+    panel.open_log(REALDATA / "dynojet_wrl_134power.csv")
+    assert {"rpm", "afr_front", "torque_ftlb", "power_hp"} <= set(panel.curves)
+    assert "afr_rear" not in panel.curves  # the log's 'AFR 2' is empty
+    assert "+" in panel.notes_label.text()  # collapsed: first warning, "(+N more)"
+    assert "Engine speed:" in panel.cursor_text(5.0)
+
+
+@needs_realdata
+def test_the_romraider_log_shows_rpm_map_and_its_decimal_comma_warning(qtbot) -> None:
+    assert REALDATA is not None
+    panel = _panel(qtbot)
+    panel.open_log(REALDATA / "ultralog_romraiderlog_20251031_170713.csv")
+    assert {"rpm", "map_kpa", "afr_front"} <= set(panel.curves)
+    assert "torque_ftlb" not in panel.curves and len(panel.plots) == 3  # no torque/power chart
+    assert panel.plots[2].getAxis("left").labelText == "MAP (kPa)"  # no throttle in this log
+    assert "decimal comma" in panel.notes_label.toolTip()
+
+
+def test_a_broken_file_shows_an_error_and_keeps_the_shown_run(
+    qtbot, run_file: Path, tmp_path: Path
+) -> None:
+    panel = _panel(qtbot)
+    panel.open_run(run_file)
+    broken = tmp_path / "broken.csv"
+    broken.write_text("hello,world\n1,2\n")
+
+    assert panel.open_log(broken) is False
+    assert panel.error.isVisible()
+    assert "broken.csv" in panel.error.text() and "Traceback" not in panel.error.text()
+    assert "Pull 3" in panel.title.text() and len(panel.plots) == 4
+
+    assert panel.open_run(broken) is False  # a log is not a run file either
+    assert "broken.csv" in panel.error.text() and "import it as a log" in panel.error.text()
+
+    assert panel.open_run(tmp_path / "missing.parquet") is False
+    assert "no such file" in panel.error.text()
+
+    assert panel.open_run(run_file) is True  # the next good file clears the error
+    assert not panel.error.isVisible()
