@@ -80,6 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="save a PNG of the main window once it has settled, then exit (for the docs)",
     )
     parser.add_argument(
+        "--screenshot-after-s",
+        type=float,
+        default=1.5,
+        metavar="S",
+        help="with --screenshot: wait S seconds first (e.g. 19 catches the demo's first pull)",
+    )
+    parser.add_argument(
         "--config-dir",
         type=Path,
         metavar="DIR",
@@ -106,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--smoke-seconds must be at least {SMOKE_SECONDS_MIN:g}")
     if args.smoke and args.screenshot is not None:
         parser.error("--smoke runs its full time; take a --screenshot with --demo or alone")
+    if not 0.1 <= args.screenshot_after_s <= 600:
+        parser.error("--screenshot-after-s must be 0.1 to 600 s")
     if args.screenshot is not None and args.screenshot.suffix.lower() != ".png":
         parser.error(f"--screenshot {args.screenshot}: give a file name ending in .png")
     return _run_gui(args)
@@ -130,6 +139,7 @@ def _run_gui(args: argparse.Namespace) -> int:
             demo=args.demo,
             smoke_seconds=args.smoke_seconds if args.smoke else None,
             screenshot=args.screenshot,
+            screenshot_after_s=args.screenshot_after_s,
             config_dir=args.config_dir,
         )
     )

@@ -32,8 +32,8 @@ def live_buffer() -> SampleRingBuffer:
 class Acquisition:
     """Reads the configured devices into ``buffer`` until ``stop``."""
 
-    def __init__(self, devices: Sequence[DeviceConfig], buffer: SampleRingBuffer | None = None
-                 ) -> None:
+    def __init__(self, devices: Sequence[DeviceConfig], buffer: SampleRingBuffer | None = None,
+                 t0: float | None = None) -> None:
         names = [d.name for d in devices]
         if len(set(names)) != len(names):
             raise InputError(f"two devices share a name: {names}; give each its own")
@@ -41,7 +41,8 @@ class Acquisition:
         if len(primaries) > 1:
             raise InputError(f"only one device can lead the rows, not {primaries}")
         self.buffer = buffer if buffer is not None else live_buffer()
-        self.t0 = time.monotonic()
+        # time_s = 0 on the monotonic clock; reconnecting into the same buffer keeps its clock
+        self.t0 = time.monotonic() if t0 is None else t0
         self.merger = RowMerger(self.buffer, primaries[0] if primaries else None, self.t0)
         self.readers = {d.name: DeviceReader(d, self.merger.add) for d in devices}
         self._started = False

@@ -23,19 +23,18 @@ from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.storage.catalog import Catalog
 from dynoai_desktop.storage.resources import demo_base_tables
 from dynoai_desktop.storage.settings import SettingsStore
+from dynoai_desktop.ui.live_controller import LiveController, demo_ports
 from dynoai_desktop.ui.main_window import MainWindow
 from dynoai_desktop.ui.smoke import SweepFeeder
 from dynoai_desktop.ui.theme import apply_theme
 
 # The offscreen platform always prints this one; it is harmless (shared PITFALLS.md).
 HARMLESS_QT_WARNINGS = ("propagateSizeHints",)
-SCREENSHOT_SETTLE_MS = 1500
 
 DEMO_BANNER = (
     "Demo mode: a virtual {bike} on a virtual dyno, served on loopback ports and read like real "
     "devices. Nothing here is a real bike."
 )
-STATUS_POLL_MS = 250
 
 
 @dataclass(frozen=True)
@@ -43,6 +42,7 @@ class GuiOptions:
     demo: bool = False
     smoke_seconds: float | None = None
     screenshot: Path | None = None
+    screenshot_after_s: float = 1.5
     config_dir: Path | None = None
 
 
@@ -96,10 +96,13 @@ def _run(options: GuiOptions, log: ProblemLog, started: float) -> int:
     recovered = _recover_cut_runs()
     buffer = SampleRingBuffer(LOG_COLUMNS, capacity=LIVE_BUFFER_S * LIVE_RATE_HZ)
     demo = DemoCell(buffer) if options.demo else None
-    with demo or contextlib.nullcontext():
+    with demo or contextlib.nullcontext(), Catalog() as catalog:
         window = MainWindow(
             store, settings, buffer, tables, tables_source,
-            banner=DEMO_BANNER.format(bike=demo.cell.config.preset.title) if demo else "")
+            banner=DEMO_BANNER.format(bike=demo.cell.config.preset.title) if demo else "",
+            catalog=catalog, device_ports=demo_ports(demo) if demo else None)
+        controller = LiveController(window, catalog, store, demo)
+        window.closing.connect(controller.shutdown)
         if recovered:
             window.statusBar().showMessage(recovered)
         return _show(app, options, log, started, window, demo)
@@ -124,10 +127,6 @@ def _show(app: QApplication, options: GuiOptions, log: ProblemLog, started: floa
           window: MainWindow, demo: DemoCell | None) -> int:
     window.show()
     _close_on_interrupt(window)
-    if demo is not None:
-        poll = QTimer(window)
-        poll.timeout.connect(lambda: window.show_device_statuses(demo.acquisition.statuses()))
-        poll.start(STATUS_POLL_MS)
     sys.stderr.write(f"dynoai: main window shown {time.monotonic() - started:.2f} s after start\n")
 
     feeder = None
@@ -139,7 +138,8 @@ def _show(app: QApplication, options: GuiOptions, log: ProblemLog, started: floa
             feeder.start()
         QTimer.singleShot(int(options.smoke_seconds * 1000), window.close)
     if options.screenshot is not None:
-        QTimer.singleShot(SCREENSHOT_SETTLE_MS, lambda: _save_screenshot(window, options, log))
+        QTimer.singleShot(int(options.screenshot_after_s * 1000),
+                          lambda: _save_screenshot(window, options, log))
 
     app.exec()
     if feeder is not None:

@@ -3,26 +3,33 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import replace
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 
 from dynoai_desktop.acquisition.ring_buffer import SampleRingBuffer
 from dynoai_desktop.acquisition.status import DeviceStatus
 from dynoai_desktop.core.table import Table
-from dynoai_desktop.storage.settings import Settings, SettingsStore
+from dynoai_desktop.storage.catalog import Catalog
+from dynoai_desktop.storage.settings import DevicePort, Settings, SettingsStore
 from dynoai_desktop.ui.device_status import DeviceIndicator
 from dynoai_desktop.ui.panels.ai_suggestions import AiSuggestionsPanel
 from dynoai_desktop.ui.panels.coverage import CoveragePanel
+from dynoai_desktop.ui.panels.device_bar import DeviceBar
+from dynoai_desktop.ui.panels.live_dock import LiveDock
 from dynoai_desktop.ui.panels.live_logging import LiveLoggingPanel
+from dynoai_desktop.ui.panels.review import ReviewPanel
+from dynoai_desktop.ui.panels.session_bar import SessionBar
 from dynoai_desktop.ui.panels.tables import TablesPanel
 
 DEFAULT_SIZE = (1500, 900)
 
 
 class MainWindow(QMainWindow):
+    closing = Signal()  # before the window goes: owners stop what feeds it
     def __init__(
         self,
         store: SettingsStore,
@@ -31,6 +38,8 @@ class MainWindow(QMainWindow):
         tables: list[Table],
         tables_source: str,
         banner: str = "",
+        catalog: Catalog | None = None,
+        device_ports: Sequence[DevicePort] | None = None,
     ) -> None:
         super().__init__()
         self.store = store
@@ -43,13 +52,19 @@ class MainWindow(QMainWindow):
         central.setMaximumSize(0, 0)
         self.setCentralWidget(central)
 
+        self._own_catalog = catalog is None
+        self.catalog = catalog if catalog is not None else Catalog()
         self.live = LiveLoggingPanel(buffer, settings.units, banner)
+        self.review = ReviewPanel(settings.units)
+        self.device_bar = DeviceBar(settings.devices if device_ports is None else device_ports)
+        self.session_bar = SessionBar(self.catalog)
+        self.live_dock = LiveDock(self.device_bar, self.session_bar, self.live, self.review)
         self.tables = TablesPanel(tables, tables_source)
         self.coverage = CoveragePanel(tables[0])
         self.ai = AiSuggestionsPanel()
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         self.docks = {
-            "live": self._dock("Live logging", self.live, left),
+            "live": self._dock("Live logging", self.live_dock, left),
             "tables": self._dock("Tables", self.tables, right),
             "coverage": self._dock("Coverage", self.coverage, right),
             "ai": self._dock("AI suggestions", self.ai, right),
@@ -108,4 +123,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
         self.live.timer.stop()
+        self.closing.emit()
+        if self._own_catalog:
+            self.catalog.close()
         super().closeEvent(event)
