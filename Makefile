@@ -10,10 +10,11 @@ test:  ## set up, then run the whole suite offscreen and the non-UI suite withou
 smoke:  ## the installer's check: open the main window for 5 s offscreen, exit 0
 	QT_QPA_PLATFORM=offscreen scripts/run.sh --smoke
 
-screenshots:  ## regenerate docs/main_window.png under Xvfb
+screenshots:  ## regenerate the docs' screenshots under Xvfb (about a minute: the demo runs in real time)
 	scripts/bootstrap.sh gui
 	DYNOAI_CONFIG_DIR=$$(mktemp -d) xvfb-run -a -s "-screen 0 1600x1000x24" \
-		.venv/bin/dynoai --demo --screenshot docs/main_window.png
+		.venv/bin/dynoai --demo --screenshot docs/main_window.png --screenshot-after-s 23
+	xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m dynoai_desktop.ui.docs_shots docs
 
 clean:
 	rm -rf .venv .venv-noqt .pytest_cache .ruff_cache .hypothesis
