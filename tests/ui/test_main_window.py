@@ -98,3 +98,16 @@ def test_gauge_units_follow_the_users_display_units(qtbot) -> None:
     qtbot.addWidget(window)
     assert window.live.gauges["engine_temp_c"].unit_label.text() == "°C"
     assert window.live.gauges["torque_ftlb"].unit_label.text() == "N·m"
+
+
+def test_dense_data_is_drawn_decimated_with_its_peaks_kept() -> None:
+    from dynoai_desktop.ui.panels.live_logging import peak_decimate
+
+    x = np.arange(20000) * 0.001
+    y = np.full(20000, 13.0)
+    y[12345] = 19.5  # a lean spike of one sample
+    y[:100] = np.nan
+    dx, dy = peak_decimate(x, y, 1200)
+    assert dx.size <= 1200 and np.nanmax(dy) == 19.5 and np.nanmin(dy) == 13.0
+    assert dx[-1] == x[-1] and np.all(np.diff(dx) >= 0)
+    assert peak_decimate(x[:500], y[:500], 1200)[0] is not None

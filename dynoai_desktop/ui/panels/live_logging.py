@@ -34,6 +34,7 @@ CHART_WINDOW_S = 20.0
 WINDOW_CHOICES_S = (10.0, 20.0, 60.0, 120.0, 300.0)
 AFR_ON_TARGET_BAND = 0.3  # ± AFR shown green
 STALE_AFTER_S = 1.0  # a gauge's value this old (or no rows at all this long) is greyed
+MAX_POINTS = 1200  # per curve and frame: a chart is ~1000 px wide; peaks are kept
 
 
 @dataclass(frozen=True)
@@ -252,7 +253,7 @@ class LiveLoggingPanel(QWidget):
         x = t - t[-1]  # seconds before now
         for channel, curve in self.curves.items():
             if channel in data:
-                curve.setData(x, data[channel], connect="finite")
+                curve.setData(*peak_decimate(x, data[channel], MAX_POINTS), connect="finite")
         for time_s, _, lines in self._markers:
             for line in lines:
                 line.setPos(time_s - t[-1])
@@ -272,6 +273,22 @@ class LiveLoggingPanel(QWidget):
 
 def _last(column: np.ndarray) -> float:
     return float(column[-1]) if column.size else math.nan
+
+
+def peak_decimate(x: np.ndarray, y: np.ndarray, max_points: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``max_points`` points that keep every block's minimum and maximum (so a lean
+    spike still shows), for drawing many seconds of 100-1000 Hz data at screen resolution."""
+    n = x.size
+    if n <= max_points:
+        return x, y
+    per = -(-n // (max_points // 2))  # samples per block, rounded up
+    start = n - (n // per) * per  # drop the oldest few so blocks are whole; the newest stay
+    xs, ys = x[start:].reshape(-1, per), y[start:].reshape(-1, per)
+    lows, highs = np.fmin.reduce(ys, axis=1), np.fmax.reduce(ys, axis=1)  # NaN-aware
+    out_x = np.column_stack((xs[:, 0], xs[:, -1])).ravel()
+    out_y = np.column_stack((lows, highs)).ravel()
+    return out_x, out_y
 
 
 def _last_finite(t: np.ndarray, column: np.ndarray) -> tuple[float, float]:
