@@ -5,10 +5,8 @@ this process reads its three devices (the dyno line at 100 Hz and two widebands 
 rates: two AEM gauges, 10 Hz each) through the ordinary acquisition path, for ``--seconds`` at 1x
 and at ``--rate-multiplier 10``.
 
-Latency: the dyno line sends its own time; a line's send time on our clock is
-``offset + device_time / rate``, with ``offset`` estimated as the smallest (arrival - device
-time / rate) seen (a lower bound of the true latency of ~0.1 ms is thus taken as zero). The
-figure is from that send time to the moment the row is in the ring buffer.
+Latency: from the dyno line's send time to its row being in the ring buffer (see
+latency_tap.py for how the send time is known).
 
     .venv/bin/python benchmarks/acquisition_latency.py [--seconds 20]
 """
@@ -21,7 +19,7 @@ import subprocess
 import sys
 import time
 
-import numpy as np
+from latency_tap import LatencyTap
 
 from dynoai_desktop.acquisition.acquisition import Acquisition
 from dynoai_desktop.acquisition.reader import DeviceConfig
@@ -46,22 +44,12 @@ def measure(rate: float, seconds: float) -> str:
                                 {"cylinder": name.removeprefix("wideband_")}
                                 if protocol == "aem-ascii" else {}, primary=name == "dyno")
                    for name, protocol, url in lines]
-        stamps: list[tuple[float, float]] = []  # (device time, in-buffer time)
         acq = Acquisition(devices)
-        original = acq.merger.add
-
-        def timed_add(device, readings, arrivals) -> None:  # noqa: ANN001
-            original(device, readings, arrivals)
-            done = time.monotonic()
-            if device == "dyno":
-                stamps.extend((r.device_time_s, done) for r in readings
-                              if r.device_time_s is not None)
-
-        for reader in acq.readers.values():
-            reader._sink = timed_add  # measure after the rows are in the buffer
+        tap = LatencyTap()
+        acq.tap(tap)
         with acq:
             time.sleep(2.0)  # connect and settle
-            stamps.clear()
+            tap.clear()
             cpu0, wall0, rss0 = time.process_time(), time.monotonic(), _rss_mb()
             time.sleep(seconds)
             cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
@@ -71,13 +59,9 @@ def measure(rate: float, seconds: float) -> str:
         server.terminate()
         server.wait(10)
         server.stdout.close()
-    device_t, done = (np.array(x) for x in zip(*stamps, strict=True))
-    lateness = done - device_t / rate
-    latency_ms = (lateness - lateness.min()) * 1000.0
-    return (f"x{rate:<3g} {len(stamps) / wall:6.0f} dyno lines/s, latency p50 "
-            f"{np.percentile(latency_ms, 50):5.1f} ms p99 {np.percentile(latency_ms, 99):5.1f} "
-            f"ms max {latency_ms.max():6.1f} ms, CPU {100 * cpu / wall:5.1f} % of one core, "
-            f"RSS {rss:6.1f} MB (+{rss - rss0:4.1f} MB), {rows} rows in the buffer")
+    return (f"x{rate:<3g} {len(tap.stamps) / wall:6.0f} dyno lines/s, {tap.summary(rate)}, "
+            f"CPU {100 * cpu / wall:5.1f} % of one core, RSS {rss:6.1f} MB "
+            f"(+{rss - rss0:4.1f} MB), {rows} rows in the buffer")
 
 
 def main() -> None:

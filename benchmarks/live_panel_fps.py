@@ -17,10 +17,9 @@ import subprocess
 import sys
 import time
 
-import numpy as np
-
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from latency_tap import LatencyTap  # noqa: E402
 from PySide6.QtCore import QElapsedTimer, QTimer, qInstallMessageHandler  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -39,18 +38,8 @@ def measure(app: QApplication, rate: float, seconds: float) -> str:
         lines = [server.stdout.readline().split() for _ in range(2)]
         devices = [DeviceConfig(n, p, u, primary=n == "dyno") for n, p, u in lines]
         acq = Acquisition(devices)
-        stamps: list[tuple[float, float]] = []
-        original = acq.merger.add
-
-        def timed_add(device, readings, arrivals) -> None:  # noqa: ANN001
-            original(device, readings, arrivals)
-            done = time.monotonic()
-            if device == "dyno":
-                stamps.extend((r.device_time_s, done) for r in readings
-                              if r.device_time_s is not None)
-
-        for reader in acq.readers.values():
-            reader._sink = timed_add  # measure once the rows are in the buffer
+        tap = LatencyTap()
+        acq.tap(tap)
         panel = LiveLoggingPanel(acq.buffer, DisplayUnits(), clock=acq.now_s)
         panel.resize(1200, 800)
         panel.show()
@@ -67,7 +56,7 @@ def measure(app: QApplication, rate: float, seconds: float) -> str:
             end = time.monotonic() + 2.0
             while time.monotonic() < end:  # connect and settle
                 app.processEvents()
-            stamps.clear()
+            tap.clear()
             repaints0 = panel.repaints
             clock.start()
             heartbeat.start()
@@ -83,12 +72,8 @@ def measure(app: QApplication, rate: float, seconds: float) -> str:
         server.terminate()
         server.wait(10)
         server.stdout.close()
-    device_t, done = (np.array(x) for x in zip(*stamps, strict=True))
-    lateness = done - device_t / rate
-    latency = (lateness - lateness.min()) * 1000.0
     return (f"x{rate:<3g} panel {fps:5.1f} FPS, longest UI stall {max(gaps[1:]) * 1000:5.1f} ms, "
-            f"latency p50 {np.percentile(latency, 50):4.1f} ms p99 "
-            f"{np.percentile(latency, 99):5.1f} ms")
+            f"{tap.summary(rate)}")
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ recorder listens to the rows (``acquisition.recorder``).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from dynoai_desktop.acquisition.merger import RowListener, RowMerger
 from dynoai_desktop.acquisition.reader import DeviceConfig, DeviceReader
@@ -18,8 +18,9 @@ from dynoai_desktop.acquisition.ring_buffer import SampleRingBuffer
 from dynoai_desktop.acquisition.status import DeviceStatus
 from dynoai_desktop.core.channels import LOG_COLUMNS
 from dynoai_desktop.core.errors import InputError
-from dynoai_desktop.devices.base import DynoCommand
+from dynoai_desktop.devices.base import DynoCommand, Reading
 
+ReadingTap = Callable[[str, list[Reading], float], None]
 LIVE_BUFFER_S = 600  # at least 10 minutes at 100 Hz
 LIVE_RATE_HZ = 100
 
@@ -44,7 +45,8 @@ class Acquisition:
         # time_s = 0 on the monotonic clock; reconnecting into the same buffer keeps its clock
         self.t0 = time.monotonic() if t0 is None else t0
         self.merger = RowMerger(self.buffer, primaries[0] if primaries else None, self.t0)
-        self.readers = {d.name: DeviceReader(d, self.merger.add) for d in devices}
+        self.readers = {d.name: DeviceReader(d, self._on_readings) for d in devices}
+        self._taps: list[ReadingTap] = []
         self._started = False
 
     def start(self) -> None:
@@ -74,6 +76,19 @@ class Acquisition:
     def now_s(self) -> float:
         """The current time on the rows' clock (time_s)."""
         return time.monotonic() - self.t0
+
+    def tap(self, callback: ReadingTap) -> None:
+        """Call ``callback(device, readings, when)`` once a read's rows are in the buffer
+        (``when`` on the monotonic clock): for measurements such as the latency benchmark."""
+        self._taps.append(callback)
+
+    def _on_readings(self, device: str, readings: list[Reading], arrivals: list[float]
+                     ) -> None:
+        self.merger.add(device, readings, arrivals)
+        if self._taps:
+            now = time.monotonic()
+            for tap in self._taps:
+                tap(device, readings, now)
 
     def listen(self, listener: RowListener) -> None:
         self.merger.listen(listener)

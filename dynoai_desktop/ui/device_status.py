@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from dynoai_desktop.acquisition.status import DeviceState, DeviceStatus
@@ -21,20 +23,46 @@ STATE_COLOURS = {
 }
 
 
-class DeviceIndicator(QWidget):
-    """A coloured dot and the device's name and state, e.g. '● Dyno: not connected'."""
+class StatusLight(QWidget):
+    """A coloured dot and the state in words ("● streaming", or "● Dyno: streaming" with a
+    prefix); the reason on hover."""
 
-    def __init__(self, device: DevicePort, parent: QWidget | None = None) -> None:
+    def __init__(self, prefix: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.device = device
-        self.setObjectName(f"device_{device.role}")
+        self.prefix = prefix
         self.dot = QLabel("●")
         self.text = QLabel()
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(6, 0, 6, 0)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
         layout.addWidget(self.dot)
         layout.addWidget(self.text)
+        self.colour = theme.IDLE
+        self.state = ""
+
+    def set_state(self, colour: str, state: str, reason: str) -> None:
+        self.colour = colour
+        self.state = state
+        self.dot.setStyleSheet(f"color: {colour};")
+        self.text.setText(f"{self.prefix}: {state}" if self.prefix else state)
+        self.setToolTip(reason)
+
+    def show_statuses(self, statuses: Sequence[DeviceStatus]) -> None:
+        """The worst of these devices (two AEM gauges make one wideband light), all reasons."""
+        order = list(DeviceState)
+        worst = min(statuses, key=lambda s: order.index(s.state))
+        reason = "\n".join(s.reason for s in statuses)
+        self.set_state(STATE_COLOURS[worst.state], worst.state.value, reason)
+
+
+class DeviceIndicator(StatusLight):
+    """The status bar's light for one device role, e.g. '● Dyno: not connected'."""
+
+    def __init__(self, device: DevicePort, parent: QWidget | None = None) -> None:
+        super().__init__(ROLE_TITLES.get(device.role, device.role.title()), parent)
+        self.device = device
+        self.setObjectName(f"device_{device.role}")
+        self.layout().setContentsMargins(6, 0, 6, 0)
         if device.port:
             self.set_state(theme.IDLE, "not connected", f"{device.protocol} on {device.port}")
         else:
@@ -44,20 +72,3 @@ class DeviceIndicator(QWidget):
                 f"{device.protocol}: no port chosen yet. Pick a serial port or URL "
                 "(e.g. /dev/ttyUSB0, COM3, socket://127.0.0.1:7001) for this device.",
             )
-
-    @property
-    def title(self) -> str:
-        return ROLE_TITLES.get(self.device.role, self.device.role.title())
-
-    def show(self, statuses: list[DeviceStatus]) -> None:
-        """The worst of this role's devices (two AEM gauges are one wideband light)."""
-        order = list(DeviceState)
-        worst = min(statuses, key=lambda s: order.index(s.state))
-        reason = "\n".join(s.reason for s in statuses)
-        self.set_state(STATE_COLOURS[worst.state], worst.state.value, reason)
-
-    def set_state(self, colour: str, state: str, reason: str) -> None:
-        self.state = state
-        self.dot.setStyleSheet(f"color: {colour};")
-        self.text.setText(f"{self.title}: {state}")
-        self.setToolTip(reason)

@@ -96,7 +96,7 @@ class MainWindow(QMainWindow):
         for indicator in self.indicators:
             mine = [s for s in statuses if s.name.startswith(indicator.device.role)]
             if mine:
-                indicator.show(mine)
+                indicator.show_statuses(mine)
 
     def _dock(self, title: str, panel: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)

@@ -24,13 +24,13 @@ from PySide6.QtWidgets import (
 )
 from serial.tools import list_ports
 
-from dynoai_desktop.acquisition.status import DeviceState, DeviceStatus
+from dynoai_desktop.acquisition.status import DeviceStatus
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.devices.base import DeviceKind, DeviceOption
 from dynoai_desktop.devices.registry import device_registry
 from dynoai_desktop.storage.settings import DevicePort
 from dynoai_desktop.ui import theme
-from dynoai_desktop.ui.device_status import ROLE_TITLES, STATE_COLOURS
+from dynoai_desktop.ui.device_status import ROLE_TITLES, StatusLight
 
 PORT_EXAMPLES = "COM3, /dev/ttyUSB0, /dev/pts/3 or socket://127.0.0.1:7001"
 
@@ -77,36 +77,6 @@ class PortCombo(QComboBox):
 
     def port(self) -> str:
         return self.currentText().strip()
-
-
-class StatusLight(QWidget):
-    """A coloured dot and the state in words; the reason on hover."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.dot = QLabel("●")
-        self.text = QLabel()
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(4)
-        layout.addWidget(self.dot)
-        layout.addWidget(self.text)
-        self.colour = theme.IDLE
-        self.state = ""
-
-    def set_state(self, colour: str, state: str, reason: str) -> None:
-        self.colour = colour
-        self.state = state
-        self.dot.setStyleSheet(f"color: {colour};")
-        self.text.setText(state)
-        self.setToolTip(reason)
-
-    def show_statuses(self, statuses: Sequence[DeviceStatus]) -> None:
-        """The worst of these devices (two AEM gauges make one wideband light), all reasons."""
-        order = list(DeviceState)
-        worst = min(statuses, key=lambda s: order.index(s.state))
-        reason = "\n".join(s.reason for s in statuses)
-        self.set_state(STATE_COLOURS[worst.state], worst.state.value, reason)
 
 
 class OptionsEditor(QWidget):
@@ -237,7 +207,7 @@ class DeviceRow:
         if self.protocol.findData(device.protocol) < 0:
             self.protocol.addItem(f"{device.protocol} (not installed)", device.protocol)
         self.options = OptionsEditor(parent)
-        self.light = StatusLight(parent)
+        self.light = StatusLight(parent=parent)
         self.problem = QLabel(parent)
         self.problem.setStyleSheet(f"color: {theme.FAULT};")
         self.problem.setWordWrap(True)
