@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer
 
@@ -53,6 +54,7 @@ class LiveController(QObject):
         self.window, self.catalog, self.store = window, catalog, store
         self.acquisition: Acquisition | None = demo.acquisition if demo else None
         self.recorder: Recorder | None = None
+        self.last_run_path: Path | None = None  # the run file of the last run recorded
         self.t0 = self.acquisition.t0 if self.acquisition else time.monotonic()
         bar, session = window.device_bar, window.session_bar
         bar.connect_requested.connect(self.connect_devices)
