@@ -1,0 +1,93 @@
+"""The catalog's schema and its migrations (PRAGMA user_version), oldest first.
+
+Never edit a step that has shipped: append the next one. Each step runs in a transaction, so a
+failure leaves the file at its old version.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+
+def _v0_to_v1(db: sqlite3.Connection) -> None:
+    db.executescript(
+        """
+        CREATE TABLE tunes (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT '',
+            build_spec_json TEXT
+        );
+        CREATE TABLE tune_versions (
+            tune_id INTEGER NOT NULL REFERENCES tunes(id) ON DELETE CASCADE,
+            number INTEGER NOT NULL,
+            made_by TEXT NOT NULL,
+            made_at TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            tables_json TEXT NOT NULL,   -- {table name: Table CSV text}
+            PRIMARY KEY (tune_id, number)
+        );
+        """
+    )
+
+
+def _v1_to_v2(db: sqlite3.Connection) -> None:
+    # One statement at a time (not executescript, which commits first): the whole step and the
+    # new user_version commit together or not at all.
+    statements = [
+        """CREATE TABLE customers (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            phone TEXT NOT NULL DEFAULT '',
+            email TEXT NOT NULL DEFAULT '',
+            notes TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE vehicles (
+            id INTEGER PRIMARY KEY,
+            customer_id INTEGER NOT NULL REFERENCES customers(id),
+            name TEXT NOT NULL,              -- e.g. '2016 Low Rider S'
+            vin TEXT NOT NULL DEFAULT '',
+            build_spec_json TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX vehicles_by_customer ON vehicles(customer_id)",
+        """CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            vehicle_id INTEGER NOT NULL REFERENCES vehicles(id),
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            operator TEXT NOT NULL DEFAULT '',
+            notes TEXT NOT NULL DEFAULT '',
+            tune_id INTEGER REFERENCES tunes(id) ON DELETE SET NULL
+        )""",
+        "CREATE INDEX sessions_by_vehicle ON sessions(vehicle_id)",
+        "CREATE INDEX sessions_by_tune ON sessions(tune_id)",
+        """CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id),
+            name TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            duration_s REAL,
+            "rows" INTEGER,
+            file TEXT NOT NULL,              -- the Parquet run file, relative to the data dir
+            status TEXT NOT NULL CHECK (status IN ('recording', 'complete', 'recovered')),
+            devices_json TEXT NOT NULL DEFAULT '[]',
+            markers_json TEXT NOT NULL DEFAULT '[]',
+            weather_json TEXT NOT NULL DEFAULT '{}',
+            tune_version_id INTEGER          -- tune_versions.number of the session's tune
+        )""",
+        "CREATE INDEX runs_by_session ON runs(session_id)",
+        "CREATE INDEX runs_by_status ON runs(status)",
+    ]
+    if not db.in_transaction:
+        db.execute("BEGIN")
+    for statement in statements:
+        db.execute(statement)
+
+
+# MIGRATIONS[n] brings a version-n database to version n+1 (PRAGMA user_version).
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v0_to_v1, _v1_to_v2]
+SCHEMA_VERSION = len(MIGRATIONS)
