@@ -73,19 +73,25 @@ def _buttons(dialog: QDialog) -> QDialogButtonBox:
     return buttons
 
 
-class NewCustomerDialog(QDialog):
-    """Name (required) and phone of a new customer."""
+class _NamedDialog(QDialog):
+    """A small form whose first field is a required name, then ``rows``, a problem line and
+    OK/Cancel."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        title: str,
+        example: str,
+        rows: list[tuple[str, QWidget]],
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("New customer")
+        self.setWindowTitle(title)
         self.name_edit = QLineEdit()
-        self.name_edit.setPlaceholderText("e.g. Sam Rivera")
-        self.phone_edit = QLineEdit()
+        self.name_edit.setPlaceholderText(f"e.g. {example}")
         self.problem = _problem_label()
         form = QFormLayout()
-        form.addRow("Name", self.name_edit)
-        form.addRow("Phone", self.phone_edit)
+        for label, widget in [("Name", self.name_edit), *rows]:
+            form.addRow(label, widget)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.problem)
@@ -94,6 +100,14 @@ class NewCustomerDialog(QDialog):
     @property
     def name(self) -> str:
         return self.name_edit.text().strip()
+
+
+class NewCustomerDialog(_NamedDialog):
+    """Name (required) and phone of a new customer."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        self.phone_edit = QLineEdit()
+        super().__init__("New customer", "Sam Rivera", [("Phone", self.phone_edit)], parent)
 
     @property
     def phone(self) -> str:
@@ -106,14 +120,10 @@ class NewCustomerDialog(QDialog):
         super().accept()
 
 
-class NewVehicleDialog(QDialog):
+class NewVehicleDialog(_NamedDialog):
     """Name, engine family and stage (0 stock to 4) of a new vehicle; VIN if known."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("New vehicle")
-        self.name_edit = QLineEdit()
-        self.name_edit.setPlaceholderText("e.g. 2016 Low Rider S")
         self.family_combo = QComboBox()
         # No family is picked for the tuner: a wrong guess would give the bike a wrong build.
         self.family_combo.setPlaceholderText("choose the engine")
@@ -127,20 +137,12 @@ class NewVehicleDialog(QDialog):
         )
         self.vin_edit = QLineEdit()
         self.vin_edit.setPlaceholderText("optional")
-        self.problem = _problem_label()
-        form = QFormLayout()
-        form.addRow("Name", self.name_edit)
-        form.addRow("Engine", self.family_combo)
-        form.addRow("Stage", self.stage_spin)
-        form.addRow("VIN", self.vin_edit)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.problem)
-        layout.addWidget(_buttons(self))
-
-    @property
-    def name(self) -> str:
-        return self.name_edit.text().strip()
+        super().__init__(
+            "New vehicle",
+            "2016 Low Rider S",
+            [("Engine", self.family_combo), ("Stage", self.stage_spin), ("VIN", self.vin_edit)],
+            parent,
+        )
 
     @property
     def vin(self) -> str:
