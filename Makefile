@@ -14,7 +14,7 @@ screenshots:  ## regenerate the docs' screenshots under Xvfb (about a minute: th
 	scripts/bootstrap.sh gui
 	DYNOAI_CONFIG_DIR=$$(mktemp -d) xvfb-run -a -s "-screen 0 1600x1000x24" \
 		.venv/bin/dynoai --demo --screenshot docs/main_window.png --screenshot-after-s 23
-	xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m dynoai_desktop.ui.docs_shots docs
+	xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/docs_shots.py docs
 
 clean:
 	rm -rf .venv .venv-noqt .pytest_cache .ruff_cache .hypothesis

@@ -18,8 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dynoai_desktop.sim.cell import GASOLINE_STOICH, CellConfig, VirtualCell  # noqa: E402
-from dynoai_desktop.sim.dyno import Weather  # noqa: E402
+from dynoai_desktop.core.units import GASOLINE_STOICH_AFR  # noqa: E402
+from dynoai_desktop.core.weather import CELL_AIR  # noqa: E402
+from dynoai_desktop.sim.cell import CellConfig, VirtualCell  # noqa: E402
 from dynoai_desktop.sim.ecm_tables import base_tables, true_ve_table  # noqa: E402
 from dynoai_desktop.sim.engine import FRONT, REAR, EngineModel  # noqa: E402
 from dynoai_desktop.sim.plans import Plan, pull  # noqa: E402
@@ -44,7 +45,7 @@ class Sample:
 
 def run_pull(preset: EnginePreset, tuned: bool) -> tuple[list[Sample], float]:
     """The pull's samples (rpm rising, throttle open) and the cell's SAE correction factor."""
-    weather = Weather()  # the cell's default air; true VE depends on MAP / baro
+    weather = CELL_AIR  # the cell's default air; true VE depends on MAP / baro
     engine = EngineModel(preset, weather.baro_kpa)
     tables = base_tables(engine)
     if tuned:
@@ -60,7 +61,7 @@ def run_pull(preset: EnginePreset, tuned: bool) -> tuple[list[Sample], float]:
     samples: list[Sample] = []
     while cell.time_s < MAX_SIM_S and not cell.runner.finished:
         cell.advance(cell.time_s + SAMPLE_S)
-        label = cell.setpoint.label
+        label = cell.runner.phase.label
         if label.endswith("(braking)") and samples:
             break
         if label.startswith("pull"):
@@ -71,8 +72,8 @@ def run_pull(preset: EnginePreset, tuned: bool) -> tuple[list[Sample], float]:
                     v["rpm"],
                     v["torque_ftlb"],
                     v["power_hp"],
-                    cell.lambdas[FRONT] * GASOLINE_STOICH,
-                    cell.lambdas[REAR] * GASOLINE_STOICH,
+                    cell.lambdas[FRONT] * GASOLINE_STOICH_AFR,
+                    cell.lambdas[REAR] * GASOLINE_STOICH_AFR,
                 )
             )
     if not samples:

@@ -123,7 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run_gui(args: argparse.Namespace) -> int:
     # Imported here, not at the top: subcommands must run where Qt is not installed.
     try:
-        from dynoai_desktop.ui.app import GuiOptions, run_gui
+        from dynoai_desktop.app.application import DemoStart
+        from dynoai_desktop.ui.launch import GuiOptions, run_gui
     except ImportError as exc:
         if exc.name is None or exc.name.split(".")[0] not in QT_PACKAGES:
             raise
@@ -134,15 +135,23 @@ def _run_gui(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
 
-    return run_gui(
-        GuiOptions(
-            demo=args.demo,
+    def options(demo: DemoStart | None) -> GuiOptions:
+        return GuiOptions(
+            demo=demo,
             smoke_seconds=args.smoke_seconds if args.smoke else None,
             screenshot=args.screenshot,
             screenshot_after_s=args.screenshot_after_s,
             config_dir=args.config_dir,
         )
-    )
+
+    if not args.demo:
+        return run_gui(options(None))
+    # Demo mode: the virtual cell starts here, beside the command line; the app only gets its
+    # ports and banner and reads them like real hardware.
+    from dynoai_desktop.demo import DemoCell
+
+    with DemoCell() as cell:
+        return run_gui(options(DemoStart(cell.ports, cell.banner)))
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m dynoai_desktop.cli`

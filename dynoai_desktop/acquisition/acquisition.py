@@ -3,8 +3,8 @@
     acq = Acquisition([DeviceConfig("dyno", "dyno-line", url, primary=True), ...], buffer)
     acq.start(); ...; acq.statuses(); acq.stop()
 
-Qt-free. The UI polls ``buffer.version`` on its timer and ``statuses()`` for the lights; a
-recorder listens to the rows (``acquisition.recorder``).
+Qt-free. The UI polls ``buffer.version`` on its timer and ``statuses()`` for the lights; the
+recorder and the live analysis subscribe a :class:`BlockFeed` to the rows.
 """
 
 from __future__ import annotations
@@ -12,17 +12,31 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from dynoai_desktop.acquisition.merger import RowListener, RowMerger
+from dynoai_desktop.acquisition.merger import BlockFeed, RowMerger
 from dynoai_desktop.acquisition.reader import DeviceConfig, DeviceReader
 from dynoai_desktop.acquisition.ring_buffer import SampleRingBuffer
 from dynoai_desktop.acquisition.status import DeviceStatus
 from dynoai_desktop.core.channels import LOG_COLUMNS
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.devices.base import DynoCommand, Reading
+from dynoai_desktop.storage.settings import DevicePort
 
 ReadingTap = Callable[[str, list[Reading], float], None]
 LIVE_BUFFER_S = 600  # at least 10 minutes at 100 Hz
 LIVE_RATE_HZ = 100
+
+
+def device_configs(ports: Sequence[DevicePort]) -> list[DeviceConfig]:
+    """Reader configs for the cell's ports, named by role ("wideband", "wideband_2", ...);
+    the first dyno paces the rows."""
+    counts: dict[str, int] = {}
+    configs = []
+    for port in ports:
+        counts[port.role] = counts.get(port.role, 0) + 1
+        name = port.role if counts[port.role] == 1 else f"{port.role}_{counts[port.role]}"
+        configs.append(DeviceConfig(name, port.protocol, port.port, dict(port.options),
+                                    primary=port.role == "dyno" and name == "dyno"))
+    return configs
 
 
 def live_buffer() -> SampleRingBuffer:
@@ -90,11 +104,12 @@ class Acquisition:
             for tap in self._taps:
                 tap(device, readings, now)
 
-    def listen(self, listener: RowListener) -> None:
-        self.merger.listen(listener)
+    def subscribe(self, feed: BlockFeed) -> None:
+        """Every block of rows from now on also goes into ``feed`` (in time order)."""
+        self.merger.subscribe(feed)
 
-    def unlisten(self, listener: RowListener) -> None:
-        self.merger.unlisten(listener)
+    def unsubscribe(self, feed: BlockFeed) -> None:
+        self.merger.unsubscribe(feed)
 
     def send(self, device: str, command: DynoCommand) -> None:
         """A dyno command to ``device`` (written by its reader thread)."""

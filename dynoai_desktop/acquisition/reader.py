@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dynoai_desktop.acquisition.status import DeviceState, DeviceStatus
+from dynoai_desktop.acquisition.status import DEVICE_QUIET_AFTER_S, DeviceState, DeviceStatus
 from dynoai_desktop.core.channels import STATUS_CHANNEL_FOR, SensorStatus
 from dynoai_desktop.devices.base import DynoCommand, Reading
 from dynoai_desktop.devices.registry import device_registry
@@ -23,7 +23,6 @@ from dynoai_desktop.devices.transport import PortError, PortLost, SerialDevice
 
 READ_TIMEOUT_S = 0.02
 RETRY_INTERVAL_S = 0.5
-STALE_AFTER_S = 1.0
 
 # sink(device name, readings, arrival times on the monotonic clock)
 Sink = Callable[[str, list[Reading], list[float]], None]
@@ -147,7 +146,8 @@ class DeviceReader:
             age = None if self._last_reading_at is None else now - self._last_reading_at
             bytes_in, rejected, skipped = self._stats
             state, reason = self._state(now, age, bytes_in)
-            return DeviceStatus(c.name, c.protocol, c.port, state, reason, self._readings,
+            return DeviceStatus(c.name, self.kind.role, c.protocol, c.port, state, reason,
+                                self._readings,
                                 bytes_in, rejected, skipped, self._reconnects, age)
 
     def _state(self, now: float, age: float | None, bytes_in: int) -> tuple[DeviceState, str]:
@@ -166,11 +166,11 @@ class DeviceReader:
                     f"{where}: bytes arrive but no frame decodes; check the protocol "
                     f"({self.config.protocol}) and the baud rate")
             opened_for = now - (self._opened_at or now)
-            if opened_for < 2 * STALE_AFTER_S:
+            if opened_for < 2 * DEVICE_QUIET_AFTER_S:
                 return DeviceState.CONNECTED, f"{where}: port open, waiting for data"
             return DeviceState.STALE, (f"{where}: nothing heard for {opened_for:.1f} s; check "
                                        "the device's power and cable")
-        if age > STALE_AFTER_S:
+        if age > DEVICE_QUIET_AFTER_S:
             return DeviceState.STALE, (f"{where}: nothing heard for {age:.1f} s; check the "
                                        "device's power and cable")
         noise = f"; {garbage} garbled frames or bytes skipped" if garbage else ""

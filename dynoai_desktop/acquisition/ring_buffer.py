@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-TIME_CHANNEL = "time_s"
+from dynoai_desktop.core.rows import TIME_CHANNEL
 
 
 class SampleRingBuffer:

@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+DEVICE_QUIET_AFTER_S = 1.0
+"""A device whose port is open but that nothing was heard from for this long is 'stale'.
+(Not the row rule's value threshold, ``core.rows.VALUE_STALE_AFTER_S``: that one empties a
+channel in the rows; this one turns a device's light.)"""
+
 
 class DeviceState(StrEnum):
     """A device's state, worst-first in the order a tuner must act on it."""
@@ -23,7 +28,8 @@ class DeviceState(StrEnum):
 class DeviceStatus:
     """One device's state, why, and its counters."""
 
-    name: str  # "dyno", "wideband", ...
+    name: str  # "dyno", "wideband", "wideband_2", ...: unique per device
+    role: str  # what the device is to the cell: "dyno" or "wideband" (its protocol's role)
     protocol: str
     port: str
     state: DeviceState

@@ -15,12 +15,12 @@ from pathlib import Path
 from types import FrameType
 
 from dynoai_desktop.core import tune
-from dynoai_desktop.core.channels import SensorStatus
+from dynoai_desktop.core.channels import LOG_COLUMNS, SensorStatus
 from dynoai_desktop.core.errors import InputError
-from dynoai_desktop.core.log_rows import format_log_csv
+from dynoai_desktop.core.log_csv import format_log_csv
+from dynoai_desktop.core.weather import CELL_AIR, Weather
 from dynoai_desktop.devices.base import DynoCommand
 from dynoai_desktop.sim.cell import CellConfig, VirtualCell
-from dynoai_desktop.sim.dyno import Weather
 from dynoai_desktop.sim.ecm_tables import EcmTables, base_tables
 from dynoai_desktop.sim.emitters import WIDEBAND_PROTOCOLS
 from dynoai_desktop.sim.engine import EngineModel
@@ -77,11 +77,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="log mode: run the plan without ports and write a Log CSV")
     parser.add_argument("--truth", type=Path, metavar="OUT.json",
                         help="write the simulated engine's ground truth")
-    parser.add_argument("--baro-kpa", type=float, default=Weather.baro_kpa,
+    parser.add_argument("--baro-kpa", type=float, default=CELL_AIR.baro_kpa,
                         help="barometric pressure in the cell (kPa)")
-    parser.add_argument("--ambient-temp-c", type=float, default=Weather.ambient_temp_c,
+    parser.add_argument("--ambient-temp-c", type=float, default=CELL_AIR.ambient_temp_c,
                         help="air temperature in the cell (°C)")
-    parser.add_argument("--humidity-pct", type=float, default=Weather.humidity_pct,
+    parser.add_argument("--humidity-pct", type=float, default=CELL_AIR.humidity_pct,
                         help="relative humidity in the cell (%%)")
     parser.add_argument("--sensor-errors-per-h", type=float,
                         default=WidebandParams.error_rate_per_h,
@@ -165,7 +165,7 @@ def _tables(args: argparse.Namespace, engine: EngineModel) -> EcmTables | None:
 
 def _config(args: argparse.Namespace, loop_plan: bool) -> CellConfig:
     preset = get_preset(args.preset)
-    weather = Weather(args.baro_kpa, args.ambient_temp_c, args.humidity_pct)
+    weather = Weather.of_air(args.baro_kpa, args.ambient_temp_c, args.humidity_pct)
     engine = EngineModel(preset, weather.baro_kpa)  # the same engine the cell builds
     return CellConfig(
         preset=preset,
@@ -188,7 +188,7 @@ def _write_truth(path: Path | None, cell: VirtualCell) -> None:
 def _run_log(args: argparse.Namespace) -> int:
     cell = VirtualCell(_config(args, loop_plan=args.duration_s is not None))
     rows = run_log(cell, args.duration_s)
-    write_bytes_atomic(args.log, format_log_csv(rows).encode("utf-8"))
+    write_bytes_atomic(args.log, format_log_csv(rows.columns, LOG_COLUMNS).encode("utf-8"))
     _write_truth(args.truth, cell)
     return 0
 

@@ -17,10 +17,6 @@ from dynoai_desktop.core.units import GASOLINE_STOICH_AFR, canonical_unit
 GASOLINE_AFR_SCALE = GASOLINE_STOICH_AFR
 """AFR channels are λ × 14.7 whatever the fuel (codecs decode λ, then scale by this)."""
 
-STALE_AFTER_S = 0.5
-"""A channel's latest value older than this at a row's ``time_s`` is written empty."""
-
-
 class SensorStatus(IntEnum):
     """Wideband controller status, as logged in ``afr_front_status`` / ``afr_rear_status``."""
 
@@ -104,6 +100,10 @@ _TABLE: tuple[Channel, ...] = (
     _ch("ambient_temp_c", "temperature", "ambient air temperature", -20.0, 50.0),
     _ch("humidity_pct", "humidity", "relative humidity", 0.0, 100.0),
     _ch("correction_factor", "ratio", "SAE J1349 correction factor", 0.8, 1.3),
+    _ch("cl_trim_front_pct", "percent",
+        "closed-loop fuel trim, front cylinder (empty when open loop)", -25.0, 25.0),
+    _ch("cl_trim_rear_pct", "percent",
+        "closed-loop fuel trim, rear cylinder (empty when open loop)", -25.0, 25.0),
 )
 
 CHANNELS: Mapping[str, Channel] = MappingProxyType({c.name: c for c in _TABLE})

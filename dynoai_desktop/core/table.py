@@ -97,6 +97,11 @@ class NormalisedTable:
         """(number of rows, number of columns) of the normalised view."""
         return (int(self.row_breakpoints.size), int(self.col_breakpoints.size))
 
+    def nearest_cell(self, rpm: FloatArray, load: FloatArray) -> tuple[IntArray, IntArray]:
+        """(row, col) in this view of the cell nearest each (rpm, load); ties go to the lower
+        breakpoint, outside the axes to the edge. Inputs must be finite arrays."""
+        return _nearest(self.row_breakpoints, rpm), _nearest(self.col_breakpoints, load)
+
 
 @dataclass(frozen=True, eq=False)
 class Table:
@@ -207,8 +212,8 @@ class Table:
             raise InputError(f"{label}: cannot find the cell for a missing (NaN) rpm or load; "
                              "drop samples with missing values first")
         view = self.normalised()
-        rows = view.row_source[_nearest(view.row_breakpoints, rpm_arr)]
-        cols = view.col_source[_nearest(view.col_breakpoints, load_arr)]
+        row, col = view.nearest_cell(rpm_arr, load_arr)
+        rows, cols = view.row_source[row], view.col_source[col]
         if rows.ndim == 0:
             return int(rows), int(cols)
         return rows, cols

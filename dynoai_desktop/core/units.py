@@ -319,3 +319,14 @@ def _quantity_name(symbol: str) -> str:
 def _valid_units_text() -> str:
     groups = [f"{q} {{{', '.join(units)}}}" for q, units in UNIT_CHOICES.items()]
     return "; ".join(groups)
+
+
+# ------------------------------------------------------------------ more exact constants
+# Kept here with the others so that no layer re-declares a unit conversion (the simulator used
+# to). Temperature: T[K] = T[°C] + 273.15 and T[°F] = T[°C] · 1.8 + 32, exactly (SI; NIST SP 811,
+# B.8). Shaft speed: 1 rpm = 2π/60 rad/s. One standard atmosphere = 101.325 kPa exactly.
+KELVIN_AT_0_C = 273.15
+F_PER_C = 1.8
+F_AT_0_C = 32.0
+RAD_S_PER_RPM = 2.0 * math.pi / 60.0
+KPA_PER_ATM = 101.325

@@ -16,14 +16,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dynoai_desktop.core.channels import SensorStatus
+from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.power import power_hp
+from dynoai_desktop.core.units import GASOLINE_STOICH_AFR, KELVIN_AT_0_C, NM_PER_FTLB
+from dynoai_desktop.core.weather import CELL_AIR, Weather
 from dynoai_desktop.devices import dyno_line
 from dynoai_desktop.devices.base import DynoCommand
 from dynoai_desktop.sim import emitters
-from dynoai_desktop.sim.dyno import Dyno, Weather
+from dynoai_desktop.sim.dyno import Dyno
 from dynoai_desktop.sim.ecm import Ecm, EcmOutput
 from dynoai_desktop.sim.ecm_tables import EcmTables, base_tables
-from dynoai_desktop.sim.engine import FRONT, NM_PER_FTLB, REAR, EngineModel
+from dynoai_desktop.sim.engine import FRONT, REAR, EngineModel
 from dynoai_desktop.sim.plans import Plan, PlanRunner, Setpoint, builtin_plan
 from dynoai_desktop.sim.presets import DEFAULT_PRESET, EnginePreset, get_preset
 from dynoai_desktop.sim.stream import Emission, ServedDevice
@@ -31,7 +34,6 @@ from dynoai_desktop.sim.thermal import ThermalModel, ThermalParams
 from dynoai_desktop.sim.wideband import WidebandParams, WidebandSample, WidebandSensor
 
 STEP_S = 0.002
-GASOLINE_STOICH = 14.7
 THROTTLE_RATE_PCT_PER_S = 2000.0
 PUMPING_NM_PER_KPA_L = 1.0 / (4.0 * math.pi)  # PMEP ≈ baro - MAP, per litre
 DECEL_POP_ZONE_RPM = (1750.0, 5500.0)  # vtwin.md §5
@@ -47,7 +49,7 @@ class CellConfig:
     tables: EcmTables | None = None  # None: the base calibration
     seed: int = 1
     wideband_protocol: str = "innovate-mts"
-    weather: Weather = field(default_factory=Weather)
+    weather: Weather = CELL_AIR  # measured air (``Weather.of_air``): all three readings
     loop_plan: bool = True
     wideband: WidebandParams = field(default_factory=WidebandParams)
     thermal: ThermalParams = field(default_factory=ThermalParams)
@@ -66,6 +68,10 @@ class VirtualCell:
     """The simulation and its devices (implements ``sim.stream.ByteCell``)."""
 
     def __init__(self, config: CellConfig) -> None:
+        if not config.weather.measured or config.weather.correction_factor is None:
+            raise InputError(f"the virtual cell needs measured air, {config.weather} is not: "
+                             "build it with Weather.of_air(baro_kpa, ambient_temp_c, "
+                             "humidity_pct)")
         self.config = config
         self.engine = EngineModel(config.preset, config.weather.baro_kpa)
         self.tables = config.tables or base_tables(self.engine)
@@ -78,6 +84,7 @@ class VirtualCell:
         plan = config.plan
         self.runner = PlanRunner(plan, loop=config.loop_plan)
         self.weather = config.weather
+        self._dry_fraction = config.weather.dry_fraction
         self.thermal = ThermalModel(config.thermal, config.weather.ambient_temp_c,
                                     plan.start_engine_temp_c)
         self.dyno = Dyno(config.preset.idle_rpm)
@@ -231,7 +238,8 @@ class VirtualCell:
     def _combustion(self, t: float, out: EcmOutput, rpm: float) -> float:
         """Mixture, knock and torque of both cylinders; returns torque at the roller (N·m)."""
         engine, temps, map_kpa = self.engine, self.thermal.state, self._map
-        density_error = (temps.iat_sensor_c + 273.15) / (temps.charge_c + 273.15)
+        density_error = ((temps.iat_sensor_c + KELVIN_AT_0_C)
+                         / (temps.charge_c + KELVIN_AT_0_C))
         torque = 0.0
         ripple = (self.config.wideband.idle_ripple_lambda * (1000.0 / max(rpm, 400.0)) ** 2
                   * math.sin(2 * math.pi * t * rpm / 120.0))
@@ -243,7 +251,7 @@ class VirtualCell:
                 continue
             afr = (out.afr_target * ve_true / out.ve_table[c] * density_error
                    / out.fuel_scale[c])
-            lam = afr / GASOLINE_STOICH
+            lam = afr / GASOLINE_STOICH_AFR
             self.lambdas[c] = lam + (ripple if c == FRONT else -ripple)
             head = temps.head_c if c == FRONT else temps.rear_head_c
             limit = engine.knock_limit_deg(c, rpm, map_kpa, head, temps.charge_c)
@@ -253,7 +261,7 @@ class VirtualCell:
                 self.events.append(Event(t, "knock", f"{('front', 'rear')[c]} "
                                                      f"{out.spark_deg[c]:.1f}° > {limit:.1f}°"))
                 self.ecm.knock(c, map_kpa, rpm, temps.head_c)
-            torque += (engine.charge_torque_nm(ve_true, map_kpa, self.weather.dry_fraction,
+            torque += (engine.charge_torque_nm(ve_true, map_kpa, self._dry_fraction,
                                                temps.charge_c)
                        * engine.lambda_efficiency(lam)
                        * engine.spark_efficiency(out.spark_deg[c], engine.mbt_deg(rpm, map_kpa)))

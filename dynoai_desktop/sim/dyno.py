@@ -1,4 +1,4 @@
-"""The simulated chassis dyno: an inertia roller with an eddy-current brake and a weather station.
+"""The simulated chassis dyno: an inertia roller with an eddy-current brake.
 
 Everything is expressed at the engine crank in the gear the bike is in (4th, ~20 mph per 1000
 rpm). The brake can only absorb: held rpm (steady-state cells), a ramp (a decel, a braked sweep)
@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from dynoai_desktop.core.power import dry_air_pressure_kpa, sae_j1349_factor
+from dynoai_desktop.core.units import RAD_S_PER_RPM
 
 MPH_PER_RPM = 0.020  # 4th gear
 ROLLER_INERTIA_KG_M2 = 2.6  # drum + bike at the crank: a 2000-5800 rpm pull takes ~8-10 s
@@ -19,27 +19,6 @@ BRAKE_MAX_NM = 700.0
 BRAKE_KP_NM_PER_RPM = 2.0
 BRAKE_KI_NM_PER_RPM_S = 6.0
 ROLLER_DRAG_NM_PER_KRPM = 1.5
-RAD_PER_RPM = 2.0 * math.pi / 60.0
-
-
-@dataclass(frozen=True)
-class Weather:
-    """The dyno cell's air (the weather station's readings)."""
-
-    baro_kpa: float = 100.5
-    ambient_temp_c: float = 25.0
-    humidity_pct: float = 40.0
-
-    @property
-    def dry_fraction(self) -> float:
-        """Dry-air share of the barometric pressure."""
-        dry = dry_air_pressure_kpa(self.baro_kpa, self.ambient_temp_c, self.humidity_pct)
-        return dry / self.baro_kpa
-
-    @property
-    def correction_factor(self) -> float:
-        """SAE J1349 correction factor for this air."""
-        return sae_j1349_factor(self.baro_kpa, self.ambient_temp_c, self.humidity_pct)
 
 
 @dataclass
@@ -67,7 +46,7 @@ class Dyno:
         if clutch_in:
             # Engine off the roller: the idle controller holds it, the roller coasts down.
             s.rpm += (idle_rpm - s.rpm) * (1.0 - math.exp(-dt / 0.6))
-            decel = (drag + 8.0) / ROLLER_INERTIA_KG_M2 / RAD_PER_RPM
+            decel = (drag + 8.0) / ROLLER_INERTIA_KG_M2 / RAD_S_PER_RPM
             s.roller_rpm = max(0.0, s.roller_rpm - decel * dt)
             s.brake_nm, self._integral, s.clutch_in = 0.0, 0.0, True
             return s
@@ -87,7 +66,7 @@ class Dyno:
             s.brake_nm = min(max(feed + BRAKE_KP_NM_PER_RPM * error
                                  + BRAKE_KI_NM_PER_RPM_S * self._integral, 0.0), BRAKE_MAX_NM)
         net = engine_nm - s.brake_nm - drag
-        s.rpm = max(300.0, s.rpm + net / ROLLER_INERTIA_KG_M2 / RAD_PER_RPM * dt)
+        s.rpm = max(300.0, s.rpm + net / ROLLER_INERTIA_KG_M2 / RAD_S_PER_RPM * dt)
         s.roller_rpm = s.rpm
         return s
 

@@ -17,10 +17,9 @@ import math
 import random
 from dataclasses import dataclass, field
 
+from dynoai_desktop.core.units import F_AT_0_C, F_PER_C
 from dynoai_desktop.sim.ecm_tables import EcmTables, FastLookup
 from dynoai_desktop.sim.engine import Curve
-
-C_TO_F = 1.8
 
 # vtwin.md §3, vs engine temperature in °F (PVV): AE 2.2 -> 0.25, DE 1.99 -> 1.00 at 262 °F.
 AE_MULTIPLIER = Curve(((3, 2.2), (100, 1.4), (150, 0.9), (200, 0.6), (250, 0.4), (320, 0.25)))
@@ -103,7 +102,7 @@ class Ecm:
         prev = tps if s.last_tps is None else s.last_tps
         s.last_tps = tps
         rate = (tps - prev) / dt
-        temp_f = head_temp_c * C_TO_F + 32.0
+        temp_f = head_temp_c * F_PER_C + F_AT_0_C
         if rate > TIP_RATE_PCT_PER_S:  # a shot of fuel as soon as the throttle moves fast
             s.accel = max(s.accel, min(0.5, AE_GAIN_PER_PCT_S * rate * AE_MULTIPLIER(temp_f)))
         elif rate < -TIP_RATE_PCT_PER_S:

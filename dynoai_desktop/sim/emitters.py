@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from dynoai_desktop.core.channels import CHANNELS, SensorStatus
+from dynoai_desktop.core.units import GASOLINE_STOICH_AFR
 from dynoai_desktop.devices import aem_ascii, dyno_line, innovate_mts, plx_imfd
 from dynoai_desktop.sim.stream import ServedDevice
 from dynoai_desktop.sim.wideband import WidebandSample
@@ -136,5 +137,5 @@ def resolution(protocol: str, channel: str) -> float:
         return aem_ascii.resolution("afr")
     if protocol == "plx-imfd":
         return plx_imfd.AFR_RESOLUTION
-    return 0.5 * 0.001 * 14.7  # MTS: λ in 0.001 steps
+    return 0.5 * 0.001 * GASOLINE_STOICH_AFR  # MTS: λ in 0.001 steps
 

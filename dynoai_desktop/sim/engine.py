@@ -11,11 +11,12 @@ from bisect import bisect_right
 from collections.abc import Sequence
 
 from dynoai_desktop.core.build_spec import AirCleaner
+from dynoai_desktop.core.power import SAE_DRY_KPA, SAE_TEMP_K
+from dynoai_desktop.core.units import KELVIN_AT_0_C, KPA_PER_ATM
 from dynoai_desktop.sim.presets import EnginePreset
 
 FRONT, REAR = 0, 1
 CYLINDERS = ("front", "rear")
-NM_PER_FTLB = 1.3558179483314004
 TORQUE_PER_LITRE_NM = 94.5  # WOT torque at the roller per litre at 100 % VE, 99 kPa dry, 25 °C
 
 class Curve:
@@ -57,7 +58,7 @@ _THROTTLE_AREA = {AirCleaner.STOCK: 120_000.0, AirCleaner.HIGH_FLOW: 220_000.0,
 class EngineModel:
     """The physics of one preset. Pure functions of the operating point; no state."""
 
-    def __init__(self, preset: EnginePreset, baro_kpa: float = 101.325) -> None:
+    def __init__(self, preset: EnginePreset, baro_kpa: float = KPA_PER_ATM) -> None:
         self.preset = preset
         self.baro_kpa = baro_kpa  # the exhaust side: part-load VE depends on MAP / baro
         build = preset.build
@@ -158,5 +159,6 @@ class EngineModel:
                          charge_temp_c: float) -> float:
         """One cylinder's share of roller torque from the air it breathes, before losses."""
         # Air through the engine goes as P_dry / sqrt(T): the form SAE J1349 corrects for.
-        density = (map_kpa / 99.0) * dry_fraction * math.sqrt(298.15 / (charge_temp_c + 273.15))
+        density = (map_kpa / SAE_DRY_KPA) * dry_fraction * math.sqrt(
+            SAE_TEMP_K / (charge_temp_c + KELVIN_AT_0_C))
         return 0.5 * TORQUE_PER_LITRE_NM * self.displacement_l * ve_pct / 100.0 * density

@@ -1,5 +1,15 @@
-"""The server's plumbing: per-client outboxes that drop whole frames, served lines, listeners
-and raw ptys. ``sim.server.CellServer`` drives them from its one worker thread."""
+"""The server's plumbing: per-client outboxes that drop whole frames, served lines (how bytes go
+out on them without blocking, their counters and endpoints), listeners and raw ptys.
+``sim.server.CellServer`` drives them from its one worker thread.
+
+Slow readers never stall the cell:
+
+- TCP: each client has an outgoing buffer of at most ``client_buffer_bytes`` (256 KiB). When a
+  client falls behind, its *oldest whole emissions* are dropped (counted in ``bytes_dropped``);
+  the emission being written is always finished first, so frames never interleave.
+- pty: writes to the master are non-blocking; an emission that finds the pty full is dropped
+  whole (counted), and the rest of a partly written emission goes out before anything else.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +21,33 @@ import sys
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.sim.stream import ServedDevice
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where one device is served: its pyserial URL and, with ``pty=True``, the pty slave path."""
+
+    device: str
+    protocol: str
+    url: str
+    pty_path: str | None = None
+
+
+@dataclass(frozen=True)
+class DeviceStats:
+    """Counters of one served device (a snapshot)."""
+
+    bytes_sent: int  # written to clients and the pty, each destination counted
+    emissions_sent: int  # emissions put on the line (not stalled, port not dropped)
+    bytes_dropped: int  # bytes a connected reader or the pty missed for being slow or full
+    bytes_stalled: int  # bytes the cell made while the device was stalled (discarded)
+    clients: int  # TCP clients connected now
+    queued_bytes: int  # bytes waiting in the clients' outgoing buffers now
+    peak_queued_bytes: int  # the most one client's buffer ever held
 
 
 class Outbox:
@@ -84,6 +118,14 @@ class PtyEnd:
     outbox: Outbox = field(default_factory=Outbox)
     next_greeting_at: float = 0.0
 
+    def write(self) -> int:
+        """Write what the pty takes now; returns the bytes written."""
+        try:
+            return self.outbox.write_to(partial(os.write, self.master))
+        except OSError:  # EIO and the like: the line is unusable for now
+            self.outbox.clear()
+            return 0
+
 
 @dataclass
 class Line:
@@ -102,6 +144,65 @@ class Line:
     bytes_stalled: int = 0
     queued_bytes: int = 0
     peak_queued_bytes: int = 0
+
+    def endpoint(self, host: str) -> Endpoint:
+        """Where this device is served, once its listener is open."""
+        path = self.pty.path if self.pty is not None else None
+        return Endpoint(self.device.name, self.device.protocol, socket_url(host, self.port), path)
+
+    def stats(self) -> DeviceStats:
+        """A snapshot of the counters."""
+        return DeviceStats(
+            bytes_sent=self.bytes_sent,
+            emissions_sent=self.emissions_sent,
+            bytes_dropped=self.bytes_dropped,
+            bytes_stalled=self.bytes_stalled,
+            clients=len(self.clients),
+            queued_bytes=self.queued_bytes,
+            peak_queued_bytes=self.peak_queued_bytes,
+        )
+
+    # The way out, never blocking: whole emissions queue per client and go out as the socket
+    # takes them; the pty gets an emission whole or not at all. The counters add up here.
+    def deliver(self, data: bytes, now: float, client_buffer_bytes: int) -> None:
+        """Queue ``data`` whole for every ready client (``flush`` writes it); write the pty."""
+        for client in self.clients:
+            if now >= client.ready_at:
+                self.queue(client, data, client_buffer_bytes)
+        if self.pty is not None and not self.dropped:
+            self.write_pty(data)
+
+    def queue(self, client: Client, data: bytes, client_buffer_bytes: int) -> None:
+        """Add ``data`` to a client's buffer, dropping its oldest whole emissions past the cap."""
+        client.outbox.put(data)
+        self.bytes_dropped += client.outbox.drop_oldest_over(client_buffer_bytes)
+        self.peak_queued_bytes = max(self.peak_queued_bytes, client.outbox.queued)
+
+    def flush(self, now: float, gone: Callable[[Client], None]) -> None:
+        """Write what each ready client and the pty take now; ``gone(client)`` closes a client
+        whose socket failed (reset, broken pipe)."""
+        for client in list(self.clients):
+            if now >= client.ready_at and client.outbox.queued:
+                try:
+                    self.bytes_sent += client.outbox.write_to(client.sock.send)
+                except OSError:
+                    gone(client)
+        if self.pty is not None and self.pty.outbox.queued:
+            self.bytes_sent += self.pty.write()
+        self.queued_bytes = sum(c.outbox.queued for c in self.clients)
+
+    def write_pty(self, data: bytes) -> None:
+        """Write ``data`` to the pty whole, or drop it whole (counted) if the pty is full."""
+        pty = self.pty
+        assert pty is not None
+        self.bytes_sent += pty.write()  # the rest of a partly written emission first
+        if pty.outbox.queued:
+            self.bytes_dropped += len(data)
+            return
+        pty.outbox.put(data)
+        self.bytes_sent += pty.write()
+        if pty.outbox.queued and not pty.outbox.head_sent:  # the pty was full: drop it whole
+            self.bytes_dropped += pty.outbox.clear()
 
 
 def listen(host: str, port: int, device: str) -> socket.socket:

@@ -3,25 +3,34 @@
 A plan is a list of steps; each step becomes timed *phases*, and a phase says, at each moment,
 what the rider does with the throttle (a throttle % or a manifold pressure to hold), what the
 dyno's brake does (hold an rpm, follow a ramp, or let the roller run free), whether the clutch is
-in (idle), and the fan. The plan-file format is in docs/simulator.md.
-
-    {"name": "my grid", "start": {"engine_temp_c": 90},
-     "steps": [{"type": "grid", "rpm": [2000, 3000], "map_kpa": [40, 60], "seconds_per_cell": 4},
-               {"type": "pull", "from_rpm": 2000, "to_rpm": 5800}]}
+in (idle), and the fan. A plan file's steps (format and checks: ``core.plan``, docs/simulator.md
+§7) become phases in ``plan_from_spec``.
 """
 
 from __future__ import annotations
 
-import json
-import math
+import dataclasses
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.core.plan import (
+    DEFAULT_ENGINE_TEMP_C,
+    DEFAULT_FAN_CFM,
+    DecelStep,
+    FanStep,
+    GridStep,
+    HoldStep,
+    IdleStep,
+    PlanSpec,
+    PullStep,
+    Step,
+    StreetStep,
+    TipInStep,
+    parse_plan_spec,
+)
 
-DEFAULT_FAN_CFM = 12000.0
 SETTLE_RPM_PER_S = 1500.0  # how fast the dyno moves between held rpm
 
 
@@ -67,9 +76,9 @@ class Plan:
 
     name: str
     phases: tuple[Phase, ...]
-    start_engine_temp_c: float = 90.0
+    start_engine_temp_c: float = DEFAULT_ENGINE_TEMP_C
     start_fan_cfm: float = DEFAULT_FAN_CFM
-    source: dict[str, Any] = field(default_factory=dict)  # the JSON it came from
+    source: PlanSpec | None = None  # the plan file's spec it came from (None: built in)
 
 
 # ------------------------------------------------------------------------ phase builders
@@ -237,139 +246,44 @@ def builtin_plan(name: str) -> Plan:
 
 
 # ------------------------------------------------------------------------ plan files
-_STEP_KEYS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    # type: (required keys, optional keys)
-    "idle": (("seconds",), ("fan_cfm",)),
-    "hold": (("rpm", "seconds"), ("map_kpa", "tps_pct")),
-    "grid": (("rpm", "map_kpa"), ("seconds_per_cell",)),
-    "pull": ((), ("from_rpm", "to_rpm", "tps_pct")),
-    "decel": ((), ("from_rpm", "to_rpm", "rpm_per_s")),
-    "tip_in": ((), ("rpm", "from_tps_pct", "to_tps_pct", "repeats", "period_s")),
-    "street": (("seconds",), ("seed",)),
-    "fan": (("cfm",), ()),
-}
-_RANGES: Mapping[str, tuple[float, float]] = {
-    "seconds": (0.1, 36000.0), "fan_cfm": (0.0, 50000.0), "cfm": (0.0, 50000.0),
-    "rpm": (700.0, 6500.0), "from_rpm": (700.0, 6500.0), "to_rpm": (700.0, 6500.0),
-    "map_kpa": (10.0, 105.0), "tps_pct": (0.0, 100.0), "from_tps_pct": (0.0, 100.0),
-    "to_tps_pct": (0.0, 100.0), "seconds_per_cell": (0.5, 600.0), "rpm_per_s": (50.0, 3000.0),
-    "repeats": (1.0, 1000.0), "period_s": (0.2, 60.0), "seed": (0.0, 2.0**31),
-    "engine_temp_c": (-20.0, 200.0),
-}
+def step_phases(step: Step) -> list[Phase]:
+    """The phases of one step of a plan spec (a fan step has none: see ``plan_from_spec``)."""
+    if isinstance(step, IdleStep):
+        return idle(step.seconds, step.fan_cfm)
+    if isinstance(step, HoldStep):
+        return hold(step.rpm, step.seconds, map_kpa=step.map_kpa, tps_pct=step.tps_pct)
+    if isinstance(step, GridStep):
+        return grid(list(step.rpm), list(step.map_kpa), step.seconds_per_cell)
+    if isinstance(step, PullStep):
+        return pull(step.from_rpm, step.to_rpm, step.tps_pct)
+    if isinstance(step, DecelStep):
+        return decel(step.from_rpm, step.to_rpm, step.rpm_per_s)
+    if isinstance(step, TipInStep):
+        return tip_in(step.rpm, step.from_tps_pct, step.to_tps_pct, step.repeats, step.period_s)
+    if isinstance(step, StreetStep):
+        return street(step.seconds, step.seed)
+    return []  # FanStep
 
 
-class _PlanReader:
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def fail(self, where: str, problem: str) -> InputError:
-        return InputError(f"{self.source}: {where}: {problem}")
-
-    def number(self, where: str, key: str, value: Any) -> float:
-        lo, hi = _RANGES[key]
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
-            value
-        ):
-            raise self.fail(where, f"{key!r} must be a number, got {value!r}")
-        if not lo <= value <= hi:
-            raise self.fail(where, f"{key!r} = {value:g} is out of range {lo:g} to {hi:g}")
-        return float(value)
-
-    def numbers(self, where: str, key: str, value: Any) -> list[float]:
-        items = value if isinstance(value, list) else [value]
-        if not items:
-            raise self.fail(where, f"{key!r} needs at least one value")
-        return [self.number(where, key, v) for v in items]
-
-    def step(self, index: int, step: Any) -> tuple[list[Phase], float | None]:
-        where = f"step {index + 1}"
-        if not isinstance(step, dict) or not isinstance(step.get("type"), str):
-            raise self.fail(where, 'each step must be an object with a "type", e.g. '
-                                   '{"type": "pull", "from_rpm": 2000, "to_rpm": 5800}')
-        kind = step["type"]
-        where = f"step {index + 1} ({kind})"
-        if kind not in _STEP_KEYS:
-            raise self.fail(where, f"unknown step type; use one of {', '.join(_STEP_KEYS)}")
-        required, optional = _STEP_KEYS[kind]
-        for key in required:
-            if key not in step:
-                raise self.fail(where, f"{key!r} is missing")
-        for key in step:
-            if key != "type" and key not in required + optional:
-                raise self.fail(where, f"unknown key {key!r}; this step takes "
-                                       f"{', '.join(required + optional)}")
-        if kind == "hold" and ("map_kpa" in step) == ("tps_pct" in step):
-            raise self.fail(where, "give either 'map_kpa' or 'tps_pct' to hold")
-        n = {k: v for k, v in step.items() if k != "type"}
-        if kind == "grid":
-            return grid(self.numbers(where, "rpm", n["rpm"]),
-                        self.numbers(where, "map_kpa", n["map_kpa"]),
-                        self.number(where, "seconds_per_cell", n.get("seconds_per_cell", 4))
-                        ), None
-        num = {k: self.number(where, k, v) for k, v in n.items()}
-        if kind == "fan":
-            return [], num["cfm"]
-        if kind == "idle":
-            return idle(num["seconds"], num.get("fan_cfm")), None
-        if kind == "hold":
-            return hold(num["rpm"], num["seconds"], map_kpa=num.get("map_kpa"),
-                        tps_pct=num.get("tps_pct")), None
-        if kind == "pull":
-            low, high = num.get("from_rpm", 2000.0), num.get("to_rpm", 5800.0)
-            if high < low + 200:
-                raise self.fail(where, "'to_rpm' must be above 'from_rpm' by 200 rpm or more")
-            return pull(low, high, num.get("tps_pct", 100.0)), None
-        if kind == "decel":
-            high, low = num.get("from_rpm", 5000.0), num.get("to_rpm", 1500.0)
-            if low > high - 200:
-                raise self.fail(where, "'to_rpm' must be below 'from_rpm' by 200 rpm or more")
-            return decel(high, low, num.get("rpm_per_s", 500.0)), None
-        if kind == "tip_in":
-            return tip_in(num.get("rpm", 2500.0), num.get("from_tps_pct", 10.0),
-                          num.get("to_tps_pct", 40.0), int(num.get("repeats", 20)),
-                          num.get("period_s", 2.0)), None
-        return street(num["seconds"], int(num.get("seed", 11))), None
+def plan_from_spec(spec: PlanSpec) -> Plan:
+    """The phases of a validated plan; a fan step sets the fan when the next step starts."""
+    phases: list[Phase] = []
+    pending_fan: float | None = None
+    for step in spec.steps:
+        if isinstance(step, FanStep):
+            pending_fan = step.cfm
+            continue
+        new = step_phases(step)
+        if new and pending_fan is not None:
+            new[0] = dataclasses.replace(new[0], fan_cfm=pending_fan)
+            pending_fan = None
+        phases += new
+    return Plan(spec.name, tuple(phases), spec.engine_temp_c, spec.fan_cfm, spec)
 
 
 def parse_plan(text: str, source: str) -> Plan:
     """A plan from JSON text; InputError naming ``source``, the step and the key at fault."""
-    reader = _PlanReader(source)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}: "
-                         f"{exc.msg})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
-        raise InputError(f'{source}: a plan is an object with a "steps" list (see '
-                         "docs/simulator.md)")
-    unknown = set(data) - {"name", "start", "steps"}
-    if unknown:
-        raise InputError(f"{source}: unknown key {sorted(unknown)[0]!r}; a plan has name, "
-                         "start and steps")
-    start = data.get("start", {})
-    if not isinstance(start, dict) or set(start) - {"engine_temp_c", "fan_cfm"}:
-        raise InputError(f'{source}: "start" takes engine_temp_c and fan_cfm')
-    phases: list[Phase] = []
-    pending_fan: float | None = None
-    for i, step in enumerate(data["steps"]):
-        new, fan = reader.step(i, step)
-        if fan is not None:
-            pending_fan = fan
-            continue
-        if new and pending_fan is not None:
-            new[0] = Phase(new[0].label, new[0].command, new[0].seconds, new[0].until,
-                           new[0].timeout_s, pending_fan)
-            pending_fan = None
-        phases += new
-    if not phases:
-        raise InputError(f"{source}: the plan has no steps that run the engine")
-    if pending_fan is not None:
-        raise InputError(f"{source}: the last step is a fan setting with no step after it to "
-                         "apply to; move it before a step or remove it")
-    temp = reader.number("start", "engine_temp_c", start.get("engine_temp_c", 90.0))
-    fan = reader.number("start", "fan_cfm", start.get("fan_cfm", DEFAULT_FAN_CFM))
-    name = data.get("name", source)
-    return Plan(str(name), tuple(phases), temp, fan, data)
+    return plan_from_spec(parse_plan_spec(text, source))
 
 
 class PlanRunner:

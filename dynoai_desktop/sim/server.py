@@ -6,15 +6,11 @@ whether or not anyone listens (bytes due while nobody is connected are dropped),
 the same bytes at the same sim times whatever the clients do. The app reads these ports through
 its ordinary pyserial path (``socket://127.0.0.1:PORT`` or the pty slave path).
 
-Slow readers never stall the cell:
-
-- TCP: each client has an outgoing buffer of at most ``client_buffer_bytes`` (256 KiB). When a
-  client falls behind, its *oldest whole emissions* are dropped (counted in ``bytes_dropped``);
-  the emission being written is always finished first, so frames never interleave. The kernel's
-  send buffer of each client socket is kept small (64 KiB) so that stale data piles up in the
-  bounded buffer, not in megabytes of kernel memory.
-- pty: writes to the master are non-blocking; an emission that finds the pty full is dropped
-  whole (counted), and the rest of a partly written emission goes out before anything else.
+Slow readers never stall the cell: each client's buffer is bounded and drops its oldest whole
+emissions, a full pty drops an emission whole (``sim.lines``); frames never interleave. The
+kernel's send buffer of each client socket is kept small (64 KiB) so that stale data piles up in
+the bounded buffer, not in megabytes of kernel memory. Calls from other threads reach the worker
+through a ``sim.mailbox.Mailbox``.
 
 A new TCP client gets the device's greeting (the dyno line's header) before anything else, but
 only after ``connect_settle_s``: pyserial empties a socket's input when it opens it, so bytes
@@ -30,20 +26,20 @@ import selectors
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from functools import partial
 
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.sim.lines import (
     Client,
+    DeviceStats,
+    Endpoint,
     Line,
-    PtyEnd,
     listen,
     make_selector,
     open_pty,
-    socket_url,
 )
+from dynoai_desktop.sim.mailbox import Mailbox
 from dynoai_desktop.sim.stream import ByteCell
 
 TICK_S = 0.002  # wall time between two advances of the cell
@@ -52,39 +48,10 @@ KERNEL_SEND_BUFFER_BYTES = 64 * 1024
 CONNECT_SETTLE_S = 0.1
 GREETING_INTERVAL_S = 2.0
 READ_CHUNK = 4096
-REQUEST_TIMEOUT_S = 5.0
 STOP_JOIN_S = 5.0
 THREAD_NAME = "sim-cell-server"
 
-
-@dataclass(frozen=True)
-class Endpoint:
-    """Where one device is served: its pyserial URL and, with ``pty=True``, the pty slave path."""
-
-    device: str
-    protocol: str
-    url: str
-    pty_path: str | None = None
-
-
-@dataclass(frozen=True)
-class DeviceStats:
-    """Counters of one served device (a snapshot)."""
-
-    bytes_sent: int  # written to clients and the pty, each destination counted
-    emissions_sent: int  # emissions put on the line (not stalled, port not dropped)
-    bytes_dropped: int  # bytes a connected reader or the pty missed for being slow or full
-    bytes_stalled: int  # bytes the cell made while the device was stalled (discarded)
-    clients: int  # TCP clients connected now
-    queued_bytes: int  # bytes waiting in the clients' outgoing buffers now
-    peak_queued_bytes: int  # the most one client's buffer ever held
-
-
-@dataclass
-class _Request:
-    action: Callable[[], None]
-    done: threading.Event = field(default_factory=threading.Event)
-    error: BaseException | None = None
+__all__ = ["CLIENT_BUFFER_BYTES", "THREAD_NAME", "CellServer", "DeviceStats", "Endpoint"]
 
 
 class CellServer:
@@ -127,14 +94,10 @@ class CellServer:
         self._set_ports(ports or {})
         self._endpoints: tuple[Endpoint, ...] = ()
         self._selector: selectors.BaseSelector | None = None
-        self._wake_r: socket.socket | None = None
-        self._wake_w: socket.socket | None = None
+        self._mailbox = Mailbox("the cell server")
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self._lock = threading.Lock()  # guards _serving and _requests
         self._close_lock = threading.Lock()
-        self._requests: list[_Request] = []
-        self._serving = False
         self._error: BaseException | None = None
         self._t0 = 0.0
 
@@ -166,9 +129,9 @@ class CellServer:
         except BaseException:
             self._close_all()
             raise
-        self._endpoints = tuple(self._endpoint(line) for line in self._lines.values())
+        self._endpoints = tuple(line.endpoint(self.host) for line in self._lines.values())
         self._t0 = time.monotonic()
-        self._serving = True
+        self._mailbox.open()
         self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=False)
         self._thread.start()
         return list(self._endpoints)
@@ -176,7 +139,7 @@ class CellServer:
     def stop(self) -> None:
         """End the worker and close every socket and fd; safe to call more than once."""
         self._stop.set()
-        self._wake()
+        self._mailbox.wake()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(STOP_JOIN_S)
@@ -192,39 +155,30 @@ class CellServer:
 
     def stats(self, device: str) -> DeviceStats:
         """The counters of ``device`` (see :class:`DeviceStats`)."""
-        line = self._line(device)
-        return DeviceStats(
-            bytes_sent=line.bytes_sent,
-            emissions_sent=line.emissions_sent,
-            bytes_dropped=line.bytes_dropped,
-            bytes_stalled=line.bytes_stalled,
-            clients=len(line.clients),
-            queued_bytes=line.queued_bytes,
-            peak_queued_bytes=line.peak_queued_bytes,
-        )
+        return self._line(device).stats()
 
     def drop_port(self, device: str) -> None:
         """A pulled USB adapter: close the device's TCP clients and listener; silence its pty."""
         line = self._line(device)
-        self._submit(partial(self._drop, line))
+        self._mailbox.submit(partial(self._drop, line))
 
     def restore_port(self, device: str) -> None:
         """Listen again on the same TCP port, resume the pty; InputError if the port was taken."""
         line = self._line(device)
-        self._submit(partial(self._restore, line))
+        self._mailbox.submit(partial(self._restore, line))
 
     def inject_garbage(self, device: str, data: bytes) -> None:
         """Write ``data`` raw into the device's stream, between two emissions, at once (even
         during a stall: it is a test's deliberate line noise)."""
         line = self._line(device)
-        self._submit(partial(self._inject, line, bytes(data)))
+        self._mailbox.submit(partial(self._inject, line, bytes(data)))
 
     def stall(self, device: str, seconds: float) -> None:
         """The device sends nothing for ``seconds`` of wall time: emissions and replies due then
         are discarded (a hung device); commands still reach the cell."""
         line = self._line(device)
         _check_positive("stall", seconds)
-        self._submit(partial(self._stall, line, seconds))
+        self._mailbox.submit(partial(self._stall, line, seconds))
 
     def __enter__(self) -> CellServer:
         self.start()
@@ -243,10 +197,7 @@ class CellServer:
 
     def _open_ports(self) -> None:
         selector = self._require_selector()
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
-        selector.register(self._wake_r, selectors.EVENT_READ, self._drain_wake)
+        self._mailbox.attach(selector)
         for line in self._lines.values():
             self._open_listener(line)
         if self.pty:
@@ -264,12 +215,6 @@ class CellServer:
             listener, selectors.EVENT_READ, partial(self._accept, line)
         )
 
-    def _endpoint(self, line: Line) -> Endpoint:
-        path = line.pty.path if line.pty is not None else None
-        return Endpoint(
-            line.device.name, line.device.protocol, socket_url(self.host, line.port), path
-        )
-
     def _close_all(self) -> None:
         with self._close_lock:
             for line in self._lines.values():
@@ -281,11 +226,7 @@ class CellServer:
                     os.close(line.pty.master)
                     os.close(line.pty.slave)
                     line.pty = None
-            for sock in (self._wake_r, self._wake_w):
-                if sock is not None:
-                    self._unregister(sock)
-                    sock.close()
-            self._wake_r = self._wake_w = None
+            self._mailbox.detach(self._selector)
             if self._selector is not None:
                 self._selector.close()
                 self._selector = None
@@ -314,53 +255,6 @@ class CellServer:
             raise RuntimeError("the cell server is not running")
         return self._selector
 
-    # ------------------------------------------------------------------ requests from other threads
-    def _submit(self, action: Callable[[], None]) -> None:
-        request = _Request(action)
-        with self._lock:
-            if not self._serving:
-                raise RuntimeError("the cell server is not running")
-            self._requests.append(request)
-        self._wake()
-        if not request.done.wait(REQUEST_TIMEOUT_S):
-            raise TimeoutError("the cell server did not answer in time")
-        if request.error is not None:
-            raise request.error
-
-    def _wake(self) -> None:
-        wake = self._wake_w
-        if wake is not None:
-            try:
-                wake.send(b"\0")
-            except OSError:
-                pass  # full (a wake-up is pending anyway) or closed (stopping)
-
-    def _drain_wake(self) -> None:
-        assert self._wake_r is not None
-        try:
-            while self._wake_r.recv(READ_CHUNK):
-                pass
-        except (BlockingIOError, InterruptedError):
-            pass
-
-    def _run_requests(self) -> None:
-        with self._lock:
-            requests, self._requests = self._requests, []
-        for request in requests:
-            try:
-                request.action()
-            except Exception as exc:  # handed back to the caller
-                request.error = exc
-            request.done.set()
-
-    def _end_requests(self) -> None:
-        with self._lock:
-            self._serving = False
-            requests, self._requests = self._requests, []
-        for request in requests:
-            request.error = RuntimeError("the cell server stopped")
-            request.done.set()
-
     # ------------------------------------------------------------------ the worker
     def _run(self) -> None:
         try:
@@ -368,7 +262,7 @@ class CellServer:
         except Exception as exc:  # from the cell, most likely: keep it for error/wait()
             self._error = exc
         finally:
-            self._end_requests()
+            self._mailbox.close()
             self._close_all()
 
     def _loop(self) -> None:
@@ -378,7 +272,7 @@ class CellServer:
             timeout = min(TICK_S, max(0.0, next_tick - time.monotonic()))
             for key, _events in selector.select(timeout):
                 key.data()
-            self._run_requests()
+            self._mailbox.run_pending()
             now = time.monotonic()
             if now < next_tick:
                 continue
@@ -411,19 +305,11 @@ class CellServer:
             line.bytes_stalled += len(data)
             return
         line.emissions_sent += 1
-        self._deliver(line, data, now)
-
-    def _deliver(self, line: Line, data: bytes, now: float) -> None:
-        """Queue ``data`` whole for every ready client (the tick flushes) and write the pty."""
-        for client in line.clients:
-            if now >= client.ready_at:
-                self._queue(line, client, data)
-        if line.pty is not None and not line.dropped:
-            self._write_pty(line, data)
+        line.deliver(data, now, self.client_buffer_bytes)
 
     def _inject(self, line: Line, data: bytes) -> None:
         now = time.monotonic()
-        self._deliver(line, data, now)
+        line.deliver(data, now, self.client_buffer_bytes)
         self._flush(line, now)
 
     def _answer(self, line: Line, data: bytes) -> bytes:
@@ -436,41 +322,7 @@ class CellServer:
 
     def _flush(self, line: Line, now: float) -> None:
         """Write what each ready client and the pty take now, without blocking."""
-        for client in list(line.clients):
-            if now >= client.ready_at and client.outbox.queued:
-                try:
-                    line.bytes_sent += client.outbox.write_to(client.sock.send)
-                except OSError:  # reset or broken pipe: the client went away
-                    self._close_client(line, client)
-        if line.pty is not None and line.pty.outbox.queued:
-            line.bytes_sent += self._pty_write(line.pty)
-        line.queued_bytes = sum(c.outbox.queued for c in line.clients)
-
-    def _queue(self, line: Line, client: Client, data: bytes) -> None:
-        """Add ``data`` to a client's buffer, dropping its oldest whole emissions past the cap."""
-        client.outbox.put(data)
-        line.bytes_dropped += client.outbox.drop_oldest_over(self.client_buffer_bytes)
-        line.peak_queued_bytes = max(line.peak_queued_bytes, client.outbox.queued)
-
-    def _write_pty(self, line: Line, data: bytes) -> None:
-        pty = line.pty
-        assert pty is not None
-        line.bytes_sent += self._pty_write(pty)  # the rest of a partly written emission first
-        if pty.outbox.queued:
-            line.bytes_dropped += len(data)
-            return
-        pty.outbox.put(data)
-        line.bytes_sent += self._pty_write(pty)
-        if pty.outbox.queued and not pty.outbox.head_sent:  # the pty was full: drop it whole
-            line.bytes_dropped += pty.outbox.clear()
-
-    @staticmethod
-    def _pty_write(pty: PtyEnd) -> int:
-        try:
-            return pty.outbox.write_to(partial(os.write, pty.master))
-        except OSError:  # EIO and the like: the line is unusable for now
-            pty.outbox.clear()
-            return 0
+        line.flush(now, partial(self._close_client, line))
 
     def _greet_pty(self, line: Line, now: float) -> None:
         pty = line.pty
@@ -479,7 +331,7 @@ class CellServer:
         pty.next_greeting_at = now + self.greeting_interval_s
         greeting = self.cell.greeting(line.device.name)
         if greeting and not line.dropped and now >= line.stalled_until:
-            self._write_pty(line, greeting)
+            line.write_pty(greeting)
 
     # ------------------------------------------------------------------ selector callbacks
     def _accept(self, line: Line) -> None:
@@ -517,7 +369,7 @@ class CellServer:
             return
         reply = self._answer(line, data)
         if reply:
-            self._queue(line, client, reply)
+            line.queue(client, reply, self.client_buffer_bytes)
             self._flush(line, time.monotonic())
 
     def _on_pty(self, line: Line) -> None:
@@ -531,7 +383,7 @@ class CellServer:
             return  # a pulled cable: the device never hears it
         reply = self._answer(line, data)
         if reply:
-            self._write_pty(line, reply)
+            line.write_pty(reply)
 
     # ------------------------------------------------------------------ faults, in the worker
     def _drop(self, line: Line) -> None:

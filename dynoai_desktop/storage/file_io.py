@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import time
 from pathlib import Path
 
 from dynoai_desktop.core.errors import InputError
@@ -32,3 +34,28 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
         raise InputError(
             f"{path}: cannot be written ({exc.strerror}); check the folder exists and is writable"
         ) from None
+
+
+def set_aside(path: Path, into: Path | None = None) -> Path:
+    """Move a damaged file out of the way, its bytes exactly kept; returns where it went.
+
+    The new name is ``<name>.unreadable-<YYYYmmdd-HHMMSS>`` in the same folder (or in ``into``),
+    with ``-2``, ``-3``, ... added when that name is taken. An InputError names the file when it
+    cannot be moved.
+    """
+    folder = into if into is not None else path.parent
+    base = f"{path.name}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}"
+    target = folder / base
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        n = 1
+        while target.exists() or target.is_symlink():
+            n += 1
+            target = folder / f"{base}-{n}"
+        shutil.move(path, target)  # a rename; a copy and a delete only across disks
+    except OSError as exc:
+        raise InputError(
+            f"{path}: cannot be moved aside to {target} ({exc.strerror or exc}); check that you "
+            "may write in that folder"
+        ) from None
+    return target

@@ -28,14 +28,14 @@ import pyarrow.parquet as pq
 from dynoai_desktop import __version__
 from dynoai_desktop.core.channels import CHANNELS, LOG_COLUMNS
 from dynoai_desktop.core.errors import InputError
-from dynoai_desktop.core.table_csv import format_number
+from dynoai_desktop.core.log_csv import format_log_csv
+from dynoai_desktop.core.weather import Weather
 from dynoai_desktop.storage.file_io import write_bytes_atomic
 from dynoai_desktop.storage.settings import DevicePort
 
 METADATA_KEY = b"dynoai.run"
 METADATA_SCHEMA_VERSION = 1
 RUN_SOURCES = ("recorded", "recovered", "imported")
-LOG_CSV_DECIMALS = 6  # as core.log_rows.DECIMALS: Log CSV values are rounded to 6 decimals
 
 
 # ------------------------------------------------------------------ metadata
@@ -47,16 +47,6 @@ class Marker:
 
     time_s: float
     note: str = ""
-
-
-@dataclass(frozen=True)
-class Weather:
-    """The cell's weather for the run and its SAE J1349 factor; None = not measured."""
-
-    baro_kpa: float | None = None
-    ambient_temp_c: float | None = None
-    humidity_pct: float | None = None
-    correction_factor: float | None = None
 
 
 @dataclass(frozen=True)
@@ -378,54 +368,19 @@ def read_run(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, RunMetadata]:
 # ------------------------------------------------------------------ Log CSV export
 
 
-def _log_cell(value: float) -> str:
-    """Exactly core.log_rows' rule: round to 6 decimals; whole numbers without a point."""
-    rounded = round(value, LOG_CSV_DECIMALS)
-    if rounded.is_integer():
-        return str(int(rounded))
-    return format_number(rounded)
-
-
-def _format_float_column(values: np.ndarray) -> list[str]:
-    # '.6f' rounds the exact binary value like round(v, 6); below 1e9 the stripped text is the
-    # shortest text of the rounded double, so this equals _log_cell, ~10x faster.
-    out: list[str] = []
-    append = out.append
-    for v in values.tolist():
-        if v != v:
-            append("")
-        elif -1e9 < v < 1e9:
-            text = f"{v:.6f}".rstrip("0").rstrip(".")
-            append("0" if text == "-0" else text)
-        else:
-            append(_log_cell(v))
-    return out
-
-
-def _csv_text(value: object) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    text = str(value)
-    if any(c in text for c in ',"\r\n'):
-        text = '"' + text.replace('"', '""') + '"'
-    return text
-
-
 def log_csv_text(frame: pd.DataFrame) -> str:
-    """A run's samples as Log CSV text (FORMATS.md §2): the same text as
-    ``core.log_rows.format_log_csv`` for the numbers; extra text columns are CSV-quoted."""
-    columns: list[list[str]] = []
+    """A run's samples as Log CSV text (FORMATS.md §2), through core's one Log CSV writer;
+    numeric columns as numbers (missing empty), extra text columns CSV-quoted."""
+    columns: dict[str, Any] = {}
     for name in frame.columns:
         series = frame[name]
         if pd.api.types.is_bool_dtype(series.dtype):
-            columns.append(["1" if v else "0" for v in series.tolist()])
+            columns[str(name)] = series.to_numpy(dtype=bool)
         elif pd.api.types.is_numeric_dtype(series.dtype):
-            columns.append(_format_float_column(series.to_numpy(dtype=np.float64, na_value=np.nan)))
+            columns[str(name)] = series.to_numpy(dtype=np.float64, na_value=np.nan)
         else:
-            columns.append([_csv_text(v) for v in series.tolist()])
-    lines = [",".join(_csv_text(str(name)) for name in frame.columns)]
-    lines.extend(",".join(row) for row in zip(*columns, strict=True))
-    return "\n".join(lines) + "\n"
+            columns[str(name)] = np.asarray(series.tolist(), dtype=object)
+    return format_log_csv(columns)
 
 
 def export_log_csv(

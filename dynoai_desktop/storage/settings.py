@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -19,24 +18,16 @@ from typing import Any
 
 import platformdirs
 
+from dynoai_desktop.core.display import DisplayUnits
+from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.storage.file_io import set_aside
+
 APP_NAME = "DynoAI Desktop"
 APP_AUTHOR = "DynoAI"
 CONFIG_DIR_ENV = "DYNOAI_CONFIG_DIR"
 SETTINGS_FILE = "settings.json"
 SCHEMA_VERSION = 1
 MAX_RECENT_FILES = 10
-
-
-@dataclass(frozen=True)
-class DisplayUnits:
-    """Units the user reads values in; data is always stored in canonical units (FORMATS.md §2)."""
-
-    temperature: str = "F"
-    torque: str = "ft-lb"
-    power: str = "hp"
-    pressure: str = "kPa"
-    speed: str = "mph"
-    afr: str = "AFR"
 
 
 @dataclass(frozen=True)
@@ -130,6 +121,16 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- the file
 
 
+def _unusable_because(exc: Exception) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"it is not UTF-8 text: byte {exc.start} is {exc.object[exc.start]:#04x}"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"it is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+    if isinstance(exc, RecursionError):
+        return "its JSON is nested too deeply"
+    return str(exc) or type(exc).__name__
+
+
 def default_config_dir() -> Path:
     """``DYNOAI_CONFIG_DIR`` when set (read now, not at import), else the platform's directory."""
     override = os.environ.get(CONFIG_DIR_ENV)
@@ -150,23 +151,32 @@ class SettingsStore:
     def load(self) -> Settings:
         self.problem = None
         try:
-            text = self.path.read_text(encoding="utf-8")
+            raw = self.path.read_bytes()
         except FileNotFoundError:
             return Settings()
         except OSError as exc:
             self.problem = f"could not read {self.path} ({exc.strerror}); using defaults"
             return Settings()
         try:
-            data = json.loads(text)
+            data = json.loads(raw.decode("utf-8"))
             if not isinstance(data, dict):
                 raise ValueError("top level is not a JSON object")
             return Settings.from_dict(migrate(data))
-        except (ValueError, TypeError, KeyError) as exc:
-            stamp = time.strftime("%Y%m%d-%H%M%S")
-            kept = self.path.with_name(f"{SETTINGS_FILE}.unreadable-{stamp}")
-            os.replace(self.path, kept)
-            self.problem = f"settings file {self.path} was unusable ({exc}); kept it as {kept.name}"
-            return Settings()
+        # Whatever the file holds, the app starts: the content is the user's, not our code.
+        except (ValueError, TypeError, LookupError, AttributeError, RecursionError) as exc:
+            why = _unusable_because(exc)
+        try:
+            kept = set_aside(self.path)
+        except InputError as exc:
+            self.problem = (
+                f"settings file {self.path} was unusable ({why}) and could not be kept aside "
+                f"({exc}); using defaults, which replace it when settings are next saved"
+            )
+        else:
+            self.problem = (
+                f"settings file {self.path} was unusable ({why}); kept it as {kept}; using defaults"
+            )
+        return Settings()
 
     def save(self, settings: Settings) -> None:
         self.config_dir.mkdir(parents=True, exist_ok=True)

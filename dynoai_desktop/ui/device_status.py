@@ -63,6 +63,11 @@ class DeviceIndicator(StatusLight):
         self.device = device
         self.setObjectName(f"device_{device.role}")
         self.layout().setContentsMargins(6, 0, 6, 0)
+        self.show_idle()
+
+    def show_idle(self) -> None:
+        """Not connected (or no port chosen yet), with what to do on hover."""
+        device = self.device
         if device.port:
             self.set_state(theme.IDLE, "not connected", f"{device.protocol} on {device.port}")
         else:

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from dataclasses import replace
 
 from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 
-from dynoai_desktop.acquisition.ring_buffer import SampleRingBuffer
 from dynoai_desktop.acquisition.status import DeviceStatus
-from dynoai_desktop.core.table import Table
-from dynoai_desktop.storage.catalog import Catalog
-from dynoai_desktop.storage.settings import DevicePort, Settings, SettingsStore
+from dynoai_desktop.app.application import DynoApp
 from dynoai_desktop.ui.device_status import DeviceIndicator
+from dynoai_desktop.ui.live_controller import LiveController
 from dynoai_desktop.ui.panels.ai_suggestions import AiSuggestionsPanel
 from dynoai_desktop.ui.panels.coverage import CoveragePanel
 from dynoai_desktop.ui.panels.device_bar import DeviceBar
@@ -29,21 +26,11 @@ DEFAULT_SIZE = (1500, 900)
 
 
 class MainWindow(QMainWindow):
-    closing = Signal()  # before the window goes: owners stop what feeds it
-    def __init__(
-        self,
-        store: SettingsStore,
-        settings: Settings,
-        buffer: SampleRingBuffer,
-        tables: list[Table],
-        tables_source: str,
-        banner: str = "",
-        catalog: Catalog | None = None,
-        device_ports: Sequence[DevicePort] | None = None,
-    ) -> None:
+    closing = Signal()  # before the window goes
+
+    def __init__(self, app: DynoApp) -> None:
         super().__init__()
-        self.store = store
-        self.settings = settings
+        self.app = app
         self.setWindowTitle("DynoAI Desktop")
         self.setObjectName("main_window")
         self.setDockNestingEnabled(True)
@@ -52,15 +39,14 @@ class MainWindow(QMainWindow):
         central.setMaximumSize(0, 0)
         self.setCentralWidget(central)
 
-        self._own_catalog = catalog is None
-        self.catalog = catalog if catalog is not None else Catalog()
-        self.live = LiveLoggingPanel(buffer, settings.units, banner)
-        self.review = ReviewPanel(settings.units)
-        self.device_bar = DeviceBar(settings.devices if device_ports is None else device_ports)
-        self.session_bar = SessionBar(self.catalog)
+        units = app.settings.current.units
+        self.live = LiveLoggingPanel(app.live.buffer, units, app.banner, clock=app.live.now_s)
+        self.review = ReviewPanel(app.runs, units)
+        self.device_bar = DeviceBar(app.live.ports)
+        self.session_bar = SessionBar(app.runs)
         self.live_dock = LiveDock(self.device_bar, self.session_bar, self.live, self.review)
-        self.tables = TablesPanel(tables, tables_source)
-        self.coverage = CoveragePanel(tables[0])
+        self.tables = TablesPanel(app.tune)
+        self.coverage = CoveragePanel(app.live)
         self.ai = AiSuggestionsPanel()
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         self.docks = {
@@ -82,21 +68,30 @@ class MainWindow(QMainWindow):
             [self.docks["coverage"], self.docks["ai"]], [420, 280], Qt.Orientation.Horizontal
         )
 
-        self.indicators = [DeviceIndicator(device) for device in settings.devices]
+        roles = dict.fromkeys(port.role for port in app.live.ports)
+        self.indicators = [DeviceIndicator(next(p for p in app.live.ports if p.role == role))
+                           for role in roles]
         for indicator in self.indicators:
             self.statusBar().addPermanentWidget(indicator)
-        if store.problem:
-            self.statusBar().addWidget(QLabel(store.problem))
+        if app.notices:
+            notices = QLabel(" · ".join(app.notices))
+            notices.setObjectName("start_notices")
+            notices.setToolTip("\n\n".join(app.notices))
+            self.statusBar().addWidget(notices)
+        self.controller = LiveController(self, app.live)
 
         self.resize(*DEFAULT_SIZE)
         self._restore_layout()
 
-    def show_device_statuses(self, statuses: list[DeviceStatus]) -> None:
-        """Light each role's indicator from the devices of that role (name starts with it)."""
+    def show_device_statuses(self, statuses: Sequence[DeviceStatus]) -> None:
+        """Light each role's indicator from the devices of that role (two AEM gauges make one
+        wideband light); with no statuses (disconnected) each says so."""
         for indicator in self.indicators:
-            mine = [s for s in statuses if s.name.startswith(indicator.device.role)]
+            mine = [s for s in statuses if s.role == indicator.device.role]
             if mine:
                 indicator.show_statuses(mine)
+            else:
+                indicator.show_idle()
 
     def _dock(self, title: str, panel: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -106,24 +101,23 @@ class MainWindow(QMainWindow):
         return dock
 
     def _restore_layout(self) -> None:
-        if self.settings.window_geometry_b64:
-            self.restoreGeometry(QByteArray(base64.b64decode(self.settings.window_geometry_b64)))
-        if self.settings.window_state_b64:
-            self.restoreState(QByteArray(base64.b64decode(self.settings.window_state_b64)))
+        settings = self.app.settings.current
+        if settings.window_geometry_b64:
+            self.restoreGeometry(QByteArray(base64.b64decode(settings.window_geometry_b64)))
+        if settings.window_state_b64:
+            self.restoreState(QByteArray(base64.b64decode(settings.window_state_b64)))
 
     def save_layout(self) -> None:
         """Store window geometry and dock state in the settings file."""
-        self.settings = replace(
-            self.settings,
+        self.app.settings.update(
             window_geometry_b64=base64.b64encode(self.saveGeometry().data()).decode("ascii"),
             window_state_b64=base64.b64encode(self.saveState().data()).decode("ascii"),
         )
-        self.store.save(self.settings)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
         self.live.timer.stop()
+        self.coverage.timer.stop()
+        self.controller.shutdown()
         self.closing.emit()
-        if self._own_catalog:
-            self.catalog.close()
         super().closeEvent(event)

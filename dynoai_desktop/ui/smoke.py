@@ -1,7 +1,8 @@
 """Smoke-run driver: appends a repeating WOT-pull-shaped trace into the live buffer at full rate.
 
-Only ``dynoai --smoke`` uses it, to keep the paint path busy with realistic numbers until the
-virtual dyno cell can feed the app through its real device path.
+``dynoai --smoke`` (the installer's check, on a PC that may have no dyno attached) uses it when
+no devices feed the app, so the paint path runs at a pull's data rate for the whole run. With
+``--demo`` the virtual cell feeds the app through the real device path instead.
 """
 
 from __future__ import annotations

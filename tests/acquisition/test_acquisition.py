@@ -9,23 +9,34 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from dynoai_desktop.acquisition.acquisition import Acquisition
-from dynoai_desktop.acquisition.demo import DemoCell
+from dynoai_desktop.acquisition.acquisition import Acquisition, device_configs
 from dynoai_desktop.acquisition.reader import DeviceConfig
-from dynoai_desktop.acquisition.recorder import Recorder, recover_runs
+from dynoai_desktop.acquisition.recorder import Recorder
 from dynoai_desktop.acquisition.status import DeviceState
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.channels import LOG_COLUMNS
+from dynoai_desktop.demo import DemoCell
 from dynoai_desktop.sim.cell import CellConfig, VirtualCell
 from dynoai_desktop.sim.server import CellServer
 from dynoai_desktop.storage.catalog import Catalog
+from dynoai_desktop.storage.journal import recover_runs
 from dynoai_desktop.storage.run_files import export_log_csv, read_run
 from dynoai_desktop.storage.settings import DevicePort
+
+
+@contextmanager
+def demo_cell(rate_multiplier: float = 1.0) -> Iterator[tuple[DemoCell, Acquisition]]:
+    """The virtual cell served on loopback ports, and an acquisition reading its ports."""
+    with DemoCell(rate_multiplier=rate_multiplier) as demo, \
+            Acquisition(device_configs(demo.ports)) as acq:
+        yield demo, acq
 
 
 def _wait(condition, timeout_s: float, what: str) -> float:  # noqa: ANN001
@@ -47,8 +58,7 @@ def _session(catalog: Catalog) -> int:
 
 
 def test_demo_cell_streams_every_device_into_the_buffer() -> None:
-    with DemoCell(rate_multiplier=10.0) as demo:
-        acq = demo.acquisition
+    with demo_cell(rate_multiplier=10.0) as (demo, acq):
         _wait(lambda: _state(acq, "wideband") == DeviceState.STREAMING, 10, "the widebands")
         time.sleep(0.8)
         window = acq.buffer.window(0.5, ["rpm", "afr_front", "afr_rear", "torque_ftlb"])
@@ -60,8 +70,8 @@ def test_demo_cell_streams_every_device_into_the_buffer() -> None:
 
 
 def test_a_pulled_port_comes_back_by_itself_and_the_others_keep_streaming() -> None:
-    with DemoCell(rate_multiplier=10.0) as demo:
-        acq, server = demo.acquisition, demo.server
+    with demo_cell(rate_multiplier=10.0) as (demo, acq):
+        server = demo.server
         _wait(lambda: _state(acq, "wideband") == DeviceState.STREAMING, 10, "the widebands")
         server.drop_port("wideband")
         dropped_at = acq.now_s()
@@ -85,8 +95,7 @@ def test_a_pulled_port_comes_back_by_itself_and_the_others_keep_streaming() -> N
 
 
 def test_rows_follow_the_widebands_while_the_dyno_is_gone() -> None:
-    with DemoCell(rate_multiplier=10.0) as demo:
-        acq = demo.acquisition
+    with demo_cell(rate_multiplier=10.0) as (demo, acq):
         _wait(lambda: _state(acq, "wideband") == DeviceState.STREAMING, 10, "the widebands")
         demo.server.drop_port("dyno")
         gone = acq.now_s()
@@ -99,8 +108,7 @@ def test_rows_follow_the_widebands_while_the_dyno_is_gone() -> None:
 
 
 def test_garbage_on_the_line_is_a_status_not_a_crash() -> None:
-    with DemoCell() as demo:
-        acq = demo.acquisition
+    with demo_cell() as (demo, acq):
         _wait(lambda: _state(acq, "dyno") == DeviceState.STREAMING, 5, "the dyno")
         demo.server.inject_garbage("dyno", bytes(range(256)) * 8)
         time.sleep(0.3)
@@ -129,9 +137,9 @@ def test_an_unopenable_port_is_port_lost_with_the_reason() -> None:
 def test_a_recorded_run_is_saved_with_markers_and_exports(tmp_path: Path) -> None:
     catalog = Catalog(tmp_path / "catalog.sqlite")
     session = _session(catalog)
-    with DemoCell() as demo:
-        _wait(lambda: _state(demo.acquisition, "dyno") == DeviceState.STREAMING, 5, "the dyno")
-        recorder = Recorder(demo.acquisition, catalog)
+    with demo_cell() as (_demo, acq):
+        _wait(lambda: _state(acq, "dyno") == DeviceState.STREAMING, 5, "the dyno")
+        recorder = Recorder(acq, catalog)
         run_id = recorder.start(session, "pull 1", [DevicePort("dyno", "dyno-line", "x")])
         time.sleep(1.0)
         at = recorder.mark("tip-in at 2500")
@@ -153,8 +161,7 @@ def test_a_recorded_run_is_saved_with_markers_and_exports(tmp_path: Path) -> Non
 def test_a_run_spanning_a_pulled_cable_keeps_the_other_devices_data(tmp_path: Path) -> None:
     catalog = Catalog(tmp_path / "catalog.sqlite")
     session = _session(catalog)
-    with DemoCell(rate_multiplier=10.0) as demo:
-        acq = demo.acquisition
+    with demo_cell(rate_multiplier=10.0) as (demo, acq):
         _wait(lambda: _state(acq, "wideband") == DeviceState.STREAMING, 10, "the widebands")
         recorder = Recorder(acq, catalog)
         recorder.start(session, "with a gap", [])
@@ -192,8 +199,9 @@ def test_kill_9_mid_run_loses_at_most_a_second_and_the_run_is_recovered(tmp_path
             child.stdout.close()
     catalog = Catalog()
     assert [r.id for r in catalog.runs_in_status("recording")] == [started["run_id"]]
-    recovered = recover_runs(catalog)
-    assert [r.status for r in recovered] == ["recovered"]
+    recovery = recover_runs(catalog)
+    recovered = recovery.runs
+    assert [r.status for r in recovered] == ["recovered"] and recovery.problems == ()
     frame, meta = read_run(catalog.run_path(recovered[0]))
     assert meta.source == "recovered" and meta.name == "killed mid-run"
     last_row_at = started["recording_since"] + float(frame["time_s"].iloc[-1])
@@ -202,5 +210,5 @@ def test_kill_9_mid_run_loses_at_most_a_second_and_the_run_is_recovered(tmp_path
           f"{len(frame)} rows recovered, {lost_s:.2f} s lost")
     assert lost_s <= 1.0
     assert len(frame) >= 200
-    assert recover_runs(catalog) == []  # nothing left to recover
+    assert recover_runs(catalog).runs == ()  # nothing left to recover
     catalog.close()

@@ -45,6 +45,8 @@ FORMATS_COLUMNS = (
     "ambient_temp_c",
     "humidity_pct",
     "correction_factor",
+    "cl_trim_front_pct",
+    "cl_trim_rear_pct",
 )
 
 _FORMATS_MD_CANDIDATES = [
@@ -204,4 +206,3 @@ def test_sensor_status_unknown_code(code):
 
 def test_gasoline_afr_scale():
     assert GASOLINE_AFR_SCALE == 14.7
-    assert ch.STALE_AFTER_S == 0.5

@@ -11,9 +11,9 @@ import numpy as np
 from dynoai_desktop.core.channels import SensorStatus
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.core.table_csv import format_table_csv
+from dynoai_desktop.core.weather import Weather
 from dynoai_desktop.devices.registry import device_registry
 from dynoai_desktop.sim.cell import CellConfig, VirtualCell
-from dynoai_desktop.sim.dyno import Weather
 from dynoai_desktop.sim.plans import Plan, builtin_plan, hold, idle, parse_plan, pull
 from dynoai_desktop.sim.presets import PRESETS
 from tests.sim.log_analysis import mean_where, steady_segments
@@ -129,12 +129,12 @@ def _pull_peak_hp(weather: Weather) -> tuple[float, float]:
 
 
 def test_weather_changes_power_and_sae_corrects_it() -> None:
-    cool, cf_cool = _pull_peak_hp(Weather(101.6, 15.0, 30.0))  # a cool, dry morning
-    hot, cf_hot = _pull_peak_hp(Weather(99.0, 38.0, 50.0))  # a hot, humid afternoon
+    cool, cf_cool = _pull_peak_hp(Weather.of_air(101.6, 15.0, 30.0))  # a cool, dry morning
+    hot, cf_hot = _pull_peak_hp(Weather.of_air(99.0, 38.0, 50.0))  # a hot, humid afternoon
     assert hot < cool * 0.93  # the bike really makes less on a hot day
     assert cf_hot > 1.05 and cf_cool < 0.97
     assert abs(hot * cf_hot / (cool * cf_cool) - 1.0) < 0.02  # corrected, the runs agree
-    high, cf_high = _pull_peak_hp(Weather(84.0, 25.0, 30.0))  # 1600 m up
+    high, cf_high = _pull_peak_hp(Weather.of_air(84.0, 25.0, 30.0))  # 1600 m up
     assert high < cool * 0.85 and cf_high > 1.2
     assert abs(high * cf_high / (cool * cf_cool) - 1.0) < 0.05
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.core.plan import parse_plan_spec
 from dynoai_desktop.sim.plans import (
     BUILTIN_PLANS,
     DEFAULT_FAN_CFM,
@@ -95,7 +96,7 @@ def test_a_plan_file_with_every_step_type_parses() -> None:
     assert tip.seconds == pytest.approx(4.5)
     street = labels[labels.index("tip-in 12-35 % at 2600 rpm") + 1 :]
     assert street  # the street step made phases of its own
-    assert plan.source == FULL_PLAN
+    assert plan.source == parse_plan_spec(json.dumps(FULL_PLAN), SOURCE)  # the spec it ran
 
 
 def test_a_minimal_plan_file_takes_the_defaults() -> None:

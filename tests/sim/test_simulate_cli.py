@@ -27,9 +27,9 @@ from dynoai_desktop.cli import main
 from dynoai_desktop.core.channels import LOG_COLUMNS, SensorStatus
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.core.table_csv import format_table_csv
+from dynoai_desktop.core.weather import CELL_AIR
 from dynoai_desktop.devices.registry import device_registry
 from dynoai_desktop.devices.transport import PortError, PortLost, SerialDevice
-from dynoai_desktop.sim.dyno import Weather
 from dynoai_desktop.sim.ecm_tables import base_ve_table
 from dynoai_desktop.sim.engine import REAR, EngineModel
 from dynoai_desktop.sim.presets import get_preset
@@ -160,7 +160,7 @@ def test_a_ve_front_table_is_what_the_ecm_fuels_from(
     assert ecm["ve_front"] == table_dict(table)
     assert ecm["ve_mode"] == "map"
     # the rear cylinder keeps the base calibration
-    base_rear = base_ve_table(EngineModel(get_preset("tc103-stage2"), Weather().baro_kpa), REAR)
+    base_rear = base_ve_table(EngineModel(get_preset("tc103-stage2"), CELL_AIR.baro_kpa), REAR)
     assert ecm["ve_rear"] == table_dict(base_rear)
 
 

@@ -13,8 +13,14 @@ from dynoai_desktop.core.build_spec import AirCleaner, BuildSpec, CamSpec, Engin
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.table_ops import scale_cells, select_rect
 from dynoai_desktop.core.tune import VE_FRONT_MAP, ChangeSource, Tune
-from dynoai_desktop.storage import catalog as catalog_module
-from dynoai_desktop.storage.catalog import Catalog, Customer, default_data_dir, describe_changes
+from dynoai_desktop.storage.catalog import (
+    Catalog,
+    CatalogUnavailable,
+    Customer,
+    default_data_dir,
+    describe_changes,
+)
+from dynoai_desktop.storage.catalog import schema as catalog_schema
 from dynoai_desktop.storage.resources import demo_base_tables
 from dynoai_desktop.storage.run_files import Marker, Weather
 from dynoai_desktop.storage.settings import DevicePort
@@ -55,7 +61,7 @@ def test_restoring_a_version_from_history_gives_back_exactly_the_earlier_tables(
 def test_a_catalog_from_a_newer_dynoai_is_refused_by_name(tmp_path: Path) -> None:
     path = tmp_path / "newer.sqlite"
     db = sqlite3.connect(path)
-    db.execute(f"PRAGMA user_version = {catalog_module.SCHEMA_VERSION + 1}")
+    db.execute(f"PRAGMA user_version = {catalog_schema.SCHEMA_VERSION + 1}")
     db.close()
     with pytest.raises(InputError, match="newer DynoAI"):
         Catalog(path)
@@ -262,7 +268,7 @@ def test_a_version_1_catalog_with_tunes_migrates_to_version_2_and_keeps_them(
     path = tmp_path / "v1.sqlite"
     tune = _tune()
     with monkeypatch.context() as m:  # the DynoAI that knew schema 1 only
-        m.setattr(catalog_module, "SCHEMA_VERSION", 1)
+        m.setattr(catalog_schema, "SCHEMA_VERSION", 1)
         with Catalog(path) as old:
             tune_id = old.add_tune("Customer FLHX", tune, "2026-11-01T10:00:00")
             front = tune.table(VE_FRONT_MAP)
@@ -274,7 +280,7 @@ def test_a_version_1_catalog_with_tunes_migrates_to_version_2_and_keeps_them(
     db.close()
 
     with Catalog(path) as catalog:
-        assert catalog_module.SCHEMA_VERSION == 2
+        assert catalog_schema.SCHEMA_VERSION == 2
         assert catalog._db.execute("PRAGMA user_version").fetchone()[0] == 2
         assert [t.name for t in catalog.tunes()] == ["Customer FLHX"]
         history = catalog.history(tune_id)
@@ -299,18 +305,20 @@ def test_a_migration_that_fails_leaves_the_catalog_at_its_old_version(
 ) -> None:
     path = tmp_path / "v1.sqlite"
     with monkeypatch.context() as m:
-        m.setattr(catalog_module, "SCHEMA_VERSION", 1)
+        m.setattr(catalog_schema, "SCHEMA_VERSION", 1)
         Catalog(path).close()
 
-    real_step = catalog_module.MIGRATIONS[1]
+    real_step = catalog_schema.MIGRATIONS[1]
 
     def breaks_halfway(db: sqlite3.Connection) -> None:
         real_step(db)
-        raise sqlite3.OperationalError("disk I/O error")
+        error = sqlite3.OperationalError("disk I/O error")
+        error.sqlite_errorcode = sqlite3.SQLITE_IOERR  # as SQLite itself sets it
+        raise error
 
     with monkeypatch.context() as m:
-        m.setattr(catalog_module, "MIGRATIONS", [catalog_module.MIGRATIONS[0], breaks_halfway])
-        with pytest.raises(sqlite3.OperationalError):
+        m.setattr(catalog_schema, "MIGRATIONS", [catalog_schema.MIGRATIONS[0], breaks_halfway])
+        with pytest.raises(CatalogUnavailable, match="disk I/O error"):
             Catalog(path)
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA user_version").fetchone()[0] == 1

@@ -15,7 +15,7 @@ import pytest
 from dynoai_desktop import __version__
 from dynoai_desktop.core.channels import LOG_COLUMNS
 from dynoai_desktop.core.errors import InputError
-from dynoai_desktop.core.log_rows import format_log_csv
+from dynoai_desktop.core.log_csv import format_cell
 from dynoai_desktop.storage import run_files
 from dynoai_desktop.storage.run_files import (
     METADATA_KEY,
@@ -202,11 +202,10 @@ def test_csv_export_follows_the_log_csv_rules(tmp_path: Path) -> None:
     text = out.read_text(encoding="utf-8")
 
     frame, _ = read_run(path)
-    rows = [
-        {k: v for k, v in row.items() if not (isinstance(v, float) and math.isnan(v))}
-        for row in frame.to_dict("records")
-    ]
-    assert text == format_log_csv(rows, list(frame.columns))
+    # The fast writer gives exactly the one-value rule (6 decimals, no '.0', NaN empty).
+    expected = [",".join(frame.columns)]
+    expected += [",".join(format_cell(v) for v in row) for row in frame.itertuples(index=False)]
+    assert text == "\n".join(expected) + "\n"
     lines = text.splitlines()
     assert lines[0] == ",".join([*LOG_COLUMNS, "dyno_raw_counts"])
     first = dict(zip(lines[0].split(","), lines[1].split(","), strict=True))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.storage import settings as settings_module
 from dynoai_desktop.storage.settings import (
     DevicePort,
@@ -86,3 +87,48 @@ def test_older_files_are_migrated_step_by_step(monkeypatch: pytest.MonkeyPatch) 
     assert migrated["schema_version"] == 3
     assert migrated["units"] == {"temperature": "C"}
     assert migrated["recent_files"] == ["A.CSV"]
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (b'{"units": {"temperature": "\xb0F"}}', "it is not UTF-8 text: byte 27 is 0xb0"),
+        (b"\x00\x9c\xff\xfe garbage \x80\x81", "it is not UTF-8 text: byte 1 is 0x9c"),
+        (b"\xef\xbb\xbf{}", "it is not valid JSON: Unexpected UTF-8 BOM"),
+        (b'{"units": 5}', "'int' object has no attribute 'items'"),
+        (b'{"devices": [{"role": "dyno"}]}', "DevicePort.__init__() missing 1 required"),
+        (b'{"schema_version": null}', "int() argument must be"),
+        (b"[" * 100_000, "its JSON is nested too deeply"),
+    ],
+)
+def test_a_file_that_is_not_utf8_or_not_settings_is_kept_aside_and_defaults_are_used(
+    tmp_path: Path, content: bytes, why: str
+) -> None:
+    store = SettingsStore(tmp_path)
+    store.path.write_bytes(content)
+    assert store.load() == Settings()
+    [kept] = tmp_path.glob("settings.json.unreadable-*")
+    assert kept.read_bytes() == content  # nothing is lost
+    assert store.problem is not None
+    assert store.problem.startswith(f"settings file {store.path} was unusable ({why}")
+    assert store.problem.endswith(f"; kept it as {kept}; using defaults")
+    assert not store.path.exists()
+    store.save(Settings())  # and the next save starts a good file
+    assert SettingsStore(tmp_path).load() == Settings()
+
+
+def test_a_file_that_cannot_be_kept_aside_still_gives_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuses(path: Path, into: Path | None = None) -> Path:
+        raise InputError(f"{path}: cannot be moved aside (Permission denied)")
+
+    monkeypatch.setattr(settings_module, "set_aside", refuses)
+    store = SettingsStore(tmp_path)
+    store.path.write_bytes(b"\xff")
+    assert store.load() == Settings()
+    assert store.problem == (
+        f"settings file {store.path} was unusable (it is not UTF-8 text: byte 0 is 0xff) and "
+        f"could not be kept aside ({store.path}: cannot be moved aside (Permission denied)); "
+        "using defaults, which replace it when settings are next saved"
+    )

@@ -27,3 +27,31 @@ def _no_leaked_qthreads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     running = [t for t in started if t.isRunning() and not t.wait(2000)]
     if running:
         pytest.fail(f"test left {len(running)} QThread(s) running: {running}")
+
+
+@pytest.fixture
+def make_window(qtbot):  # noqa: ANN001, ANN201
+    """``make_window(demo=None, banner="", units=None)``: the main window on a fresh DynoApp
+    (settings and catalog in the test's own folders); closed, with its app, after the test."""
+    from dynoai_desktop.app.application import DemoStart, DynoApp
+    from dynoai_desktop.core.display import DisplayUnits
+    from dynoai_desktop.ui.main_window import MainWindow
+
+    made: list[tuple[MainWindow, DynoApp]] = []
+
+    def make(demo: DemoStart | None = None, banner: str = "",
+             units: DisplayUnits | None = None) -> MainWindow:
+        app = DynoApp(demo=demo)
+        if units is not None:
+            app.settings.update(units=units)
+        if banner:
+            app.banner = banner
+        window = MainWindow(app)
+        qtbot.addWidget(window)
+        made.append((window, app))
+        return window
+
+    yield make
+    for window, app in made:
+        window.close()
+        app.close()

@@ -34,7 +34,8 @@ def _row(bar: DeviceBar, role: str) -> device_bar.DeviceRow:
 
 
 def _status(name: str, state: DeviceState, reason: str) -> DeviceStatus:
-    return DeviceStatus(name=name, protocol="p", port="x", state=state, reason=reason)
+    role = name.split("_")[0]
+    return DeviceStatus(name=name, role=role, protocol="p", port="x", state=state, reason=reason)
 
 
 def test_one_row_per_device_with_its_title_port_and_protocol(qtbot) -> None:

@@ -1,5 +1,6 @@
 """The live dock on the demo cell: data through the real device path, a fault shows on the right
-light, a run recorded from the session bar opens in review mode, and a real log opens too."""
+light, Disconnect turns the lights off, a run recorded from the session bar opens in review
+mode, a real log opens too, and the Coverage panel fills from the live analysis."""
 
 from __future__ import annotations
 
@@ -9,36 +10,22 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from dynoai_desktop.acquisition.acquisition import live_buffer
-from dynoai_desktop.acquisition.demo import DemoCell
+from dynoai_desktop.app.application import DemoStart
 from dynoai_desktop.core.build_spec import BuildSpec
-from dynoai_desktop.storage.catalog import Catalog
-from dynoai_desktop.storage.resources import demo_base_tables
-from dynoai_desktop.storage.settings import SettingsStore
+from dynoai_desktop.demo import DemoCell
 from dynoai_desktop.ui import theme
-from dynoai_desktop.ui.live_controller import LiveController, demo_ports
 from dynoai_desktop.ui.main_window import MainWindow
 
 REALDATA = [Path(__file__).parents[2].parent / "shared" / "realdata", Path("/work/shared/realdata")]
 
 
 @pytest.fixture
-def demo_window(qtbot, tmp_path: Path):  # noqa: ANN201
-    store = SettingsStore()
-    tables, source = demo_base_tables()
-    buffer = live_buffer()
-    catalog = Catalog(tmp_path / "catalog.sqlite")
-    demo = DemoCell(buffer, rate_multiplier=10.0)
-    window = MainWindow(store, store.load(), buffer, tables, source, catalog=catalog,
-                        device_ports=demo_ports(demo))
-    controller = LiveController(window, catalog, store, demo)
-    window.closing.connect(controller.shutdown)
-    qtbot.addWidget(window)
-    window.show()
-    yield window, controller, demo, catalog
-    window.close()
-    demo.stop()
-    catalog.close()
+def demo_window(qtbot, make_window):  # noqa: ANN001, ANN201
+    with DemoCell(rate_multiplier=10.0) as demo:
+        window = make_window(demo=DemoStart(demo.ports, demo.banner))
+        window.show()
+        yield window, window.app, demo
+        window.close()
 
 
 def _light(window: MainWindow, role: str):  # noqa: ANN202
@@ -46,7 +33,7 @@ def _light(window: MainWindow, role: str):  # noqa: ANN202
 
 
 def test_the_demo_cell_streams_through_the_device_path(qtbot, demo_window) -> None:
-    window, _, _, _ = demo_window
+    window, _, _ = demo_window
     qtbot.waitUntil(lambda: _light(window, "wideband").state == "streaming", timeout=10000)
     qtbot.waitUntil(lambda: window.live.gauges["afr_front"].value_label.text() != "—",
                     timeout=3000)
@@ -57,7 +44,7 @@ def test_the_demo_cell_streams_through_the_device_path(qtbot, demo_window) -> No
 
 
 def test_a_port_pulled_in_the_cell_shows_on_its_light(qtbot, demo_window) -> None:
-    window, _, demo, _ = demo_window
+    window, _, demo = demo_window
     qtbot.waitUntil(lambda: _light(window, "wideband").state == "streaming", timeout=10000)
     demo.server.drop_port("wideband")
     qtbot.waitUntil(lambda: _light(window, "wideband").state == "port lost", timeout=3000)
@@ -69,7 +56,7 @@ def test_a_port_pulled_in_the_cell_shows_on_its_light(qtbot, demo_window) -> Non
 
 
 def test_a_sensor_error_shows_on_the_wideband_light(qtbot, demo_window) -> None:
-    window, _, demo, _ = demo_window
+    window, _, demo = demo_window
     qtbot.waitUntil(lambda: _light(window, "wideband").state == "streaming", timeout=10000)
     demo.cell.post(lambda: demo.cell.set_sensor_state("rear", 3, 2))
     qtbot.waitUntil(lambda: _light(window, "wideband").state == "sensor error", timeout=3000)
@@ -77,24 +64,24 @@ def test_a_sensor_error_shows_on_the_wideband_light(qtbot, demo_window) -> None:
 
 
 def test_a_run_recorded_from_the_session_bar_opens_in_review(qtbot, demo_window) -> None:
-    window, controller, _, catalog = demo_window
-    customer = catalog.add_customer("Shop test")
-    vehicle = catalog.add_vehicle(customer, "2016 Low Rider S", BuildSpec.stock("twin_cam_103"))
+    window, app, _ = demo_window
+    customer = app.runs.add_customer("Shop test")
+    vehicle = app.runs.add_vehicle(customer, "2016 Low Rider S", BuildSpec.stock("twin_cam_103"))
     bar = window.session_bar
     bar.refresh_customers(select=customer)
     bar.refresh_vehicles(select=vehicle)
     assert bar.start_session() is not None
     qtbot.mouseClick(bar.record_button, Qt.MouseButton.LeftButton)
-    assert controller.recorder is not None and controller.recorder.recording
+    assert app.live.recording
     qtbot.wait(500)
     bar.marker_requested.emit("tip-in")
     qtbot.wait(500)
     qtbot.mouseClick(bar.record_button, Qt.MouseButton.LeftButton)
-    assert not controller.recorder.recording
+    assert not app.live.recording
     assert "Saved run 'run 1'" in window.statusBar().currentMessage()
-    (record,) = catalog.runs(bar.session_id)
+    (record,) = app.catalog.runs(bar.session_id)
     assert record.status == "complete" and record.rows > 50
-    assert window.review.open_run(catalog.run_path(record))
+    assert window.review.open_run(app.runs.run_path(record))
     window.live_dock.show_review()
     assert window.live_dock.reviewing
     assert window.review.marker_list.count() == 1
@@ -107,7 +94,27 @@ def test_review_opens_a_real_log(qtbot, demo_window, name: str) -> None:
     folder = next((p for p in REALDATA if (p / name).exists()), None)
     if folder is None:
         pytest.skip("../shared/realdata is not here")
-    window, _, _, _ = demo_window
+    window, _, _ = demo_window
     assert window.review.open_log(folder / name)
     window.live_dock.show_review()
     assert window.review.values_at(1.0)["rpm"] > 0
+
+
+def test_disconnect_turns_every_light_back_to_not_connected(qtbot, demo_window) -> None:
+    window, app, _ = demo_window
+    qtbot.waitUntil(lambda: _light(window, "wideband").state == "streaming", timeout=10000)
+    qtbot.mouseClick(window.device_bar.connect_button, Qt.MouseButton.LeftButton)
+    assert not app.live.connected
+    assert window.device_bar.connect_button.text() == "Connect"
+    assert [i.state for i in window.indicators] == ["not connected", "not connected"]
+    qtbot.mouseClick(window.device_bar.connect_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.indicators[0].state == "streaming", timeout=5000)
+
+
+def test_the_coverage_panel_fills_from_the_live_analysis(qtbot, demo_window) -> None:
+    window, app, _ = demo_window
+    qtbot.waitUntil(lambda: window.coverage.hit_counts.sum() > 200, timeout=15000)
+    hits = window.coverage.hits
+    assert hits is not None and hits.table_name == "VE (MAP based/Front Cyl)"
+    assert hits.hits.shape == app.tune.coverage_table.normalised().shape
+    assert "cells hit" in window.coverage.message.text()

@@ -6,27 +6,24 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from dynoai_desktop.acquisition.ring_buffer import SampleRingBuffer
-from dynoai_desktop.core.channels import LOG_COLUMNS
-from dynoai_desktop.storage.resources import demo_base_tables
-from dynoai_desktop.storage.settings import DisplayUnits, SettingsStore
+from dynoai_desktop.core.display import DisplayUnits
 from dynoai_desktop.ui import theme
 from dynoai_desktop.ui.main_window import MainWindow
 from dynoai_desktop.ui.panels.live_logging import afr_colour
 
 
-def _window(qtbot, banner: str = "") -> MainWindow:
-    store = SettingsStore()
-    tables, source = demo_base_tables()
-    buffer = SampleRingBuffer(LOG_COLUMNS, capacity=6000)
-    window = MainWindow(store, store.load(), buffer, tables, source, banner=banner)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
+@pytest.fixture
+def _window(qtbot, make_window):  # noqa: ANN001, ANN202
+    def shown(_qtbot=None, banner: str = "") -> MainWindow:  # noqa: ANN001
+        window = make_window(banner=banner)
+        window.show()
+        qtbot.waitExposed(window)
+        return window
+
+    return shown
 
 
-def test_the_window_shows_the_four_panels_and_a_light_per_device(qtbot) -> None:
+def test_the_window_shows_the_four_panels_and_a_light_per_device(qtbot, _window) -> None:
     window = _window(qtbot)
     titles = sorted(d.windowTitle() for d in window.docks.values())
     assert titles == ["AI suggestions", "Coverage", "Live logging", "Tables"]
@@ -35,13 +32,13 @@ def test_the_window_shows_the_four_panels_and_a_light_per_device(qtbot) -> None:
     assert "pick a serial port" in window.indicators[0].toolTip().lower()
 
 
-def test_the_demo_banner_says_the_cell_is_not_available(qtbot) -> None:
+def test_the_demo_banner_says_the_cell_is_not_available(qtbot, _window) -> None:
     window = _window(qtbot, banner="Demo mode: the virtual dyno cell is not available")
     assert window.live.banner.isVisible()
     assert "not available" in window.live.banner.text()
 
 
-def test_dock_layout_is_restored_on_the_next_start(qtbot) -> None:
+def test_dock_layout_is_restored_on_the_next_start(qtbot, _window) -> None:
     first = _window(qtbot)
     first.docks["ai"].setFloating(False)
     first.docks["coverage"].hide()
@@ -51,7 +48,8 @@ def test_dock_layout_is_restored_on_the_next_start(qtbot) -> None:
     assert second.docks["tables"].isVisible()
 
 
-def test_the_tables_panel_shows_the_base_ve_map_with_rpm_rows_and_kpa_columns(qtbot) -> None:
+def test_the_tables_panel_shows_the_base_ve_map_with_rpm_rows_and_kpa_columns(
+        qtbot, _window) -> None:
     window = _window(qtbot)
     model = window.tables.view.model()
     table = window.tables.tables[0]
@@ -63,7 +61,7 @@ def test_the_tables_panel_shows_the_base_ve_map_with_rpm_rows_and_kpa_columns(qt
     assert window.tables.view.model().table.name == "VE (MAP based/Rear Cyl)"
 
 
-def test_the_live_panel_repaints_only_when_the_buffer_moved(qtbot) -> None:
+def test_the_live_panel_repaints_only_when_the_buffer_moved(qtbot, _window) -> None:
     window = _window(qtbot)
     panel = window.live
     panel.refresh()
@@ -88,14 +86,8 @@ def test_afr_is_coloured_lean_red_rich_blue_against_target(afr: float, colour: s
     assert afr_colour(afr, 13.0) == colour
 
 
-def test_gauge_units_follow_the_users_display_units(qtbot) -> None:
-    store = SettingsStore()
-    tables, source = demo_base_tables()
-    from dataclasses import replace
-
-    settings = replace(store.load(), units=DisplayUnits(temperature="C", torque="N·m"))
-    window = MainWindow(store, settings, SampleRingBuffer(LOG_COLUMNS, 10), tables, source)
-    qtbot.addWidget(window)
+def test_gauge_units_follow_the_users_display_units(make_window) -> None:
+    window = make_window(units=DisplayUnits(temperature="C", torque="N·m"))
     assert window.live.gauges["engine_temp_c"].unit_label.text() == "°C"
     assert window.live.gauges["torque_ftlb"].unit_label.text() == "N·m"
 

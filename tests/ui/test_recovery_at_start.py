@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from dynoai_desktop.acquisition.recorder import SCHEMA, journal_folder
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.storage.catalog import Catalog
 from dynoai_desktop.storage.file_io import write_bytes_atomic
+from dynoai_desktop.storage.journal import SCHEMA, journal_folder
 from dynoai_desktop.storage.run_files import RunMetadata, read_run
 
 
@@ -49,7 +49,7 @@ def test_the_next_start_recovers_the_run(tmp_path: Path) -> None:
         [sys.executable, "-m", "dynoai_desktop", "--screenshot", str(tmp_path / "w.png")],
         env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert "recovered 1 run(s) cut short: 'cut short' (2 s)" in done.stderr
+    assert "Recovered 1 run(s) cut short by a crash: 'cut short' (2 s)" in done.stderr
     with Catalog() as catalog:
         record = catalog.run(run_id)
         assert record.status == "recovered" and record.rows == 200

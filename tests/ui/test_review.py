@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
+from dynoai_desktop.app.run_library import RunLibrary
+from dynoai_desktop.core.display import DisplayUnits
 from dynoai_desktop.core.units import convert
 from dynoai_desktop.storage.log_import import import_log
 from dynoai_desktop.storage.run_files import Marker, RunMetadata, write_run
-from dynoai_desktop.storage.settings import DisplayUnits
 from dynoai_desktop.ui.panels.review import MARKER_ZOOM_S, ReviewPanel
 
 REALDATA = next(
@@ -64,7 +65,7 @@ def run_file(tmp_path: Path) -> Path:
 
 
 def _panel(qtbot, units: DisplayUnits | None = None) -> ReviewPanel:
-    panel = ReviewPanel(units)
+    panel = ReviewPanel(RunLibrary(None), units)
     qtbot.addWidget(panel)
     panel.resize(1200, 800)
     panel.show()

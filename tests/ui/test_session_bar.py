@@ -9,6 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 
+from dynoai_desktop.app.run_library import RunLibrary
 from dynoai_desktop.core.build_spec import EngineFamily
 from dynoai_desktop.storage.catalog import Catalog
 from dynoai_desktop.ui import theme
@@ -28,7 +29,7 @@ def catalog(tmp_path: Path) -> Iterator[Catalog]:
 
 @pytest.fixture
 def bar(qtbot, catalog: Catalog) -> SessionBar:
-    widget = SessionBar(catalog)
+    widget = SessionBar(RunLibrary(catalog))
     qtbot.addWidget(widget)
     return widget
 

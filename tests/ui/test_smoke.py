@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QMessageLogContext, QtMsgType
 
-from dynoai_desktop.ui.app import ProblemLog
+from dynoai_desktop.ui.launch import ProblemLog
 
 
 def test_smoke_runs_five_seconds_offscreen_and_exits_0(tmp_path: Path) -> None:

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from dynoai_desktop.app.tune_session import TuneSession
 from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.core.tune import Tune
 from dynoai_desktop.storage.catalog import Catalog
 from dynoai_desktop.storage.resources import demo_base_tables
 from dynoai_desktop.storage.table_files import read_table_csv
@@ -20,11 +22,15 @@ REALDATA = next(
 
 
 @pytest.fixture
-def panel(qtbot) -> TablesPanel:
+def panel(qtbot):  # noqa: ANN001, ANN201
     tables, source = demo_base_tables()
-    widget = TablesPanel(tables, source)
+    catalog = Catalog()
+    tune = TuneSession(catalog)
+    tune.show(Tune({t.name: t for t in tables}), source)
+    widget = TablesPanel(tune)
     qtbot.addWidget(widget)
-    return widget
+    yield widget
+    catalog.close()
 
 
 @pytest.mark.skipif(REALDATA is None, reason="shared/realdata is not beside the repo")

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dynoai_desktop.core.channels import STALE_AFTER_S
 from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.core.rows import VALUE_STALE_AFTER_S
 from dynoai_desktop.storage.log_import.model import SourceColumn, SourceLog
 from dynoai_desktop.storage.log_import.names import ECU_RULES
 
@@ -132,5 +132,5 @@ def _hold(times_ms: np.ndarray, values: np.ndarray, row_ms: np.ndarray) -> np.nd
     known = latest >= 0
     held[known] = values[latest[known]]
     age_ms = row_ms - times_ms[np.clip(latest, 0, None)]
-    held[known & (age_ms > STALE_AFTER_S * 1000.0)] = np.nan
+    held[known & (age_ms > VALUE_STALE_AFTER_S * 1000.0)] = np.nan
     return held

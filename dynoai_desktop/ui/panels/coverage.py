@@ -1,54 +1,92 @@
-"""Coverage panel: which RPM × MAP cells the vehicle's runs have covered (hit counts per cell)."""
+"""Coverage panel: which RPM × load cells the live data has hit, on the VE table's own grid.
+
+A thin view over the live session's analysis: the analysis worker counts every live row into
+the cells of the current VE table (``core.cell_hits``), and this panel polls its version and
+draws the counts. Coverage kept across all the runs of a vehicle comes with the coverage feature.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from dynoai_desktop.core.table import Table
+from dynoai_desktop.app.live_session import LiveSession
+from dynoai_desktop.core.cell_hits import CellHits
 from dynoai_desktop.ui import theme
+
+POLL_INTERVAL_MS = 250
+LOAD_LABELS = {"map_kpa": ("MAP", "kPa"), "tps_pct": ("Throttle", "%")}
 
 
 class CoveragePanel(QWidget):
-    """Draws a hit-count grid on the axes of a reference table; empty until runs are recorded."""
+    """Hit counts per cell of the live analysis; a message until the first rows are counted."""
 
-    def __init__(self, grid_of: Table, parent: QWidget | None = None) -> None:
+    def __init__(self, live: LiveSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.rpm = np.asarray(grid_of.normalised().row_breakpoints)
-        self.load = np.asarray(grid_of.normalised().col_breakpoints)
-        self.hits = np.zeros((self.rpm.size, self.load.size))
-        self.message = QLabel(
-            "No runs recorded for this vehicle yet: coverage fills in as you log."
-        )
+        self.live = live
+        self.hits: CellHits | None = None
+        self._drawn_version = -1
+        self.message = QLabel()
         self.message.setStyleSheet(f"color: {theme.MUTED};")
         self.message.setWordWrap(True)
         self.plot = pg.PlotWidget()
-        self.plot.setLabel("bottom", "MAP", units="kPa")
         self.plot.setLabel("left", "Engine speed (rpm)")
         self.plot.showGrid(x=True, y=True, alpha=0.25)
-        self.image = pg.ImageItem(self.hits)
+        self.image = pg.ImageItem()
         # Zero hits is the panel's own dark grey, so an uncovered cell reads as "nothing here".
         self.image.setColorMap(
             pg.ColorMap([0.0, 0.02, 0.5, 1.0], [theme.PANEL, "#23427a", "#2ec4b6", "#f9c74f"])
         )
         self.plot.addItem(self.image)
-        self._place_image()
         layout = QVBoxLayout(self)
         layout.addWidget(self.message)
         layout.addWidget(self.plot, stretch=1)
+        self.timer = QTimer(self)
+        self.timer.setInterval(POLL_INTERVAL_MS)
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start()
+        self.refresh()
 
-    def _place_image(self) -> None:
-        # One image pixel per cell, stretched over the axes' range (edges half a step out).
-        x0, x1 = self.load[0], self.load[-1]
-        y0, y1 = self.rpm[0], self.rpm[-1]
-        dx = (x1 - x0) / max(self.load.size - 1, 1)
-        dy = (y1 - y0) / max(self.rpm.size - 1, 1)
-        self.image.setRect(x0 - dx / 2, y0 - dy / 2, (x1 - x0) + dx, (y1 - y0) + dy)
+    def refresh(self) -> None:
+        """Redraw when the live analysis published new counts."""
+        version = self.live.analysis_version
+        if version == self._drawn_version:
+            return
+        self._drawn_version = version
+        self.show_hits(self.live.cell_hits())
 
-    def show_hits(self, hits: np.ndarray) -> None:
-        """Hit counts per cell, shape (rpm, load); a later issue feeds it from the catalog."""
-        self.hits = np.asarray(hits, dtype=float)
+    def show_hits(self, hits: CellHits | None) -> None:
+        self.hits = hits
+        if hits is None:
+            self.image.clear()
+            self.message.setText("Cells of the tune's VE table fill in here as live data arrives.")
+            return
+        counts = hits.hits.astype(float)
+        name, unit = LOAD_LABELS.get(hits.load_channel, (hits.load_channel, ""))
+        self.plot.setLabel("bottom", name, units=unit)
         # ImageItem's first axis is x (load), so the grid is transposed.
-        self.image.setImage(self.hits.T, autoLevels=False, levels=(0, max(1.0, self.hits.max())))
-        self.message.setVisible(not self.hits.any())
+        self.image.setImage(counts.T, autoLevels=False, levels=(0, max(1.0, counts.max())))
+        self._place_image(hits)
+        if hits.cells_hit:
+            self.message.setText(
+                f"Live rows per cell of {hits.table_name}: {hits.cells_hit} of {counts.size} "
+                f"cells hit ({hits.rows_counted:,} rows since the app started).")
+        else:
+            self.message.setText(
+                f"Cells of {hits.table_name} fill in here as live data arrives (connect the "
+                "devices). Coverage across all runs of a vehicle is not kept yet.")
+
+    def _place_image(self, hits: CellHits) -> None:
+        # One image pixel per cell, stretched over the axes' range (edges half a step out).
+        load, rpm = hits.load_breakpoints, hits.rpm_breakpoints
+        dx = (load[-1] - load[0]) / max(load.size - 1, 1)
+        dy = (rpm[-1] - rpm[0]) / max(rpm.size - 1, 1)
+        self.image.setRect(load[0] - dx / 2, rpm[0] - dy / 2, (load[-1] - load[0]) + dx,
+                           (rpm[-1] - rpm[0]) + dy)
+
+    @property
+    def hit_counts(self) -> np.ndarray:
+        """The counts drawn now, shape (rpm, load); empty before any table."""
+        return np.zeros((0, 0)) if self.hits is None else self.hits.hits

@@ -1,9 +1,9 @@
 """The device bar: which port and protocol each device of the cell is on, and how it is doing.
 
-A thin view over ``Settings.devices``: the tuner edits each device's port (a listed serial port,
-a pty path or any pyserial URL), its protocol and the protocol's options; Connect hands the
-edited ``DevicePort`` values to whoever owns the acquisition, which answers with
-``set_connected`` and ``show_statuses``.
+A thin view over the live session's ports: the tuner edits each device's port (a listed serial
+port, a pty path or any pyserial URL), its protocol and the protocol's options; Connect hands the
+edited ``DevicePort`` values to the live controller, which answers with ``set_connected`` and
+``show_statuses``.
 """
 
 from __future__ import annotations
@@ -318,11 +318,16 @@ class DeviceBar(QWidget):
                 row.show_idle()
 
     def show_statuses(self, statuses: Sequence[DeviceStatus]) -> None:
-        """Light each row from the devices of its role (a status's name starts with the role)."""
-        for row in self.rows:
-            mine = [s for s in statuses if s.name.startswith(row.role)]
-            if mine:
-                row.light.show_statuses(mine)
+        """Light each row from the devices of its role: the worst of them when the role has one
+        row, else row by row in order (the statuses come in the rows' order)."""
+        for role in dict.fromkeys(row.role for row in self.rows):
+            rows = [row for row in self.rows if row.role == role]
+            mine = [s for s in statuses if s.role == role]
+            if len(rows) == 1 and mine:
+                rows[0].light.show_statuses(mine)
+                continue
+            for row, status in zip(rows, mine, strict=False):
+                row.light.show_statuses([status])
 
     def _on_connect_clicked(self) -> None:
         if self.connected:

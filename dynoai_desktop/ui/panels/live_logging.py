@@ -23,17 +23,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dynoai_desktop.acquisition.ring_buffer import TIME_CHANNEL, SampleRingBuffer
+from dynoai_desktop.acquisition.ring_buffer import SampleRingBuffer
 from dynoai_desktop.core.channels import CHANNELS
+from dynoai_desktop.core.display import DisplayUnits, Mixture, display_unit, mixture, unit_symbol
+from dynoai_desktop.core.rows import TIME_CHANNEL, VALUE_STALE_AFTER_S
 from dynoai_desktop.core.units import convert
-from dynoai_desktop.storage.settings import DisplayUnits
 from dynoai_desktop.ui import theme
 
 POLL_INTERVAL_MS = 20  # 50 Hz
 CHART_WINDOW_S = 20.0
 WINDOW_CHOICES_S = (10.0, 20.0, 60.0, 120.0, 300.0)
-AFR_ON_TARGET_BAND = 0.3  # ± AFR shown green
-STALE_AFTER_S = 1.0  # a gauge's value this old (or no rows at all this long) is greyed
 MAX_POINTS = 1200  # per curve and frame: a chart is ~1000 px wide; peaks are kept
 
 
@@ -56,27 +55,6 @@ GAUGES = (
     GaugeSpec("iat_c", "Intake air", 0),
 )
 
-# Channel quantity -> which DisplayUnits field picks its display unit.
-_DISPLAY_UNIT_FIELD = {
-    "temperature": "temperature",
-    "torque": "torque",
-    "power": "power",
-    "pressure": "pressure",
-    "speed": "speed",
-    "afr": "afr",
-}
-
-
-_UNIT_LABELS = {"F": "°F", "C": "°C"}
-
-
-def display_unit(channel: str, units: DisplayUnits) -> str:
-    """The unit symbol ``channel`` is shown in, from the user's display units."""
-    spec = CHANNELS[channel]
-    field_name = _DISPLAY_UNIT_FIELD.get(spec.quantity)
-    return getattr(units, field_name) if field_name else spec.unit
-
-
 class Gauge(QFrame):
     """One digital readout: title, value in the user's unit, unit; '—' when there is no value."""
 
@@ -94,7 +72,7 @@ class Gauge(QFrame):
         font.setPointSize(20)
         font.setBold(True)
         self.value_label.setFont(font)
-        self.unit_label = QLabel(_UNIT_LABELS.get(unit, unit))
+        self.unit_label = QLabel(unit_symbol(unit))
         self.unit_label.setStyleSheet(f"color: {theme.MUTED};")
         layout = QGridLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
@@ -115,15 +93,13 @@ class Gauge(QFrame):
         self.value_label.setStyleSheet(f"color: {colour};")
 
 
+MIXTURE_COLOURS = {Mixture.ON_TARGET: theme.OK, Mixture.LEAN: theme.FAULT,
+                   Mixture.RICH: theme.RICH, Mixture.UNKNOWN: theme.TEXT}
+
+
 def afr_colour(afr: float, target: float) -> str:
-    """Green on target, red lean, blue rich; plain when there is no target."""
-    if math.isnan(afr) or math.isnan(target):
-        return theme.TEXT
-    if afr > target + AFR_ON_TARGET_BAND:
-        return theme.FAULT
-    if afr < target - AFR_ON_TARGET_BAND:
-        return theme.RICH
-    return theme.OK
+    """Green on target, red lean, blue rich (core's rule); plain when there is no target."""
+    return MIXTURE_COLOURS[mixture(afr, target)]
 
 
 class LiveLoggingPanel(QWidget):
@@ -272,7 +248,7 @@ class LiveLoggingPanel(QWidget):
             raw, age = _last_finite(t, data[channel]) if channel in data else (math.nan, 0.0)
             shown = convert(raw, CHANNELS[channel].unit, display_unit(channel, self.units))
             colour = afr_colour(raw, target) if channel.startswith("afr_") else theme.TEXT
-            gauge.show_value(float(shown), colour, stale=age > STALE_AFTER_S)
+            gauge.show_value(float(shown), colour, stale=age > VALUE_STALE_AFTER_S)
         x = t - t[-1]  # seconds before now
         for channel, curve in self.curves.items():
             if channel in data:
@@ -286,7 +262,7 @@ class LiveLoggingPanel(QWidget):
     def _grey_if_quiet(self) -> None:
         """No new rows at all for a while (every device quiet): grey every gauge."""
         newest = self._newest_s
-        if self.clock is None or newest is None or self.clock() - newest <= STALE_AFTER_S:
+        if self.clock is None or newest is None or self.clock() - newest <= VALUE_STALE_AFTER_S:
             return
         for gauge in self.gauges.values():
             if not gauge.stale and gauge.value_label.text() != "—":

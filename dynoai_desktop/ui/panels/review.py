@@ -1,7 +1,7 @@
 """Review panel: a saved run or an imported log on time-linked charts, with markers and a cursor.
 
-Files are read only through the storage readers (``read_run``, ``import_log``); the panel draws
-what they return. Values are stored and looked up in canonical units and shown in the user's
+Files are opened only through the app's ``RunLibrary`` (saved runs and imported logs); the panel
+draws what it returns. Values are stored and looked up in canonical units and shown in the user's
 display units. The x axes of all charts are linked; pyqtgraph gives scroll-zoom and drag-pan,
 and ``clipToView`` with auto peak downsampling keeps a 14-minute, 20 Hz log smooth.
 """
@@ -9,9 +9,8 @@ and ``clipToView`` with auto peak downsampling keeps a 14-minute, 20 Hz log smoo
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -31,19 +30,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dynoai_desktop.app.run_library import RunLibrary, RunView
 from dynoai_desktop.core.channels import CHANNELS
+from dynoai_desktop.core.display import DisplayUnits, display_unit, format_value, unit_symbol
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.units import convert
-from dynoai_desktop.storage.log_import import KNOWN_FORMATS, import_log
-from dynoai_desktop.storage.run_files import Marker, read_run
-from dynoai_desktop.storage.settings import DisplayUnits
+from dynoai_desktop.storage.log_import import KNOWN_FORMATS
+from dynoai_desktop.storage.run_files import Marker
 from dynoai_desktop.ui import theme
-from dynoai_desktop.ui.panels.live_logging import display_unit
 
 MARKER_ZOOM_S = 10.0  # window a marker click zooms to when the whole run is shown
 LEFT_AXIS_WIDTH_PX = 64
 NOTES_CLIP_CHARS = 140  # the collapsed importer notes show this much of the first note
-UNUSED_COLUMNS_LISTED = 8
 
 RUN_FILTER = "DynoAI runs (*.parquet);;All files (*)"
 LOG_FILTER = "Logs (*.msl *.csv);;MegaSquirt/TunerStudio (*.msl);;CSV logs (*.csv);;All files (*)"
@@ -55,10 +53,6 @@ TORQUE_COLOUR = "#f3722c"
 POWER_COLOUR = "#90be6d"
 MARKER_COLOUR = theme.WARN
 CURSOR_COLOUR = theme.MUTED
-
-# Decimals a value is shown with, by display unit (λ and bar need three to say anything).
-_DECIMALS = {"AFR": 2, "lambda": 3, "rpm": 0, "bar": 3, "psi": 2, "inHg": 2, "kPa": 1}
-_UNIT_SYMBOLS = {"lambda": "λ", "F": "°F", "C": "°C"}
 
 
 @dataclass(frozen=True)
@@ -97,19 +91,6 @@ CHARTS = (
 TRACES: dict[str, Trace] = {t.channel: t for chart in CHARTS for t in chart.traces}
 
 
-def unit_symbol(unit: str) -> str:
-    """How a unit is written on screen ("lambda" -> "λ")."""
-    return _UNIT_SYMBOLS.get(unit, unit)
-
-
-def format_value(value: float, unit: str) -> str:
-    """``value`` (already in ``unit``) with the unit's decimals; NaN is "—"."""
-    if math.isnan(value):
-        return "—"
-    decimals = _DECIMALS.get(unit, 1)
-    return f"{value:,.{decimals}f} {unit_symbol(unit)}".rstrip()
-
-
 def format_duration(seconds: float) -> str:
     if seconds < 60:
         return f"{seconds:.1f} s"
@@ -130,8 +111,10 @@ def nearest_index(times: np.ndarray, time_s: float) -> int | None:
 class ReviewPanel(QWidget):
     """Charts of one run or log; markers to jump to; the values under the mouse."""
 
-    def __init__(self, units: DisplayUnits | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, library: RunLibrary, units: DisplayUnits | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.library = library
         self.units = units if units is not None else DisplayUnits()
         self.times = np.empty(0)
         self.values: dict[str, np.ndarray] = {}  # shown channel -> samples, canonical units
@@ -219,32 +202,19 @@ class ReviewPanel(QWidget):
 
     def open_run(self, path: str | Path) -> bool:
         """Show the saved run at ``path``; False (and the reason in the panel) if it can't be."""
-        try:
-            frame, metadata = read_run(path)
-        except InputError as exc:
-            self.show_error(str(exc))
-            return False
-        parts = [metadata.name, f"DynoAI run ({metadata.source})"]
-        parts.append(f"started {_readable_time(metadata.started_at)}")
-        self.show_frame(frame, metadata.markers, " · ".join(parts))
-        return True
+        return self._show_opened(lambda: self.library.open_run(path))
 
     def open_log(self, path: str | Path) -> bool:
         """Import the log at ``path`` and show it; False (and the reason shown) if it can't be."""
+        return self._show_opened(lambda: self.library.import_log(path))
+
+    def _show_opened(self, opening: Callable[[], RunView]) -> bool:
         try:
-            log = import_log(path)
+            view = opening()
         except InputError as exc:
             self.show_error(str(exc))
             return False
-        notes = [*(f"Not used: {r}" for r in log.refusals), *log.warnings]
-        notes.append(f"Widebands: {log.wideband_sides}")
-        if log.unmapped:
-            listed = ", ".join(f"'{c}'" for c in log.unmapped[:UNUSED_COLUMNS_LISTED])
-            more = len(log.unmapped) - UNUSED_COLUMNS_LISTED
-            listed += f" and {more} more" if more > 0 else ""
-            notes.append(f"{len(log.unmapped)} column(s) with no channel here: {listed}")
-        title = f"{Path(path).name} · {log.source_format} · start time not in the log"
-        self.show_frame(log.frame, (), title, notes)
+        self.show_frame(view.frame, view.markers, view.title, view.notes)
         return True
 
     def show_error(self, message: str) -> None:
@@ -473,10 +443,3 @@ def _axis_label(title: str, units: Sequence[str]) -> str:
     if symbols == ["λ"] and title == "AFR":
         return "Lambda (λ)"
     return f"{title} ({' / '.join(symbols)})"
-
-
-def _readable_time(iso: str) -> str:
-    try:
-        return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        return iso

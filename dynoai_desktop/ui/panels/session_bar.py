@@ -1,15 +1,14 @@
 """The session bar: whose bike is on the rollers, the session, and Record / Stop / Marker.
 
-A thin view over the catalog's customers, vehicles and sessions: it lists and creates them, and
-turns the buttons into plain signals (session id and run name, a marker's note) for whoever owns
-the recorder, which answers with ``set_recording``.
+A thin view over the app's ``RunLibrary`` (customers, vehicles, sessions): it lists and creates
+them through it, and turns the buttons into plain signals (session id and run name, a marker's
+note) for the live controller, which answers with ``set_recording``.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -27,9 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dynoai_desktop.app.run_library import RunLibrary
 from dynoai_desktop.core.build_spec import STAGE_MAX, BuildSpec, EngineFamily
 from dynoai_desktop.core.errors import InputError
-from dynoai_desktop.storage.catalog import Catalog
 from dynoai_desktop.ui import theme
 
 FIRST_RUN_NAME = "run 1"
@@ -45,10 +44,6 @@ def next_run_name(name: str) -> str:
         return f"{name} 2" if name else FIRST_RUN_NAME
     prefix, number = match.groups()
     return f"{prefix}{int(number) + 1:0{len(number)}d}"
-
-
-def _now_iso() -> str:
-    return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
 def _problem_label() -> QLabel:
@@ -177,11 +172,10 @@ class SessionBar(QWidget):
     stop_requested = Signal()
     marker_requested = Signal(str)  # note
 
-    def __init__(self, catalog: Catalog, parent: QWidget | None = None) -> None:
+    def __init__(self, library: RunLibrary, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.catalog = catalog
+        self.library = library
         self.recording = False
-        self._session_id: int | None = None
         self._session_vehicle_id: int | None = None
 
         self.customer_combo = QComboBox()
@@ -254,12 +248,15 @@ class SessionBar(QWidget):
 
         self.refresh_customers()
         self._set_session(None)
+        if not library.available:
+            _show_problem(self.problem, "Customers, vehicles and sessions are unavailable: "
+                          "the catalog is not open (see the message at start-up).")
 
     # ------------------------------------------------------------------ state
     @property
     def session_id(self) -> int | None:
         """The session runs are recorded into; None until one is started."""
-        return self._session_id
+        return self.library.session_id
 
     @property
     def customer_id(self) -> int | None:
@@ -279,14 +276,14 @@ class SessionBar(QWidget):
         self._update_enabled()
 
     def _update_enabled(self) -> None:
-        idle = not self.recording
+        idle = not self.recording and self.library.available
         self.customer_combo.setEnabled(idle)
         self.new_customer_button.setEnabled(idle)
         self.vehicle_combo.setEnabled(idle and self.customer_id is not None)
         self.new_vehicle_button.setEnabled(idle and self.customer_id is not None)
         self.start_session_button.setEnabled(idle and self.vehicle_id is not None)
         self.run_name_edit.setEnabled(idle)
-        self.record_button.setEnabled(self.recording or self._session_id is not None)
+        self.record_button.setEnabled(self.recording or self.session_id is not None)
         self.marker_button.setEnabled(self.recording)
         self.marker_note_edit.setEnabled(self.recording)
 
@@ -296,7 +293,7 @@ class SessionBar(QWidget):
         keep = select if select is not None else self.customer_id
         self.customer_combo.blockSignals(True)
         self.customer_combo.clear()
-        for customer in self.catalog.customers():
+        for customer in self.library.customers():
             self.customer_combo.addItem(customer.name, customer.id)
             if customer.phone:
                 self.customer_combo.setItemData(
@@ -312,7 +309,7 @@ class SessionBar(QWidget):
         self.vehicle_combo.blockSignals(True)
         self.vehicle_combo.clear()
         if self.customer_id is not None:
-            for vehicle in self.catalog.vehicles(self.customer_id):
+            for vehicle in self.library.vehicles(self.customer_id):
                 self.vehicle_combo.addItem(vehicle.name, vehicle.id)
                 self.vehicle_combo.setItemData(
                     self.vehicle_combo.count() - 1,
@@ -328,7 +325,7 @@ class SessionBar(QWidget):
 
     def _on_vehicle_changed(self) -> None:
         # A session belongs to one vehicle: another vehicle needs its own session.
-        if self._session_id is not None and self._session_vehicle_id != self.vehicle_id:
+        if self.session_id is not None and self._session_vehicle_id != self.vehicle_id:
             self._set_session(None)
         self._update_enabled()
 
@@ -342,7 +339,7 @@ class SessionBar(QWidget):
     def _new_customer_from(self, dialog: NewCustomerDialog) -> int | None:
         """Store the dialog's customer and select it; its id, or None after showing why not."""
         try:
-            customer_id = self.catalog.add_customer(dialog.name, phone=dialog.phone)
+            customer_id = self.library.add_customer(dialog.name, phone=dialog.phone)
         except InputError as exc:
             _show_problem(self.problem, str(exc))
             return None
@@ -365,7 +362,7 @@ class SessionBar(QWidget):
             _show_problem(self.problem, "Choose the customer the vehicle belongs to first.")
             return None
         try:
-            vehicle_id = self.catalog.add_vehicle(
+            vehicle_id = self.library.add_vehicle(
                 customer_id, dialog.name, dialog.build_spec(), vin=dialog.vin
             )
         except InputError as exc:
@@ -381,7 +378,7 @@ class SessionBar(QWidget):
         if vehicle_id is None or self.recording:
             return None
         try:
-            session_id = self.catalog.start_session(vehicle_id, _now_iso())
+            session_id = self.library.start_session(vehicle_id)
         except InputError as exc:
             _show_problem(self.problem, str(exc))
             return None
@@ -391,17 +388,11 @@ class SessionBar(QWidget):
         return session_id
 
     def _set_session(self, session_id: int | None) -> None:
-        self._session_id = session_id
-        self._session_vehicle_id = None
         if session_id is None:
-            self.session_label.setText("no session")
-        else:
-            session = self.catalog.session(session_id)
-            vehicle = self.catalog.vehicle(session.vehicle_id)
-            self._session_vehicle_id = vehicle.id
-            self.session_label.setText(
-                f"Session {session_id}: {vehicle.name}, started {session.started_at}"
-            )
+            self.library.close_session()
+        session = self.library.session
+        self._session_vehicle_id = None if session is None else session.vehicle_id
+        self.session_label.setText(self.library.session_label())
         self._update_enabled()
 
     # ------------------------------------------------------------------ buttons
@@ -409,14 +400,14 @@ class SessionBar(QWidget):
         if self.recording:
             self.stop_requested.emit()
             return
-        if self._session_id is None:
+        if self.session_id is None:
             return
         name = self.run_name_edit.text().strip()
         if not name:
             _show_problem(self.problem, f'Give the run a name, e.g. "{FIRST_RUN_NAME}".')
             return
         _show_problem(self.problem, "")
-        self.record_requested.emit(self._session_id, name)
+        self.record_requested.emit(self.session_id, name)
 
     def _on_marker(self) -> None:
         # A marker belongs to a run: the recorder only takes one while it records.

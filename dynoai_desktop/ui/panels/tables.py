@@ -1,14 +1,13 @@
 """Tables panel: pick a tune table and see it as Power Vision shows it (RPM rows, load columns).
 
-Open a tune (.pvv, .msq or a Table CSV) to show its tables; every opened tune is kept in the
-catalog as its first version. Export writes the shown table as Table CSV, or splices it into a
-copy of a .pvv/.msq template (FORMATS.md §5).
+A thin view over the app's ``TuneSession``: Open a tune (.pvv, .msq or a Table CSV) to show its
+tables (the session keeps it in the catalog as its first version); Export writes the shown table
+as Table CSV, or splices it into a copy of a .pvv/.msq template (FORMATS.md §5).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -24,10 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dynoai_desktop.app.tune_session import TuneSession
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.table import Table
-from dynoai_desktop.storage.catalog import Catalog
-from dynoai_desktop.storage.tune_files import read_tune, write_table
 from dynoai_desktop.ui import theme
 from dynoai_desktop.ui.panels.table_model import TableModel
 
@@ -38,16 +36,10 @@ EXPORT_FILTER = "Table CSV (*.csv);;Power Vision (*.pvv);;TunerStudio (*.msq)"
 
 
 class TablesPanel(QWidget):
-    def __init__(
-        self,
-        tables: list[Table],
-        source: str,
-        catalog_factory: Callable[[], Catalog] = Catalog,
-        parent: QWidget | None = None,
-    ) -> None:
+    def __init__(self, tune: TuneSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.tune = tune
         self.tables: list[Table] = []
-        self.catalog_factory = catalog_factory
         self.picker = QComboBox()
         self.picker.setObjectName("table_picker")
         self.open_button = QPushButton("Open tune…")
@@ -76,18 +68,24 @@ class TablesPanel(QWidget):
         self.picker.currentIndexChanged.connect(self.show_table)
         self.open_button.clicked.connect(self._ask_open)
         self.export_button.clicked.connect(self._ask_export)
-        self.set_tables(tables, source)
+        tune.changed.connect(self.show_tune)
+        self.show_tune()
 
-    def set_tables(self, tables: list[Table], source: str) -> None:
+    def show_tune(self) -> None:
+        """List the session's tables again, keeping the one shown when it is still there."""
+        shown = self.current_table.name if self.current_table is not None else None
+        tables = [self.tune.table(name) for name in self.tune.table_names]
         self.tables = tables
-        self.source_label.setText(source)
+        self.source_label.setText(self.tune.label)
         self.picker.blockSignals(True)
         self.picker.clear()
         for table in tables:
             self.picker.addItem(f"{table.name}  [{table.units}]")
+        names = [t.name for t in tables]
+        self.picker.setCurrentIndex(names.index(shown) if shown in names else 0)
         self.picker.blockSignals(False)
         if tables:
-            self.show_table(0)
+            self.show_table(self.picker.currentIndex())
 
     def show_table(self, index: int) -> None:
         if not 0 <= index < len(self.tables):
@@ -103,19 +101,14 @@ class TablesPanel(QWidget):
         return self.tables[index] if 0 <= index < len(self.tables) else None
 
     def open_tune(self, path: Path) -> None:
-        """Show the tables of ``path`` and keep the tune in the catalog (version 1: import)."""
-        tune = read_tune(path)
-        if not tune.tables:
-            raise InputError(f"{path}: holds no RPM × MAP/TPS tables to show")
-        with self.catalog_factory() as catalog:
-            catalog.add_tune(path.name, tune, datetime.now().isoformat(timespec="seconds"))
-        self.set_tables(list(tune.tables.values()), f"{path} ({len(tune.tables)} tables)")
+        """Open the tune in ``path``; the session keeps it in the catalog (version 1: import)."""
+        self.tune.open_file(path)
 
     def export_current(self, out: Path, template: Path | None) -> None:
         table = self.current_table
         if table is None:
             raise InputError("no table is shown; open a tune first")
-        write_table(out, table, template, None)
+        self.tune.export_table(table.name, out, template)
 
     def _ask_open(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self, "Open tune", "", OPEN_FILTER)

@@ -1,6 +1,6 @@
 """Screenshots for the docs: the live panel mid-pull on the demo cell, and that pull in review.
 
-    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m dynoai_desktop.ui.docs_shots docs/
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/docs_shots.py docs/
 
 Runs the demo cell in real time (about 40 s), records its first WOT pull from the session bar
 the way a tuner would (customer, vehicle, session, Record, a marker, Stop), then opens the run in
@@ -9,6 +9,7 @@ review mode with the cursor on the pull.
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -16,13 +17,10 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from dynoai_desktop.acquisition.acquisition import live_buffer
-from dynoai_desktop.acquisition.demo import DemoCell
-from dynoai_desktop.storage.catalog import Catalog
-from dynoai_desktop.storage.resources import demo_base_tables
-from dynoai_desktop.storage.settings import SettingsStore
-from dynoai_desktop.ui.app import DEMO_BANNER
-from dynoai_desktop.ui.live_controller import LiveController, demo_ports
+from dynoai_desktop.app.application import DemoStart, DynoApp
+from dynoai_desktop.core.build_spec import BuildSpec
+from dynoai_desktop.demo import DemoCell
+from dynoai_desktop.storage.catalog import DATA_DIR_ENV
 from dynoai_desktop.ui.main_window import MainWindow
 from dynoai_desktop.ui.theme import apply_theme
 
@@ -36,24 +34,17 @@ def _run_for(app: QApplication, seconds: float) -> None:
         time.sleep(0.005)
 
 
-def main(out: Path) -> None:
+def main(out: Path, ports: DemoStart, build: BuildSpec) -> None:
     app = QApplication(sys.argv[:1])
     apply_theme(app)
     with tempfile.TemporaryDirectory() as scratch:
-        store = SettingsStore(Path(scratch) / "config")
-        catalog = Catalog(Path(scratch) / "catalog.sqlite")
-        buffer = live_buffer()
-        demo = DemoCell(buffer, rate_multiplier=RATE)
-        tables, source = demo_base_tables()
-        window = MainWindow(store, store.load(), buffer, tables, source,
-                            DEMO_BANNER.format(bike=demo.cell.config.preset.title), catalog,
-                            demo_ports(demo))
-        controller = LiveController(window, catalog, store, demo)
+        os.environ[DATA_DIR_ENV] = str(Path(scratch) / "data")
+        dyno = DynoApp(Path(scratch) / "config", ports)
+        window = MainWindow(dyno)
         window.resize(1600, 1000)
         window.show()
-        customer = catalog.add_customer("Demo customer")
-        vehicle = catalog.add_vehicle(customer, "2015 Street Glide (demo)",
-                                      demo.cell.config.preset.build)
+        customer = dyno.runs.add_customer("Demo customer")
+        vehicle = dyno.runs.add_vehicle(customer, "2015 Street Glide (demo)", build)
         bar = window.session_bar
         bar.refresh_customers(select=customer)
         bar.refresh_vehicles(select=vehicle)
@@ -62,24 +53,25 @@ def main(out: Path) -> None:
         _run_for(app, 15.0 / RATE)  # the widebands warm up
         bar.record_button.click()
         _run_for(app, 3.0 / RATE)
-        controller.add_marker("before the pull")
+        window.controller.add_marker("before the pull")
         _run_for(app, 5.5 / RATE)  # mid-pull
         window.grab().save(str(out / "live_mid_pull.png"))
         _run_for(app, 10.0 / RATE)
         bar.record_button.click()
-        window.review.open_run(controller.last_run_path)
+        assert dyno.live.last_run is not None
+        window.review.open_run(dyno.runs.run_path(dyno.live.last_run))
         window.live_dock.show_review()
         _run_for(app, 0.5)
         start, end = window.review.x_range()
         window.review.show_cursor(start + 0.6 * (end - start))
         _run_for(app, 0.5)
         window.grab().save(str(out / "review_mode.png"))
-        controller.shutdown()
         window.close()
-        demo.stop()
-        catalog.close()
+        dyno.close()
     print(f"saved {out / 'live_mid_pull.png'} and {out / 'review_mode.png'}")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs"))
+    with DemoCell(rate_multiplier=RATE) as demo_cell:
+        main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs"),
+             DemoStart(demo_cell.ports, demo_cell.banner), demo_cell.cell.config.preset.build)

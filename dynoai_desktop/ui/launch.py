@@ -1,8 +1,8 @@
-"""Start the GUI: application, theme, settings, main window, and the smoke/screenshot drivers."""
+"""Start the GUI: Qt application, theme, the app's state (``app.DynoApp``), the main window, and
+the smoke and screenshot drivers."""
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import sys
 import time
@@ -14,16 +14,8 @@ from types import TracebackType
 from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
-from dynoai_desktop.acquisition.acquisition import LIVE_BUFFER_S, LIVE_RATE_HZ
-from dynoai_desktop.acquisition.demo import DemoCell
-from dynoai_desktop.acquisition.recorder import recover_runs
-from dynoai_desktop.acquisition.ring_buffer import SampleRingBuffer
-from dynoai_desktop.core.channels import LOG_COLUMNS
-from dynoai_desktop.core.errors import InputError
-from dynoai_desktop.storage.catalog import Catalog
-from dynoai_desktop.storage.resources import demo_base_tables
-from dynoai_desktop.storage.settings import SettingsStore
-from dynoai_desktop.ui.live_controller import LiveController, demo_ports
+from dynoai_desktop.acquisition.acquisition import LIVE_RATE_HZ
+from dynoai_desktop.app.application import DemoStart, DynoApp
 from dynoai_desktop.ui.main_window import MainWindow
 from dynoai_desktop.ui.smoke import SweepFeeder
 from dynoai_desktop.ui.theme import apply_theme
@@ -31,15 +23,10 @@ from dynoai_desktop.ui.theme import apply_theme
 # The offscreen platform always prints this one; it is harmless (shared PITFALLS.md).
 HARMLESS_QT_WARNINGS = ("propagateSizeHints",)
 
-DEMO_BANNER = (
-    "Demo mode: a virtual {bike} on a virtual dyno, served on loopback ports and read like real "
-    "devices. Nothing here is a real bike."
-)
-
 
 @dataclass(frozen=True)
 class GuiOptions:
-    demo: bool = False
+    demo: DemoStart | None = None  # demo mode: the virtual cell's ports and banner
     smoke_seconds: float | None = None
     screenshot: Path | None = None
     screenshot_after_s: float = 1.5
@@ -86,54 +73,27 @@ def _run(options: GuiOptions, log: ProblemLog, started: float) -> int:
     app.setOrganizationName("DynoAI")
     apply_theme(app)
 
-    store = SettingsStore(options.config_dir)
-    settings = store.load()
+    dyno = DynoApp(options.config_dir, options.demo)
     try:
-        tables, tables_source = demo_base_tables()
-    except InputError as exc:
-        sys.stderr.write(f"dynoai: {exc}\n")
-        return 2
-    recovered = _recover_cut_runs()
-    buffer = SampleRingBuffer(LOG_COLUMNS, capacity=LIVE_BUFFER_S * LIVE_RATE_HZ)
-    demo = DemoCell(buffer) if options.demo else None
-    with demo or contextlib.nullcontext(), Catalog() as catalog:
-        window = MainWindow(
-            store, settings, buffer, tables, tables_source,
-            banner=DEMO_BANNER.format(bike=demo.cell.config.preset.title) if demo else "",
-            catalog=catalog, device_ports=demo_ports(demo) if demo else None)
-        controller = LiveController(window, catalog, store, demo)
-        window.closing.connect(controller.shutdown)
-        if recovered:
-            window.statusBar().showMessage(recovered)
-        return _show(app, options, log, started, window, demo)
-
-
-def _recover_cut_runs() -> str:
-    """Runs a crash cut short are rebuilt from their journals; a line saying so, or ""."""
-    try:
-        with Catalog() as catalog:
-            runs = recover_runs(catalog)
-    except InputError as exc:
-        sys.stderr.write(f"dynoai: {exc}\n")
-        return f"Could not check for runs cut short by a crash: {exc}"
-    if not runs:
-        return ""
-    names = ", ".join(f"'{r.name}' ({r.duration_s or 0:.0f} s)" for r in runs)
-    sys.stderr.write(f"dynoai: recovered {len(runs)} run(s) cut short: {names}\n")
-    return f"Recovered {len(runs)} run(s) cut short by a crash: {names}"
+        for notice in dyno.notices:
+            sys.stderr.write(f"dynoai: {notice}\n")
+        window = MainWindow(dyno)
+        return _show(app, options, log, started, window)
+    finally:
+        dyno.close()
 
 
 def _show(app: QApplication, options: GuiOptions, log: ProblemLog, started: float,
-          window: MainWindow, demo: DemoCell | None) -> int:
+          window: MainWindow) -> int:
     window.show()
     _close_on_interrupt(window)
     sys.stderr.write(f"dynoai: main window shown {time.monotonic() - started:.2f} s after start\n")
 
     feeder = None
     if options.smoke_seconds is not None:
-        if demo is None:
-            # Drive the live panel as a pull would: the paint path runs at full rate for the
-            # whole smoke run, which catches crashes such as PySide6 6.12's refcount abort.
+        if options.demo is None:
+            # No devices: drive the live panel as a pull would, so the paint path runs at full
+            # rate for the whole smoke run (it catches crashes such as PySide6 6.12's abort).
             feeder = SweepFeeder(window.live.buffer, rate_hz=LIVE_RATE_HZ)
             feeder.start()
         QTimer.singleShot(int(options.smoke_seconds * 1000), window.close)

@@ -1,0 +1,97 @@
+"""Starting the application: settings, the catalog, runs a crash cut short, the sessions.
+
+No damaged file stops the start (ARCHITECTURE.md, "Storage"): an unreadable settings file, a
+damaged catalog and a damaged journal are each set aside with their name and time, the app
+starts, and :attr:`DynoApp.notices` says in words what happened and where the copy is. A catalog
+from a newer DynoAI is left untouched and the app runs without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from dynoai_desktop.app.live_session import LiveSession
+from dynoai_desktop.app.run_library import RunLibrary
+from dynoai_desktop.app.settings import AppSettings
+from dynoai_desktop.app.tune_session import TuneSession
+from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.core.tune import Tune
+from dynoai_desktop.storage.catalog import Catalog, open_catalog_at_start
+from dynoai_desktop.storage.journal import recover_runs
+from dynoai_desktop.storage.resources import demo_base_tables
+from dynoai_desktop.storage.settings import DevicePort, SettingsStore
+
+
+@dataclass(frozen=True)
+class DemoStart:
+    """What demo mode's start-up module hands the app: the virtual cell's ports and a banner."""
+
+    ports: Sequence[DevicePort]
+    banner: str
+
+
+class DynoApp:
+    """The application's state: ``settings``, ``tune``, ``live``, ``runs`` and what happened
+    at start-up (``notices``). ``close`` saves and stops everything."""
+
+    def __init__(self, config_dir: Path | None = None, demo: DemoStart | None = None) -> None:
+        self.notices: list[str] = []
+        self.settings = AppSettings(SettingsStore(config_dir))
+        if self.settings.problem:
+            self.notices.append(self.settings.problem)
+        self.catalog: Catalog | None
+        self.catalog, said = open_catalog_at_start()
+        self.notices.extend(said)
+        self._recover_cut_runs()
+        self.banner = demo.banner if demo is not None else ""
+        self.tune = TuneSession(self.catalog)
+        self.runs = RunLibrary(self.catalog)
+        self.live = LiveSession(self.catalog, self.settings,
+                                ports=demo.ports if demo is not None else None)
+        self._coverage_grid: tuple[object, ...] | None = None
+        self.tune.changed.connect(self._tune_changed)
+        self._show_base_map()
+        if demo is not None:
+            self.live.connect()
+
+    def _recover_cut_runs(self) -> None:
+        if self.catalog is None:
+            return
+        try:
+            recovery = recover_runs(self.catalog)
+        except (InputError, OSError) as exc:
+            self.notices.append(f"Could not check for runs cut short by a crash: {exc}")
+            return
+        if recovery.runs:
+            names = ", ".join(f"'{r.name}' ({r.duration_s or 0:.0f} s)" for r in recovery.runs)
+            self.notices.append(
+                f"Recovered {len(recovery.runs)} run(s) cut short by a crash: {names}")
+        self.notices.extend(recovery.problems)
+
+    def _show_base_map(self) -> None:
+        try:
+            tables, label = demo_base_tables()
+        except InputError as exc:
+            self.notices.append(f"The base map could not be read: {exc}")
+            return
+        self.tune.show(Tune({t.name: t for t in tables}), label)
+
+    def _tune_changed(self) -> None:
+        """Count live hits in the coverage table's grid; an edit of its values keeps the count,
+        another grid (another tune) starts a new one."""
+        table = self.tune.coverage_table
+        grid = None if table is None else (table.name, table.col_axis,
+                                           table.row_breakpoints.tobytes(),
+                                           table.col_breakpoints.tobytes())
+        if grid != self._coverage_grid:
+            self._coverage_grid = grid
+            self.live.count_hits_in(table)
+
+    def close(self) -> None:
+        """Stop recording (the run is saved), reading and analysing; close the catalog."""
+        self.live.close()
+        if self.catalog is not None:
+            self.catalog.close()
+            self.catalog = None

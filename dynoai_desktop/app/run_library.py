@@ -1,0 +1,146 @@
+"""The shop's work as the tuner sees it: customers, their vehicles, sessions and runs, and the
+saved runs and imported logs opened for review.
+
+The session bar and the review panel go through here; neither opens the catalog or a file. When
+the catalog could not be opened at start-up, everything that needs it says so (``available`` is
+False) and opening run files and logs still works.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+from dynoai_desktop.app.events import Event
+from dynoai_desktop.core.build_spec import BuildSpec
+from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.storage.catalog import Catalog, Customer, RunRecord, Session, Vehicle
+from dynoai_desktop.storage.log_import import import_log
+from dynoai_desktop.storage.run_files import Marker, read_run
+
+UNUSED_COLUMNS_LISTED = 8
+NO_CATALOG = ("the catalog is not open (see the message at start-up), so customers, vehicles, "
+              "sessions and runs cannot be kept")
+
+
+@dataclass(frozen=True)
+class RunView:
+    """A saved run or an imported log, ready to draw: samples in canonical channels and units,
+    markers, a title line and the importer's notes."""
+
+    frame: pd.DataFrame
+    markers: tuple[Marker, ...]
+    title: str
+    notes: tuple[str, ...] = ()
+
+
+def readable_time(iso: str, seconds: bool = False) -> str:
+    """'2026-11-22T10:00:00+01:00' as '2026-11-22 10:00' (or '10:00:00') in local time."""
+    try:
+        when = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if when.tzinfo is not None:
+        when = when.astimezone()
+    return when.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+class RunLibrary:
+    """Customers, vehicles, the open session and its runs; ``changed`` after any change."""
+
+    def __init__(self, catalog: Catalog | None) -> None:
+        self.catalog = catalog
+        self.session_id: int | None = None  # the session runs are recorded into
+        self.changed = Event("run library changed")
+
+    @property
+    def available(self) -> bool:
+        return self.catalog is not None
+
+    def _catalog(self) -> Catalog:
+        if self.catalog is None:
+            raise InputError(NO_CATALOG)
+        return self.catalog
+
+    # ------------------------------------------------------------------ the shop
+    def customers(self) -> list[Customer]:
+        return self._catalog().customers() if self.catalog is not None else []
+
+    def add_customer(self, name: str, phone: str = "") -> int:
+        customer_id = self._catalog().add_customer(name, phone=phone)
+        self.changed.emit()
+        return customer_id
+
+    def vehicles(self, customer_id: int) -> list[Vehicle]:
+        return self._catalog().vehicles(customer_id) if self.catalog is not None else []
+
+    def add_vehicle(self, customer_id: int, name: str, build_spec: BuildSpec, vin: str = ""
+                    ) -> int:
+        vehicle_id = self._catalog().add_vehicle(customer_id, name, build_spec, vin=vin)
+        self.changed.emit()
+        return vehicle_id
+
+    # ------------------------------------------------------------------ sessions
+    def start_session(self, vehicle_id: int) -> int:
+        """Open a session for the vehicle, now; runs are recorded into it."""
+        when = datetime.now().astimezone().isoformat(timespec="seconds")
+        self.session_id = self._catalog().start_session(vehicle_id, when)
+        self.changed.emit()
+        return self.session_id
+
+    def close_session(self) -> None:
+        """Forget the open session (another vehicle needs its own)."""
+        if self.session_id is not None:
+            self.session_id = None
+            self.changed.emit()
+
+    @property
+    def session(self) -> Session | None:
+        if self.session_id is None or self.catalog is None:
+            return None
+        return self.catalog.session(self.session_id)
+
+    def session_label(self) -> str:
+        """'Session 3: 2016 Low Rider S, started 2026-11-22 10:00', or 'no session'."""
+        session = self.session
+        if session is None:
+            return "no session"
+        vehicle = self._catalog().vehicle(session.vehicle_id)
+        return (f"Session {session.id}: {vehicle.name}, started "
+                f"{readable_time(session.started_at)}")
+
+    def runs_of_vehicle(self, vehicle_id: int) -> list[RunRecord]:
+        return self._catalog().runs_for_vehicle(vehicle_id) if self.catalog is not None else []
+
+    def run_path(self, run: RunRecord) -> Path:
+        return self._catalog().run_path(run)
+
+    # ------------------------------------------------------------------ review
+    def open_run(self, path: str | Path) -> RunView:
+        """A saved run file; InputError naming the file when it is not one."""
+        frame, metadata = read_run(path)
+        title = " · ".join([metadata.name, f"DynoAI run ({metadata.source})",
+                            f"started {readable_time(metadata.started_at, seconds=True)}"])
+        return RunView(frame, tuple(metadata.markers), title)
+
+    def import_log(self, path: str | Path) -> RunView:
+        """A foreign log (WinPEP, RomRaider, MSL, Power Vision) mapped onto canonical channels,
+        with what the importer could not use said in the notes."""
+        log = import_log(path)
+        notes = [*(f"Not used: {r}" for r in log.refusals), *log.warnings]
+        notes.append(f"Widebands: {log.wideband_sides}")
+        if log.unmapped:
+            notes.append(_unmapped_note(log.unmapped))
+        title = f"{Path(path).name} · {log.source_format} · start time not in the log"
+        return RunView(log.frame, (), title, tuple(notes))
+
+
+def _unmapped_note(unmapped: Sequence[str]) -> str:
+    listed = ", ".join(f"'{c}'" for c in unmapped[:UNUSED_COLUMNS_LISTED])
+    more = len(unmapped) - UNUSED_COLUMNS_LISTED
+    listed += f" and {more} more" if more > 0 else ""
+    return f"{len(unmapped)} column(s) with no channel here: {listed}"

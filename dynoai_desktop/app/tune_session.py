@@ -1,0 +1,167 @@
+"""The tune being worked on: its tables, undo/redo of whole edits, versions in the catalog.
+
+One history for the whole app: the table editor's keys, autotune and AI overlays all change the
+tune through :meth:`TuneSession.edit`, one undo step per user action however many cells it moved.
+Edits collect until :meth:`save_version` records them in the catalog as one version (the editor
+calls it when the tuner saves or switches table), so the catalog is not filled with a version per
+keypress and nothing applied is ever lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from dynoai_desktop.app.events import Event
+from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.core.table import Table
+from dynoai_desktop.core.tune import VE_FRONT_MAP, ChangeSource, Tune
+from dynoai_desktop.storage.catalog import Catalog
+from dynoai_desktop.storage.tune_files import read_tune, write_table
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One user action on the tune: the tune before and after it, and what it was."""
+
+    before: Tune
+    after: Tune
+    description: str
+    made_by: ChangeSource
+
+
+def _now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+class TuneSession:
+    """The current tune, its catalog id, its undo/redo stacks; ``changed`` after every change."""
+
+    def __init__(self, catalog: Catalog | None) -> None:
+        self.catalog = catalog
+        self.tune: Tune = Tune(tables={})
+        self.tune_id: int | None = None  # the catalog's id once the tune is kept there
+        self.label = "no tune open"  # where the tune came from, in words
+        self.version = 0  # increases with every change (panels compare it)
+        self._undo: list[Edit] = []
+        self._redo: list[Edit] = []
+        self._recorded: Tune = self.tune  # the tune as the catalog's newest version holds it
+        self.changed = Event("tune changed")
+
+    # ------------------------------------------------------------------ opening
+    def show(self, tune: Tune, label: str) -> None:
+        """Work on ``tune`` without keeping it in the catalog yet (the demo's base map)."""
+        self._start(tune, label, None)
+
+    def open_file(self, path: Path) -> None:
+        """Open the tune in ``path`` (.pvv, .msq or Table CSV) and keep it in the catalog as
+        version 1 (an import). InputError naming the file when it cannot be used."""
+        tune = read_tune(path)
+        if not tune.tables:
+            raise InputError(f"{path}: holds no RPM × MAP/TPS tables to show")
+        tune_id = None
+        if self.catalog is not None:
+            tune_id = self.catalog.add_tune(path.name, tune, _now())
+        self._start(tune, f"{path} ({len(tune.tables)} tables)", tune_id)
+
+    def _start(self, tune: Tune, label: str, tune_id: int | None) -> None:
+        self.tune, self.label, self.tune_id = tune, label, tune_id
+        self._undo.clear()
+        self._redo.clear()
+        self._recorded = tune if tune_id is not None else Tune(tables={})
+        self._changed()
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def table_names(self) -> list[str]:
+        return list(self.tune.tables)
+
+    def table(self, name: str) -> Table:
+        return self.tune.table(name)
+
+    @property
+    def coverage_table(self) -> Table | None:
+        """The table whose grid live coverage counts in: VE front (MAP), else the first."""
+        if VE_FRONT_MAP in self.tune.tables:
+            return self.tune.tables[VE_FRONT_MAP]
+        return next(iter(self.tune.tables.values()), None)
+
+    # ------------------------------------------------------------------ editing
+    def edit(self, table: Table, description: str,
+             made_by: ChangeSource = ChangeSource.MANUAL_EDIT) -> None:
+        """Put ``table`` in under its name as one undoable step."""
+        if table.name not in self.tune.tables:
+            raise InputError(f"the tune has no table {table.name!r} to edit")
+        if table == self.tune.tables[table.name]:
+            return
+        after = self.tune.with_table(table)
+        self._undo.append(Edit(self.tune, after, description, ChangeSource(made_by)))
+        self._redo.clear()
+        self.tune = after
+        self._changed()
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    @property
+    def undo_text(self) -> str:
+        return self._undo[-1].description if self._undo else ""
+
+    @property
+    def redo_text(self) -> str:
+        return self._redo[-1].description if self._redo else ""
+
+    def undo(self) -> None:
+        if not self._undo:
+            return
+        edit = self._undo.pop()
+        self._redo.append(edit)
+        self.tune = edit.before
+        self._changed()
+
+    def redo(self) -> None:
+        if not self._redo:
+            return
+        edit = self._redo.pop()
+        self._undo.append(edit)
+        self.tune = edit.after
+        self._changed()
+
+    # ------------------------------------------------------------------ versions
+    @property
+    def unsaved(self) -> bool:
+        """True when the tune differs from its newest version in the catalog."""
+        return self.tune != self._recorded
+
+    def save_version(self, note: str = "") -> int | None:
+        """Record the tune as it is now as one version in the catalog (its first, for a tune
+        not kept yet); returns the version number, or None when there was nothing new."""
+        if self.catalog is None:
+            raise InputError("the catalog is not open, so versions cannot be kept; "
+                             "see the message at start-up")
+        if not self.unsaved or not self.tune.tables:
+            return None
+        made_by = self._undo[-1].made_by if self._undo else ChangeSource.MANUAL_EDIT
+        note = note or "; ".join(e.description for e in self._undo[-5:])
+        if self.tune_id is None:
+            self.tune_id = self.catalog.add_tune(self.label, self.tune, _now(), note)
+            number = 1
+        else:
+            number = self.catalog.record_version(self.tune_id, self.tune, made_by, _now(), note)
+        self._recorded = self.tune
+        self._changed()
+        return number
+
+    def export_table(self, name: str, out: Path, template: Path | None) -> None:
+        """Write table ``name`` as Table CSV, or spliced into a copy of a .pvv/.msq template."""
+        write_table(out, self.table(name), template, None)
+
+    def _changed(self) -> None:
+        self.version += 1
+        self.changed.emit()

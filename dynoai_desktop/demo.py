@@ -1,0 +1,48 @@
+"""Demo mode's start-up: the virtual dyno cell served in-process on loopback sockets.
+
+Beside the command line, this is the one module that may start the simulator for the app
+(ARCHITECTURE.md, "Layers"). What it hands the app is what real hardware would give: the
+devices' ports (pyserial URLs with their protocol and options) and a banner saying that nothing
+here is a real bike. The app then reads those ports through the ordinary readers, codecs and
+merger; ``ui``, ``app``, ``acquisition`` and ``storage`` never import ``sim``.
+"""
+
+from __future__ import annotations
+
+from dynoai_desktop.devices.registry import device_registry
+from dynoai_desktop.sim.cell import CellConfig, VirtualCell
+from dynoai_desktop.sim.emitters import decoder_options
+from dynoai_desktop.sim.server import CellServer
+from dynoai_desktop.storage.settings import DevicePort
+
+BANNER = (
+    "Demo mode: a virtual {bike} on a virtual dyno, served on loopback ports and read like real "
+    "devices. Nothing here is a real bike."
+)
+
+
+class DemoCell:
+    """The virtual cell and its byte server; ``stop`` ends both. Its ``ports`` are what the app
+    connects to."""
+
+    def __init__(self, config: CellConfig | None = None, *, rate_multiplier: float = 1.0
+                 ) -> None:
+        self.cell = VirtualCell(config or CellConfig())
+        self.server = CellServer(self.cell, rate_multiplier=rate_multiplier)
+        endpoints = self.server.start()
+        served = {d.name: d for d in self.cell.devices}
+        registry = device_registry()
+        self.ports: tuple[DevicePort, ...] = tuple(
+            DevicePort(registry.get(ep.protocol).role, ep.protocol, ep.url,
+                       decoder_options(served[ep.device]))
+            for ep in endpoints)
+        self.banner = BANNER.format(bike=self.cell.config.preset.title)
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self) -> DemoCell:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()

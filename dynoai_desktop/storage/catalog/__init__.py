@@ -1,0 +1,80 @@
+"""The shop's catalog: one SQLite file in the platform's data directory.
+
+It holds the tunes and every version of them (schema 1; tables stored as Table CSV text, which
+round-trips every value and the raw layout exactly) and the shop's work (schema 2): customers ->
+vehicles (each with its BuildSpec) -> sessions (a visit to the dyno, optionally on a tune) -> runs
+(one Parquet run file each, see :mod:`~dynoai_desktop.storage.run_files`, kept relative to the
+catalog's folder so the whole store can move). ARCHITECTURE.md "Storage".
+
+One module per part, each a mixin over :class:`CatalogBase` (``connection``: opening, damage
+checks, migrating): ``tunes``, ``shop`` (customers, vehicles, sessions), ``runs``; ``records``
+holds the frozen records they return and ``schema`` the migrations. Coverage, models and
+training records will join the same way: a further module and a further migration in
+:data:`~dynoai_desktop.storage.catalog.schema.MIGRATIONS`.
+
+The app opens it with :func:`open_catalog_at_start`, which no damaged file can stop.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dynoai_desktop.storage.catalog.connection import (
+    CATALOG_FILE,
+    DATA_DIR_ENV,
+    CatalogBase,
+    default_data_dir,
+)
+from dynoai_desktop.storage.catalog.errors import (
+    CatalogDamaged,
+    CatalogOpenError,
+    CatalogTooNew,
+    CatalogUnavailable,
+)
+from dynoai_desktop.storage.catalog.records import (
+    RUN_STATUSES,
+    RUNS_DIR,
+    Customer,
+    RunRecord,
+    Session,
+    TuneRecord,
+    Vehicle,
+)
+from dynoai_desktop.storage.catalog.runs import RunsMixin
+from dynoai_desktop.storage.catalog.shop import ShopMixin
+from dynoai_desktop.storage.catalog.start import open_at_start
+from dynoai_desktop.storage.catalog.tunes import TunesMixin, describe_changes
+
+__all__ = [
+    "CATALOG_FILE",
+    "DATA_DIR_ENV",
+    "RUNS_DIR",
+    "RUN_STATUSES",
+    "Catalog",
+    "CatalogDamaged",
+    "CatalogOpenError",
+    "CatalogTooNew",
+    "CatalogUnavailable",
+    "Customer",
+    "RunRecord",
+    "Session",
+    "TuneRecord",
+    "Vehicle",
+    "default_data_dir",
+    "describe_changes",
+    "open_catalog_at_start",
+]
+
+
+class Catalog(TunesMixin, ShopMixin, RunsMixin, CatalogBase):
+    """Open (creating or migrating as needed) the catalog at ``path``, by default
+    ``default_data_dir() / CATALOG_FILE``; raises CatalogDamaged, CatalogTooNew or
+    CatalogUnavailable when it cannot."""
+
+
+def open_catalog_at_start(path: Path | None = None) -> tuple[Catalog | None, list[str]]:
+    """What the app calls when it starts: the catalog (None when it cannot be had) and messages
+    for the user. A damaged file is set aside with its sidecars and a new catalog begun; a
+    catalog from a newer DynoAI or one that cannot be opened is left as it is. Never raises
+    for these."""
+    return open_at_start(Catalog, path if path is not None else default_data_dir() / CATALOG_FILE)

@@ -1,0 +1,126 @@
+"""The application without Qt: it starts whatever damaged file it finds, the live session reads
+the demo cell through its ports, records a run and counts live hits, and the run library opens
+runs and logs."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from dynoai_desktop.app.application import DemoStart, DynoApp
+from dynoai_desktop.app.run_library import RunLibrary
+from dynoai_desktop.core.build_spec import BuildSpec
+from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.demo import DemoCell
+from dynoai_desktop.storage.catalog import Catalog, default_data_dir
+from dynoai_desktop.storage.settings import CONFIG_DIR_ENV
+
+REALDATA = next((p for p in (Path(__file__).resolve().parents[3] / "shared" / "realdata",
+                             Path("/work/shared/realdata")) if p.is_dir()), None)
+
+
+def _wait(condition, timeout_s: float, what: str) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.02)
+
+
+def test_a_clean_start_has_nothing_to_say_and_shows_the_base_map() -> None:
+    app = DynoApp()
+    try:
+        assert app.notices == []
+        assert app.catalog is not None and app.tune.coverage_table is not None
+        assert not app.live.connected and app.live.statuses() == []
+    finally:
+        app.close()
+
+
+def test_a_catalog_from_a_newer_dynoai_opens_nothing_and_says_update() -> None:
+    path = default_data_dir() / "catalog.sqlite"
+    Catalog(path).close()
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 99")
+    before = path.read_bytes()
+    app = DynoApp()
+    try:
+        assert app.catalog is None and "Update DynoAI" in " ".join(app.notices)
+        assert not app.runs.available
+        with pytest.raises(InputError, match="catalog is not open"):
+            app.runs.add_customer("Sam")
+    finally:
+        app.close()
+    assert path.read_bytes() == before
+
+
+def test_settings_that_are_not_utf8_are_set_aside_and_the_app_starts(tmp_path: Path) -> None:
+    config = Path(__import__("os").environ[CONFIG_DIR_ENV])
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "settings.json").write_bytes(b'{"units": {"temperature": "\xb0C"}}')
+    app = DynoApp()
+    try:
+        assert any("settings.json" in n and "unreadable" in n for n in app.notices)
+        kept = list(config.glob("settings.json.unreadable-*"))
+        assert len(kept) == 1
+    finally:
+        app.close()
+
+
+def test_the_live_session_reads_the_demo_cell_records_and_counts_hits() -> None:
+    with DemoCell(rate_multiplier=10.0) as demo:
+        app = DynoApp(demo=DemoStart(demo.ports, demo.banner))
+        try:
+            live = app.live
+            assert live.connected and app.banner.startswith("Demo mode")
+            _wait(lambda: any(s.state == "streaming" and s.role == "wideband"
+                              for s in live.statuses()), 10, "the widebands")
+            assert {s.role for s in live.statuses()} == {"dyno", "wideband"}
+            customer = app.runs.add_customer("Live test")
+            vehicle = app.runs.add_vehicle(customer, "bike", BuildSpec.stock("twin_cam_103"))
+            session = app.runs.start_session(vehicle)
+            saved = []
+            live.run_saved.connect(saved.append)
+            live.start_recording(session, "pull 1")
+            with pytest.raises(InputError, match="already recording"):
+                live.start_recording(session, "pull 2")
+            time.sleep(0.5)
+            live.mark("tip-in")
+            time.sleep(0.5)
+            live.disconnect()  # stops the run first: it is saved
+            assert not live.recording and saved and saved[0].rows > 50
+            view = app.runs.open_run(app.runs.run_path(saved[0]))
+            assert view.markers[0].note == "tip-in" and "pull 1" in view.title
+            _wait(lambda: (live.cell_hits() is not None
+                           and live.cell_hits().rows_counted > 100), 5, "hits")
+            with pytest.raises(InputError, match="Connect the devices"):
+                live.start_recording(session, "pull 2")
+        finally:
+            app.close()
+    # The demo's loopback ports are not the user's settings.
+    saved_settings = json.loads((Path(__import__("os").environ[CONFIG_DIR_ENV])
+                                 / "settings.json").read_text()) if (
+        Path(__import__("os").environ[CONFIG_DIR_ENV]) / "settings.json").exists() else {}
+    assert "127.0.0.1" not in json.dumps(saved_settings)
+
+
+def test_the_run_library_says_why_a_file_cannot_be_opened(tmp_path: Path) -> None:
+    library = RunLibrary(None)
+    bad = tmp_path / "not_a_run.parquet"
+    bad.write_bytes(b"PAR1 garbage")
+    with pytest.raises(InputError, match="not_a_run.parquet"):
+        library.open_run(bad)
+    assert library.session_label() == "no session" and library.customers() == []
+
+
+@pytest.mark.skipif(REALDATA is None, reason="shared/realdata is not beside the repo")
+def test_an_imported_log_says_what_the_importer_could_not_use() -> None:
+    assert REALDATA is not None
+    view = RunLibrary(None).import_log(REALDATA / "empro_MS1_ms_test.msl")
+    assert "MegaSquirt" in view.title or "MSL" in view.title
+    assert any(n.startswith("Not used:") for n in view.notes)
+    assert len(view.frame) > 1000

@@ -1,0 +1,124 @@
+"""The tune being edited, without Qt: whole edits undone and redone, versions in the catalog."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dynoai_desktop.app.tune_session import TuneSession
+from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.core.table_ops import scale_cells
+from dynoai_desktop.core.tune import VE_FRONT_MAP, VE_REAR_MAP, ChangeSource, Tune
+from dynoai_desktop.storage.catalog import Catalog
+from dynoai_desktop.storage.resources import demo_base_tables
+
+REALDATA = next((p for p in (Path(__file__).resolve().parents[3] / "shared" / "realdata",
+                             Path("/work/shared/realdata")) if p.is_dir()), None)
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Iterator[Catalog]:
+    with Catalog(tmp_path / "catalog.sqlite") as opened:
+        yield opened
+
+
+@pytest.fixture
+def session(catalog: Catalog) -> TuneSession:
+    tables, label = demo_base_tables()
+    tune = TuneSession(catalog)
+    tune.show(Tune({t.name: t for t in tables}), label)
+    return tune
+
+
+def _scaled(session: TuneSession, name: str, pct: float):  # noqa: ANN202
+    table = session.table(name)
+    mask = np.zeros(table.shape, dtype=bool)
+    mask[5:8, 3:6] = True
+    return scale_cells(table, mask, pct)
+
+
+def test_an_edit_is_one_undo_step_however_many_cells_it_moves(session: TuneSession) -> None:
+    heard = []
+    session.changed.connect(lambda: heard.append(session.version))
+    before = session.tune
+    session.edit(_scaled(session, VE_FRONT_MAP, 5.0), "scale 9 cells +5 %")
+    edited = session.tune
+    assert edited.table(VE_FRONT_MAP) != before.table(VE_FRONT_MAP)
+    assert edited.table(VE_REAR_MAP) is before.table(VE_REAR_MAP)  # untouched
+    assert session.can_undo and session.undo_text == "scale 9 cells +5 %"
+    session.undo()
+    assert session.tune == before and session.can_redo and not session.can_undo
+    session.redo()
+    assert session.tune == edited
+    assert heard == sorted(heard) and len(heard) == 3
+
+
+def test_a_new_edit_clears_redo_and_an_unchanged_table_is_no_edit(session: TuneSession) -> None:
+    session.edit(_scaled(session, VE_FRONT_MAP, 5.0), "first")
+    session.undo()
+    session.edit(_scaled(session, VE_REAR_MAP, -3.0), "second")
+    assert not session.can_redo and session.undo_text == "second"
+    version = session.version
+    session.edit(session.table(VE_REAR_MAP), "nothing")
+    assert session.version == version and session.undo_text == "second"
+
+
+def test_edits_are_grouped_into_one_version_when_saved(session: TuneSession,
+                                                        catalog: Catalog) -> None:
+    assert session.tune_id is None and session.unsaved  # the demo map is not kept yet
+    assert session.save_version("base") == 1
+    assert not session.unsaved and session.save_version() is None  # nothing new
+    session.edit(_scaled(session, VE_FRONT_MAP, 5.0), "front +5 %")
+    session.edit(_scaled(session, VE_REAR_MAP, 4.0), "rear +4 %", ChangeSource.AUTOTUNE)
+    assert session.save_version() == 2
+    history = catalog.history(session.tune_id)
+    assert [v.number for v in history.versions] == [1, 2]
+    latest = history.latest
+    assert latest.made_by is ChangeSource.AUTOTUNE and "front +5 %" in latest.note
+    assert {c.name for c in latest.changes} == {VE_FRONT_MAP, VE_REAR_MAP}
+    assert latest.tune.tables == session.tune.tables
+    session.undo()
+    assert session.unsaved  # undoing a saved edit is a change to keep again
+    assert session.save_version() == 3
+    assert catalog.history(session.tune_id).latest.tune.table(VE_REAR_MAP) == \
+        session.table(VE_REAR_MAP)
+
+
+def test_editing_a_table_the_tune_does_not_have_is_refused(session: TuneSession) -> None:
+    table = _scaled(session, VE_FRONT_MAP, 1.0)
+    from dataclasses import replace
+    with pytest.raises(InputError, match="no table 'Fuel'"):
+        session.edit(replace(table, name="Fuel"), "wrong")
+
+
+def test_without_a_catalog_versions_cannot_be_kept_but_editing_works() -> None:
+    tables, label = demo_base_tables()
+    session = TuneSession(None)
+    session.show(Tune({t.name: t for t in tables}), label)
+    session.edit(_scaled(session, VE_FRONT_MAP, 2.0), "edit")
+    session.undo()
+    with pytest.raises(InputError, match="catalog is not open"):
+        session.save_version()
+
+
+@pytest.mark.skipif(REALDATA is None, reason="shared/realdata is not beside the repo")
+def test_a_real_pvv_opens_as_version_1_and_an_edit_exports_into_it(
+        session: TuneSession, catalog: Catalog, tmp_path: Path) -> None:
+    assert REALDATA is not None
+    pvv = REALDATA / "dynoai3_pvv_template_16D110002401.pvv"
+    session.open_file(pvv)
+    assert session.tune_id is not None and not session.unsaved and not session.can_undo
+    assert len(catalog.history(session.tune_id).versions) == 1
+    session.edit(_scaled(session, VE_FRONT_MAP, 3.0), "+3 %")
+    out = tmp_path / "edited.pvv"
+    session.export_table(VE_FRONT_MAP, out, pvv)
+    original, edited = pvv.read_bytes(), out.read_bytes()
+    assert original != edited and len(edited) >= len(original) - 50
+    with pytest.raises(InputError, match="bad.pvv"):
+        bad = tmp_path / "bad.pvv"
+        bad.write_text("not a tune")
+        session.open_file(bad)
+    assert session.tune.source == str(pvv)  # a refused file leaves the tune as it was
