@@ -25,7 +25,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from dynoai_desktop.acquisition.acquisition import Acquisition  # noqa: E402
 from dynoai_desktop.acquisition.reader import DeviceConfig  # noqa: E402
-from dynoai_desktop.storage.settings import DisplayUnits  # noqa: E402
+from dynoai_desktop.core.display import DisplayUnits  # noqa: E402
 from dynoai_desktop.ui.panels.live_logging import LiveLoggingPanel  # noqa: E402
 from dynoai_desktop.ui.theme import apply_theme  # noqa: E402
 

@@ -21,10 +21,10 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dynoai_desktop.core.channels import LOG_COLUMNS  # noqa: E402
+from dynoai_desktop.core.weather import Weather  # noqa: E402
 from dynoai_desktop.storage.run_files import (  # noqa: E402
     Marker,
     RunMetadata,
-    Weather,
     export_log_csv,
     read_run,
     write_run,

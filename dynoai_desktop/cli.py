@@ -52,8 +52,9 @@ SUBCOMMANDS: dict[str, Subcommand] = {
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="dynoai",
-        description="DynoAI Desktop: live logging, tables, autotune, coverage and AI suggestions "
-        "for the motorcycle dyno cell. With no subcommand, opens the main window.",
+        description="DynoAI Desktop for the motorcycle dyno cell: live logging and recording, "
+        "run review, tune tables and a virtual dyno cell. With no subcommand, opens the main "
+        "window.",
     )
     parser.add_argument("--version", action="version", version=f"dynoai {__version__}")
     modes = parser.add_mutually_exclusive_group()

@@ -13,6 +13,7 @@ from dynoai_desktop.core.build_spec import AirCleaner, BuildSpec, CamSpec, Engin
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.table_ops import scale_cells, select_rect
 from dynoai_desktop.core.tune import VE_FRONT_MAP, ChangeSource, Tune
+from dynoai_desktop.core.weather import Weather
 from dynoai_desktop.storage.catalog import (
     Catalog,
     CatalogUnavailable,
@@ -22,7 +23,7 @@ from dynoai_desktop.storage.catalog import (
 )
 from dynoai_desktop.storage.catalog import schema as catalog_schema
 from dynoai_desktop.storage.resources import demo_base_tables
-from dynoai_desktop.storage.run_files import Marker, Weather
+from dynoai_desktop.storage.run_files import Marker
 from dynoai_desktop.storage.settings import DevicePort
 
 

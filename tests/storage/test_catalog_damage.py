@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from dynoai_desktop.core.build_spec import BuildSpec, EngineFamily
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.tune import ChangeSource, Tune
+from dynoai_desktop.core.weather import Weather
 from dynoai_desktop.storage import file_io
 from dynoai_desktop.storage.catalog import (
     RUN_STATUSES,
@@ -30,7 +31,7 @@ from dynoai_desktop.storage.catalog import schema as catalog_schema
 from dynoai_desktop.storage.catalog.errors import open_error
 from dynoai_desktop.storage.file_io import set_aside
 from dynoai_desktop.storage.resources import demo_base_tables
-from dynoai_desktop.storage.run_files import Marker, Weather
+from dynoai_desktop.storage.run_files import Marker
 from dynoai_desktop.storage.settings import DevicePort
 
 FUZZ = settings(

@@ -16,12 +16,12 @@ from dynoai_desktop import __version__
 from dynoai_desktop.core.channels import LOG_COLUMNS
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.log_csv import format_cell
+from dynoai_desktop.core.weather import Weather
 from dynoai_desktop.storage import run_files
 from dynoai_desktop.storage.run_files import (
     METADATA_KEY,
     Marker,
     RunMetadata,
-    Weather,
     export_log_csv,
     log_csv_text,
     read_run,

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
-from dynoai_desktop.storage.run_files import Marker, Weather
+from dynoai_desktop.core.weather import Weather
+from dynoai_desktop.storage.run_files import Marker
 from dynoai_desktop.storage.settings import DevicePort
 
 RUNS_DIR = "runs"  # run files live in DATA_DIR/runs/session-NNNN/ (see Catalog.new_run_file)

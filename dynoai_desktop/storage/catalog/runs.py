@@ -13,11 +13,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.core.weather import Weather
 from dynoai_desktop.storage.catalog.connection import CatalogBase, text_value, time_value
 from dynoai_desktop.storage.catalog.records import RUNS_DIR, RunRecord, check_status
 from dynoai_desktop.storage.run_files import (
     Marker,
-    Weather,
     devices_from_list,
     devices_to_list,
     markers_from_list,

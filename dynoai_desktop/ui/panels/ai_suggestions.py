@@ -1,4 +1,5 @@
-"""AI suggestions panel: predicted base maps and overlays learned from the shop's sessions."""
+"""AI suggestions panel: where predicted base maps and overlays learned from the shop's sessions
+will appear. Nothing trains models yet; the panel says so."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ class AiSuggestionsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.message = QLabel(
-            "No trained models yet. Suggestions (predicted VE base maps, decel enrichment, "
-            "cylinder balance) appear here once the shop has recorded sessions to learn from."
+            "AI suggestions are not built yet. This is where predicted VE base maps, decel "
+            "enrichment and cylinder balance learned from the shop's recorded sessions will be "
+            "offered, each previewed before it touches a table."
         )
         self.message.setWordWrap(True)
         self.message.setStyleSheet(f"color: {theme.MUTED};")
