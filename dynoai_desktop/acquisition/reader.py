@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ from dynoai_desktop.devices.transport import PortError, PortLost, SerialDevice
 
 READ_TIMEOUT_S = 0.02
 RETRY_INTERVAL_S = 0.5
+GARBLED_WINDOW_S = 60.0  # garbled frames are counted over the last minute, not for ever
 
 # sink(device name, readings, arrival times on the monotonic clock)
 Sink = Callable[[str, list[Reading], list[float]], None]
@@ -59,7 +61,10 @@ class DeviceReader:
         self._readings = 0
         self._reconnects = 0
         self._sensor: tuple[SensorStatus, str] = (SensorStatus.VALID, "")
+        self._details: dict[str, str] = {}  # wideband channel -> its latest detail line
         self._stats = (0, 0, 0)  # bytes in, frames rejected, bytes skipped (over all opens)
+        # (time, frames rejected + bytes skipped so far), about one a second, the last minute
+        self._garbled: deque[tuple[float, int]] = deque()
         self._stats_base = (0, 0, 0)
         self._pending: list[DynoCommand] = []
 
@@ -124,9 +129,21 @@ class DeviceReader:
     def _note_stats(self) -> None:
         s = self._device.stats
         base = self._stats_base
+        now = time.monotonic()
         with self._lock:
             self._stats = (base[0] + s.bytes_in, base[1] + s.frames_rejected,
                            base[2] + s.bytes_skipped)
+            garbled = self._stats[1] + self._stats[2]
+            if not self._garbled or now - self._garbled[-1][0] >= 1.0:
+                self._garbled.append((now, garbled))
+            while len(self._garbled) > 1 and now - self._garbled[1][0] >= GARBLED_WINDOW_S:
+                self._garbled.popleft()
+
+    def _garbled_last_minute(self) -> int:
+        """Frames rejected and bytes skipped over about the last minute (lock held)."""
+        if not self._garbled:
+            return 0
+        return self._stats[1] + self._stats[2] - self._garbled[0][1]
 
     def _deliver(self, readings: list[Reading]) -> None:
         arrival = time.monotonic()
@@ -135,6 +152,10 @@ class DeviceReader:
             self._last_reading_at = arrival
             self._readings += len(readings)
             self._sensor = _worst_sensor(readings[-1])
+            for reading in readings:
+                for channel in STATUS_CHANNEL_FOR:
+                    if channel in reading.values:
+                        self._details[channel] = reading.details.get(channel, "")
         self._sink(self.config.name, readings, times)
 
     # ------------------------------------------------------------------ status
@@ -147,8 +168,8 @@ class DeviceReader:
             bytes_in, rejected, skipped = self._stats
             state, reason = self._state(now, age, bytes_in)
             return DeviceStatus(c.name, self.kind.role, c.protocol, c.port, state, reason,
-                                self._readings,
-                                bytes_in, rejected, skipped, self._reconnects, age)
+                                self._readings, bytes_in, rejected, skipped, self._reconnects,
+                                age, self._garbled_last_minute(), dict(self._details))
 
     def _state(self, now: float, age: float | None, bytes_in: int) -> tuple[DeviceState, str]:
         where = f"{self.kind.title} on {self.config.port}"
@@ -160,6 +181,7 @@ class DeviceReader:
             return DeviceState.CONNECTED, f"{where}: opening the port"
         since_open = [a - b for a, b in zip(self._stats, self._stats_base, strict=True)]
         garbage = since_open[1] + since_open[2]
+        per_minute = self._garbled_last_minute()
         if age is None:  # nothing decoded since the port opened
             if garbage and since_open[0] > 64:
                 return DeviceState.NO_VALID_DATA, (
@@ -173,7 +195,8 @@ class DeviceReader:
         if age > DEVICE_QUIET_AFTER_S:
             return DeviceState.STALE, (f"{where}: nothing heard for {age:.1f} s; check the "
                                        "device's power and cable")
-        noise = f"; {garbage} garbled frames or bytes skipped" if garbage else ""
+        noise = f"; {per_minute} garbled frames or bytes skipped in the last minute" \
+            if per_minute else ""
         sensor, detail = self._sensor
         if sensor == SensorStatus.SENSOR_ERROR:
             return DeviceState.SENSOR_ERROR, f"{where}: {detail}{noise}"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 DEVICE_QUIET_AFTER_S = 1.0
@@ -40,3 +41,7 @@ class DeviceStatus:
     bytes_skipped: int = 0
     reconnects: int = 0
     last_reading_age_s: float | None = None
+    garbled_last_minute: int = 0  # frames rejected + bytes skipped over about the last minute
+    # Wideband channel -> the device's latest detail line for it ("sensor error 2: heater
+    # open", "warming up, 62 % of operating temperature"); "" while it reads normally.
+    sensor_details: Mapping[str, str] = field(default_factory=dict)

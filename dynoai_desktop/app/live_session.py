@@ -83,6 +83,14 @@ class LiveSession:
         """Every device's status now (empty when not connected)."""
         return self.acquisition.statuses() if self.acquisition is not None else []
 
+    def sensor_details(self) -> dict[str, str]:
+        """Each wideband channel's latest detail line from its device ("sensor error 2: heater
+        open", "warming up, 62 % of operating temperature"; "" while it reads normally)."""
+        details: dict[str, str] = {}
+        for status in self.statuses():
+            details.update(status.sensor_details)
+        return details
+
     def now_s(self) -> float:
         """The current time on the live buffer's clock (time_s)."""
         return time.monotonic() - self.t0
