@@ -52,8 +52,8 @@ class DynoApp:
                                 ports=demo.ports if demo is not None else None)
         self._coverage_grid: tuple[object, ...] | None = None
         self.tune.changed.connect(self._tune_changed)
-        self._show_base_map()
-        if demo is not None:
+        if demo is not None:  # the virtual bike's base map; a real bike's tune is opened
+            self._show_base_map()
             self.live.connect()
 
     def _recover_cut_runs(self) -> None:

@@ -42,7 +42,8 @@ class TuneSession:
         self.catalog = catalog
         self.tune: Tune = Tune(tables={})
         self.tune_id: int | None = None  # the catalog's id once the tune is kept there
-        self.label = "no tune open"  # where the tune came from, in words
+        self.label = "No tune open: Open tune… reads a Power Vision .pvv, a TunerStudio .msq or a "\
+            "Table CSV."  # where the tune came from, in words
         self.version = 0  # increases with every change (panels compare it)
         self._undo: list[Edit] = []
         self._redo: list[Edit] = []

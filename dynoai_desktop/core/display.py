@@ -24,9 +24,14 @@ class DisplayUnits:
     temperature: str = "F"
     torque: str = "ft-lb"
     power: str = "hp"
-    pressure: str = "kPa"
+    pressure: str = "kPa"  # the barometer's; MAP is always kPa, as the tables' load axis is
     speed: str = "mph"
-    afr: str = "AFR"
+    afr: str = "AFR"  # or "lambda" (shown as λ)
+
+
+ALWAYS_CANONICAL = frozenset({"map_kpa"})
+"""Channels shown in their canonical unit whatever the user picked: MAP is the VE and AFR
+tables' load axis in kPa (Power Vision and TunerStudio show it so), so it stays in kPa."""
 
 
 # Channel quantity -> which DisplayUnits field picks its display unit.
@@ -47,7 +52,9 @@ def display_unit(channel: str, units: DisplayUnits) -> str:
     """The unit ``channel`` is shown in, from the user's display units."""
     spec = CHANNELS[channel]
     field_name = _DISPLAY_UNIT_FIELD.get(spec.quantity)
-    return getattr(units, field_name) if field_name else spec.unit
+    if field_name is None or channel in ALWAYS_CANONICAL:
+        return spec.unit
+    return str(getattr(units, field_name))
 
 
 def unit_symbol(unit: str) -> str:

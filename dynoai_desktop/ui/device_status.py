@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from dynoai_desktop.acquisition.status import DeviceState, DeviceStatus
@@ -25,7 +26,9 @@ STATE_COLOURS = {
 
 class StatusLight(QWidget):
     """A coloured dot and the state in words ("● streaming", or "● Dyno: streaming" with a
-    prefix); the reason on hover."""
+    prefix); the reason on hover, and in ``reason_changed`` for a label that shows it."""
+
+    reason_changed = Signal(str)
 
     def __init__(self, prefix: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -39,13 +42,24 @@ class StatusLight(QWidget):
         layout.addWidget(self.text)
         self.colour = theme.IDLE
         self.state = ""
+        self.reason = ""
+        # As wide as the longest state from the start, so a change of state never widens the
+        # bar (and the window).
+        longest = max((s.value for s in DeviceState), key=len)
+        widest = max(longest, "not connected", key=len)
+        self.text.setMinimumWidth(self.text.fontMetrics().horizontalAdvance(
+            f"{prefix}: {widest}" if prefix else widest) + 2)
 
     def set_state(self, colour: str, state: str, reason: str) -> None:
+        if (colour, state, reason) == (self.colour, self.state, self.reason):
+            return  # polled four times a second: restyle only on a change
         self.colour = colour
         self.state = state
+        self.reason = reason
         self.dot.setStyleSheet(f"color: {colour};")
         self.text.setText(f"{self.prefix}: {state}" if self.prefix else state)
         self.setToolTip(reason)
+        self.reason_changed.emit(reason)
 
     def show_statuses(self, statuses: Sequence[DeviceStatus]) -> None:
         """The worst of these devices (two AEM gauges make one wideband light), all reasons."""

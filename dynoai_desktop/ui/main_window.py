@@ -1,16 +1,18 @@
-"""The main window: assembles the four dock panels and the device status bar, nothing more."""
+"""The main window: assembles the four dock panels, the device status bar and the menus (layout
+presets, preferences), and keeps itself inside the screen it is on."""
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
 
-from PySide6.QtCore import QByteArray, Qt, Signal
-from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
+from PySide6.QtCore import QByteArray, QRect, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtWidgets import QDialog, QDockWidget, QMainWindow, QWidget
 
 from dynoai_desktop.acquisition.status import DeviceStatus
 from dynoai_desktop.app.application import DynoApp
+from dynoai_desktop.storage.settings import Settings
 from dynoai_desktop.ui.device_status import DeviceIndicator
 from dynoai_desktop.ui.live_controller import LiveController
 from dynoai_desktop.ui.panels.ai_suggestions import AiSuggestionsPanel
@@ -21,8 +23,13 @@ from dynoai_desktop.ui.panels.live_logging import LiveLoggingPanel
 from dynoai_desktop.ui.panels.review import ReviewPanel
 from dynoai_desktop.ui.panels.session_bar import SessionBar
 from dynoai_desktop.ui.panels.tables import TablesPanel
+from dynoai_desktop.ui.preferences import PreferencesDialog
+from dynoai_desktop.ui.widgets import ElidedLabel
 
-DEFAULT_SIZE = (1500, 900)
+DEFAULT_SIZE = (1500, 900)  # on a screen with room for it; smaller screens get what they have
+# Share of the window's width the Live logging dock takes in each layout preset.
+LAYOUT_PRESETS = {"live": ("Live logging layout", 0.58), "tuning": ("Tuning layout", 0.36)}
+DEFAULT_LIVE_SHARE = 800 / 1500
 
 
 class MainWindow(QMainWindow):
@@ -67,6 +74,8 @@ class MainWindow(QMainWindow):
         self.resizeDocks(
             [self.docks["coverage"], self.docks["ai"]], [420, 280], Qt.Orientation.Horizontal
         )
+        self._default_state = self.saveState()
+        self._shown_once = False
 
         roles = dict.fromkeys(port.role for port in app.live.ports)
         self.indicators = [DeviceIndicator(next(p for p in app.live.ports if p.role == role))
@@ -74,14 +83,16 @@ class MainWindow(QMainWindow):
         for indicator in self.indicators:
             self.statusBar().addPermanentWidget(indicator)
         if app.notices:
-            notices = QLabel(" · ".join(app.notices))
+            notices = ElidedLabel(" · ".join(app.notices))
             notices.setObjectName("start_notices")
             notices.setToolTip("\n\n".join(app.notices))
-            self.statusBar().addWidget(notices)
+            self.statusBar().addWidget(notices, stretch=1)
         self.controller = LiveController(self, app.live)
+        self._build_menus()
+        app.settings.changed.connect(self._settings_changed)
 
-        self.resize(*DEFAULT_SIZE)
         self._restore_layout()
+        self.fit_to_screen()  # again once shown, when the frame's size is known
 
     def show_device_statuses(self, statuses: Sequence[DeviceStatus]) -> None:
         """Light each role's indicator from the devices of that role (two AEM gauges make one
@@ -100,10 +111,93 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
+    # ------------------------------------------------------------------ menus
+    def _build_menus(self) -> None:
+        view = self.menuBar().addMenu("&View")
+        layout = view.addMenu("&Layout")
+        self.layout_actions: dict[str, QAction] = {}
+        reset = layout.addAction("&Reset layout")
+        reset.triggered.connect(self.reset_layout)
+        self.layout_actions["reset"] = reset
+        layout.addSeparator()
+        for name, (title, _share) in LAYOUT_PRESETS.items():
+            action = layout.addAction(title)
+            action.triggered.connect(lambda _checked=False, n=name: self.apply_layout(n))
+            self.layout_actions[name] = action
+        view.addSeparator()
+        for dock in self.docks.values():
+            view.addAction(dock.toggleViewAction())
+        settings = self.menuBar().addMenu("&Settings")
+        self.preferences_action = settings.addAction("&Preferences…")
+        self.preferences_action.setShortcut(QKeySequence.StandardKey.Preferences)
+        self.preferences_action.triggered.connect(self.edit_preferences)
+
+    def reset_layout(self) -> None:
+        """Every dock back where the app first put it, sized for this window."""
+        self._arrange(DEFAULT_LIVE_SHARE)
+
+    def apply_layout(self, preset: str) -> None:
+        """A layout preset: 'live' (the live dock wide, for pulls) or 'tuning' (the tables
+        wide, live data beside them)."""
+        self._arrange(LAYOUT_PRESETS[preset][1])
+
+    def _arrange(self, share: float) -> None:
+        self.restoreState(self._default_state)
+        for dock in self.docks.values():
+            dock.setFloating(False)
+            dock.show()
+        width = self.width()
+        self.resizeDocks([self.docks["live"], self.docks["tables"]],
+                         [int(width * share), int(width * (1 - share))], Qt.Orientation.Horizontal)
+        height = self.height()
+        self.resizeDocks([self.docks["tables"], self.docks["coverage"]],
+                         [int(height * 0.6), int(height * 0.4)], Qt.Orientation.Vertical)
+
+    def edit_preferences(self) -> None:
+        dialog = PreferencesDialog(self.app.settings.current.units, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.app.settings.update(units=dialog.units())
+        dialog.deleteLater()
+
+    def _settings_changed(self, settings: Settings) -> None:
+        if settings.units != self.live.units:
+            self.live.set_units(settings.units)
+        if settings.units != self.review.units:
+            self.review.set_units(settings.units)
+
+    # ------------------------------------------------------------------ size and layout
+    def available_rect(self) -> QRect:
+        """Where the window may be: the screen it is on, less task bars and docks."""
+        screen = self.screen()
+        return screen.availableGeometry()
+
+    def fit_to_screen(self) -> None:
+        """Keep the whole window on its screen: no larger than the room there is, moved in
+        when a saved position (from another monitor, say) is off it."""
+        room = self.available_rect()
+        frame = self.frameGeometry()
+        extra_w = frame.width() - self.width()
+        extra_h = frame.height() - self.height()
+        width = min(self.width(), room.width() - extra_w)
+        height = min(self.height(), room.height() - extra_h)
+        if (width, height) != (self.width(), self.height()):
+            self.resize(width, height)
+        frame = self.frameGeometry()
+        left = min(max(frame.left(), room.left()), room.right() - frame.width() + 1)
+        top = min(max(frame.top(), room.top()), room.bottom() - frame.height() + 1)
+        if (left, top) != (frame.left(), frame.top()):
+            self.move(left, top)
+
     def _restore_layout(self) -> None:
         settings = self.app.settings.current
+        restored = False
         if settings.window_geometry_b64:
-            self.restoreGeometry(QByteArray(base64.b64decode(settings.window_geometry_b64)))
+            restored = self.restoreGeometry(
+                QByteArray(base64.b64decode(settings.window_geometry_b64)))
+        if not restored:
+            room = self.available_rect()
+            self.resize(min(DEFAULT_SIZE[0], room.width()), min(DEFAULT_SIZE[1], room.height()))
+            self.move(room.center() - self.rect().center())
         if settings.window_state_b64:
             self.restoreState(QByteArray(base64.b64decode(settings.window_state_b64)))
 
@@ -113,6 +207,13 @@ class MainWindow(QMainWindow):
             window_geometry_b64=base64.b64encode(self.saveGeometry().data()).decode("ascii"),
             window_state_b64=base64.b64encode(self.saveState().data()).decode("ascii"),
         )
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            self.fit_to_screen()
+            QTimer.singleShot(0, self.fit_to_screen)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()

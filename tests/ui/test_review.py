@@ -131,7 +131,7 @@ def test_values_under_the_cursor_are_the_runs_samples_in_display_units(
 
     text = panel.cursor_text(20.01)
     assert text.splitlines()[0] == "20.01 s"
-    assert f"MAP: {convert(row['map_kpa'], 'kPa', 'inHg'):,.2f} inHg" in text
+    assert f"MAP: {row['map_kpa']:,.1f} kPa" in text  # MAP stays kPa: the tables' load axis
     assert f"Torque: {convert(row['torque_ftlb'], 'ft-lb', 'N·m'):,.1f} N·m" in text
     assert f"Power: {convert(row['power_hp'], 'hp', 'kW'):,.1f} kW" in text
     assert f"AFR front: {row['afr_front'] / 14.7:.3f} λ" in text
@@ -239,3 +239,23 @@ def test_a_broken_file_shows_an_error_and_keeps_the_shown_run(
 
     assert panel.open_run(run_file) is True  # the next good file clears the error
     assert not panel.error.isVisible()
+
+
+def test_units_change_on_the_open_run_and_arrow_keys_move_the_cursor(
+    qtbot, run_file: Path
+) -> None:
+    panel = _panel(qtbot)
+    panel.open_run(run_file)
+    panel.show_cursor(20.0)
+    assert "AFR front: 13." in panel.cursor_label.text()
+    panel.set_units(DisplayUnits(afr="lambda", torque="N·m"))
+    assert "λ" in panel.plots[0].getAxis("left").labelText
+    assert "AFR front: 0.9" in panel.cursor_label.text() and "N·m" in panel.cursor_label.text()
+    panel.charts.setFocus()
+    qtbot.keyClick(panel.charts, Qt.Key.Key_Right)
+    assert panel.cursor_s == pytest.approx(20.05)
+    qtbot.keyClick(panel.charts, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
+    assert panel.cursor_s == pytest.approx(19.55)
+    for _ in range(3):
+        qtbot.keyClick(panel.charts, Qt.Key.Key_Left)
+    assert panel.cursor_s == pytest.approx(19.4)

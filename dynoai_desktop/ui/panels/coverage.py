@@ -61,7 +61,8 @@ class CoveragePanel(QWidget):
         self.hits = hits
         if hits is None:
             self.image.clear()
-            self.message.setText("Cells of the tune's VE table fill in here as live data arrives.")
+            self.message.setText("Open a tune (Tables ▸ Open tune…): live rows are counted into "
+                                 "the cells of its VE table here.")
             return
         counts = hits.hits.astype(float)
         name, unit = LOAD_LABELS.get(hits.load_channel, (hits.load_channel, ""))

@@ -16,11 +16,14 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QPushButton,
+    QSizePolicy,
+    QToolButton,
     QWidget,
+    QWidgetAction,
 )
 from serial.tools import list_ports
 
@@ -31,8 +34,12 @@ from dynoai_desktop.devices.registry import device_registry
 from dynoai_desktop.storage.settings import DevicePort
 from dynoai_desktop.ui import theme
 from dynoai_desktop.ui.device_status import ROLE_TITLES, StatusLight
+from dynoai_desktop.ui.widgets import CompactCombo, ElidedLabel
 
 PORT_EXAMPLES = "COM3, /dev/ttyUSB0, /dev/pts/3 or socket://127.0.0.1:7001"
+PORT_CHARS = 10  # the port box is at least this wide; longer URLs scroll inside it
+PROTOCOL_CHARS = 9
+OPTIONS_SUMMARY_CHARS = 12
 
 OptionWidget = QComboBox | QLineEdit
 
@@ -46,14 +53,13 @@ def role_title(role: str) -> str:
     return ROLE_TITLES.get(role, role.title())
 
 
-class PortCombo(QComboBox):
+class PortCombo(CompactCombo):
     """An editable port box that lists the serial ports again each time it opens."""
 
     def __init__(self, port: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(PORT_CHARS, parent)
         self.setEditable(True)
         self.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.setMinimumContentsLength(18)
         self.lineEdit().setPlaceholderText(PORT_EXAMPLES)
         self.setToolTip(f"A serial port, a pty path or a pyserial URL ({PORT_EXAMPLES})")
         self.setEditText(port)
@@ -80,16 +86,20 @@ class PortCombo(QComboBox):
 
 
 class OptionsEditor(QWidget):
-    """One widget per option of a device kind: a combo for choices, a line edit otherwise."""
+    """One widget per option of a device kind: a combo for choices, a line edit otherwise; a
+    label and its widget per line (it opens under the row's Options button)."""
+
+    changed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.kind: DeviceKind | None = None
         self.widgets: dict[str, OptionWidget] = {}
         self._passthrough: dict[str, Any] = {}  # options of a protocol that is not registered
-        self._layout = QHBoxLayout(self)
-        self._layout.setContentsMargins(0, 0, 0, 0)
-        self._layout.setSpacing(4)
+        self._layout = QGridLayout(self)
+        self._layout.setContentsMargins(8, 6, 8, 6)
+        self._layout.setHorizontalSpacing(6)
+        self._layout.setVerticalSpacing(4)
 
     def show_options(self, kind: DeviceKind | None, values: Mapping[str, Any]) -> None:
         """Rebuild the widgets for ``kind``, showing ``values`` where given, else defaults."""
@@ -99,16 +109,30 @@ class OptionsEditor(QWidget):
         self.kind = kind
         self.widgets = {}
         self._passthrough = {} if kind is not None else dict(values)
-        for option in kind.options if kind is not None else ():
+        for line, option in enumerate(kind.options if kind is not None else ()):
             label = QLabel(_label(option))
             label.setToolTip(option.help)
             widget = _option_widget(option, values.get(option.name, option.default))
             widget.setObjectName(f"option_{option.name}")
             widget.setToolTip(option.help)
-            self._layout.addWidget(label)
-            self._layout.addWidget(widget)
+            if isinstance(widget, QComboBox):
+                widget.currentIndexChanged.connect(lambda _index: self.changed.emit())
+            else:
+                widget.textChanged.connect(lambda _text: self.changed.emit())
+            self._layout.addWidget(label, line, 0)
+            self._layout.addWidget(widget, line, 1)
             self.widgets[option.name] = widget
-        self._layout.addStretch(1)
+        self.changed.emit()
+
+    def summary(self) -> str:
+        """The options in a few words ("front 1, rear 2"); "no options" when there are none."""
+        if not self.widgets:
+            return "no options"
+        parts = []
+        for name, widget in self.widgets.items():
+            value = widget.currentText() if isinstance(widget, QComboBox) else widget.text()
+            parts.append(f"{name.replace('_', ' ')} {value or '—'}")
+        return ", ".join(parts)
 
     def values(self, title: str) -> dict[str, Any]:
         """The options as plain values; an InputError names the option and what to give."""
@@ -186,8 +210,34 @@ def _parse_option(title: str, option: DeviceOption, text: str) -> Any:
     return text
 
 
+class OptionsButton(QToolButton):
+    """Shows a device's options in a few words; opens them for editing below itself."""
+
+    def __init__(self, editor: OptionsEditor, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.editor = editor
+        self.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        menu = QMenu(self)
+        action = QWidgetAction(menu)
+        action.setDefaultWidget(editor)
+        menu.addAction(action)
+        self.setMenu(menu)
+        editor.changed.connect(self._show_summary)
+        self._show_summary()
+
+    def _show_summary(self) -> None:
+        summary = self.editor.summary()
+        shown = summary if len(summary) <= OPTIONS_SUMMARY_CHARS else (
+            summary[: OPTIONS_SUMMARY_CHARS - 1] + "…")
+        self.setText(shown)
+        self.setToolTip(f"Options: {summary}. Click to change them.")
+
+
 class DeviceRow:
-    """The widgets of one device: title, port, protocol, options, status light, problem line."""
+    """The widgets of one device: title, port, protocol, options, status light, the light's
+    reason in words under it, and a problem line."""
 
     def __init__(self, device: DevicePort, parent: QWidget) -> None:
         self.role = device.role
@@ -196,7 +246,7 @@ class DeviceRow:
         self.title.setStyleSheet("font-weight: bold;")
         self.port = PortCombo(device.port, parent)
         self.port.setObjectName(f"port_{device.role}")
-        self.protocol = QComboBox(parent)
+        self.protocol = CompactCombo(PROTOCOL_CHARS, parent)
         self.protocol.setObjectName(f"protocol_{device.role}")
         registry = device_registry()
         for protocol in registry.protocols(device.role):
@@ -206,8 +256,14 @@ class DeviceRow:
             )
         if self.protocol.findData(device.protocol) < 0:
             self.protocol.addItem(f"{device.protocol} (not installed)", device.protocol)
-        self.options = OptionsEditor(parent)
+        self.options = OptionsEditor()
+        self.options_button = OptionsButton(self.options, parent)
+        self.options_button.setObjectName(f"options_{device.role}")
         self.light = StatusLight(parent=parent)
+        self.reason = ElidedLabel("", parent)
+        self.reason.setObjectName(f"reason_{device.role}")
+        self.reason.setStyleSheet(f"color: {theme.MUTED};")
+        self.light.reason_changed.connect(self.reason.setText)
         self.problem = QLabel(parent)
         self.problem.setStyleSheet(f"color: {theme.FAULT};")
         self.problem.setWordWrap(True)
@@ -253,7 +309,7 @@ class DeviceRow:
         )
 
     def set_editable(self, editable: bool) -> None:
-        for widget in (self.port, self.protocol, self.options):
+        for widget in (self.port, self.protocol, self.options, self.options_button):
             widget.setEnabled(editable)
 
     def device(self) -> DevicePort:
@@ -287,22 +343,24 @@ class DeviceBar(QWidget):
         self.connect_button.clicked.connect(self._on_connect_clicked)
         grid = QGridLayout(self)
         grid.setContentsMargins(6, 4, 6, 4)
-        grid.setHorizontalSpacing(8)
-        grid.setVerticalSpacing(2)
+        grid.setHorizontalSpacing(6)
+        grid.setVerticalSpacing(1)
         self.rows: list[DeviceRow] = []
         for index, device in enumerate(devices):
             row = DeviceRow(device, self)
-            line = 2 * index
+            line = 3 * index
             for column, widget in enumerate(
-                (row.title, row.port, row.protocol, row.options, row.light)
+                (row.title, row.port, row.protocol, row.options_button, row.light)
             ):
                 grid.addWidget(widget, line, column)
-            grid.addWidget(row.problem, line + 1, 1, 1, 4)
+            grid.addWidget(row.reason, line + 1, 1, 1, 4)
+            grid.addWidget(row.problem, line + 2, 1, 1, 4)
             self.rows.append(row)
         grid.addWidget(
-            self.connect_button, 0, 5, max(1, 2 * len(self.rows)), 1, Qt.AlignmentFlag.AlignVCenter
+            self.connect_button, 0, 5, max(1, 3 * len(self.rows)), 1, Qt.AlignmentFlag.AlignVCenter
         )
-        grid.setColumnStretch(3, 1)
+        grid.setColumnStretch(1, 3)
+        grid.setColumnStretch(2, 2)
 
     def devices(self) -> list[DevicePort]:
         """The edited devices; an InputError when an option's text cannot be read."""

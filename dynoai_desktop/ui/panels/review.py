@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -32,81 +32,33 @@ from PySide6.QtWidgets import (
 
 from dynoai_desktop.app.run_library import RunLibrary, RunView
 from dynoai_desktop.core.channels import CHANNELS
-from dynoai_desktop.core.display import DisplayUnits, display_unit, format_value, unit_symbol
+from dynoai_desktop.core.display import DisplayUnits, display_unit, format_value
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.units import convert
 from dynoai_desktop.storage.log_import import KNOWN_FORMATS
 from dynoai_desktop.storage.run_files import Marker
 from dynoai_desktop.ui import theme
+from dynoai_desktop.ui.panels.review_charts import (
+    CHARTS,
+    CURSOR_COLOUR,
+    MARKER_COLOUR,
+    TRACES,
+    axis_label,
+    format_duration,
+    nearest_index,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MARKER_ZOOM_S = 10.0  # window a marker click zooms to when the whole run is shown
+MARKER_LABEL_HEIGHTS = (0.92, 0.74, 0.56)  # of the top chart's height, in turn per marker
+CURSOR_STEP_SAMPLES = (1, 10)  # arrow keys; with Shift
 LEFT_AXIS_WIDTH_PX = 64
 NOTES_CLIP_CHARS = 140  # the collapsed importer notes show this much of the first note
 
 RUN_FILTER = "DynoAI runs (*.parquet);;All files (*)"
 LOG_FILTER = "Logs (*.msl *.csv);;MegaSquirt/TunerStudio (*.msl);;CSV logs (*.csv);;All files (*)"
-
-# Traces that have no colour in the live panel; chosen to stay apart from the AFR and rpm ones.
-MAP_COLOUR = "#4d96ff"
-TPS_COLOUR = "#f9c74f"
-TORQUE_COLOUR = "#f3722c"
-POWER_COLOUR = "#90be6d"
-MARKER_COLOUR = theme.WARN
-CURSOR_COLOUR = theme.MUTED
-
-
-@dataclass(frozen=True)
-class Trace:
-    channel: str
-    name: str
-    colour: str
-    dashed: bool = False
-
-
-@dataclass(frozen=True)
-class ChartSpec:
-    title: str
-    traces: tuple[Trace, ...]
-
-
-CHARTS = (
-    ChartSpec(
-        "AFR",
-        (
-            Trace("afr_front", "AFR front", theme.AFR_FRONT),
-            Trace("afr_rear", "AFR rear", theme.AFR_REAR),
-            Trace("afr_target", "AFR target", theme.AFR_TARGET, dashed=True),
-        ),
-    ),
-    ChartSpec("Engine speed", (Trace("rpm", "Engine speed", theme.RPM),)),
-    ChartSpec(
-        "MAP / throttle",
-        (Trace("map_kpa", "MAP", MAP_COLOUR), Trace("tps_pct", "Throttle", TPS_COLOUR)),
-    ),
-    ChartSpec(
-        "Torque / power",
-        (Trace("torque_ftlb", "Torque", TORQUE_COLOUR), Trace("power_hp", "Power", POWER_COLOUR)),
-    ),
-)
-TRACES: dict[str, Trace] = {t.channel: t for chart in CHARTS for t in chart.traces}
-
-
-def format_duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(seconds, 60)
-    return f"{int(minutes)} min {rest:04.1f} s"
-
-
-def nearest_index(times: np.ndarray, time_s: float) -> int | None:
-    """Index of the sample nearest ``time_s``; None outside the samples' time span."""
-    if times.size == 0 or not times[0] <= time_s <= times[-1]:
-        return None
-    i = int(np.searchsorted(times, time_s))
-    if i == times.size or (i > 0 and time_s - times[i - 1] <= times[i] - time_s):
-        return i - 1
-    return i
-
 
 class ReviewPanel(QWidget):
     """Charts of one run or log; markers to jump to; the values under the mouse."""
@@ -124,6 +76,7 @@ class ReviewPanel(QWidget):
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.marker_lines: list[pg.InfiniteLine] = []
         self.cursor_lines: list[pg.InfiniteLine] = []
+        self.cursor_s: float | None = None  # where the cursor is (time_s), None before any
 
         self.open_run_button = QPushButton("Open run…")
         self.open_log_button = QPushButton("Import log…")
@@ -154,6 +107,8 @@ class ReviewPanel(QWidget):
         self.notes_toggle.toggled.connect(self._show_notes)
 
         self.charts = pg.GraphicsLayoutWidget()
+        self.charts.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.charts.installEventFilter(self)  # ← → move the cursor, not the view
         self.charts.scene().sigMouseMoved.connect(self._mouse_moved)
         self.marker_list = QListWidget()
         self.marker_list.setObjectName("review_markers")
@@ -248,7 +203,9 @@ class ReviewPanel(QWidget):
         self._set_notes(notes)
         self._build_charts()
         self._fill_marker_list()
-        self.cursor_label.setText("Move the mouse over the charts to read the values.")
+        self.cursor_s = None
+        self.cursor_label.setText("Move the mouse over the charts (or ← → keys) to read the "
+                                  "values.")
 
     @property
     def duration_s(self) -> float:
@@ -261,16 +218,18 @@ class ReviewPanel(QWidget):
         self.plots, self.curves, self.marker_lines, self.cursor_lines = [], {}, [], []
         shown = [c for c in CHARTS if any(t.channel in self.values for t in c.traces)]
         for row, chart in enumerate(shown):
-            plot = self.charts.addPlot(row=row, col=0)
+            traces = [t for t in chart.traces if t.channel in self.values]
+            # The legend gets its own line above its chart: it never covers a trace.
+            legend = pg.LegendItem(colCount=len(traces), offset=None)
+            self.charts.addItem(legend, row=2 * row, col=0)
+            plot = self.charts.addPlot(row=2 * row + 1, col=0)
             plot.setClipToView(True)
             plot.setDownsampling(auto=True, mode="peak")
             plot.showGrid(x=True, y=True, alpha=0.2)
             plot.setAutoVisible(y=True)  # y fits what is in view when zoomed in time
-            plot.addLegend(offset=(10, 5))
-            traces = [t for t in chart.traces if t.channel in self.values]
             units = list(dict.fromkeys(self._unit(t.channel) for t in traces))
             title = chart.title if len(traces) > 1 or chart.title == "AFR" else traces[0].name
-            plot.setLabel("left", _axis_label(title, units))
+            plot.setLabel("left", axis_label(title, units))
             # One width for every left axis, so a time is at the same x on every chart (linked
             # views are matched by screen position).
             plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH_PX)
@@ -280,11 +239,11 @@ class ReviewPanel(QWidget):
                 self.curves[trace.channel] = plot.plot(
                     self.times,
                     shown_values,
-                    name=trace.name,
                     pen=pg.mkPen(trace.colour, width=2, style=style),
                     connect="finite",
                 )
-            for marker in self.markers:
+                legend.addItem(self.curves[trace.channel], trace.name)
+            for index, marker in enumerate(self.markers):
                 label = marker.note if row == 0 else None  # the note once, on the top chart
                 line = pg.InfiniteLine(
                     pos=marker.time_s,
@@ -292,7 +251,9 @@ class ReviewPanel(QWidget):
                     movable=False,
                     pen=pg.mkPen(MARKER_COLOUR, width=1, style=Qt.PenStyle.DashLine),
                     label=label,
-                    labelOpts={"position": 0.92, "color": MARKER_COLOUR},
+                    # Neighbouring notes at different heights, so close markers stay readable.
+                    labelOpts={"position": MARKER_LABEL_HEIGHTS[index % len(MARKER_LABEL_HEIGHTS)],
+                               "color": MARKER_COLOUR, "anchors": [(0, 0.5), (0, 0.5)]},
                 )
                 plot.addItem(line, ignoreBounds=True)
                 self.marker_lines.append(line)
@@ -377,10 +338,57 @@ class ReviewPanel(QWidget):
 
     def show_cursor(self, time_s: float) -> None:
         """Put the cursor line at ``time_s`` on every chart and list the values there."""
+        self.cursor_s = time_s
         for line in self.cursor_lines:
             line.setPos(time_s)
             line.show()
         self.cursor_label.setText(self.cursor_text(time_s))
+
+    def move_cursor(self, samples: int) -> None:
+        """Move the cursor by ``samples`` samples (negative: back); from the middle of the view
+        when there is no cursor yet. It stays on the run and the view follows it."""
+        if self.times.size == 0:
+            return
+        if self.cursor_s is None:
+            lo, hi = self.x_range()
+            index = nearest_index(self.times, (lo + hi) / 2) or 0
+        else:
+            index = nearest_index(self.times, self.cursor_s) or 0
+            index = min(max(index + samples, 0), self.times.size - 1)
+        time_s = float(self.times[index])
+        lo, hi = self.x_range()
+        if not lo <= time_s <= hi:
+            self.centre_on(time_s)
+        self.show_cursor(time_s)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if (watched is self.charts and event.type() == QEvent.Type.KeyPress
+                and isinstance(event, QKeyEvent)
+                and event.key() in (Qt.Key.Key_Left, Qt.Key.Key_Right)):
+            self.keyPressEvent(event)
+            return True
+        return super().eventFilter(watched, event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        step = CURSOR_STEP_SAMPLES[1 if event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+                                   else 0]
+        if event.key() == Qt.Key.Key_Left:
+            self.move_cursor(-step)
+        elif event.key() == Qt.Key.Key_Right:
+            self.move_cursor(step)
+        else:
+            super().keyPressEvent(event)
+
+    def set_units(self, units: DisplayUnits) -> None:
+        """Show every value in ``units`` from now on: axes, legends, read-outs."""
+        self.units = units
+        if self.times.size or self.values:
+            view = self.x_range()
+            self._build_charts()
+            if self.plots and view != (0.0, 0.0):
+                self.plots[0].setXRange(*view, padding=0)
+            if self.cursor_s is not None:
+                self.show_cursor(self.cursor_s)
 
     def _mouse_moved(self, scene_pos: QPointF) -> None:
         for plot in self.plots:
@@ -434,12 +442,3 @@ class ReviewPanel(QWidget):
         name, _ = QFileDialog.getOpenFileName(self, "Import log", "", LOG_FILTER)
         if name:
             self.open_log(name)
-
-
-def _axis_label(title: str, units: Sequence[str]) -> str:
-    symbols = [unit_symbol(u) for u in units]
-    if symbols == ["AFR"] and title == "AFR":
-        return "AFR"
-    if symbols == ["λ"] and title == "AFR":
-        return "Lambda (λ)"
-    return f"{title} ({' / '.join(symbols)})"

@@ -30,8 +30,13 @@ from dynoai_desktop.app.run_library import RunLibrary
 from dynoai_desktop.core.build_spec import STAGE_MAX, BuildSpec, EngineFamily
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.ui import theme
+from dynoai_desktop.ui.widgets import CompactCombo, ElidedLabel
 
 FIRST_RUN_NAME = "run 1"
+RECORD_KEY = "F9"
+COMBO_CHARS = 10  # customer and vehicle boxes: this wide at least, never wider for a long name
+RUN_NAME_MAX_PX = 140
+MARKER_NOTE_MAX_PX = 160
 RECORDING_STYLE = f"background-color: {theme.FAULT}; color: #ffffff; font-weight: bold;"
 _TRAILING_NUMBER = re.compile(r"^(.*?)(\d+)$")
 
@@ -178,23 +183,25 @@ class SessionBar(QWidget):
         self.recording = False
         self._session_vehicle_id: int | None = None
 
-        self.customer_combo = QComboBox()
+        self.customer_combo = CompactCombo(COMBO_CHARS)
         self.customer_combo.setPlaceholderText("choose a customer")
-        self.customer_combo.setMinimumContentsLength(14)
         self.new_customer_button = QPushButton("New…")
         self.new_customer_button.setToolTip("Add a customer to the catalog")
-        self.vehicle_combo = QComboBox()
+        self.vehicle_combo = CompactCombo(COMBO_CHARS)
         self.vehicle_combo.setPlaceholderText("choose a vehicle")
-        self.vehicle_combo.setMinimumContentsLength(16)
         self.new_vehicle_button = QPushButton("New…")
         self.new_vehicle_button.setToolTip("Add a vehicle of this customer to the catalog")
         self.start_session_button = QPushButton("Start session")
-        self.session_label = QLabel()
+        self.session_label = ElidedLabel()
+        self.session_label.setObjectName("session_label")
         self.session_label.setStyleSheet(f"color: {theme.MUTED};")
         self.run_name_edit = QLineEdit(FIRST_RUN_NAME)
         self.run_name_edit.setToolTip("Name of the next run; counts up after each stop")
+        self.run_name_edit.setMaximumWidth(RUN_NAME_MAX_PX)
         self.record_button = QPushButton("Record")
+        self.record_button.setToolTip(f"Record a run ({RECORD_KEY}); again to stop")
         self.marker_note_edit = QLineEdit()
+        self.marker_note_edit.setMaximumWidth(MARKER_NOTE_MAX_PX)
         self.marker_note_edit.setPlaceholderText("marker note")
         self.marker_button = QPushButton("Marker")
         self.marker_button.setToolTip("Drop a marker in the run (M, or Ctrl+M anywhere)")
@@ -209,10 +216,8 @@ class SessionBar(QWidget):
             self.vehicle_combo,
             self.new_vehicle_button,
             self.start_session_button,
-            self.session_label,
         ):
             top.addWidget(widget)
-        top.addStretch(1)
         bottom = QHBoxLayout()
         for widget in (
             QLabel("Run"),
@@ -222,7 +227,7 @@ class SessionBar(QWidget):
             self.marker_button,
         ):
             bottom.addWidget(widget)
-        bottom.addStretch(1)
+        bottom.addWidget(self.session_label, stretch=1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
         layout.setSpacing(2)
@@ -237,6 +242,10 @@ class SessionBar(QWidget):
         self.app_marker_shortcut = QShortcut(QKeySequence("Ctrl+M"), self)
         self.app_marker_shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
         self.app_marker_shortcut.activated.connect(self._on_marker)
+        # Record / Stop from anywhere in the app, as a tuner's other hand is on the throttle.
+        self.record_shortcut = QShortcut(QKeySequence(RECORD_KEY), self)
+        self.record_shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.record_shortcut.activated.connect(self._on_record_key)
 
         self.customer_combo.currentIndexChanged.connect(self._on_customer_changed)
         self.vehicle_combo.currentIndexChanged.connect(self._on_vehicle_changed)
@@ -408,6 +417,10 @@ class SessionBar(QWidget):
             return
         _show_problem(self.problem, "")
         self.record_requested.emit(self.session_id, name)
+
+    def _on_record_key(self) -> None:
+        if self.record_button.isEnabled():
+            self._on_record()
 
     def _on_marker(self) -> None:
         # A marker belongs to a run: the recorder only takes one while it records.

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtWidgets import (
-    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -28,11 +27,13 @@ from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.ui import theme
 from dynoai_desktop.ui.panels.table_model import TableModel
+from dynoai_desktop.ui.widgets import CompactCombo, ElidedLabel
 
 OPEN_FILTER = (
     "Tunes (*.pvv *.msq *.csv);;Power Vision (*.pvv);;TunerStudio (*.msq);;Table CSV (*.csv)"
 )
 EXPORT_FILTER = "Table CSV (*.csv);;Power Vision (*.pvv);;TunerStudio (*.msq)"
+PICKER_CHARS = 14
 
 
 class TablesPanel(QWidget):
@@ -40,11 +41,12 @@ class TablesPanel(QWidget):
         super().__init__(parent)
         self.tune = tune
         self.tables: list[Table] = []
-        self.picker = QComboBox()
+        self.picker = CompactCombo(PICKER_CHARS)
         self.picker.setObjectName("table_picker")
         self.open_button = QPushButton("Open tune…")
         self.export_button = QPushButton("Export…")
-        self.source_label = QLabel()
+        self.source_label = ElidedLabel()
+        self.source_label.setObjectName("tune_source")
         self.source_label.setStyleSheet(f"color: {theme.MUTED};")
         self.view = QTableView()
         self.view.setObjectName("table_view")
