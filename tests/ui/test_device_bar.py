@@ -186,6 +186,18 @@ def test_statuses_colour_the_lights_with_the_reason_on_hover(bar: DeviceBar) -> 
     bar.show_statuses([_status("dyno", DeviceState.STALE, "no line for 1.2 s")])
     assert (dyno.light.colour, dyno.light.toolTip()) == (theme.WARN, "no line for 1.2 s")
     assert wideband.light.colour == theme.FAULT  # no news for the wideband: kept
+    # The reason is in words under the light, not only on hover, and follows each poll.
+    assert dyno.reason.full_text() == "no line for 1.2 s"
+    bar.show_statuses([_status("dyno", DeviceState.STREAMING, "dyno-line: streaming")])
+    assert dyno.reason.full_text() == "dyno-line: streaming"
+
+
+def test_options_show_in_a_few_words_on_their_button(bar: DeviceBar) -> None:
+    wideband = _row(bar, "wideband")
+    assert wideband.options_button.text() == "front 1, re…"
+    assert "front 1, rear 2" in wideband.options_button.toolTip()
+    wideband.options.widgets["rear"].setCurrentIndex(wideband.options.widgets["rear"].findData(3))
+    assert "rear 3" in wideband.options_button.toolTip()
 
 
 def test_while_connected_editing_is_off_and_the_button_disconnects(qtbot, bar: DeviceBar) -> None:

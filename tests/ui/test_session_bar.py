@@ -252,3 +252,29 @@ def test_ctrl_m_works_from_another_window(bar: SessionBar, with_session: int, qt
 )  # fmt: skip
 def test_run_names_count_up(name: str, after: str) -> None:
     assert next_run_name(name) == after
+
+
+def test_a_problem_line_goes_once_it_is_fixed(qtbot, bar: SessionBar, with_session: int) -> None:
+    bar.run_name_edit.setText("  ")
+    bar.record_button.click()
+    assert bar.problem.isVisibleTo(bar) and "Give the run a name" in bar.problem.text()
+    bar.run_name_edit.setText("pull 2")
+    assert not bar.problem.isVisibleTo(bar)
+
+    vehicle = NewVehicleDialog()
+    qtbot.addWidget(vehicle)
+    vehicle.name_edit.setText("2019 Street Glide")
+    vehicle.accept()
+    assert vehicle.problem.isVisibleTo(vehicle)
+    vehicle.set_family(EngineFamily.M8_114)
+    assert not vehicle.problem.isVisibleTo(vehicle)
+
+
+def test_f9_records_and_stops_from_anywhere(qtbot, bar: SessionBar, with_session: int) -> None:
+    bar.show()
+    with qtbot.waitSignal(bar.record_requested, timeout=1000):
+        bar.record_shortcut.activated.emit()
+    bar.set_recording(True)
+    with qtbot.waitSignal(bar.stop_requested, timeout=1000):
+        bar.record_shortcut.activated.emit()
+    assert bar.record_shortcut.key().toString() == "F9"

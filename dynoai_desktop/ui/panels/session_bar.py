@@ -96,6 +96,11 @@ class _NamedDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.problem)
         layout.addWidget(_buttons(self))
+        # A problem line goes as soon as the tuner changes what it was about.
+        self.name_edit.textChanged.connect(self.clear_problem)
+
+    def clear_problem(self) -> None:
+        _show_problem(self.problem, "")
 
     @property
     def name(self) -> str:
@@ -143,6 +148,7 @@ class NewVehicleDialog(_NamedDialog):
             [("Engine", self.family_combo), ("Stage", self.stage_spin), ("VIN", self.vin_edit)],
             parent,
         )
+        self.family_combo.currentIndexChanged.connect(self.clear_problem)
 
     @property
     def vin(self) -> str:
@@ -254,6 +260,7 @@ class SessionBar(QWidget):
         self.start_session_button.clicked.connect(self.start_session)
         self.record_button.clicked.connect(self._on_record)
         self.marker_button.clicked.connect(self._on_marker)
+        self.run_name_edit.textChanged.connect(self._clear_problem)
 
         self.refresh_customers()
         self._set_session(None)
@@ -417,6 +424,10 @@ class SessionBar(QWidget):
             return
         _show_problem(self.problem, "")
         self.record_requested.emit(self.session_id, name)
+
+    def _clear_problem(self) -> None:
+        if self.library.available:
+            _show_problem(self.problem, "")
 
     def _on_record_key(self) -> None:
         if self.record_button.isEnabled():
