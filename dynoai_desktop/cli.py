@@ -7,19 +7,23 @@ imported inside :func:`_run_gui` only.
 
 Errors a user can cause print one line ``dynoai CMD: ...`` on stderr and exit 2; never a
 traceback.
+
+The subcommands' modules (``simulate`` brings the whole virtual cell) are imported only when a
+command line needs them: a line that opens the window is parsed with the top-level options alone,
+and anything that parser cannot take (a subcommand, ``--help``, a mistake) is parsed again by
+the full parser, whose messages and help are the ones shown.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import IO, Any, NoReturn
 
 from dynoai_desktop import __version__
-from dynoai_desktop.commands import convert as _convert
-from dynoai_desktop.commands import simulate as _simulate
 from dynoai_desktop.core.errors import InputError
 
 EXIT_OK = 0
@@ -38,24 +42,72 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
+class _NeedsFullParser(Exception):
+    """The top-level-only parser met something only the full parser answers rightly."""
+
+
+class _TopLevelParser(_Parser):
+    """The top-level options without the subcommands, for command lines that open the window.
+
+    While parsing, an error or ``--help`` defers to the full parser (:func:`build_parser`) rather
+    than answering; after a clean parse, ``error`` is the usual one-line usage error.
+    """
+
+    deferring = True
+
+    def error(self, message: str) -> NoReturn:
+        if self.deferring:
+            raise _NeedsFullParser(message)
+        super().error(message)
+
+    def print_help(self, file: IO[str] | None = None) -> None:
+        if self.deferring:
+            raise _NeedsFullParser("--help lists the subcommands")
+        super().print_help(file)
+
+
 # Subcommands register here as later issues add them (autotune, simulate, convert,
 # validate-training-data): name -> (help, add_arguments(parser), run(args) -> exit code).
 AddArguments = Callable[[argparse.ArgumentParser], None]
 RunCommand = Callable[[argparse.Namespace], int]
 Subcommand = tuple[str, AddArguments, RunCommand]
-SUBCOMMANDS: dict[str, Subcommand] = {
-    "convert": (_convert.HELP, _convert.add_arguments, _convert.run),
-    "simulate": (_simulate.HELP, _simulate.add_arguments, _simulate.run),
-}
+
+
+@functools.cache
+def _subcommands() -> dict[str, Subcommand]:
+    """``SUBCOMMANDS``: their modules are imported on first use, not with the command line (the
+    windows' start needs none of them)."""
+    from dynoai_desktop.commands import convert, simulate
+
+    return {
+        "convert": (convert.HELP, convert.add_arguments, convert.run),
+        "simulate": (simulate.HELP, simulate.add_arguments, simulate.run),
+    }
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SUBCOMMANDS":
+        return _subcommands()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_DESCRIPTION = (
+    "DynoAI Desktop for the motorcycle dyno cell: live logging and recording, run review, tune "
+    "tables and a virtual dyno cell. With no subcommand, opens the main window."
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="dynoai",
-        description="DynoAI Desktop for the motorcycle dyno cell: live logging and recording, "
-        "run review, tune tables and a virtual dyno cell. With no subcommand, opens the main "
-        "window.",
-    )
+    """The full parser: the top-level options and every subcommand."""
+    parser = _Parser(prog="dynoai", description=_DESCRIPTION)
+    _add_top_level_options(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, (help_text, add_arguments, _run) in _subcommands().items():
+        add_arguments(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def _add_top_level_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", action="version", version=f"dynoai {__version__}")
     modes = parser.add_mutually_exclusive_group()
     modes.add_argument(
@@ -93,20 +145,28 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="read and write settings in DIR instead of the platform's config directory",
     )
-    if SUBCOMMANDS:
-        sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-        for name, (help_text, add_arguments, _run) in SUBCOMMANDS.items():
-            add_arguments(sub.add_parser(name, help=help_text, description=help_text))
-    return parser
+
+
+def _parse(argv: Sequence[str] | None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """Parse with the top-level options alone when that suffices (the GUI modes), else with the
+    full parser; the parser comes back for later usage errors."""
+    quick = _TopLevelParser(prog="dynoai", description=_DESCRIPTION)
+    _add_top_level_options(quick)
+    try:
+        args = quick.parse_args(argv)
+    except _NeedsFullParser:
+        parser = build_parser()
+        return parser, parser.parse_args(argv)
+    quick.deferring = False
+    return quick, args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    parser, args = _parse(argv)
     command = getattr(args, "command", None)
     if command is not None:
         try:
-            return SUBCOMMANDS[command][2](args)
+            return _subcommands()[command][2](args)
         except InputError as exc:
             sys.stderr.write(f"dynoai {command}: {exc}\n")
             return EXIT_USAGE

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from dynoai_desktop.app.events import Event
 from dynoai_desktop.core.build_spec import BuildSpec
@@ -21,6 +20,9 @@ from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.storage.catalog import Catalog, Customer, RunRecord, Session, Vehicle
 from dynoai_desktop.storage.log_import import import_log
 from dynoai_desktop.storage.run_files import Marker, read_run
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 UNUSED_COLUMNS_LISTED = 8
 NO_CATALOG = ("the catalog is not open (see the message at start-up), so customers, vehicles, "

@@ -16,6 +16,7 @@ the run is still rebuilt from whatever is readable, its name and start from the 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import shutil
@@ -24,10 +25,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyarrow as pa
 
 from dynoai_desktop.core.channels import LOG_COLUMNS
 from dynoai_desktop.core.errors import InputError
@@ -37,11 +37,29 @@ from dynoai_desktop.storage.catalog import Catalog, RunRecord
 from dynoai_desktop.storage.file_io import set_aside, write_bytes_atomic
 from dynoai_desktop.storage.run_files import Marker, RunMetadata, write_run
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 JOURNAL_DIR = "journal"
 META_FILE = "meta.json"
 SAMPLES_FILE = "samples.arrows"
-SCHEMA = pa.schema([(name, pa.float64()) for name in LOG_COLUMNS])
 WEATHER_CHANNELS = ("baro_kpa", "ambient_temp_c", "humidity_pct", "correction_factor")
+
+
+@functools.cache
+def _samples_schema() -> pa.Schema:
+    """The journal's columns: every FORMATS.md §2 channel, float64 (``SCHEMA``)."""
+    import pyarrow as pa
+
+    return pa.schema([(name, pa.float64()) for name in LOG_COLUMNS])
+
+
+def __getattr__(name: str) -> Any:
+    # SCHEMA is built on first use: pyarrow is imported when a journal is written or read, not
+    # when the app starts (benchmarks/start_time.py).
+    if name == "SCHEMA":
+        return _samples_schema()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def now_utc() -> str:
@@ -56,6 +74,8 @@ class Journal:
     """Writes one run's journal; ``append`` from one thread, ``add_marker`` from any."""
 
     def __init__(self, folder: Path, metadata: RunMetadata, zero_acq_s: float) -> None:
+        import pyarrow as pa
+
         self.folder = folder
         self.rows = 0
         folder.mkdir(parents=True, exist_ok=True)
@@ -65,7 +85,7 @@ class Journal:
         self._lock = threading.Lock()
         self._write_meta()
         self._sink = pa.OSFile(str(folder / SAMPLES_FILE), "wb")
-        self._writer = pa.ipc.new_stream(self._sink, SCHEMA)
+        self._writer = pa.ipc.new_stream(self._sink, _samples_schema())
 
     @property
     def name(self) -> str:
@@ -80,12 +100,14 @@ class Journal:
 
     def append(self, blocks: Sequence[RowBlock]) -> None:
         """Write ``blocks`` as one record batch and flush it to the OS."""
+        import pyarrow as pa
+
         blocks = [b for b in blocks if len(b)]
         if not blocks:
             return
         rows = RowBlock.concat(blocks, LOG_COLUMNS)
         batch = pa.record_batch([pa.array(rows.channel(name)) for name in LOG_COLUMNS],
-                                schema=SCHEMA)
+                                schema=_samples_schema())
         self._writer.write_batch(batch)
         self._sink.flush()
         self.rows += len(rows)
@@ -146,12 +168,14 @@ def _check_meta(meta: object, path: Path) -> None:
 
 
 def _read_samples(path: Path, contents: JournalContents) -> dict[str, np.ndarray]:
+    import pyarrow as pa
+
     batches = []
     damaged: Exception | None = None
     try:
         with pa.OSFile(str(path), "rb") as source:
             reader = pa.ipc.open_stream(source)
-            schema_ok = reader.schema.equals(SCHEMA)
+            schema_ok = reader.schema.equals(_samples_schema())
             while schema_ok:
                 try:
                     batches.append(reader.read_next_batch())
@@ -169,7 +193,7 @@ def _read_samples(path: Path, contents: JournalContents) -> dict[str, np.ndarray
         kept = set_aside(path)
         contents.set_aside.append(kept)
         contents.problems.append(f"{path} was unreadable ({_short(damaged)}); kept it as {kept}")
-    table = pa.Table.from_batches(batches, schema=SCHEMA)
+    table = pa.Table.from_batches(batches, schema=_samples_schema())
     return {name: table.column(name).to_numpy() for name in LOG_COLUMNS}
 
 

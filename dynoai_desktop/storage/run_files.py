@@ -18,12 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from dynoai_desktop import __version__
 from dynoai_desktop.core.channels import CHANNELS, LOG_COLUMNS
@@ -32,6 +29,13 @@ from dynoai_desktop.core.log_csv import format_log_csv
 from dynoai_desktop.core.weather import Weather
 from dynoai_desktop.storage.file_io import write_bytes_atomic
 from dynoai_desktop.storage.settings import DevicePort
+
+if TYPE_CHECKING:
+    # pandas and pyarrow are imported where a run is written or read, not at import: they cost
+    # about a third of the GUI's start (benchmarks/start_time.py).
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
 METADATA_KEY = b"dynoai.run"
 METADATA_SCHEMA_VERSION = 1
@@ -199,6 +203,8 @@ def _check_metadata(metadata: RunMetadata, path: Path) -> None:
 
 
 def _columns_of(frame_or_columns: pd.DataFrame | Mapping[str, Any], path: Path) -> dict[str, Any]:
+    import pandas as pd
+
     if isinstance(frame_or_columns, pd.DataFrame):
         names = list(frame_or_columns.columns)
         if len(set(names)) != len(names):
@@ -221,6 +227,8 @@ def _columns_of(frame_or_columns: pd.DataFrame | Mapping[str, Any], path: Path) 
 
 
 def _as_float64(name: str, values: Any, path: Path) -> np.ndarray:
+    import pandas as pd
+
     try:
         series = values if isinstance(values, pd.Series) else pd.Series(values)
         return series.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -232,6 +240,8 @@ def _as_float64(name: str, values: Any, path: Path) -> np.ndarray:
 
 
 def _run_table(columns: Mapping[str, Any], metadata: RunMetadata, path: Path) -> pa.Table:
+    import pyarrow as pa
+
     if "time_s" not in columns:
         raise InputError(f"{path}: the run has no time_s column; every run needs one")
     time_s = _as_float64("time_s", columns["time_s"], path)
@@ -283,6 +293,8 @@ def write_run(
     be finite, >= 0 and strictly increasing. Bad input is an InputError naming the file and the
     column; a failed write leaves any file already at ``path`` untouched.
     """
+    import pyarrow.parquet as pq
+
     target = Path(path)
     _check_metadata(metadata, target)
     table = _run_table(_columns_of(frame_or_columns, target), metadata, target)
@@ -314,6 +326,9 @@ def _not_a_run(path: Path, why: str) -> InputError:
 
 
 def _open_schema(path: Path) -> tuple[pa.Schema, pq.ParquetFile]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     if not path.exists():
         raise InputError(f"{path}: no such file; check the path")
     if path.is_dir():
@@ -352,6 +367,8 @@ def read_run(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, RunMetadata]:
     A missing file, a file that is not Parquet, a Parquet file without ``dynoai.run`` metadata
     or without ``time_s`` is an InputError naming the file.
     """
+    import pyarrow as pa
+
     target = Path(path)
     schema, parquet = _open_schema(target)
     try:
@@ -371,6 +388,8 @@ def read_run(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, RunMetadata]:
 def log_csv_text(frame: pd.DataFrame) -> str:
     """A run's samples as Log CSV text (FORMATS.md §2), through core's one Log CSV writer;
     numeric columns as numbers (missing empty), extra text columns CSV-quoted."""
+    import pandas as pd
+
     columns: dict[str, Any] = {}
     for name in frame.columns:
         series = frame[name]

@@ -17,7 +17,6 @@ from dynoai_desktop.core.channels import LOG_COLUMNS
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.log_csv import format_cell
 from dynoai_desktop.core.weather import Weather
-from dynoai_desktop.storage import run_files
 from dynoai_desktop.storage.run_files import (
     METADATA_KEY,
     Marker,
@@ -133,7 +132,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(
         Path(where).write_bytes(b"PAR1 half a file")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(run_files.pq, "write_table", half_written)
+    monkeypatch.setattr(pq, "write_table", half_written)  # run_files imports it when writing
     with pytest.raises(InputError, match=r"run\.parquet: cannot be written \(No space left"):
         write_run(path, _samples(10), _metadata(name="other"))
     assert path.read_bytes() == before

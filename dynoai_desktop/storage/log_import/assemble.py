@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from dynoai_desktop.core.channels import LOG_COLUMNS, STATUS_CHANNEL_FOR
 from dynoai_desktop.core.errors import InputError
@@ -44,6 +43,8 @@ class _Mapping:
 
 def build(source: SourceLog) -> ImportedLog:
     """Map ``source`` onto canonical channels; InputError when it has no time or no rpm."""
+    import pandas as pd  # here, not at import: pandas is heavy and the GUI starts without it
+
     time_column, time_rule = _required(
         source, "time_s", "Time, Time (msec), Time(ms)", "export the log with its time stamps"
     )

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.storage.file_io import read_bytes
@@ -46,6 +45,8 @@ def _not_text(path: Path, offset: int) -> InputError:
 
 def numbers(cells: Sequence[str], decimal_comma: bool = False) -> np.ndarray:
     """Cells as floats: empty, blank or non-numeric cells become NaN."""
+    import pandas as pd  # here, not at import: pandas is heavy and the GUI starts without it
+
     series = pd.Series(list(cells), dtype=object).astype(str).str.strip()
     if decimal_comma:
         series = series.str.replace(",", ".", regex=False)
