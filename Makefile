@@ -10,10 +10,14 @@ test:  ## set up, then run the whole suite offscreen and the non-UI suite withou
 smoke:  ## the installer's check: open the main window for 5 s offscreen, exit 0
 	QT_QPA_PLATFORM=offscreen scripts/run.sh --smoke
 
-screenshots:  ## regenerate the docs' screenshots under Xvfb (about a minute: the demo runs in real time)
+screenshots:  ## regenerate the docs' screenshots under Xvfb (about two minutes: the demo runs in real time)
 	scripts/bootstrap.sh gui
-	DYNOAI_CONFIG_DIR=$$(mktemp -d) xvfb-run -a -s "-screen 0 1600x1000x24" \
+	DYNOAI_CONFIG_DIR=$$(mktemp -d) DYNOAI_DATA_DIR=$$(mktemp -d) xvfb-run -a -s "-screen 0 1600x1000x24" \
 		.venv/bin/dynoai --demo --screenshot docs/main_window.png --screenshot-after-s 23
+	DYNOAI_CONFIG_DIR=$$(mktemp -d) DYNOAI_DATA_DIR=$$(mktemp -d) xvfb-run -a -s "-screen 0 1280x800x24" \
+		.venv/bin/dynoai --demo --screenshot docs/main_window_1280x800.png --screenshot-after-s 23
+	DYNOAI_CONFIG_DIR=$$(mktemp -d) DYNOAI_DATA_DIR=$$(mktemp -d) xvfb-run -a -s "-screen 0 1920x1080x24" \
+		.venv/bin/dynoai --demo --screenshot docs/main_window_1920x1080.png --screenshot-after-s 23
 	xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/docs_shots.py docs
 
 clean:

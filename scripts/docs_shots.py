@@ -34,7 +34,9 @@ def _run_for(app: QApplication, seconds: float) -> None:
         time.sleep(0.005)
 
 
-def main(out: Path, ports: DemoStart, build: BuildSpec) -> None:
+def main(out: Path, demo_cell: DemoCell) -> None:
+    ports = DemoStart(demo_cell.ports, demo_cell.banner)
+    build: BuildSpec = demo_cell.cell.config.preset.build
     app = QApplication(sys.argv[:1])
     apply_theme(app)
     with tempfile.TemporaryDirectory() as scratch:
@@ -66,12 +68,17 @@ def main(out: Path, ports: DemoStart, build: BuildSpec) -> None:
         window.review.show_cursor(start + 0.6 * (end - start))
         _run_for(app, 0.5)
         window.grab().save(str(out / "review_mode.png"))
+        window.live_dock.show_live()
+        demo_cell.cell.post(lambda: demo_cell.cell.set_sensor_state("rear", 3, 2))  # heater open
+        _run_for(app, 1.5)
+        window.live_dock.grab().save(str(out / "gauge_sensor_error.png"))
+        demo_cell.cell.post(lambda: demo_cell.cell.set_sensor_state("rear", None))
         window.close()
         dyno.close()
-    print(f"saved {out / 'live_mid_pull.png'} and {out / 'review_mode.png'}")
+    print(f"saved {out / 'live_mid_pull.png'}, {out / 'review_mode.png'} and "
+          f"{out / 'gauge_sensor_error.png'}")
 
 
 if __name__ == "__main__":
     with DemoCell(rate_multiplier=RATE) as demo_cell:
-        main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs"),
-             DemoStart(demo_cell.ports, demo_cell.banner), demo_cell.cell.config.preset.build)
+        main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs"), demo_cell)

@@ -26,7 +26,6 @@ from dynoai_desktop.ui.panels.tables import TablesPanel
 from dynoai_desktop.ui.preferences import PreferencesDialog
 from dynoai_desktop.ui.widgets import ElidedLabel
 
-DEFAULT_SIZE = (1500, 900)  # on a screen with room for it; smaller screens get what they have
 # Share of the window's width the Live logging dock takes in each layout preset.
 LAYOUT_PRESETS = {"live": ("Live logging layout", 0.58), "tuning": ("Tuning layout", 0.36)}
 DEFAULT_LIVE_SHARE = 800 / 1500
@@ -194,10 +193,10 @@ class MainWindow(QMainWindow):
         if settings.window_geometry_b64:
             restored = self.restoreGeometry(
                 QByteArray(base64.b64decode(settings.window_geometry_b64)))
-        if not restored:
+        if not restored:  # the first start: the whole of the screen it is on
             room = self.available_rect()
-            self.resize(min(DEFAULT_SIZE[0], room.width()), min(DEFAULT_SIZE[1], room.height()))
-            self.move(room.center() - self.rect().center())
+            self.resize(room.size())
+            self.move(room.topLeft())
         if settings.window_state_b64:
             self.restoreState(QByteArray(base64.b64decode(settings.window_state_b64)))
 

@@ -29,11 +29,12 @@ def _wait(condition, timeout_s: float, what: str) -> None:  # noqa: ANN001
         time.sleep(0.02)
 
 
-def test_a_clean_start_has_nothing_to_say_and_shows_the_base_map() -> None:
+def test_a_clean_start_has_nothing_to_say_and_no_tune_until_one_is_opened() -> None:
     app = DynoApp()
     try:
         assert app.notices == []
-        assert app.catalog is not None and app.tune.coverage_table is not None
+        # The generated base map is the virtual bike's: only demo mode shows it.
+        assert app.catalog is not None and app.tune.coverage_table is None
         assert not app.live.connected and app.live.statuses() == []
     finally:
         app.close()

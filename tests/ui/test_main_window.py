@@ -7,6 +7,8 @@ import pytest
 from PySide6.QtCore import Qt
 
 from dynoai_desktop.core.display import DisplayUnits
+from dynoai_desktop.core.tune import Tune
+from dynoai_desktop.storage.resources import demo_base_tables
 from dynoai_desktop.ui import theme
 from dynoai_desktop.ui.main_window import MainWindow
 from dynoai_desktop.ui.panels.live_logging import afr_colour
@@ -51,6 +53,9 @@ def test_dock_layout_is_restored_on_the_next_start(qtbot, _window) -> None:
 def test_the_tables_panel_shows_the_base_ve_map_with_rpm_rows_and_kpa_columns(
         qtbot, _window) -> None:
     window = _window(qtbot)
+    assert window.tables.tables == [] and "No tune open" in window.tables.source_label.text()
+    tables, label = demo_base_tables()  # what demo mode shows
+    window.app.tune.show(Tune({t.name: t for t in tables}), label)
     model = window.tables.view.model()
     table = window.tables.tables[0]
     assert model.rowCount() == table.values.shape[0]
