@@ -8,11 +8,18 @@ then drain everything available in one call (shared reference/protocols.md §7.3
 
 from __future__ import annotations
 
+# Everything a reader thread may need is imported here, on the importing thread, never lazily
+# on the reader's: the first open of a socket:// port would import pyserial's URL handlers and
+# (through getaddrinfo) the 'idna' codec on the reader thread, and an import on a worker thread
+# while the UI thread is inside PySide6 can deadlock (seen here: a test run hung with the UI
+# thread in pyqtgraph's setupUi and a reader thread in encodings.idna, under PySide6's import
+# hook).
+import encodings.idna  # noqa: F401
 from collections.abc import Mapping
 from typing import Any
 
 import serial
-from serial.urlhandler import protocol_socket
+from serial.urlhandler import protocol_alt, protocol_loop, protocol_socket, protocol_spy  # noqa: F401
 
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.devices.base import Decoder, DecoderStats, DeviceKind, DynoCommand, Reading

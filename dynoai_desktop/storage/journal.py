@@ -86,6 +86,11 @@ class Journal:
         self._write_meta()
         self._sink = pa.OSFile(str(folder / SAMPLES_FILE), "wb")
         self._writer = pa.ipc.new_stream(self._sink, _samples_schema())
+        # ``append`` runs on the recorder's thread: everything it needs is imported here, on
+        # the caller's (the UI) thread. pa.array imports pandas the first time; an import on a
+        # worker thread while the UI thread is inside PySide6 can deadlock (devices/transport.py).
+        self._pa = pa
+        pa.array(np.zeros(1))
 
     @property
     def name(self) -> str:
@@ -99,9 +104,8 @@ class Journal:
             return acq_time_s - self._meta["zero_acq_s"]
 
     def append(self, blocks: Sequence[RowBlock]) -> None:
-        """Write ``blocks`` as one record batch and flush it to the OS."""
-        import pyarrow as pa
-
+        """Write ``blocks`` as one record batch and flush it to the OS (no import here)."""
+        pa = self._pa
         blocks = [b for b in blocks if len(b)]
         if not blocks:
             return
