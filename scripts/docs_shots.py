@@ -21,6 +21,7 @@ from dynoai_desktop.app.application import DemoStart, DynoApp
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.demo import DemoCell
 from dynoai_desktop.storage.catalog import DATA_DIR_ENV
+from dynoai_desktop.ui.gc_on_gui_thread import GuiThreadGarbageCollector
 from dynoai_desktop.ui.main_window import MainWindow
 from dynoai_desktop.ui.theme import apply_theme
 
@@ -39,6 +40,7 @@ def main(out: Path, demo_cell: DemoCell) -> None:
     build: BuildSpec = demo_cell.cell.config.preset.build
     app = QApplication(sys.argv[:1])
     apply_theme(app)
+    collector = GuiThreadGarbageCollector()
     with tempfile.TemporaryDirectory() as scratch:
         os.environ[DATA_DIR_ENV] = str(Path(scratch) / "data")
         dyno = DynoApp(Path(scratch) / "config", ports)
@@ -75,6 +77,7 @@ def main(out: Path, demo_cell: DemoCell) -> None:
         demo_cell.cell.post(lambda: demo_cell.cell.set_sensor_state("rear", None))
         window.close()
         dyno.close()
+    collector.stop()
     print(f"saved {out / 'live_mid_pull.png'}, {out / 'review_mode.png'} and "
           f"{out / 'gauge_sensor_error.png'}")
 

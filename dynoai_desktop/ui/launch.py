@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication
 import dynoai_desktop
 from dynoai_desktop.acquisition.acquisition import LIVE_RATE_HZ
 from dynoai_desktop.app.application import DemoStart, DynoApp
+from dynoai_desktop.ui.gc_on_gui_thread import GuiThreadGarbageCollector
 from dynoai_desktop.ui.main_window import MainWindow
 from dynoai_desktop.ui.smoke import SweepFeeder
 from dynoai_desktop.ui.theme import apply_theme
@@ -94,6 +95,7 @@ def _run(options: GuiOptions, log: ProblemLog) -> int:
     app.setOrganizationName("DynoAI")
     apply_theme(app)
 
+    collector = GuiThreadGarbageCollector()  # before any thread starts
     dyno = DynoApp(options.config_dir, options.demo)
     try:
         for notice in dyno.notices:
@@ -102,6 +104,7 @@ def _run(options: GuiOptions, log: ProblemLog) -> int:
         return _show(app, options, log, window)
     finally:
         dyno.close()
+        collector.stop()
 
 
 def _show(app: QApplication, options: GuiOptions, log: ProblemLog, window: MainWindow) -> int:

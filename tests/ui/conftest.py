@@ -6,10 +6,29 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import gc  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
 from PySide6.QtCore import QThread  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _garbage_collected_on_the_gui_thread() -> Iterator[None]:
+    """As in the app (ui/gc_on_gui_thread.py): no automatic collection, which could free a
+    widget on a reader's or the virtual cell's thread and hang; each test ends with one here."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    yield
+    gc.collect()
+    if was_enabled:
+        gc.enable()
+
+
+@pytest.fixture(autouse=True)
+def _collect_after_each_test() -> Iterator[None]:
+    yield
+    gc.collect()  # on the GUI thread, after pytest-qt closed the test's widgets
 
 
 @pytest.fixture(autouse=True)
