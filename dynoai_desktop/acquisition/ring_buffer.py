@@ -88,3 +88,21 @@ class SampleRingBuffer:
                 start = int(np.searchsorted(t, t[-1] - seconds, side="left"))
             order = order[start:]
             return {name: self._columns[name][order] for name in dict.fromkeys(names)}
+
+    def since(self, time_s: float, channels: Iterable[str] | None = None
+              ) -> dict[str, np.ndarray]:
+        """Oldest-first copies of ``channels`` (all by default) and time_s for the rows newer
+        than ``time_s``: what a poller reads when the version moved, in time that grows with
+        the new rows only (``window`` indexes every row held)."""
+        names = self.channels if channels is None else (TIME_CHANNEL, *channels)
+        with self._lock:
+            t, first = self._columns[TIME_CHANNEL], self._next - self._count
+            low, high = 0, self._count  # rows are time-ordered: bisect for the first newer one
+            while low < high:
+                mid = (low + high) // 2
+                if t[(first + mid) % self.capacity] > time_s:
+                    high = mid
+                else:
+                    low = mid + 1
+            order = np.arange(first + low, self._next) % self.capacity
+            return {name: self._columns[name][order] for name in dict.fromkeys(names)}

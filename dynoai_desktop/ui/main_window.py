@@ -46,7 +46,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         units = app.settings.current.units
-        self.live = LiveLoggingPanel(app.live.buffer, units, app.banner, clock=app.live.now_s)
+        self.live = LiveLoggingPanel(app.live.buffer, units, app.banner, clock=app.live.now_s,
+                                     sensor_details=app.live.sensor_details)
         self.review = ReviewPanel(app.runs, units)
         self.device_bar = DeviceBar(app.live.ports)
         self.session_bar = SessionBar(app.runs)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from dynoai_desktop.acquisition.ring_buffer import SampleRingBuffer
+from dynoai_desktop.core.channels import LOG_COLUMNS
 
 
 def _block(start: int, n: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -84,3 +85,16 @@ def test_window_can_copy_just_the_channels_a_view_needs() -> None:
     data = buf.window(seconds=0.1, channels=["rpm"])
     assert list(data) == ["time_s", "rpm"]
     assert len(data["rpm"]) == 11
+
+
+def test_rows_since_a_time_are_the_windows_newer_rows_after_the_buffer_wraps() -> None:
+    small = SampleRingBuffer(LOG_COLUMNS, capacity=250)
+    t = np.arange(1, 2001) / 100.0
+    for start in range(0, t.size, 37):
+        small.append_block(t[start:start + 37], {"rpm": t[start:start + 37] * 100.0})
+        for since in (0.0, t[start] - 0.5, t[min(start + 36, t.size - 1)]):
+            window = small.window(None, ["rpm"])
+            newer = window["time_s"] > since
+            got = small.since(since, ["rpm"])
+            assert np.array_equal(got["time_s"], window["time_s"][newer])
+            assert np.array_equal(got["rpm"], window["rpm"][newer])
