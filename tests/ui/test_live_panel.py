@@ -211,7 +211,7 @@ def test_map_on_the_chart_follows_pressure_when_core_shows_it_so(make_panel, cel
     cell.append()
     panel.refresh()
     panel.set_units(DisplayUnits(pressure="psi"))
-    assert panel.load_chart.plot.getAxis("left").labelText == "MAP (psi)"
+    assert panel.load_chart.plot.getAxis("left").labelText == "psi"
     assert panel.load_chart.vb.viewRange()[1][1] == pytest.approx(105 / 6.894757, abs=1e-3)
     assert panel.load_chart.points("map_kpa")[1][-1] == pytest.approx(62.0 / 6.894757)
     assert panel.gauges["map_kpa"].value_label.text() == f"{62.0 / 6.894757:.2f}"

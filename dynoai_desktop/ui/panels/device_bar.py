@@ -64,6 +64,7 @@ class PortCombo(CompactCombo):
         self.setToolTip(f"A serial port, a pty path or a pyserial URL ({PORT_EXAMPLES})")
         self.setEditText(port)
         self.refresh()
+        self.lineEdit().setCursorPosition(0)  # a long URL shows from its start, not cut mid-word
 
     def refresh(self) -> None:
         """List the OS's ports plus the current value, keeping what the user typed."""

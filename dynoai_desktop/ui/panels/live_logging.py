@@ -360,7 +360,9 @@ class LiveLoggingPanel(QWidget):
         self.afr_chart.set_scale(afr, [afr_map] * 3, symbol,
                                  [f"{symbol} {t.name}" for t in AFR_TRACES])
         rpm = chart_scale("rpm", self.units)
-        self.rpm_chart.set_scale(rpm, [(1.0, 0.0)], "Engine speed (rpm)", ["Engine speed (rpm)"])
+        # Axis labels are the units alone: the legend row names the traces, and a long rotated
+        # label would not fit beside a chart only ~100 px high on a 768 px screen.
+        self.rpm_chart.set_scale(rpm, [(1.0, 0.0)], "rpm", ["Engine speed (rpm)"])
         load = chart_scale("map_kpa", self.units)
         throttle = chart_scale("tps_pct", self.units)
         # Throttle shares MAP's axis: its own 0-105 % laid over MAP's range, ticks on the right.
@@ -368,9 +370,9 @@ class LiveLoggingPanel(QWidget):
         b = load.low - throttle.low * a
         map_symbol = unit_symbol(load.unit)
         self.load_chart.set_scale(load, [unit_affine(CHANNELS["map_kpa"].unit, load.unit), (a, b)],
-                                  f"MAP ({map_symbol})", [f"MAP ({map_symbol})", "Throttle (%)"])
+                                  map_symbol, [f"MAP ({map_symbol})", "Throttle (%)"])
         self.load_chart.set_right_axis(
-            "Throttle (%)", [(v * a + b, throttle.label(v)) for v in throttle.lines])
+            "%", [(v * a + b, throttle.label(v)) for v in throttle.lines])
 
     def _set_chart_window(self) -> None:
         for chart in self.strip_charts:
