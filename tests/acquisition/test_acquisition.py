@@ -20,7 +20,6 @@ from dynoai_desktop.acquisition.acquisition import Acquisition, device_configs
 from dynoai_desktop.acquisition.reader import DeviceConfig
 from dynoai_desktop.acquisition.recorder import Recorder
 from dynoai_desktop.acquisition.status import DeviceState
-from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.channels import LOG_COLUMNS
 from dynoai_desktop.demo import DemoCell
 from dynoai_desktop.sim.cell import CellConfig, VirtualCell
@@ -29,6 +28,7 @@ from dynoai_desktop.storage.catalog import Catalog
 from dynoai_desktop.storage.journal import recover_runs
 from dynoai_desktop.storage.run_files import export_log_csv, read_run
 from dynoai_desktop.storage.settings import DevicePort
+from tests.shop import a_session
 
 
 @contextmanager
@@ -49,12 +49,6 @@ def _wait(condition, timeout_s: float, what: str) -> float:  # noqa: ANN001
 
 def _state(acq: Acquisition, name: str) -> DeviceState:
     return next(s.state for s in acq.statuses() if s.name == name)
-
-
-def _session(catalog: Catalog) -> int:
-    customer = catalog.add_customer("Test customer")
-    vehicle = catalog.add_vehicle(customer, "2016 Low Rider S", BuildSpec.stock("twin_cam_103"))
-    return catalog.start_session(vehicle, "2026-11-22T10:00:00")
 
 
 def test_demo_cell_streams_every_device_into_the_buffer() -> None:
@@ -136,7 +130,7 @@ def test_an_unopenable_port_is_port_lost_with_the_reason() -> None:
 
 def test_a_recorded_run_is_saved_with_markers_and_exports(tmp_path: Path) -> None:
     catalog = Catalog(tmp_path / "catalog.sqlite")
-    session = _session(catalog)
+    session = a_session(catalog)
     with demo_cell() as (_demo, acq):
         _wait(lambda: _state(acq, "dyno") == DeviceState.STREAMING, 5, "the dyno")
         recorder = Recorder(acq, catalog)
@@ -160,7 +154,7 @@ def test_a_recorded_run_is_saved_with_markers_and_exports(tmp_path: Path) -> Non
 
 def test_a_run_spanning_a_pulled_cable_keeps_the_other_devices_data(tmp_path: Path) -> None:
     catalog = Catalog(tmp_path / "catalog.sqlite")
-    session = _session(catalog)
+    session = a_session(catalog)
     with demo_cell(rate_multiplier=10.0) as (demo, acq):
         _wait(lambda: _state(acq, "wideband") == DeviceState.STREAMING, 10, "the widebands")
         recorder = Recorder(acq, catalog)

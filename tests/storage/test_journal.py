@@ -10,7 +10,6 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.rows import RowBlock
 from dynoai_desktop.storage.catalog import Catalog
 from dynoai_desktop.storage.journal import (
@@ -23,18 +22,14 @@ from dynoai_desktop.storage.journal import (
 )
 from dynoai_desktop.storage.run_files import RunMetadata, read_run
 from dynoai_desktop.storage.settings import DevicePort
+from tests.shop import RUN_STARTED, a_recording_run
 
 DEVICES = (DevicePort("dyno", "dyno-line", "socket://127.0.0.1:7001"),)
 
 
 def _recording(catalog: Catalog, name: str = "cut short") -> tuple[int, Journal]:
-    customer = catalog.add_customer("Crash")
-    vehicle = catalog.add_vehicle(customer, "bike", BuildSpec.stock("twin_cam_103"))
-    session = catalog.start_session(vehicle, "2026-11-22T10:00:00")
-    started = "2026-11-22T10:00:05"
-    run_id = catalog.add_run(session, name, started, catalog.new_run_file(session, started),
-                             devices=DEVICES)
-    journal = Journal(journal_folder(catalog, run_id), RunMetadata(name, started, DEVICES),
+    run_id = a_recording_run(catalog, name, DEVICES)
+    journal = Journal(journal_folder(catalog, run_id), RunMetadata(name, RUN_STARTED, DEVICES),
                       zero_acq_s=5.0)
     for start in (0, 100):  # two batches of 1 s at 100 Hz
         t = 5.0 + (start + np.arange(100)) * 0.01

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QLabel
 
-from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.rows import RowBlock
 from dynoai_desktop.storage.catalog import Catalog
 from dynoai_desktop.storage.journal import META_FILE, Journal, journal_folder
 from dynoai_desktop.storage.run_files import RunMetadata, read_run
+from tests.shop import RUN_STARTED, a_recording_run
 
 CATALOG = "catalog.sqlite"
 
@@ -39,14 +39,9 @@ def _ok(done: subprocess.CompletedProcess[str]) -> str:
 def _shop(data: Path) -> tuple[int, Path]:
     """A catalog with a customer and one complete run; the run file's path."""
     with Catalog(data / CATALOG) as catalog:
-        customer = catalog.add_customer("Sam Rivera")
-        vehicle = catalog.add_vehicle(customer, "2016 Low Rider S",
-                                      BuildSpec.stock("twin_cam_103"))
-        session = catalog.start_session(vehicle, "2026-11-22T10:00:00")
-        started = "2026-11-22T10:00:05"
-        run_id = catalog.add_run(session, "pull 1", started,
-                                 catalog.new_run_file(session, started))
-        journal = Journal(journal_folder(catalog, run_id), RunMetadata("pull 1", started), 0.0)
+        run_id = a_recording_run(catalog, "pull 1")
+        journal = Journal(journal_folder(catalog, run_id), RunMetadata("pull 1", RUN_STARTED),
+                          0.0)
         journal.append([RowBlock.of({"time_s": np.arange(50) * 0.01,
                                      "rpm": np.full(50, 3000.0)})])
         journal.close()
@@ -129,14 +124,9 @@ def test_a_journal_whose_metadata_is_lost_is_recovered_from_its_samples(
     data = tmp_path / "data"
     data.mkdir()
     with Catalog(data / CATALOG) as catalog:
-        customer = catalog.add_customer("Crash")
-        vehicle = catalog.add_vehicle(customer, "bike", BuildSpec.stock("twin_cam_103"))
-        session = catalog.start_session(vehicle, "2026-11-22T10:00:00")
-        started = "2026-11-22T10:00:05"
-        run_id = catalog.add_run(session, "cut short", started,
-                                 catalog.new_run_file(session, started))
+        run_id = a_recording_run(catalog)
         folder = journal_folder(catalog, run_id)
-    journal = Journal(folder, RunMetadata("cut short", started), 0.0)
+    journal = Journal(folder, RunMetadata("cut short", RUN_STARTED), 0.0)
     journal.append([RowBlock.of({"time_s": 3.0 + np.arange(120) * 0.01,
                                  "rpm": np.full(120, 2600.0)})])  # never closed: a crash
     (folder / META_FILE).write_bytes(damage)

@@ -11,21 +11,17 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.storage.catalog import Catalog
 from dynoai_desktop.storage.file_io import write_bytes_atomic
 from dynoai_desktop.storage.journal import SCHEMA, journal_folder
 from dynoai_desktop.storage.run_files import RunMetadata, read_run
+from tests.shop import RUN_STARTED, a_recording_run
 
 
 def _cut_short_run(catalog: Catalog) -> int:
     """A 'recording' run whose journal holds 2 s at 100 Hz, as a kill -9 leaves it."""
-    customer = catalog.add_customer("Crash")
-    vehicle = catalog.add_vehicle(customer, "bike", BuildSpec.stock("twin_cam_103"))
-    session = catalog.start_session(vehicle, "2026-11-22T10:00:00")
-    started = "2026-11-22T10:00:05"
-    run_id = catalog.add_run(session, "cut short", started,
-                             catalog.new_run_file(session, started))
+    run_id = a_recording_run(catalog)
+    started = RUN_STARTED
     folder = journal_folder(catalog, run_id)
     folder.mkdir(parents=True)
     meta = RunMetadata("cut short", started).to_dict()
