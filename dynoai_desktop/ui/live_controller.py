@@ -66,9 +66,15 @@ class LiveController(QObject):
         self.window.show_device_statuses(statuses)
 
     def shutdown(self) -> None:
-        """Stop polling and end the live session (a recording is saved first)."""
+        """Stop polling and end the live session (a recording is saved first); the session's
+        events no longer reach these widgets."""
         self.timer.stop()
         self.live.close()
+        live, window = self.live, self.window
+        live.connection_changed.disconnect(self._connection_changed)
+        live.recording_changed.disconnect(window.session_bar.set_recording)
+        live.marker_added.disconnect(window.live.add_marker)
+        live.run_saved.disconnect(self._run_saved)
 
     def _connection_changed(self) -> None:
         self.window.device_bar.set_connected(self.live.connected)

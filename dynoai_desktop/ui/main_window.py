@@ -220,5 +220,6 @@ class MainWindow(QMainWindow):
         self.live.timer.stop()
         self.coverage.timer.stop()
         self.controller.shutdown()
+        self.app.settings.changed.disconnect(self._settings_changed)
         self.closing.emit()
         super().closeEvent(event)
