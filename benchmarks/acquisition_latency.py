@@ -8,7 +8,9 @@ and at ``--rate-multiplier 10``.
 Latency: from the dyno line's send time to its row being in the ring buffer (see
 latency_tap.py for how the send time is known).
 
-    .venv/bin/python benchmarks/acquisition_latency.py [--seconds 20]
+    .venv/bin/python benchmarks/acquisition_latency.py [--seconds 20] [--short]
+
+``--short``: 1 s per rate after a 1 s settle, for the test that the script runs.
 """
 
 from __future__ import annotations
@@ -33,7 +35,10 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def measure(rate: float, seconds: float) -> str:
+SETTLE_S = 2.0  # connect and settle before measuring
+
+
+def measure(rate: float, seconds: float, settle_s: float = SETTLE_S) -> str:
     server = subprocess.Popen(
         [sys.executable, "-m", "dynoai_desktop.cli", "simulate", "--wideband-protocol",
          "aem-ascii", "--rate-multiplier", str(rate), "--plan", "wot_pull"],
@@ -48,7 +53,7 @@ def measure(rate: float, seconds: float) -> str:
         tap = LatencyTap()
         acq.tap(tap)
         with acq:
-            time.sleep(2.0)  # connect and settle
+            time.sleep(settle_s)  # connect and settle
             tap.clear()
             cpu0, wall0, rss0 = time.process_time(), time.monotonic(), _rss_mb()
             time.sleep(seconds)
@@ -67,9 +72,12 @@ def measure(rate: float, seconds: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--short", action="store_true",
+                        help="1 s per rate after a 1 s settle (a test runs this)")
     args = parser.parse_args()
+    seconds, settle_s = (1.0, 1.0) if args.short else (args.seconds, SETTLE_S)
     for rate in (1.0, 10.0):
-        print(measure(rate, args.seconds), flush=True)
+        print(measure(rate, seconds, settle_s), flush=True)
 
 
 if __name__ == "__main__":

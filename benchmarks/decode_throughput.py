@@ -1,9 +1,12 @@
 """Decode throughput per codec, on one core: prints MB/s for each device's stream.
 
-    .venv/bin/python benchmarks/decode_throughput.py [--mb 2]
+    .venv/bin/python benchmarks/decode_throughput.py [--mb 2] [--short]
 
 Goal (issue "Device protocols"): every codec >= 1 MB/s; a single LC-2 sends about 2 kB/s.
-A figure-printing script, not a timed test: this machine is shared and noisy.
+A figure-printing script, not a timed test: this machine is shared and noisy. Exits 1 when a
+stream is below the goal, except with ``--short`` (0.05 MB per stream, for the test that the
+script runs: too little to judge the goal on a loaded machine, so it prints the verdict and
+exits 0).
 """
 
 from __future__ import annotations
@@ -37,7 +40,11 @@ def decode_mb_s(protocol: str, options: dict, data: bytes, chunk: int, repeats: 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=2.0, help="stream size per codec, MB")
+    parser.add_argument("--short", action="store_true",
+                        help="0.05 MB per stream, exit 0 below the goal (a test runs this)")
     args = parser.parse_args()
+    if args.short:
+        args.mb = 0.05
     print(f"decode throughput, {args.mb:g} MB per stream, best of 3, one core (pid {os.getpid()})")
     print(f"{'device set-up':28} {'options':34} {'4 KiB chunks':>13} {'64 B chunks':>12}  goal")
     worst = float("inf")
@@ -58,7 +65,7 @@ def main() -> int:
         rate = decode_mb_s(protocol, {}, garbage, 4096)
         print(f"{protocol + ' (random bytes)':28} {'':34} {rate:10.2f} MB/s")
     print(f"slowest valid stream: {worst:.2f} MB/s (goal >= {GOAL_MB_S:g} MB/s)")
-    return 0 if worst >= GOAL_MB_S else 1
+    return 0 if worst >= GOAL_MB_S or args.short else 1
 
 
 if __name__ == "__main__":

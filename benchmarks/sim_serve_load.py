@@ -4,7 +4,9 @@ Serves the default cell in-process over loopback TCP, drains every port with pla
 few seconds, and prints per rate: simulated seconds per wall second, bytes/s and frames/s served,
 and the process's CPU as % of one core (server + the draining clients).
 
-    .venv/bin/python benchmarks/sim_serve_load.py [--seconds 8]
+    .venv/bin/python benchmarks/sim_serve_load.py [--seconds 8] [--short]
+
+``--short``: 0.5 s per case, for the test that the script runs.
 """
 
 from __future__ import annotations
@@ -53,10 +55,13 @@ def measure(rate: float, seconds: float, protocol: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--short", action="store_true",
+                        help="0.5 s per case (a test runs this)")
     args = parser.parse_args()
+    seconds = 0.5 if args.short else args.seconds
     for protocol in ("innovate-mts", "aem-ascii"):
         for rate in (1.0, 10.0):
-            print(measure(rate, args.seconds, protocol), flush=True)
+            print(measure(rate, seconds, protocol), flush=True)
 
 
 if __name__ == "__main__":

@@ -15,18 +15,28 @@ from pathlib import Path
 from types import FrameType
 
 from dynoai_desktop.core import tune
+from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.channels import LOG_COLUMNS, SensorStatus
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.log_csv import format_log_csv
 from dynoai_desktop.core.weather import CELL_AIR, Weather
 from dynoai_desktop.devices.base import DynoCommand
 from dynoai_desktop.sim.cell import CellConfig, VirtualCell
+from dynoai_desktop.sim.closed_loop import ClosedLoopParams, with_closed_loop_cells
+from dynoai_desktop.sim.dyno import DEFAULT_GEAR, GEAR_MPH_PER_RPM
 from dynoai_desktop.sim.ecm_tables import EcmTables, base_tables
 from dynoai_desktop.sim.emitters import WIDEBAND_PROTOCOLS
 from dynoai_desktop.sim.engine import EngineModel
 from dynoai_desktop.sim.logmode import run_log
 from dynoai_desktop.sim.plans import BUILTIN_PLANS, Plan, builtin_plan, parse_plan
-from dynoai_desktop.sim.presets import DEFAULT_PRESET, PRESETS, get_preset
+from dynoai_desktop.sim.presets import (
+    DEFAULT_PRESET,
+    PRESETS,
+    EnginePreset,
+    get_preset,
+    preset_for_build,
+)
+from dynoai_desktop.sim.scatter import BIKE_SEED_MAX, DEFAULT_BIKE_SEED
 from dynoai_desktop.sim.server import CellServer
 from dynoai_desktop.sim.truth import truth_json
 from dynoai_desktop.sim.wideband import WidebandParams
@@ -48,8 +58,19 @@ _VE_PVV_NAMES = {("ve_front", "map"): tune.VE_FRONT_MAP, ("ve_rear", "map"): tun
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     presets = ", ".join(PRESETS)
-    parser.add_argument("--preset", default=DEFAULT_PRESET, metavar="NAME",
-                        help=f"the simulated bike: {presets} (default {DEFAULT_PRESET})")
+    parser.add_argument("--preset", default=None, metavar="NAME",
+                        help=f"the simulated bike's build: {presets} (default {DEFAULT_PRESET})")
+    parser.add_argument("--build", type=Path, metavar="BUILD.json",
+                        help="any build instead of a preset: a build spec JSON file "
+                             "(docs/formats.md); the engine follows from it")
+    parser.add_argument("--bike-seed", type=int, default=DEFAULT_BIKE_SEED, metavar="N",
+                        help="which bike of the build (0 to 2^31-1): two bikes of one build "
+                             "differ as real ones do; --seed only changes the noise")
+    parser.add_argument("--closed-loop", action="store_true",
+                        help="the ECM trims fuel on its O2 sensors in cruise where the AFR "
+                             "table asks for 14.3-14.9 (default: open loop, as when VE tuning)")
+    parser.add_argument("--gear", type=int, choices=sorted(GEAR_MPH_PER_RPM),
+                        default=DEFAULT_GEAR, help=f"the gear on the dyno (default {DEFAULT_GEAR})")
     for option, _, _ in _TABLE_OPTIONS:
         flag = "--" + option.replace("_", "-")
         parser.add_argument(flag, dest=option, type=Path, metavar="F",
@@ -119,6 +140,21 @@ def _check(args: argparse.Namespace) -> None:
         raise InputError("--pty serves ports; --log writes a file without ports: pick one")
     if args.control_stdin and args.log:
         raise InputError("--control-stdin is for serve mode; leave it out with --log")
+    if args.build is not None and args.preset is not None:
+        raise InputError("--preset and --build both name the engine: pick one")
+    if not 0 <= args.bike_seed <= BIKE_SEED_MAX:
+        raise InputError(f"--bike-seed must be a whole number 0 to {BIKE_SEED_MAX}")
+
+
+def _preset(args: argparse.Namespace) -> EnginePreset:
+    if args.build is None:
+        return get_preset(args.preset or DEFAULT_PRESET)
+    path = args.build
+    try:
+        text = read_bytes(path).decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: a build file must be UTF-8 JSON text") from None
+    return preset_for_build(BuildSpec.from_json(text, str(path)), name=path.stem)
 
 
 def _ports(specs: list[str]) -> dict[str, int]:
@@ -160,18 +196,25 @@ def _tables(args: argparse.Namespace, engine: EngineModel) -> EcmTables | None:
             raise InputError(f"--{option.replace('_', '-')} {path}: the table is over "
                              f"{table.col_axis}, the ECM needs it over rpm x {want}{hint}")
         tables = dataclasses.replace(tables, **{field: table})
+    if args.closed_loop and args.afr_target is None:  # the base AFR table's cruise cells
+        tables = dataclasses.replace(tables, afr_target=with_closed_loop_cells(
+            tables.afr_target, ClosedLoopParams()))
     return tables
 
 
 def _config(args: argparse.Namespace, loop_plan: bool) -> CellConfig:
-    preset = get_preset(args.preset)
+    preset = _preset(args)
     weather = Weather.of_air(args.baro_kpa, args.ambient_temp_c, args.humidity_pct)
-    engine = EngineModel(preset, weather.baro_kpa)  # the same engine the cell builds
+    # the same engine the cell builds
+    engine = EngineModel(preset, weather.baro_kpa, args.bike_seed)
     return CellConfig(
         preset=preset,
         plan=_plan(args.plan),
         tables=_tables(args, engine),
         seed=args.seed,
+        bike_seed=args.bike_seed,
+        closed_loop=args.closed_loop,
+        gear=args.gear,
         wideband_protocol=args.wideband_protocol,
         weather=weather,
         loop_plan=loop_plan,

@@ -13,22 +13,32 @@ import math
 import queue
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from dynoai_desktop.core.channels import SensorStatus
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.power import power_hp
-from dynoai_desktop.core.units import GASOLINE_STOICH_AFR, KELVIN_AT_0_C, NM_PER_FTLB
+from dynoai_desktop.core.units import KELVIN_AT_0_C, NM_PER_FTLB
 from dynoai_desktop.core.weather import CELL_AIR, Weather
 from dynoai_desktop.devices import dyno_line
 from dynoai_desktop.devices.base import DynoCommand
 from dynoai_desktop.sim import emitters
-from dynoai_desktop.sim.dyno import Dyno
+from dynoai_desktop.sim.closed_loop import ClosedLoop, ClosedLoopParams, with_closed_loop_cells
+from dynoai_desktop.sim.dyno import DEFAULT_GEAR, Dyno
 from dynoai_desktop.sim.ecm import Ecm, EcmOutput
-from dynoai_desktop.sim.ecm_tables import EcmTables, base_tables
+from dynoai_desktop.sim.ecm_tables import (
+    MAP_BREAKPOINTS_KPA,
+    RPM_BREAKPOINTS,
+    EcmTables,
+    base_tables,
+)
+from dynoai_desktop.sim.effective_ve import EffectiveVe
 from dynoai_desktop.sim.engine import FRONT, REAR, EngineModel
+from dynoai_desktop.sim.fuel_film import FilmParams
+from dynoai_desktop.sim.mixture import CylinderMixture, Mixture, MixtureParams
 from dynoai_desktop.sim.plans import Plan, PlanRunner, Setpoint, builtin_plan
 from dynoai_desktop.sim.presets import DEFAULT_PRESET, EnginePreset, get_preset
+from dynoai_desktop.sim.scatter import DEFAULT_BIKE_SEED
 from dynoai_desktop.sim.stream import Emission, ServedDevice
 from dynoai_desktop.sim.thermal import ThermalModel, ThermalParams
 from dynoai_desktop.sim.wideband import WidebandParams, WidebandSample, WidebandSensor
@@ -48,11 +58,17 @@ class CellConfig:
     plan: Plan = field(default_factory=lambda: builtin_plan("default"))
     tables: EcmTables | None = None  # None: the base calibration
     seed: int = 1
+    bike_seed: int = DEFAULT_BIKE_SEED  # which bike of the preset's build (sim/scatter.py)
     wideband_protocol: str = "innovate-mts"
     weather: Weather = CELL_AIR  # measured air (``Weather.of_air``): all three readings
     loop_plan: bool = True
     wideband: WidebandParams = field(default_factory=WidebandParams)
     thermal: ThermalParams = field(default_factory=ThermalParams)
+    mixture: MixtureParams = field(default_factory=MixtureParams)
+    film: FilmParams = field(default_factory=FilmParams)
+    closed_loop: bool = False  # closed-loop cruise where the AFR table asks (off: VE tuning)
+    closed_loop_params: ClosedLoopParams = field(default_factory=ClosedLoopParams)
+    gear: int = DEFAULT_GEAR
 
 
 @dataclass
@@ -73,45 +89,64 @@ class VirtualCell:
                              "build it with Weather.of_air(baro_kpa, ambient_temp_c, "
                              "humidity_pct)")
         self.config = config
-        self.engine = EngineModel(config.preset, config.weather.baro_kpa)
-        self.tables = config.tables or base_tables(self.engine)
+        self.engine = engine = EngineModel(config.preset, config.weather.baro_kpa,
+                                           config.bike_seed)
+        self.tables = config.tables or base_tables(engine)
+        if config.closed_loop and config.tables is None:
+            # The base calibration, as shipped, cruises closed loop at 14.6 (vtwin.md §3).
+            self.tables = replace(self.tables, afr_target=with_closed_loop_cells(
+                self.tables.afr_target, config.closed_loop_params))
         seeds = random.Random(config.seed)
         self._rng_engine = random.Random(seeds.getrandbits(64))
         self._rng_dyno = random.Random(seeds.getrandbits(64))
         rng_sensors = [random.Random(seeds.getrandbits(64)) for _ in range(2)]
         rng_devices = random.Random(seeds.getrandbits(64))
-        self.ecm = Ecm(self.tables, config.preset.idle_rpm, self._rng_engine)
+        rng_mixture = random.Random(seeds.getrandbits(64))
+        self.ecm = Ecm(self.tables, engine.idle_rpm, self._rng_engine)
         plan = config.plan
         self.runner = PlanRunner(plan, loop=config.loop_plan)
         self.weather = config.weather
         self._dry_fraction = config.weather.dry_fraction
         self.thermal = ThermalModel(config.thermal, config.weather.ambient_temp_c,
-                                    plan.start_engine_temp_c)
-        self.dyno = Dyno(config.preset.idle_rpm)
+                                    plan.start_engine_temp_c, plan.start_fan_cfm)
+        self.dyno = Dyno(engine.idle_rpm, config.gear)
         self.sensors = [
             WidebandSensor(config.wideband, rng_sensors[c],
-                           config.wideband.warmup_s + rng_sensors[c].uniform(0.0, 3.0))
+                           config.wideband.warmup_s + rng_sensors[c].uniform(0.0, 3.0),
+                           offset_lambda=engine.wideband_lambda_offset[c],
+                           delay_scale=engine.wideband_delay_scale[c])
             for c in (FRONT, REAR)
         ]
+        self.mixture = Mixture(config.mixture, config.film, engine.reversion_strength,
+                               config.wideband.idle_ripple_lambda, rng_mixture)
+        self.closed_loop = ClosedLoop(config.closed_loop_params) if config.closed_loop else None
+        self.effective_ve = EffectiveVe(RPM_BREAKPOINTS, MAP_BREAKPOINTS_KPA)
         self._steps = 0
         self._tps = 0.0
-        self._map = config.preset.idle_map_kpa
+        self._map = engine.idle_map_kpa
         self._override: float | None = None  # rpm a host asked the dyno to hold
         self.values: dict[str, float] = {}
-        self.lambdas = [1.0, 1.0]
+        self.lambdas = [1.0, 1.0]  # what each cylinder burns (λ)
+        self.lambdas_read = [1.0, 1.0]  # what its exhaust looks like to a sensor (λ)
         self.events: list[Event] = []
         self._last_label = ""
+        self._dyno_fields = emitters.dyno_fields(config.closed_loop)
         self._emitters = [
             emitters.Emitter(ServedDevice("dyno", dyno_line.PROTOCOL, dyno_line.BAUDRATE),
                              emitters.DYNO_PERIOD_S, 0.0, self._dyno_frame,
-                             greeting=emitters.dyno_header()),
+                             greeting=emitters.dyno_header(self._dyno_fields)),
             *emitters.wideband_emitters(config.wideband_protocol, self._sample, rng_devices),
         ]
         self._commands = dyno_line.CommandDecoder()
         self._posted: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        self._update_values(self.ecm.step(0.0, STEP_S, self.dyno.state.rpm, self._map, 0.0,
+        self._update_values(self.ecm.step(0.0, STEP_S, self.dyno.state.rpm, self._map_read, 0.0,
                                           plan.start_engine_temp_c, self.weather.ambient_temp_c,
                                           True), 0.0)
+
+    @property
+    def _map_read(self) -> float:
+        """What the ECM's MAP sensor reads: the true MAP plus this bike's sensor offset."""
+        return self._map + self.engine.map_sensor_offset_kpa
 
     # ---------------------------------------------------------------- ByteCell
     @property
@@ -225,34 +260,62 @@ class VirtualCell:
         target_map = self.engine.map_steady_kpa(tps, rpm, baro)
         self._map += (target_map - self._map) * (1.0 - math.exp(-STEP_S * rpm / 120.0))
         temps = self.thermal.state
-        out = self.ecm.step(t, STEP_S, rpm, self._map, tps, temps.head_c, temps.iat_sensor_c,
+        map_read = self._map_read
+        out = self.ecm.step(t, STEP_S, rpm, map_read, tps, temps.head_c, temps.iat_sensor_c,
                             sp.clutch_in)
-        engine_nm = self._combustion(t, out, rpm)
+        trims = self._closed_loop(t, out, rpm, map_read, temps.head_c)
+        engine_nm = self._combustion(t, out, rpm, trims, closed_throttle=tps < 2.0)
         state = self.dyno.step(STEP_S, engine_nm, sp.target_rpm, sp.clutch_in, out.idle_rpm)
         self.thermal.step(STEP_S, state.rpm, self._map, self.runner.fan_cfm)
         for c in (FRONT, REAR):
-            self.sensors[c].push(t, self.lambdas[c], state.rpm)
+            self.sensors[c].push(t, self.lambdas_read[c], state.rpm, self._map)
+        if sp.steady and not out.fuel_cut and not out.enrichment_active and out.hot_idle_phase < 4:
+            self._add_effective_ve(out, rpm, map_read)
         self._steps += 1
         self._update_values(out, engine_nm if not sp.clutch_in else 0.0)
 
-    def _combustion(self, t: float, out: EcmOutput, rpm: float) -> float:
+    def _closed_loop(self, t: float, out: EcmOutput, rpm: float, map_read: float,
+                     head_c: float) -> tuple[float, float]:
+        """The ECM's closed-loop trims (%), 0 when it runs open loop."""
+        if self.closed_loop is None:
+            return 0.0, 0.0
+        return self.closed_loop.step(
+            t, STEP_S, afr_target=out.afr_target, map_kpa=map_read, rpm=rpm, head_c=head_c,
+            enrichment_active=out.enrichment_active, hot_idle=out.hot_idle_phase > 0,
+            fuel_cut=out.fuel_cut, lambdas=self.lambdas_read)
+
+    def _add_effective_ve(self, out: EcmOutput, rpm: float, map_read: float) -> None:
+        """A settled sample for the truth's effective VE (sim/effective_ve.py)."""
+        temps, engine, map_kpa = self.thermal.state, self.engine, self._map
+        # The table VE that puts the burning mixture on target: the ECM sizes fuel from the
+        # sensors' MAP and IAT, the charge is what it is (sim/mixture.py).
+        ratio = ((map_kpa / map_read) * (temps.iat_sensor_c + KELVIN_AT_0_C)
+                 / (temps.charge_c + KELVIN_AT_0_C) / out.fuel_scale[FRONT])
+        needed = (engine.ve_true(FRONT, rpm, map_kpa) * ratio,
+                  engine.ve_true(REAR, rpm, map_kpa) * ratio)
+        lean = self.mixture.false_lean
+        self.effective_ve.add(STEP_S, rpm, map_read, needed, (lean[FRONT], lean[REAR]))
+
+    def _combustion(self, t: float, out: EcmOutput, rpm: float, trims: tuple[float, float],
+                    *, closed_throttle: bool) -> float:
         """Mixture, knock and torque of both cylinders; returns torque at the roller (N·m)."""
         engine, temps, map_kpa = self.engine, self.thermal.state, self._map
-        density_error = ((temps.iat_sensor_c + KELVIN_AT_0_C)
-                         / (temps.charge_c + KELVIN_AT_0_C))
+        ve_true = (engine.ve_true(FRONT, rpm, map_kpa), engine.ve_true(REAR, rpm, map_kpa))
+        mixes = self.mixture.step(
+            STEP_S, rpm, map_kpa, map_read_kpa=self._map_read, ve_true=ve_true,
+            ve_table=out.ve_table, afr_target=out.afr_target, fuel_scale=out.fuel_scale,
+            trims_pct=trims, iat_sensor_c=temps.iat_sensor_c, charge_c=temps.charge_c,
+            port_temp_c=temps.head_c, closed_throttle=closed_throttle)
+        self._decel_pops(t, out, rpm, mixes)
         torque = 0.0
-        ripple = (self.config.wideband.idle_ripple_lambda * (1000.0 / max(rpm, 400.0)) ** 2
-                  * math.sin(2 * math.pi * t * rpm / 120.0))
+        mbt = engine.mbt_deg(rpm, map_kpa)
+        burns_up_to = self.config.mixture.max_true_lambda
         for c in (FRONT, REAR):
-            ve_true = engine.ve_true(c, rpm, map_kpa)
-            if out.fuel_scale[c] <= 0.0:
-                lam = self.config.wideband.max_lambda
-                self.lambdas[c] = lam
-                continue
-            afr = (out.afr_target * ve_true / out.ve_table[c] * density_error
-                   / out.fuel_scale[c])
-            lam = afr / GASOLINE_STOICH_AFR
-            self.lambdas[c] = lam + (ripple if c == FRONT else -ripple)
+            mix = mixes[c]
+            self.lambdas[c] = mix.lam_true
+            self.lambdas_read[c] = mix.lam_read
+            if mix.lam_true > burns_up_to:
+                continue  # fuel cut: nothing burns, nothing knocks
             head = temps.head_c if c == FRONT else temps.rear_head_c
             limit = engine.knock_limit_deg(c, rpm, map_kpa, head, temps.charge_c)
             excess = out.spark_deg[c] - limit
@@ -261,39 +324,42 @@ class VirtualCell:
                 self.events.append(Event(t, "knock", f"{('front', 'rear')[c]} "
                                                      f"{out.spark_deg[c]:.1f}° > {limit:.1f}°"))
                 self.ecm.knock(c, map_kpa, rpm, temps.head_c)
-            torque += (engine.charge_torque_nm(ve_true, map_kpa, self._dry_fraction,
+            torque += (engine.charge_torque_nm(ve_true[c], map_kpa, self._dry_fraction,
                                                temps.charge_c)
-                       * engine.lambda_efficiency(lam)
-                       * engine.spark_efficiency(out.spark_deg[c], engine.mbt_deg(rpm, map_kpa)))
-        self._decel_pops(t, out, rpm)
+                       * mix.burned * engine.lambda_efficiency(mix.lam_true)
+                       * engine.spark_efficiency(out.spark_deg[c], mbt))
         pumping = PUMPING_NM_PER_KPA_L * max(self.weather.baro_kpa - map_kpa, 0.0) \
             * engine.displacement_l
         return torque - engine.friction_nm(rpm) - pumping
 
-    def _decel_pops(self, t: float, out: EcmOutput, rpm: float) -> None:
-        """Pops in the pipe: closed throttle, low MAP, lean or cut, in the pop zone."""
+    def _decel_pops(self, t: float, out: EcmOutput, rpm: float,
+                    mixes: list[CylinderMixture]) -> None:
+        """Pops in the pipe: closed throttle, low MAP, lean, in the pop zone (vtwin.md §5).
+
+        A lean closed-throttle charge misfires (more with overlap and an open pipe); what did
+        not burn lights in the pipe, and the wideband sees that cycle's oxygen as a lean spike.
+        """
         low, high = DECEL_POP_ZONE_RPM
-        if self._tps > 2.0 or self._map > 25.0 or not low <= rpm <= high:
-            return
-        if out.fuel_cut:
-            return  # nothing to burn in the pipe
-        # A lean-ish closed-throttle charge misfires partly (more with overlap); what did not
-        # burn lights in the pipe.
-        lean = min(1.0, max(0.0, (max(self.lambdas) - 0.95) / 0.15))
+        if self._tps > 2.0 or not low <= rpm <= high or out.fuel_cut:
+            return  # in fuel cut there is nothing to burn in the pipe
+        lean = min(1.0, max(0.0, (max(m.lam_true for m in mixes) - 0.95) / 0.15))
         worst = 1.0 if 2500 <= rpm <= 3000 or rpm >= 4000 else 0.5
-        rate = 3.0 * self.config.preset.pops_on_decel * lean * worst
+        rate = 3.0 * self.engine.decel_pop_tendency * lean * worst
         if self._rng_engine.random() < rate * STEP_S:
-            self.events.append(Event(t, "decel_pop", f"{rpm:.0f} rpm, MAP {self._map:.1f} kPa"))
+            c = FRONT if self._rng_engine.random() < 0.5 else REAR
+            self.mixture.force_misfire(c, self.config.mixture.pop_unburned)
+            self.events.append(Event(t, "decel_pop", f"{('front', 'rear')[c]}, {rpm:.0f} rpm, "
+                                                     f"MAP {self._map:.1f} kPa"))
 
     def _update_values(self, out: EcmOutput, engine_nm: float) -> None:
         state, temps, w = self.dyno.state, self.thermal.state, self.weather
         torque_ftlb = max(engine_nm, 0.0) / NM_PER_FTLB
         self.values = {
             "rpm": state.rpm,
-            "speed_mph": Dyno.speed_mph(state.roller_rpm),
+            "speed_mph": self.dyno.speed_mph(state.roller_rpm),
             "torque_ftlb": torque_ftlb,
             "power_hp": power_hp(torque_ftlb, state.rpm),
-            "map_kpa": self._map,
+            "map_kpa": self._map_read,
             "tps_pct": self._tps,
             "afr_target": out.afr_target,
             "engine_temp_c": temps.head_c,
@@ -307,6 +373,10 @@ class VirtualCell:
             "humidity_pct": w.humidity_pct,
             "correction_factor": w.correction_factor,
         }
+        if self.closed_loop is not None:
+            front, rear = self.closed_loop.reported()
+            self.values["cl_trim_front_pct"] = front
+            self.values["cl_trim_rear_pct"] = rear
 
     # ---------------------------------------------------------------- device frames
     def _dyno_frame(self, t: float) -> bytes:
@@ -318,7 +388,7 @@ class VirtualCell:
         if v["torque_ftlb"] > 0:
             v["torque_ftlb"] = max(0.0, v["torque_ftlb"] + noise(0.0, 0.3))
             v["power_hp"] = power_hp(v["torque_ftlb"], v["rpm"])
-        return emitters.dyno_frame(v)
+        return emitters.dyno_frame(v, self._dyno_fields)
 
     def _sample(self, cylinder: int, t: float) -> WidebandSample:
         return self.sensors[cylinder].sample(t)

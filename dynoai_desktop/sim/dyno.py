@@ -1,9 +1,14 @@
-"""The simulated chassis dyno: an inertia roller with an eddy-current brake.
+"""The simulated chassis dyno: an inertia drum with an eddy-current brake.
 
-Everything is expressed at the engine crank in the gear the bike is in (4th, ~20 mph per 1000
-rpm). The brake can only absorb: held rpm (steady-state cells), a ramp (a decel, a braked sweep)
-or off (a WOT pull on pure inertia). With the clutch in (idle) the engine is off the roller and
-the idle controller holds its speed while the roller coasts down.
+Everything is expressed at the engine crank in the gear the bike is in. The drum's inertia is
+that of a Dynojet 250-class drum: a real WinPEP export of a 2006 CVO Fat Boy's 4th- and
+5th-gear pulls (docs/simulator.md §6) logs the drum's tractive force and acceleration, whose
+ratio is an equivalent mass of 238 kg at the drum surface, and its speed against engine rpm
+(49.4 rpm/mph in 4th, 42.4 in 5th). Seen from the crank that is 1.79 kg·m² in 4th and 2.42 in
+5th. The engine's own rotating parts are inside the roller torque (it is calibrated to what a
+drum dyno reads). The brake can only absorb: held rpm (steady-state cells), a ramp (a decel, a
+braked sweep) or off (a WOT pull on pure inertia). With the clutch in (idle) the engine is off
+the roller and the idle controller holds its speed while the roller coasts down.
 """
 
 from __future__ import annotations
@@ -11,14 +16,28 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.units import RAD_S_PER_RPM
 
-MPH_PER_RPM = 0.020  # 4th gear
-ROLLER_INERTIA_KG_M2 = 2.6  # drum + bike at the crank: a 2000-5800 rpm pull takes ~8-10 s
+MPS_PER_MPH = 0.44704
+DRUM_EQUIVALENT_MASS_KG = 238.0  # Dynojet 250-class drum, force / acceleration in a WinPEP log
+GEAR_MPH_PER_RPM = {4: 1.0 / 49.4, 5: 1.0 / 42.4}  # the same log's Gear Ratio channel
+DEFAULT_GEAR = 4  # vtwin.md §6: 4th is the de-facto standard gear
 BRAKE_MAX_NM = 700.0
 BRAKE_KP_NM_PER_RPM = 2.0
 BRAKE_KI_NM_PER_RPM_S = 6.0
 ROLLER_DRAG_NM_PER_KRPM = 1.5
+COAST_DRAG_NM = 8.0  # bearings and windage on a coasting drum, clutch in [INF]
+IDLE_RETURN_S = 0.6  # clutch in: the idle controller pulls rpm to idle with this time constant
+
+
+def roller_inertia_kg_m2(gear: int) -> float:
+    """The drum's inertia seen from the crank in ``gear``: m · (v per rad/s of crank)²."""
+    if gear not in GEAR_MPH_PER_RPM:
+        gears = " or ".join(map(str, GEAR_MPH_PER_RPM))
+        raise InputError(f"gear {gear} is not simulated: use {gears}")
+    metres_per_rad = GEAR_MPH_PER_RPM[gear] * MPS_PER_MPH / RAD_S_PER_RPM
+    return DRUM_EQUIVALENT_MASS_KG * metres_per_rad**2
 
 
 @dataclass
@@ -34,7 +53,10 @@ class DynoState:
 class Dyno:
     """Integrates the roller; ``step`` once per simulation step."""
 
-    def __init__(self, rpm: float) -> None:
+    def __init__(self, rpm: float, gear: int = DEFAULT_GEAR) -> None:
+        self.gear = gear
+        self.inertia_kg_m2 = roller_inertia_kg_m2(gear)
+        self.mph_per_rpm = GEAR_MPH_PER_RPM[gear]
         self.state = DynoState(rpm=rpm, roller_rpm=rpm)
         self._integral = 0.0
 
@@ -45,8 +67,8 @@ class Dyno:
         drag = ROLLER_DRAG_NM_PER_KRPM * s.roller_rpm / 1000.0
         if clutch_in:
             # Engine off the roller: the idle controller holds it, the roller coasts down.
-            s.rpm += (idle_rpm - s.rpm) * (1.0 - math.exp(-dt / 0.6))
-            decel = (drag + 8.0) / ROLLER_INERTIA_KG_M2 / RAD_S_PER_RPM
+            s.rpm += (idle_rpm - s.rpm) * (1.0 - math.exp(-dt / IDLE_RETURN_S))
+            decel = (drag + COAST_DRAG_NM) / self.inertia_kg_m2 / RAD_S_PER_RPM
             s.roller_rpm = max(0.0, s.roller_rpm - decel * dt)
             s.brake_nm, self._integral, s.clutch_in = 0.0, 0.0, True
             return s
@@ -66,11 +88,10 @@ class Dyno:
             s.brake_nm = min(max(feed + BRAKE_KP_NM_PER_RPM * error
                                  + BRAKE_KI_NM_PER_RPM_S * self._integral, 0.0), BRAKE_MAX_NM)
         net = engine_nm - s.brake_nm - drag
-        s.rpm = max(300.0, s.rpm + net / ROLLER_INERTIA_KG_M2 / RAD_S_PER_RPM * dt)
+        s.rpm = max(300.0, s.rpm + net / self.inertia_kg_m2 / RAD_S_PER_RPM * dt)
         s.roller_rpm = s.rpm
         return s
 
-    @staticmethod
-    def speed_mph(roller_rpm: float) -> float:
+    def speed_mph(self, roller_rpm: float) -> float:
         """Roller surface speed."""
-        return roller_rpm * MPH_PER_RPM
+        return roller_rpm * self.mph_per_rpm

@@ -35,6 +35,7 @@ HOT_IDLE_HYSTERESIS_C = 5.0
 
 TIP_RATE_PCT_PER_S = 40.0  # throttle speed that counts as a tip-in / tip-out
 AE_GAIN_PER_PCT_S = 0.00006  # accel enrichment per %/s of throttle speed, x AE multiplier
+ENRICHMENT_ACTIVE_BELOW = 0.01  # AE/DE share under which it no longer counts as running
 AE_DECAY_S = 0.25
 DE_GAIN = 0.003
 DE_DECAY_S = 0.30
@@ -60,6 +61,7 @@ class EcmOutput:
     idle_rpm: float
     fuel_cut: bool
     hot_idle_phase: int
+    enrichment_active: bool = False  # accel or decel enrichment still running (freezes closed loop)
 
 
 @dataclass
@@ -164,5 +166,6 @@ class Ecm:
                 elif self._rng.random() < 0.25 * dt * rpm / 120.0:
                     s.cut_until[c] = t + 120.0 / max(rpm, 300.0)
         idle = self.base_idle_rpm if phase < 1 else (900.0 if phase == 1 else 800.0)
+        enriching = s.accel > ENRICHMENT_ACTIVE_BELOW or s.decel > ENRICHMENT_ACTIVE_BELOW
         return EcmOutput(afr, ve, fuel, spark, list(s.retard), min(idle, self.base_idle_rpm),
-                         cut, phase)
+                         cut, phase, enriching)

@@ -21,6 +21,7 @@ from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.sim.engine import FRONT, REAR, Curve, EngineModel
+from dynoai_desktop.sim.presets import preset_for_build
 
 RPM_BREAKPOINTS = (750, 1000, 1250, 1500, 1750, 2000, 2250, 2500, 2750, 3000, 3250, 3500, 3750,
                    4000, 4500, 5000, 5500, 6000, 6500)
@@ -128,10 +129,20 @@ def base_calibration_error(cylinder: int, stage: int, rpm: float, load_fraction:
     return breathing + wobble
 
 
+def nominal_engine(engine: EngineModel) -> EngineModel:
+    """The build's average bike (no bike scatter): what a calibration for the build knows."""
+    if engine.bike_seed is None:
+        return engine
+    return EngineModel(engine.preset, engine.baro_kpa, bike_seed=None)
+
+
 def base_ve_table(engine: EngineModel, cylinder: int, ve_mode: str = "map") -> Table:
-    """The base map: true VE times the calibration error, in Power Vision's 0.5 % steps."""
+    """The base map: the build's nominal VE times the calibration error, in 0.5 % steps.
+
+    It knows the build, not this bike: the bike's own scatter is what a tuner finds.
+    """
     stage = engine.preset.build.stage
-    truth = true_ve_table(engine, cylinder, ve_mode)
+    truth = true_ve_table(nominal_engine(engine), cylinder, ve_mode)
     cols = truth.col_breakpoints
     loads = cols / 100.0
     errors = np.array([[base_calibration_error(cylinder, stage, r, load) for load in loads]
@@ -154,24 +165,34 @@ def base_afr_target_table() -> Table:
                        AFR_MAP_BREAKPOINTS_KPA, afr, 0.01)
 
 
+BASE_SPARK_HEAD_C, BASE_SPARK_IAT_C = 120.0, 30.0  # the front head and air the spark is set at
+BASE_SPARK_REAR_HOTTER_K = 30.0  # the rear head at full load (vtwin.md §4; ThermalParams' default)
+BASE_SPARK_SAFETY_DEG = 1.0  # below the stock knock limit there
+
+
 def base_spark_tables(engine: EngineModel) -> tuple[Table, Table]:
-    """Knock-safe spark for the family's *stock* compression and 91 AKI at a warm head."""
-    stock = EngineModel(replace(engine.preset, build=BuildSpec.stock(engine.preset.build
-                                                                     .engine_family),
-                                knock_margin_deg=1.0))
+    """Knock-safe spark from the *stock* build's limit (stock CR, 91 AKI) on a warm engine.
 
-    def spark(cylinder: int):  # noqa: ANN202
-        def value(rpm: float, map_kpa: float) -> float:
-            limit = stock.knock_limit_deg(cylinder, rpm, map_kpa, 120.0, 30.0) - 1.0
-            return max(5.0, min(stock.mbt_deg(rpm, map_kpa), limit))
+    One spark for both cylinders, as the real tune's (rear − front +0.15° on average, vtwin.md
+    §4): MBT, or 1° under the lower of the two cylinders' limits with the front head at 120 °C
+    and the rear hotter by 30 K × load. So the stock bike does not knock until it runs hotter
+    than that; the rear (its −1.5° and its hotter head) and the lugging zone (its stronger head
+    sensitivity) go first; a hotter build, lower octane or a hotter head widen it (§3.5).
+    """
+    stock = EngineModel(preset_for_build(BuildSpec.stock(engine.preset.build.engine_family)),
+                        engine.baro_kpa, bike_seed=None)
 
-        return value
+    def spark(rpm: float, map_kpa: float) -> float:
+        load = min(max(map_kpa / 100.0, 0.0), 1.0)
+        rear_head = BASE_SPARK_HEAD_C + BASE_SPARK_REAR_HOTTER_K * load
+        limit = min(stock.knock_limit_deg(FRONT, rpm, map_kpa, BASE_SPARK_HEAD_C,
+                                          BASE_SPARK_IAT_C),
+                    stock.knock_limit_deg(REAR, rpm, map_kpa, rear_head, BASE_SPARK_IAT_C))
+        return max(5.0, min(stock.mbt_deg(rpm, map_kpa), limit - BASE_SPARK_SAFETY_DEG))
 
     front = _grid_table(tune.SPARK_FRONT, "deg", "map_kpa", RPM_BREAKPOINTS,
-                        MAP_BREAKPOINTS_KPA, spark(FRONT), 0.25)
-    rear = _grid_table(tune.SPARK_REAR, "deg", "map_kpa", RPM_BREAKPOINTS,
-                       MAP_BREAKPOINTS_KPA, spark(REAR), 0.25)
-    return front, rear
+                        MAP_BREAKPOINTS_KPA, spark, 0.25)
+    return front, replace(front, name=tune.SPARK_REAR)
 
 
 def base_tables(engine: EngineModel, ve_mode: str = "map") -> EcmTables:

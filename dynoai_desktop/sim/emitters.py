@@ -31,6 +31,15 @@ DYNO_FIELDS: tuple[tuple[str, int], ...] = (
     ("knock_retard_rear_deg", 1), ("baro_kpa", 2), ("ambient_temp_c", 1), ("humidity_pct", 0),
     ("correction_factor", 3),
 )
+# With closed loop on (``CellConfig.closed_loop``) the ECM link also carries its trims; they are
+# empty where it runs open loop (FORMATS.md §2).
+CLOSED_LOOP_FIELDS: tuple[tuple[str, int], ...] = (("cl_trim_front_pct", 1),
+                                                   ("cl_trim_rear_pct", 1))
+
+
+def dyno_fields(closed_loop: bool) -> tuple[tuple[str, int], ...]:
+    """The dyno line's (channel, decimals), with the closed-loop trims when it runs."""
+    return DYNO_FIELDS + CLOSED_LOOP_FIELDS if closed_loop else DYNO_FIELDS
 
 
 @dataclass
@@ -50,15 +59,16 @@ class Emitter:
         return self.phase_s + self.count * self.period_s
 
 
-def dyno_header() -> bytes:
+def dyno_header(fields: tuple[tuple[str, int], ...] = DYNO_FIELDS) -> bytes:
     """``#DYNO v1,time_s[s],rpm[rpm],...`` in canonical units."""
-    return dyno_line.encode_header([(name, CHANNELS[name].unit) for name, _ in DYNO_FIELDS])
+    return dyno_line.encode_header([(name, CHANNELS[name].unit) for name, _ in fields])
 
 
-def dyno_frame(values: dict[str, float]) -> bytes:
-    """One dyno data line from the current channel values."""
-    return dyno_line.encode_data_line([values[name] for name, _ in DYNO_FIELDS],
-                                      [places for _, places in DYNO_FIELDS])
+def dyno_frame(values: dict[str, float], fields: tuple[tuple[str, int], ...] = DYNO_FIELDS
+               ) -> bytes:
+    """One dyno data line from the current channel values (NaN: an empty field)."""
+    return dyno_line.encode_data_line([values[name] for name, _ in fields],
+                                      [places for _, places in fields])
 
 
 def _mts_word(sample: WidebandSample) -> dict:
@@ -131,7 +141,7 @@ def decoder_options(device: ServedDevice) -> dict[str, object]:
 def resolution(protocol: str, channel: str) -> float:
     """Half a step of what ``protocol`` can carry for ``channel`` (for stream = log checks)."""
     if protocol == "dyno-line":
-        places = dict(DYNO_FIELDS).get(channel, 3)
+        places = dict(DYNO_FIELDS + CLOSED_LOOP_FIELDS).get(channel, 3)
         return 0.5 * 10.0**-places
     if protocol == "aem-ascii":
         return aem_ascii.resolution("afr")

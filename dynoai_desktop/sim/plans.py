@@ -127,11 +127,22 @@ def grid(rpms: list[float], maps: list[float], seconds_per_cell: float) -> list[
     return [p for r in rpms for m in maps for p in hold(r, seconds_per_cell, map_kpa=m)]
 
 
+ROLL_ON_BELOW_RPM = 200.0  # a pull rolls on this far below its first recorded rpm
+ROLL_ON_MIN_RPM = 1200.0
+
+
+def roll_on_rpm(from_rpm: float) -> float:
+    """Where the rider opens the throttle for a pull that counts from ``from_rpm``."""
+    return max(ROLL_ON_MIN_RPM, min(from_rpm - ROLL_ON_BELOW_RPM, from_rpm))
+
+
 def pull(from_rpm: float, to_rpm: float, tps_pct: float = 100.0) -> list[Phase]:
-    """A WOT pull on inertia: steady at ``from_rpm``, throttle open, roller free to ``to_rpm``."""
+    """A WOT pull on inertia, as a Dynojet run is made: steady a little below ``from_rpm``
+    (2000 -> 1800 rpm), throttle snapped open, roller free to ``to_rpm``; so by ``from_rpm``
+    the engine is at full throttle and the fuel film has caught up."""
     label = f"pull {from_rpm:g}-{to_rpm:g} rpm"
     return [
-        *hold(from_rpm, 2.0, tps_pct=8.0),
+        *hold(roll_on_rpm(from_rpm), 2.0, tps_pct=8.0),
         Phase(label, lambda t, r0, now: Setpoint(label, tps_pct, None, None),
               until=lambda s: s.rpm >= to_rpm, timeout_s=30.0),
         Phase(label + " (braking)", lambda t, r0, now: Setpoint(

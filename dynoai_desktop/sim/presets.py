@@ -1,38 +1,84 @@
-"""The simulated engines: a BuildSpec plus the few numbers that shape its true VE and power.
+"""The simulated engines: builds a Harley shop sees, run through the build mapping.
 
-Each preset is a real kind of bike a Harley shop sees (shared/reference/vtwin.md §1-2). The
-BuildSpec says what is on it; the shape numbers say what that build does to volumetric
-efficiency. Where vtwin.md has no figure (cam cards are a known gap) the numbers are inferences
-from its envelope tables, calibrated so a WOT pull matches the reference outputs side by side in
-docs/simulator.md.
+Each preset is a real kind of bike (shared/reference/vtwin.md §1-2): a name, a title and a
+BuildSpec. Everything the physics reads comes from the build through ``sim.build_map``
+(docs/simulator.md §3.1), so any other valid BuildSpec makes an engine the same way
+(``preset_for_build``). The shape numbers are kept as properties for the code that reads them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from dynoai_desktop.core.build_spec import AirCleaner, BuildSpec, CamSpec, EngineFamily, Exhaust
 from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.sim.build_map import EngineShape, engine_shape
 
 
 @dataclass(frozen=True)
 class EnginePreset:
-    """A build and the parameters of its simulated engine (all documented in docs/simulator.md)."""
+    """A named build; its simulated engine's shape follows from the build (``shape``)."""
 
     name: str
     title: str
     build: BuildSpec
-    ve_peak_pct: float  # front cylinder, WOT, at ve_peak_rpm
-    ve_peak_rpm: float
-    ve_falloff_low: float  # fraction of peak VE lost per (1000 rpm)² below the peak
-    ve_falloff_high: float  # ... and above it
-    part_load_loss: float  # fraction of VE lost at 0 kPa relative to 100 kPa (linear in MAP)
-    rear_front_scale: float  # how strongly the rear cylinder's VE differs from the front
-    idle_rpm: float
-    idle_map_kpa: float  # at the idle rpm, closed throttle (higher with more overlap)
-    knock_margin_deg: float  # knock-limited advance above the MBT-based limit (+ = safer)
-    friction_nm: tuple[float, float, float]  # losses to the roller: a + b·krpm + c·krpm² (N·m)
-    pops_on_decel: float  # 0..1: how readily the exhaust pops on a lean decel (overlap, mufflers)
+
+    @cached_property
+    def shape(self) -> EngineShape:
+        """What the build does to the engine (docs/simulator.md §3.1)."""
+        return engine_shape(self.build)
+
+    # The shape's numbers under the names the rest of the simulator used before the mapping.
+    @property
+    def ve_peak_pct(self) -> float:
+        return self.shape.ve_peak_pct
+
+    @property
+    def ve_peak_rpm(self) -> float:
+        return self.shape.ve_peak_rpm
+
+    @property
+    def ve_falloff_low(self) -> float:
+        return self.shape.ve_falloff_low
+
+    @property
+    def ve_falloff_high(self) -> float:
+        return self.shape.ve_falloff_high
+
+    @property
+    def part_load_loss(self) -> float:
+        return self.shape.part_load_loss
+
+    @property
+    def idle_rpm(self) -> float:
+        return self.shape.idle_rpm
+
+    @property
+    def idle_map_kpa(self) -> float:
+        return self.shape.idle_map_kpa
+
+    @property
+    def knock_margin_deg(self) -> float:
+        return self.shape.knock_margin_deg
+
+    @property
+    def friction_nm(self) -> tuple[float, float, float]:
+        return self.shape.friction_nm
+
+    @property
+    def pops_on_decel(self) -> float:
+        """0..1: how readily the exhaust pops on a lean decel (the shape's decel-pop tendency)."""
+        return self.shape.decel_pop_tendency
+
+    @property
+    def reversion_strength(self) -> float:
+        return self.shape.reversion_strength
+
+
+def preset_for_build(build: BuildSpec, name: str = "custom") -> EnginePreset:
+    """An engine for any valid build (titled by the build's one-line summary)."""
+    return EnginePreset(name, build.summary, build)
 
 
 def _build(family: EngineFamily, **changes: object) -> BuildSpec:
@@ -59,17 +105,6 @@ PRESETS: dict[str, EnginePreset] = {
                 exhaust=Exhaust.TWO_INTO_ONE,
                 air_cleaner=AirCleaner.HIGH_FLOW,
             ),
-            ve_peak_pct=106.0,
-            ve_peak_rpm=3800.0,
-            ve_falloff_low=0.035,
-            ve_falloff_high=0.022,
-            part_load_loss=0.47,
-            rear_front_scale=1.0,
-            idle_rpm=1000.0,
-            idle_map_kpa=42.0,
-            knock_margin_deg=1.0,
-            friction_nm=(8.0, 2.0, 0.4),
-            pops_on_decel=0.5,
         ),
         EnginePreset(
             name="tc110-stage3",
@@ -90,37 +125,26 @@ PRESETS: dict[str, EnginePreset] = {
                 compression_ratio=10.3,
                 injector_flow_gs=5.3,
             ),
-            ve_peak_pct=111.0,
-            ve_peak_rpm=4300.0,
-            ve_falloff_low=0.040,
-            ve_falloff_high=0.029,
-            part_load_loss=0.55,
-            rear_front_scale=1.0,
-            idle_rpm=1050.0,
-            idle_map_kpa=52.0,
-            knock_margin_deg=-0.5,
-            friction_nm=(8.0, 2.0, 0.4),
-            pops_on_decel=0.9,
         ),
         EnginePreset(
             name="m8-114-stock",
             title="Milwaukee-Eight 114, stock",
             build=BuildSpec.stock(EngineFamily.M8_114),
-            ve_peak_pct=97.0,
-            ve_peak_rpm=3100.0,
-            ve_falloff_low=0.070,
-            ve_falloff_high=0.100,
-            part_load_loss=0.44,
-            rear_front_scale=0.5,
-            idle_rpm=850.0,
-            idle_map_kpa=38.0,
-            knock_margin_deg=0.5,
-            friction_nm=(8.0, 2.0, 0.4),
-            pops_on_decel=0.1,
         ),
     )
 }
 DEFAULT_PRESET = "tc103-stage2"
+
+# The bike of the real Power Vision tune (vtwin.md §3: 16D110002401, a 2016 TC110 Low Rider S,
+# most likely a Fuel Moto Stage 1): stock cam, 2-into-1, high-flow air cleaner. The VE surface
+# statistics and TABLE_VE_SCALE are fitted against it (docs/simulator.md §3.2, §3.4). Not in
+# PRESETS: it is the yardstick, not a bike offered to simulate.
+REAL_TUNE_PRESET = EnginePreset(
+    name="tc110-stage1-real-tune",
+    title="Twin Cam 110, Stage 1 (air cleaner, 2-into-1), the real tune's bike",
+    build=_build(EngineFamily.TC110, stage=1, exhaust=Exhaust.TWO_INTO_ONE,
+                 air_cleaner=AirCleaner.HIGH_FLOW),
+)
 
 
 def get_preset(name: str) -> EnginePreset:

@@ -1,6 +1,9 @@
 """``--truth OUT.json``: what the simulated engine really is, for tests and benchmarks.
 
 Tables are written as {"name", "units", "rpm", "<col_axis>", "values"} with values as rows.
+The layout is in docs/simulator.md §9; version 2 added the bike (build shape and its own
+scatter), the effective VE, the mixture, fuel film and closed-loop constants, the load-dependent
+wideband delay per cylinder and the sensors' offsets.
 """
 
 from __future__ import annotations
@@ -18,9 +21,12 @@ from dynoai_desktop.sim.ecm_tables import MAP_BREAKPOINTS_KPA, RPM_BREAKPOINTS, 
 from dynoai_desktop.sim.engine import FRONT, REAR
 
 SCHEMA = "dynoai-sim-truth"
-VERSION = 1
+VERSION = 2
 TRUTH_HEAD_TEMP_C = 120.0
 TRUTH_IAT_C = 30.0
+DELAY_RPM = (700, 800, 1000, 1250, 1500, 2000, 2500, 3000, 3500, 4000, 4500, 5000, 5500, 6000,
+             6500)
+DELAY_MAP_KPA = (20, 30, 40, 50, 60, 70, 80, 90, 100)
 
 
 def table_dict(table: Table) -> dict[str, Any]:
@@ -43,7 +49,8 @@ def _grid(name: str, units: str, value) -> dict[str, Any]:  # noqa: ANN001
 def build_truth(cell: VirtualCell) -> dict[str, Any]:
     """The ground truth of ``cell``'s engine, ECM, sensors and (so far) events."""
     engine, config = cell.engine, cell.config
-    wb = config.wideband
+    ve_true = {"front": table_dict(true_ve_table(engine, FRONT)),
+               "rear": table_dict(true_ve_table(engine, REAR))}
     return {
         "schema": SCHEMA,
         "version": VERSION,
@@ -55,8 +62,9 @@ def build_truth(cell: VirtualCell) -> dict[str, Any]:
         "wideband_protocol": config.wideband_protocol,
         "weather": {**asdict(config.weather),
                     "correction_factor": round(config.weather.correction_factor, 4)},
-        "ve_true": {"front": table_dict(true_ve_table(engine, FRONT)),
-                    "rear": table_dict(true_ve_table(engine, REAR))},
+        "bike_seed": config.bike_seed,
+        "bike": engine.truth_dict(),
+        "ve_true": ve_true,
         "ve_true_tps": {"front": table_dict(true_ve_table(engine, FRONT, "tps")),
                         "rear": table_dict(true_ve_table(engine, REAR, "tps"))},
         "ecm_tables": {
@@ -84,15 +92,7 @@ def build_truth(cell: VirtualCell) -> dict[str, Any]:
             "retard_max_deg": ecm.KNOCK_MAX_DEG,
             "removal_s_per_deg": ecm.KNOCK_REMOVAL_S_PER_DEG,
         },
-        "wideband": {
-            **asdict(wb),
-            "warmup_s": {"front": round(cell.sensors[FRONT].warmup_s, 3),
-                         "rear": round(cell.sensors[REAR].warmup_s, 3)},
-            "delay_curve": [{"rpm": r, "delay_s": round(wb.delay_s(r), 4)}
-                            for r in (700, 800, 1000, 1250, 1500, 2000, 2500, 3000, 3500, 4000,
-                                      4500, 5000, 5500, 6000, 6500)],
-            "delay_formula": "delay_s = delay_base_s + delay_idle_s * (1000/rpm)^delay_exponent",
-        },
+        "wideband": _wideband(cell),
         "decel": {
             "dfco_entry": dict(zip(("map_kpa_below", "tps_pct_below", "head_temp_c_above",
                                     "after_s"), ecm.DFCO_ENTRY, strict=True)),
@@ -103,9 +103,43 @@ def build_truth(cell: VirtualCell) -> dict[str, Any]:
             "decel_enleanment_gain": ecm.DE_GAIN,
         },
         "heat_soak": asdict(config.thermal),
+        "mixture": asdict(config.mixture),
+        "fuel_film": asdict(config.film),
+        "closed_loop": asdict(config.closed_loop_params) if config.closed_loop else None,
+        "dyno": {"gear": cell.dyno.gear, "inertia_kg_m2": round(cell.dyno.inertia_kg_m2, 4),
+                 "mph_per_rpm": round(cell.dyno.mph_per_rpm, 6)},
+        "map_sensor_offset_kpa": round(engine.map_sensor_offset_kpa, 4),
+        "ve_effective": cell.effective_ve.tables(),
         "events": [asdict(e) for e in cell.events if e.kind != "phase"],
         "phases": [asdict(e) for e in cell.events if e.kind == "phase"],
     }
+
+
+def _wideband(cell: VirtualCell) -> dict[str, Any]:
+    """The sensors: constants, warm-up, this bike's offsets and delay per cylinder."""
+    wb, sensors = cell.config.wideband, cell.sensors
+    out: dict[str, Any] = {
+        **asdict(wb),
+        "warmup_s": {"front": round(sensors[FRONT].warmup_s, 3),
+                     "rear": round(sensors[REAR].warmup_s, 3)},
+        "lambda_offset": {"front": round(sensors[FRONT].offset_lambda, 6),
+                          "rear": round(sensors[REAR].offset_lambda, 6)},
+        "delay_scale": {"front": round(sensors[FRONT].delay_scale, 6),
+                        "rear": round(sensors[REAR].delay_scale, 6)},
+        "delay_formula": ("delay_s = delay_base_s + delay_scale * delay_idle_s * "
+                          "(1000/rpm)^delay_exponent * (delay_reference_map_kpa/MAP)"
+                          "^delay_load_exponent"),
+        # The nominal curve at the reference MAP (no bike's delay scale), as version 1 had it.
+        "delay_curve": [{"rpm": r, "delay_s": round(wb.delay_s(r), 4)} for r in DELAY_RPM],
+    }
+    for c, name in ((FRONT, "front"), (REAR, "rear")):
+        scale = sensors[c].delay_scale
+        out[f"delay_{name}"] = {
+            "name": f"wideband delay ({name})", "units": "s", "rpm": list(DELAY_RPM),
+            "map_kpa": list(DELAY_MAP_KPA),
+            "values": [[round(wb.delay_base_s + scale * wb.transport_s(r, m), 4)
+                        for m in DELAY_MAP_KPA] for r in DELAY_RPM]}
+    return out
 
 
 def truth_json(cell: VirtualCell) -> str:

@@ -1,10 +1,12 @@
 """A simulated wideband O2 sensor and its controller (Bosch LSU 4.9 class, vtwin.md §7).
 
-The exhaust a cylinder made at time t reaches the sensor after a transport delay that falls
-with rpm (hundreds of ms at idle, tens at high rpm); the sensor then lags like a first-order
-system and the controller adds a little noise. After power-up the controller reports
-"warming up" with a percentage, then valid readings; now and then it reports an error for a
-moment; tests can force either state.
+The exhaust a cylinder makes travels down the header as a plug: a parcel reaches the sensor once
+one pipe volume of exhaust has followed it, so the transport delay falls with the exhaust flow,
+i.e. with rpm *and* load (vtwin.md §7 tabulates gas velocity vs rpm and MAP). The controller adds
+a dead time, the sensor lags like a first-order system, and the reading is noisier at light load
+(weak, pulsing exhaust) than under load. After power-up the controller reports "warming up"
+with a percentage, then valid readings; now and then it reports an error for a moment; tests can
+force either state.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from dynoai_desktop.core.channels import SensorStatus
 # Controller error numbers (LC-2 style, devices/innovate_mts.py names them) used for faults.
 HEATER_SHORT = 1
 PUMP_CELL_SHORTED = 3
+MIN_FLOW_RPM = 400.0  # below this the exhaust flow is taken as this rpm's (the engine stalls)
+MIN_FLOW_MAP_KPA = 15.0
 
 
 @dataclass(frozen=True)
@@ -26,21 +30,35 @@ class WidebandParams:
     """Everything that shapes what the wideband reports (written to --truth)."""
 
     delay_base_s: float = 0.035  # controller + sensor dead time
-    delay_idle_s: float = 0.22  # transport at 1000 rpm, falling as (1000/rpm)^1.3
-    delay_exponent: float = 1.3
+    delay_idle_s: float = 0.22  # transport at 1000 rpm and 35 kPa (plug flow, 0.66 m of pipe)
+    delay_exponent: float = 1.3  # transport falls as (1000/rpm) ** this ...
+    delay_load_exponent: float = 1.0  # ... and as (35 kPa / MAP) ** this
+    delay_reference_map_kpa: float = 35.0
     lag_s: float = 0.05  # first-order time constant (t63) of the sensor
-    noise_lambda: float = 0.003  # 1-sigma controller noise, λ
+    noise_lambda: float = 0.003  # 1-sigma controller noise under load, λ
+    noise_light_load_gain: float = 2.0  # noise x (1 + gain) at 20 kPa, x 1 from 60 kPa up
     idle_ripple_lambda: float = 0.006  # 315°/405° firing pulsation at 1000 rpm, λ
     warmup_s: float = 12.0  # heater light-off to first valid reading
     max_lambda: float = 1.6  # reading in fuel cut / free air (off-scale lean)
+    min_lambda: float = 0.65  # the richest an LSU 4.9 measures (Bosch datasheet: λ 0.65 to air)
     error_rate_per_h: float = 1.0  # random short sensor errors per hour
     error_length_s: float = 0.8
 
-    def delay_s(self, rpm: float) -> float:
-        """Transport + dead time from the exhaust valve to the reading, at ``rpm``."""
-        return self.delay_base_s + self.delay_idle_s * (1000.0 / max(rpm, 400.0)) ** (
-            self.delay_exponent
-        )
+    def transport_s(self, rpm: float, map_kpa: float) -> float:
+        """Steady plug-flow transport time from the exhaust valve to the sensor."""
+        return (self.delay_idle_s * (1000.0 / max(rpm, MIN_FLOW_RPM)) ** self.delay_exponent
+                * (self.delay_reference_map_kpa / max(map_kpa, MIN_FLOW_MAP_KPA))
+                ** self.delay_load_exponent)
+
+    def delay_s(self, rpm: float, map_kpa: float = 35.0) -> float:
+        """Dead time + transport from the exhaust valve to the reading, held steady at
+        ``rpm`` and ``map_kpa`` (the sensor's first-order lag comes on top)."""
+        return self.delay_base_s + self.transport_s(rpm, map_kpa)
+
+    def noise_sigma(self, map_kpa: float) -> float:
+        """1-sigma reading noise (λ) at this manifold pressure: more at light load."""
+        light = min(1.0, max(0.0, (60.0 - map_kpa) / 40.0))
+        return self.noise_lambda * (1.0 + self.noise_light_load_gain * light)
 
 
 @dataclass(frozen=True)
@@ -53,46 +71,47 @@ class WidebandSample:
 
 
 class WidebandSensor:
-    """One cylinder's sensor. ``push`` every simulation step; ``sample`` when the device sends."""
+    """One cylinder's sensor. ``push`` every simulation step; ``sample`` when the device sends.
 
-    def __init__(self, params: WidebandParams, rng: random.Random, warmup_s: float) -> None:
+    ``offset_lambda`` is this sensor's calibration offset (a per-bike scatter), added to every
+    reading; ``delay_scale`` stretches its transport (a longer or shorter header).
+    """
+
+    def __init__(self, params: WidebandParams, rng: random.Random, warmup_s: float,
+                 offset_lambda: float = 0.0, delay_scale: float = 1.0) -> None:
         self.params = params
         self._rng = rng
-        self._history: deque[tuple[float, float]] = deque()
+        self.offset_lambda = offset_lambda
+        self.delay_scale = delay_scale
+        self._pipe: deque[tuple[float, float]] = deque()  # (pipe volumes emitted, λ)
+        self._volume = 0.0  # exhaust emitted so far, in pipe volumes
+        self._at_sensor: deque[tuple[float, float]] = deque()  # (t, λ of the gas at the sensor)
         self._output: float | None = None
         self._last_t: float | None = None
+        self._map_kpa = 100.0
         self.warmup_s = warmup_s
         self._error_until = -1.0
         self._error_code = 0
         self._forced: tuple[SensorStatus, int] | None = None
         self._forced_warm_start = 0.0
 
-    def push(self, t: float, lam_exhaust: float, rpm: float) -> None:
+    def push(self, t: float, lam_exhaust: float, rpm: float, map_kpa: float = 35.0) -> None:
         """The mixture leaving the cylinder at ``t``; moves the sensor along by one step."""
-        self._history.append((t, lam_exhaust))
-        seen_at = t - self.params.delay_s(rpm)
-        while len(self._history) > 2 and self._history[1][0] <= seen_at:
-            self._history.popleft()
-        delayed = self._at(seen_at)
-        delayed = min(delayed, self.params.max_lambda)
+        p = self.params
+        dt = 0.0 if self._last_t is None else t - self._last_t
+        self._volume += dt / (p.transport_s(rpm, map_kpa) * self.delay_scale)
+        self._pipe.append((self._volume, lam_exhaust))
+        self._map_kpa = map_kpa
+        gas = _interpolate(self._pipe, self._volume - 1.0)
+        self._at_sensor.append((t, gas))
+        delayed = min(max(_interpolate(self._at_sensor, t - p.delay_base_s), p.min_lambda),
+                      p.max_lambda)
         if self._output is None or self._last_t is None or t <= self._last_t:
             self._output = delayed
         else:
-            alpha = 1.0 - math.exp(-(t - self._last_t) / self.params.lag_s)
-            self._output += (delayed - self._output) * alpha
-        dt = 0.0 if self._last_t is None else t - self._last_t
+            self._output += (delayed - self._output) * (1.0 - math.exp(-dt / p.lag_s))
         self._last_t = t
         self._maybe_fail(t, dt)
-
-    def _at(self, when: float) -> float:
-        h = self._history
-        (t0, v0) = h[0]
-        if when <= t0 or len(h) == 1:
-            return v0
-        t1, v1 = h[1]
-        if when >= t1:
-            return v1
-        return v0 + (v1 - v0) * (when - t0) / (t1 - t0)
 
     def _maybe_fail(self, t: float, dt: float) -> None:
         rate = self.params.error_rate_per_h / 3600.0
@@ -120,5 +139,19 @@ class WidebandSensor:
         if t < self._error_until:
             return WidebandSample(None, SensorStatus.SENSOR_ERROR, self._error_code)
         value = self._output if self._output is not None else 1.0
-        value += self._rng.gauss(0.0, self.params.noise_lambda)
-        return WidebandSample(min(value, self.params.max_lambda), SensorStatus.VALID, 0)
+        value += self.offset_lambda + self._rng.gauss(0.0, self.params.noise_sigma(self._map_kpa))
+        return WidebandSample(min(max(value, self.params.min_lambda), self.params.max_lambda),
+                              SensorStatus.VALID, 0)
+
+
+def _interpolate(history: deque[tuple[float, float]], at: float) -> float:
+    """The value at key ``at`` in a rising (key, value) history, dropping what is older."""
+    while len(history) > 2 and history[1][0] <= at:
+        history.popleft()
+    k0, v0 = history[0]
+    if at <= k0 or len(history) == 1:
+        return v0
+    k1, v1 = history[1]
+    if at >= k1:
+        return v1
+    return v0 + (v1 - v0) * (at - k0) / (k1 - k0)

@@ -51,6 +51,20 @@ def mean_where(log: dict[str, list[float]], channel: str, start: float, end: flo
     return sum(values) / len(values) if values else math.nan
 
 
+def median_where(log: dict[str, list[float]], channel: str, start: float, end: float) -> float:
+    """Median of ``channel`` over valid samples with start <= time_s < end (a misfire's lean
+    spike at light load does not move it, as it moves the mean)."""
+    status = {"afr_front": "afr_front_status", "afr_rear": "afr_rear_status"}.get(channel)
+    values = sorted(
+        v for i, (t, v) in enumerate(zip(log["time_s"], log[channel], strict=True))
+        if start <= t < end and not math.isnan(v) and (status is None or log[status][i] == 0)
+    )
+    if not values:
+        return math.nan
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2.0
+
+
 def tip_in_times(log: dict[str, list[float]], low: float, high: float) -> list[float]:
     """When the throttle starts to open from ``low`` to ``high``: interpolated back from the
     first row that moved (the simulated throttle moves at a known rate)."""
@@ -64,13 +78,15 @@ def tip_in_times(log: dict[str, list[float]], low: float, high: float) -> list[f
 
 def response_onset_s(log: dict[str, list[float]], channel: str, tips: list[float],
                      fraction: float = 0.15) -> tuple[float, float, list[float]]:
-    """Time from tip-in to ``fraction`` of the rich response, by intersecting intervals.
+    """Time from tip-in to ``fraction`` of the response, by intersecting intervals.
 
-    A wideband samples every ~80-100 ms, so one tip-in only says the response began between
-    two samples. With many tip-ins at different phases against the sensor's clock, the
-    intersection of those intervals pins it down (equivalent-time sampling). A sample's own time
-    is known to within one log row (it shows in the first row at or after it), which the
-    interval allows for. Returns (estimate, interval width, per-tip amplitudes).
+    The response is the reading's largest swing after the tip-in, either way: a port-injected
+    engine goes lean first while the wall film builds, then accel enrichment catches up. A
+    wideband samples every ~80-100 ms, so one tip-in only says the response began between two
+    samples. With many tip-ins at different phases against the sensor's clock, the intersection
+    of those intervals pins it down (equivalent-time sampling). A sample's own time is known to
+    within one log row (it shows in the first row at or after it), which the interval allows
+    for. Returns (estimate, interval width, per-tip amplitudes, + = lean).
     """
     times, values = log["time_s"], log[channel]
     row = times[1] - times[0]
@@ -87,12 +103,10 @@ def response_onset_s(log: dict[str, list[float]], channel: str, tips: list[float
             continue
         baseline = sum(before[-2:]) / 2.0  # the last two: the mixture may still be settling
         after = [(t, v) for t, v in samples if t > tip]
-        trough = min(v for _, v in after)
-        amplitude = baseline - trough
+        amplitude = max((v - baseline for _, v in after), key=abs)
         amplitudes.append(amplitude)
-        threshold = baseline - fraction * amplitude
         for k, (t, v) in enumerate(after):
-            if v < threshold:
+            if (v - baseline) / amplitude > fraction:
                 previous = after[k - 1][0] if k > 0 else max(t for t, _ in samples if t <= tip)
                 intervals.append((previous - row - tip, t - tip))
                 break

@@ -16,7 +16,7 @@ from dynoai_desktop.devices.registry import device_registry
 from dynoai_desktop.sim.cell import CellConfig, VirtualCell
 from dynoai_desktop.sim.plans import Plan, builtin_plan, hold, idle, parse_plan, pull
 from dynoai_desktop.sim.presets import PRESETS
-from tests.sim.log_analysis import mean_where, steady_segments
+from tests.sim.log_analysis import mean_where, median_where, steady_segments
 
 
 def _rows_where(log: dict, channel: str, test) -> list[float]:  # noqa: ANN001
@@ -95,16 +95,27 @@ def test_closed_throttle_decel_goes_lean_cuts_fuel_and_pops(simulate_log) -> Non
     assert pops["tc110-stage3"] > 3 * max(pops["m8-114-stock"], 1)
 
 
-def test_idle_heat_soak_raises_iat_and_leans_idle(simulate_log) -> None:
-    plan = {"start": {"engine_temp_c": 120, "fan_cfm": 0},
-            "steps": [{"type": "idle", "seconds": 300, "fan_cfm": 0}]}
-    log, _ = simulate_log(plan=plan)
-    iat, head = log["iat_c"], log["engine_temp_c"]
-    assert iat[-1] > iat[0] + 10.0  # the TMAP soaks up engine heat
-    assert head[-1] > head[0] + 5.0  # no fan at idle: the head climbs
+def test_idle_heat_soak_keeps_iat_over_ambient_through_the_next_pull(simulate_log) -> None:
+    # A real Dynojet log of a CVO after idling shows IAT 13-21 K over ambient through the pull
+    # (docs/simulator.md §6).
+    plan = {"start": {"engine_temp_c": 100, "fan_cfm": 0},
+            "steps": [{"type": "idle", "seconds": 300, "fan_cfm": 0},
+                      {"type": "pull", "from_rpm": 2000, "to_rpm": 5800}]}
+    log, truth = simulate_log(plan=plan)
+    ambient = log["ambient_temp_c"][0]
+    head = log["engine_temp_c"]
+    assert head[int(300 / 0.01)] > head[0] + 15.0  # no fan at idle: the head climbs
+    (start, end), = ((p["time_s"], q["time_s"]) for p, q in zip(
+        truth["phases"], truth["phases"][1:], strict=False) if p["detail"].startswith("pull")
+        and not p["detail"].endswith(")"))
+    in_pull = [iat - ambient for t, iat, rpm in zip(log["time_s"], log["iat_c"], log["rpm"],
+                                                     strict=True)
+               if start <= t < end and rpm >= 2000]
+    assert 10.0 <= min(in_pull) and max(in_pull) <= 25.0, (min(in_pull), max(in_pull))
+    assert in_pull[0] > in_pull[-1] + 3.0  # the airflow washes the soak out as the pull goes
     early = mean_where(log, "afr_front", 20.0, 40.0)
     late = mean_where(log, "afr_front", 280.0, 300.0)
-    assert late > early * 1.02  # the ECM thinks the air is hotter than it is: lean
+    assert late > early  # the sensor soaks hotter than the air: the ECM under-fuels idle
 
 
 def test_cold_engine_runs_rich_on_warm_up_enrichment(simulate_log) -> None:
@@ -156,21 +167,26 @@ def test_dyno_commands_hold_release_and_refuse() -> None:
 
 def test_tps_based_ve_tables_fuel_by_throttle(tmp_path: Path, simulate_log) -> None:
     _, truth = simulate_log("--duration-s", "1", plan="tip_in")
-    args = ["--ve-mode", "tps"]
-    for side in ("front", "rear"):
-        entry = truth["ve_true_tps"][side]
-        table = Table(entry["name"], "%", "rpm", "tps_pct", entry["rpm"], entry["tps_pct"],
-                      entry["values"])
-        path = tmp_path / f"{side}.csv"
-        path.write_text(format_table_csv(table))
-        args += [f"--ve-{side}", str(path)]
     plan = {"steps": [{"type": "idle", "seconds": 16},
-                      {"type": "hold", "rpm": 3000, "tps_pct": 15, "seconds": 4}]}
-    log, run = simulate_log(*args, plan=plan)
-    assert run["ecm_tables"]["ve_mode"] == "tps"
-    seg = steady_segments(run, log["time_s"][-1])[-1]
-    target = mean_where(log, "afr_target", seg.start_s + 1, seg.end_s)
-    assert abs(mean_where(log, "afr_front", seg.start_s + 1, seg.end_s) - target) < 0.1
+                      {"type": "hold", "rpm": 3000, "tps_pct": 15, "seconds": 5}]}
+    afr = {}
+    for richer in (1.0, 1.1):
+        args = ["--ve-mode", "tps"]
+        for side in ("front", "rear"):
+            entry = truth["ve_true_tps"][side]
+            table = Table(entry["name"], "%", "rpm", "tps_pct", entry["rpm"], entry["tps_pct"],
+                          np.array(entry["values"]) * richer)
+            path = tmp_path / f"{side}_{richer}.csv"
+            path.write_text(format_table_csv(table))
+            args += [f"--ve-{side}", str(path)]
+        log, run = simulate_log(*args, plan=plan)
+        assert run["ecm_tables"]["ve_mode"] == "tps"
+        seg = steady_segments(run, log["time_s"][-1])[-1]
+        target = mean_where(log, "afr_target", seg.start_s + 2, seg.end_s)
+        afr[richer] = median_where(log, "afr_front", seg.start_s + 2, seg.end_s)
+        # the true TPS table: near target (the MAP-side effects move it a little)
+        assert richer != 1.0 or abs(afr[richer] / target - 1.0) < 0.05
+    assert abs(afr[1.1] / afr[1.0] * 1.1 - 1.0) < 0.005  # 10 % more table VE: 1/1.1 the AFR
 
 
 def test_plan_file_and_presets_exist() -> None:

@@ -141,16 +141,17 @@ def test_the_rear_cylinder_breathes_differently_from_the_front(name: str) -> Non
 
 
 @pytest.mark.parametrize("name", PRESET_NAMES)
-def test_wot_ve_peaks_inside_the_cam_class_torque_band(name: str) -> None:
-    engine = _engine(name)
+@pytest.mark.parametrize("bike_seed", [None, 1])
+def test_wot_torque_peaks_inside_the_cam_class_torque_band(name: str, bike_seed: int | None
+                                                           ) -> None:
+    # The engine's torque, both cylinders: one cylinder's VE may peak outside the band, as the
+    # real tune's rear does (122 % at 1500 rpm, vtwin.md §4).
+    engine = EngineModel(PRESETS[name], bike_seed=bike_seed)
     low, high = TORQUE_BAND[name]
-    rpms = np.arange(750.0, 6501.0, 10.0)
-    for cylinder in (FRONT, REAR):
-        ve = [engine.ve_true(cylinder, r, 100.0) for r in rpms]
-        peak = rpms[int(np.argmax(ve))]
-        assert low <= peak <= high, (cylinder, peak)
-    both = [engine.ve_true(FRONT, r, 100.0) + engine.ve_true(REAR, r, 100.0) for r in rpms]
-    assert low <= rpms[int(np.argmax(both))] <= high
+    rpms = np.arange(1000.0, 6001.0, 25.0)
+    torque = [engine.steady_torque_nm(r, engine.map_steady_kpa(100.0, r, 100.0), 100.0, 0.98,
+                                      35.0, 120.0) for r in rpms]
+    assert low <= rpms[int(np.argmax(torque))] <= high
 
 
 def test_a_hotter_cam_makes_its_peak_higher_up() -> None:
@@ -158,16 +159,19 @@ def test_a_hotter_cam_makes_its_peak_higher_up() -> None:
     assert peaks["m8-114-stock"] < peaks["tc103-stage2"] < peaks["tc110-stage3"]
 
 
-def test_part_load_ve_is_below_wot() -> None:
+def test_part_load_physical_ve_is_below_wot() -> None:
+    # Physical VE, the build's average bike: the Delphi table's VE is MAP-load-normalised and
+    # sits above WOT at light load, as in the real tune (docs/simulator.md §3.2).
     for name in PRESET_NAMES:
-        engine = _engine(name)
+        engine = EngineModel(PRESETS[name], bike_seed=None)
         for rpm in (1500.0, 3000.0, 5000.0):
-            ves = [engine.ve_true(FRONT, rpm, m) for m in (30.0, 50.0, 70.0, 100.0)]
+            ves = [engine.ve_physical(FRONT, rpm, m) for m in (30.0, 50.0, 70.0, 100.0)]
             assert all(a < b for a, b in zip(ves, ves[1:], strict=False)), (name, rpm)
 
 
 def _wot_high_rpm_error(name: str, cylinder: int) -> np.ndarray:
-    engine = _engine(name)
+    # Against the build's average bike: the base map knows the build, not this bike's bumps.
+    engine = EngineModel(PRESETS[name], bike_seed=None)
     base, truth = base_ve_table(engine, cylinder), true_ve_table(engine, cylinder)
     rows = truth.row_breakpoints >= 4500.0
     cols = truth.col_breakpoints >= 90.0
@@ -192,7 +196,7 @@ def test_the_stage_3_base_map_is_leaner_than_the_stage_2() -> None:
 
 @pytest.mark.parametrize("cylinder", [FRONT, REAR])
 def test_the_stock_m8_base_map_is_close_to_the_truth(cylinder: int) -> None:
-    engine = _engine("m8-114-stock")
+    engine = EngineModel(PRESETS["m8-114-stock"], bike_seed=None)  # the build's average bike
     error = base_ve_table(engine, cylinder).values / true_ve_table(engine, cylinder).values - 1.0
     assert np.abs(error).max() <= 0.04
     assert np.abs(_wot_high_rpm_error("m8-114-stock", cylinder)).max() <= 0.04

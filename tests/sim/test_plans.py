@@ -86,7 +86,7 @@ def test_a_plan_file_with_every_step_type_parses() -> None:
         "hold 3000 rpm 80 kPa",
     ]
     # the fan step sets the fan when the next step (the pull) starts
-    pull_start = labels.index("hold 2200 rpm 8 % throttle (settling)")
+    pull_start = labels.index("hold 2000 rpm 8 % throttle (settling)")  # rolls on 200 below
     assert pull_start == 13
     assert plan.phases[pull_start].fan_cfm == 15000.0
     assert "pull 2200-5600 rpm" in labels
@@ -227,8 +227,8 @@ SHORT_PLAN_LABELS = [
     "idle",
     "hold 2000 rpm 10 % throttle (settling)",
     "hold 2000 rpm 10 % throttle",
-    "hold 2000 rpm 8 % throttle (settling)",
-    "hold 2000 rpm 8 % throttle",
+    "hold 1800 rpm 8 % throttle (settling)",
+    "hold 1800 rpm 8 % throttle",
     "pull 2000-3000 rpm",
     "pull 2000-3000 rpm (braking)",
 ]

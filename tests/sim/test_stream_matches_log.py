@@ -94,10 +94,12 @@ def test_served_stream_equals_log(protocol: str, tmp_path: Path) -> None:
     dyno = got["dyno"]
     assert len(dyno) > 1000
     for reading in dyno:
-        i = rows[round(reading.pop("device_time_s"), 3)]
+        device_time = round(reading.pop("device_time_s"), 3)
+        i = rows[device_time]
         for channel, value in reading.items():
             tolerance = emitters.resolution("dyno-line", channel) + 1e-6
-            assert abs(log[channel][i] - value) <= tolerance, (channel, reading["time_s"])
+            assert abs(log[channel][i] - value) <= tolerance, (channel, device_time,
+                                                               log[channel][i], value)
 
     # A wideband sends no time: its packets, in order, are a stretch of the logged packets.
     for name, readings in got.items():

@@ -1,0 +1,73 @@
+"""Fuel film on the intake port walls: Aquino's X-τ wall-wetting model (SAE 810494, 1981).
+
+A port-injected engine does not burn what it injects at once. A fraction X (``beta``) of the
+injected fuel lands on the port walls as a film, and the film evaporates into the charge with a
+time constant τ:
+
+    d(film)/dt = X · fuel_injected − film / τ
+    fuel_to_cylinder = (1 − X) · fuel_injected + film / τ
+
+In steady state the cylinder gets what is injected. When the throttle opens the film has to grow
+first, so the first cycles run *lean*; when it closes, the film keeps evaporating into a smaller
+charge, so the mixture runs *rich*. A cold port makes both X and τ bigger: deeper and slower.
+
+X and τ follow the shape of a real calibration of the model: rusEFI's canned Mazda NB2 tune
+(rusefi/rusefi, ``wwTauCltValues``/``wwBetaCltValues`` vs coolant, ``wwTauMapValues``/
+``wwBetaMapValues`` vs MAP; the model itself is rusEFI's ``wall_fuel.cpp``, which cites Aquino
+and Maloney SAE 1999-01-0553). An air-cooled Harley has no coolant: the head temperature (the
+ECM's ET sensor) stands in for it **[INF]**. Flows are in any consistent unit per second.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from dynoai_desktop.sim.engine import Curve
+
+# rusEFI canned NB2 tune: τ (s) and X vs coolant °C, and their multipliers vs MAP kPa.
+FILM_TAU_S = Curve(((-40, 1.45), (-20, 1.3), (0, 1.17), (20, 1.05), (40, 0.9), (60, 0.82),
+                    (80, 0.75), (100, 0.70)))
+FILM_FRACTION = Curve(((-40, 0.73), (-20, 0.66), (0, 0.57), (20, 0.46), (40, 0.38), (60, 0.31),
+                       (80, 0.24), (100, 0.19)))
+TAU_MAP_FACTOR = Curve(((10, 0.38), (20, 0.55), (30, 0.69), (40, 0.86), (50, 0.9), (60, 0.95),
+                        (70, 0.97), (80, 1.0)))
+FRACTION_MAP_FACTOR = Curve(((10, 0.21), (20, 0.4), (30, 0.6), (40, 0.79), (50, 0.85),
+                             (60, 0.9), (70, 0.95), (80, 1.0)))
+
+
+@dataclass(frozen=True)
+class FilmParams:
+    """Scale factors on the calibrated X and τ (1, 1 = the curves above; written to --truth)."""
+
+    fraction_scale: float = 1.0
+    tau_scale: float = 1.0
+
+    def fraction(self, port_temp_c: float, map_kpa: float) -> float:
+        """X: the share of injected fuel that lands on the wall."""
+        x = FILM_FRACTION(port_temp_c) * FRACTION_MAP_FACTOR(map_kpa) * self.fraction_scale
+        return min(max(x, 0.0), 0.95)
+
+    def tau_s(self, port_temp_c: float, map_kpa: float) -> float:
+        """τ: how long the wall film takes to evaporate, s."""
+        return max(0.02, FILM_TAU_S(port_temp_c) * TAU_MAP_FACTOR(map_kpa) * self.tau_scale)
+
+
+class FuelFilm:
+    """One port's wall film. ``step`` once per simulation step with the injected fuel flow."""
+
+    def __init__(self, params: FilmParams) -> None:
+        self.params = params
+        self.film: float | None = None  # fuel on the wall (flow unit x s); None until first step
+
+    def step(self, dt: float, injected: float, port_temp_c: float, map_kpa: float) -> float:
+        """Advance by ``dt``; returns the fuel flow that reached the cylinder over the step."""
+        x = self.params.fraction(port_temp_c, map_kpa)
+        tau = self.params.tau_s(port_temp_c, map_kpa)
+        if self.film is None:  # start in steady state: no start-up transient
+            self.film = x * injected * tau
+        decay = math.exp(-dt / tau)
+        film_next = self.film * decay + x * injected * tau * (1.0 - decay)
+        evaporated = (self.film - film_next + x * injected * dt) / dt  # mass balance over dt
+        self.film = film_next
+        return (1.0 - x) * injected + evaporated
