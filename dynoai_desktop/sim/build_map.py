@@ -79,12 +79,12 @@ class _ExhaustEffect:
 # docs/simulator.md §3.1. The 2-into-1's tuning is read off the real tune's row means (peaks at
 # 1750 and 3500 rpm, a dip at 2250-2500, vtwin.md §4); the other systems' are [INF].
 EXHAUSTS = {
-    Exhaust.STOCK: _ExhaustEffect(1.00, 0.04, 3000.0, 0.04, 0.7, 0.0, 0.9, 0.15),
-    Exhaust.SLIP_ON: _ExhaustEffect(1.03, 0.02, 3000.0, 0.06, 0.7, 0.0, 0.95, 0.6),
-    Exhaust.TWO_INTO_ONE: _ExhaustEffect(1.07, 0.0, 3500.0, 0.09, 1.0, 0.0, 0.85, 0.75),
-    Exhaust.TWO_INTO_TWO: _ExhaustEffect(1.05, 0.0, 4000.0, 0.10, 1.3, -250.0, 1.0, 0.8),
-    Exhaust.TWO_ONE_TWO: _ExhaustEffect(1.06, 0.0, 3700.0, 0.07, 0.8, 0.0, 0.9, 0.7),
-    Exhaust.DRAG_PIPES: _ExhaustEffect(1.04, 0.0, 4500.0, 0.12, 1.4, -250.0, 1.2, 1.0),
+    Exhaust.STOCK: _ExhaustEffect(1.00, 0.04, 3000.0, 0.05, 0.7, 0.0, 0.9, 0.15),
+    Exhaust.SLIP_ON: _ExhaustEffect(1.03, 0.02, 3000.0, 0.07, 0.7, 0.0, 0.95, 0.6),
+    Exhaust.TWO_INTO_ONE: _ExhaustEffect(1.07, 0.0, 3500.0, 0.125, 1.0, 0.0, 0.85, 0.75),
+    Exhaust.TWO_INTO_TWO: _ExhaustEffect(1.05, 0.0, 4000.0, 0.13, 1.3, -250.0, 1.0, 0.8),
+    Exhaust.TWO_ONE_TWO: _ExhaustEffect(1.06, 0.0, 3700.0, 0.09, 0.8, 0.0, 0.9, 0.7),
+    Exhaust.DRAG_PIPES: _ExhaustEffect(1.04, 0.0, 4500.0, 0.15, 1.4, -250.0, 1.2, 1.0),
 }
 WAVE_FADE_RPM = (1000.0, 1600.0)  # the tuning fades out towards idle (too little flow)
 WAVE_FADE_ABOVE_TUNED = 1.6  # ... and is gone at 1.6 × the tuned rpm
@@ -102,7 +102,7 @@ REAR_FRONT_POINTS = (
     (4500.0, 0.03), (5250.0, 0.06), (6000.0, 0.07), (7000.0, 0.05),
 )
 
-VE_PEAK_BY_VALVES = {2: 92.0, 4: 100.0}  # stock cam, exhaust and air cleaner, WOT [INF, §10]
+VE_PEAK_BY_VALVES = {2: 90.0, 4: 100.0}  # stock cam, exhaust and air cleaner, WOT [INF, §10]
 VE_FLOOR = 0.45  # VE never falls below this share of the peak
 VE_FALLOFF_LOW = 0.035  # share of peak VE lost per (krpm)² below the peak, before overlap
 VE_FALLOFF_HIGH = 0.025  # ... above it, for a 207.5° two-valve stock cam on a 4.375 in stroke
@@ -256,12 +256,15 @@ def knock_margin_deg(build: BuildSpec, trapped_charge_ratio: float) -> float:
 
 
 def exhaust_wave(rpm: np.ndarray, tuned_rpm: float, depth: float) -> np.ndarray:
-    """Fractional VE from the pipe's wave tuning: depth · cos(2π · tuned_rpm / rpm), faded out
-    towards idle and above the tuned rpm (there the envelope's falloff already holds the late
-    wave). Peaks at tuned_rpm, 1/2 and 1/3 of it; dips at 2/3 and 2/5 of it."""
+    """Fractional VE from the pipe's wave tuning: depth · cos(2π · tuned_rpm / rpm).
+
+    Peaks at tuned_rpm, 1/2 and 1/3 of it, dips at 2/3 and 2/5 of it; the n-th harmonic is
+    weaker by rpm / tuned_rpm (the wave has travelled the pipe n times); faded out towards idle
+    and above the tuned rpm (there the envelope's falloff already holds the late wave).
+    """
     lo, hi = WAVE_FADE_RPM
     rpm = np.maximum(rpm, 100.0)
-    fade = (np.clip((rpm - lo) / (hi - lo), 0.0, 1.0)
+    fade = (np.clip((rpm - lo) / (hi - lo), 0.0, 1.0) * np.minimum(rpm / tuned_rpm, 1.0)
             * np.clip((WAVE_FADE_ABOVE_TUNED * tuned_rpm - rpm)
                       / ((WAVE_FADE_ABOVE_TUNED - 1.0) * tuned_rpm), 0.0, 1.0))
     return depth * fade * np.cos(2.0 * np.pi * tuned_rpm / rpm)

@@ -101,9 +101,9 @@ MBT_LIGHT_EXTRA = Curve(((750.0, 11.0), (2000.0, 18.0), (4000.0, 20.0), (6000.0,
 # cylinders, 1000-6000 rpm, at the tune's columns; held below 20 kPa (the decel cells are not
 # fitted) and above 105 kPa
 # (docs/simulator.md §3.2; ve_statistics.table_ve_scale_fit, benchmarks/sim_engines.py reprints it).
-TABLE_VE_SCALE = Curve(((20.0, 1.275), (25.0, 1.32), (30.0, 1.355), (35.0, 1.375), (40.0, 1.365),
-                        (45.0, 1.355), (50.0, 1.31), (55.0, 1.265), (60.0, 1.21), (65.0, 1.16),
-                        (70.0, 1.12), (75.0, 1.09), (85.0, 1.04), (95.0, 1.05), (105.0, 1.04)))
+TABLE_VE_SCALE = Curve(((20.0, 1.30), (25.0, 1.345), (30.0, 1.385), (35.0, 1.40), (40.0, 1.395),
+                        (45.0, 1.38), (50.0, 1.335), (55.0, 1.29), (60.0, 1.235), (65.0, 1.185),
+                        (70.0, 1.14), (75.0, 1.11), (85.0, 1.06), (95.0, 1.07), (105.0, 1.06)))
 # Knock (docs/simulator.md §3.5): the limit's margin over MBT and where it is smallest.
 KNOCK_BASE_MARGIN_DEG = 3.0  # away from the lugging zone, at full load
 KNOCK_LIGHT_LOAD_DEG = 14.0  # × (1 - load)^1.5: light load rarely knocks
@@ -217,7 +217,7 @@ class EngineModel:
 
     @staticmethod
     def table_ve_scale(map_kpa: float) -> float:
-        """The Delphi table's VE over physical VE at ``map_kpa`` (1.27-1.38 light, ~1.05 WOT)."""
+        """The Delphi table's VE over physical VE at ``map_kpa`` (1.30-1.40 light, ~1.06 WOT)."""
         return TABLE_VE_SCALE(map_kpa)
 
     def ve_physical(self, cylinder: int, rpm: float, map_kpa: float) -> float:

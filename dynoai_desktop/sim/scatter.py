@@ -36,7 +36,7 @@ BUMP_SMOOTH_PASSES_RPM, BUMP_SMOOTH_PASSES_MAP = 1, 1
 # Spreads (1 σ unless said otherwise); docs/simulator.md §3.3.
 VE_BUMP_COMMON_PCT = 4.0  # both cylinders (the intake, the heads' castings, the cam)
 VE_BUMP_REAR_PCT = 2.0  # the rear's own (its port, its pipe)
-VE_WAVE_COMMON_PCT = 2.5  # rpm-wise, at every load: the pipe's and intake's own wave tuning
+VE_WAVE_COMMON_PCT = 5.0  # rpm-wise, at every load: the pipe's and intake's own wave tuning
 VE_WAVE_REAR_PCT = 1.0  # the rear pipe's own
 RESONANCE_GAIN_RANGE = (0.7, 1.3)  # uniform: × the depth of the exhaust's wave tuning
 # × the bumps and waves vs MAP: the real tune is rougher at light load than at WOT (its

@@ -25,6 +25,7 @@ from dynoai_desktop.core.power import power_hp
 from dynoai_desktop.core.units import Fuel
 from dynoai_desktop.core.weather import CELL_AIR
 from dynoai_desktop.sim.build_map import engine_shape, isa_baro_kpa
+from dynoai_desktop.sim.ecm_tables import base_spark_tables
 from dynoai_desktop.sim.engine import FRONT, REAR, EngineModel
 from dynoai_desktop.sim.presets import preset_for_build
 
@@ -280,3 +281,40 @@ def test_every_valid_build_makes_an_engine(build: BuildSpec, bike_seed: int | No
     assert max(engine.steady_torque_nm(r, engine.map_steady_kpa(100.0, r, baro), baro, 0.98,
                                        30.0, 120.0) for r in (2000.0, 3500.0, 5000.0)) > 0.0
     json.dumps(engine.truth_dict())  # the truth file can hold it
+
+
+# ---------------------------------------------------------------------------- knock, on the road
+def _knocking_cells(engine: EngineModel, spark: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                    front_head_c: float, rear_hotter_k: float) -> dict[int, set]:
+    out: dict[int, set] = {FRONT: set(), REAR: set()}
+    for i, rpm in enumerate(rows):
+        for j, map_kpa in enumerate(cols):
+            if rpm < 1500.0 or map_kpa < 50.0:  # below: the 5° floor; light load: no knock
+                continue
+            for c in (FRONT, REAR):
+                head = front_head_c + (rear_hotter_k * min(map_kpa / 100.0, 1.0) if c else 0.0)
+                if spark[i, j] > engine.knock_limit_deg(c, rpm, map_kpa, head, 30.0):
+                    out[c].add((float(rpm), float(map_kpa)))
+    return out
+
+
+@pytest.mark.parametrize("family", [EngineFamily.TC103, EngineFamily.TC110, EngineFamily.M8_114])
+def test_a_stock_bike_knocks_only_hot_lugging_first_rear_first(family: EngineFamily) -> None:
+    engine = _engine(BuildSpec.stock(family), CELL_AIR.baro_kpa)
+    table = base_spark_tables(engine)[0]  # one spark for both cylinders, as the real tune's
+    assert np.array_equal(table.values, base_spark_tables(engine)[1].values)
+    rows, cols = table.row_breakpoints, table.col_breakpoints
+
+    def knocking(front_head_c: float) -> dict[int, set]:
+        return _knocking_cells(engine, table.values, rows, cols, front_head_c, 30.0)
+
+    assert knocking(120.0) == {FRONT: set(), REAR: set()}  # warm, as calibrated: no knock
+    hot = knocking(135.0)  # 15 K hotter: the rear, in the lugging zone
+    assert hot[REAR] and len(hot[REAR]) >= len(hot[FRONT])
+    assert all(map_kpa >= 80.0 and rpm <= 3750.0 for rpm, map_kpa in hot[REAR] | hot[FRONT])
+    hotter = knocking(160.0)  # heat-soaked: it widens
+    assert len(hotter[REAR]) > len(hot[REAR]) and len(hotter[FRONT]) > len(hot[FRONT])
+    low_octane = _engine(replace(BuildSpec.stock(family), fuel_octane_aki=87.0),
+                         CELL_AIR.baro_kpa)
+    regular = _knocking_cells(low_octane, table.values, rows, cols, 120.0, 30.0)
+    assert len(regular[REAR]) > len(hot[REAR])  # 87 AKI on a 91 AKI calibration
