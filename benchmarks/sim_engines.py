@@ -113,7 +113,8 @@ def real_tune_report(n_bikes: int) -> list[str]:
     nominal = EngineModel(REAL_TUNE_PRESET, bike_seed=None)
     lines.append("  TABLE_VE_SCALE: real column mean / simulated physical VE (fit) vs the code")
     for map_kpa, ratio in vs.table_ve_scale_fit(front, rear, nominal):
-        lines.append(f"    {map_kpa:6.1f} kPa  fit {ratio:5.3f}  code {TABLE_VE_SCALE(map_kpa):5.3f}")
+        code = TABLE_VE_SCALE(map_kpa)
+        lines.append(f"    {map_kpa:6.1f} kPa  fit {ratio:5.3f}  code {code:5.3f}")
     return lines
 
 

@@ -2,7 +2,7 @@
 
 ``engine_shape(build)`` turns any valid build into the numbers the physics uses: bore and
 stroke, the cam card (gaps filled from its class), where VE peaks and how it falls away, the
-low-rpm overlap dip, part-load loss, exhaust resonance, the rear/front imbalance, idle, the
+low-rpm overlap dip, part-load loss, the exhaust's wave tuning, the rear/front imbalance, idle, the
 reversion and decel-pop tendencies, and the knock margin. Each rule names its source in
 docs/simulator.md (vtwin.md section) or is marked **[INF]** there. Pure and cheap; EngineModel
 (sim/engine.py) turns the shape and a bike's scatter (sim/scatter.py) into precomputed grids.
@@ -102,7 +102,7 @@ REAR_FRONT_POINTS = (
     (4500.0, 0.03), (5250.0, 0.06), (6000.0, 0.07), (7000.0, 0.05),
 )
 
-VE_PEAK_BY_VALVES = {2: 90.0, 4: 100.0}  # stock cam, exhaust and air cleaner, WOT [INF, §10]
+VE_PEAK_BY_VALVES = {2: 90.0, 4: 100.0}  # stock cam, exhaust and air cleaner, WOT [INF, §3.2]
 VE_FLOOR = 0.45  # VE never falls below this share of the peak
 VE_FALLOFF_LOW = 0.035  # share of peak VE lost per (krpm)² below the peak, before overlap
 VE_FALLOFF_HIGH = 0.025  # ... above it, for a 207.5° two-valve stock cam on a 4.375 in stroke
@@ -111,6 +111,7 @@ VE_FALLOFF_HIGH = 0.025  # ... above it, for a 207.5° two-valve stock cam on a 
 VE_SOFT_START_PCT, VE_SOFT_RANGE_PCT = 110.0, 15.0
 FRICTION_NM = (8.0, 2.0, 0.4)  # a + b·krpm + c·krpm², N·m at the roller [INF, §10]
 KNOCK_CR_REF, KNOCK_BORE_REF_IN = 9.6, 3.875
+KNOCK_DEG_PER_CHARGE = 8.0  # ° of margin lost per unit of trapped charge over stock [INF]
 IDLE_MAP_MAX_KPA = 75.0  # a radical cam idles on little vacuum, but it idles [INF]
 
 
@@ -247,7 +248,7 @@ def knock_margin_deg(build: BuildSpec, trapped_charge_ratio: float) -> float:
     margin = (1.5 * (build.fuel_octane_aki - 91.0)
               - 2.5 * (build.compression_ratio - KNOCK_CR_REF)
               - 4.0 * (bore_stroke_in(build)[0] - KNOCK_BORE_REF_IN)
-              - 12.0 * (trapped_charge_ratio - 1.0))
+              - KNOCK_DEG_PER_CHARGE * (trapped_charge_ratio - 1.0))
     if family.plugs >= 2:
         margin += 1.5
     if build.fuel in (Fuel.E85, Fuel.ETHANOL, Fuel.METHANOL, Fuel.RACE_GAS):

@@ -168,6 +168,7 @@ def base_afr_target_table() -> Table:
 BASE_SPARK_HEAD_C, BASE_SPARK_IAT_C = 120.0, 30.0  # the front head and air the spark is set at
 BASE_SPARK_REAR_HOTTER_K = 30.0  # the rear head at full load (vtwin.md §4; ThermalParams' default)
 BASE_SPARK_SAFETY_DEG = 1.0  # below the stock knock limit there
+BASE_SPARK_MIN_DEG = 2.0  # the service range is 0-45° BTDC (vtwin.md §8)
 
 
 def base_spark_tables(engine: EngineModel) -> tuple[Table, Table]:
@@ -188,7 +189,8 @@ def base_spark_tables(engine: EngineModel) -> tuple[Table, Table]:
         limit = min(stock.knock_limit_deg(FRONT, rpm, map_kpa, BASE_SPARK_HEAD_C,
                                           BASE_SPARK_IAT_C),
                     stock.knock_limit_deg(REAR, rpm, map_kpa, rear_head, BASE_SPARK_IAT_C))
-        return max(5.0, min(stock.mbt_deg(rpm, map_kpa), limit - BASE_SPARK_SAFETY_DEG))
+        return max(BASE_SPARK_MIN_DEG,
+                   min(stock.mbt_deg(rpm, map_kpa), limit - BASE_SPARK_SAFETY_DEG))
 
     front = _grid_table(tune.SPARK_FRONT, "deg", "map_kpa", RPM_BREAKPOINTS,
                         MAP_BREAKPOINTS_KPA, spark, 0.25)

@@ -107,8 +107,8 @@ TABLE_VE_SCALE = Curve(((20.0, 1.30), (25.0, 1.345), (30.0, 1.385), (35.0, 1.40)
 # Knock (docs/simulator.md §3.5): the limit's margin over MBT and where it is smallest.
 KNOCK_BASE_MARGIN_DEG = 3.0  # away from the lugging zone, at full load
 KNOCK_LIGHT_LOAD_DEG = 14.0  # × (1 - load)^1.5: light load rarely knocks
-KNOCK_LUG_DEPTH_DEG = 3.0  # the lugging zone: MAP ≥ 80 kPa, 1800-3500 rpm (vtwin.md §8)
-KNOCK_LUG_RPM = Curve(((1000.0, 1.0), (3500.0, 1.0), (4000.0, 0.0)))  # and below 1800 [INF]
+KNOCK_LUG_DEPTH_DEG = 3.0  # the lugging zone: MAP ≥ 80 kPa, 1800-3500 rpm (vtwin.md §8) ...
+KNOCK_LUG_RPM = Curve(((1000.0, 1.0), (3500.0, 1.0), (4000.0, 0.0)))  # ... and below 1800 [INF]
 KNOCK_LUG_MAP = Curve(((65.0, 0.0), (80.0, 1.0)))
 KNOCK_HEAD_REF_C = 100.0  # the head term counts from here
 KNOCK_HEAD_DEG_PER_C = (0.04, 0.06)  # × load, + × lugging: hot heads widen the zone

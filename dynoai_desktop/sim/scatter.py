@@ -1,13 +1,14 @@
 """Each bike its own engine: the seeded scatter one bike of a build has against another.
 
-Two bikes of the same build differ as real ones do: their own VE bumps (a few % over 2-4 cells
-of the tuner's table), their own rear/front shape, cam timing and pipe tolerances, knock margin
+Two bikes of the same build differ as real ones do: their own VE bumps and rpm-wise waves (a
+few % over 2-4 cells of the tuner's table, more at light load than at WOT), their own rear/front
+shape, cam timing, pipe tolerances and depth of the pipe's tuning, knock margin
 per cylinder, idle MAP, friction, and their own sensors (wideband delay and offset, MAP sensor
 offset). ``BikeScatter.from_seed(bike_seed)`` draws all of it from one seed: the same bike seed
 gives bitwise the same scatter. ``BikeScatter.nominal()`` is the build's average bike (no scatter).
-Every spread is in docs/simulator.md §3.3 with its source or **[INF]** mark; the bump and
-imbalance spreads are fitted so that the real TC110 tune's statistics fall inside those of
-20 bikes (§3.4, benchmarks/sim_engines.py).
+Every spread is in docs/simulator.md §3.3 with its source or **[INF]** mark; the bump, wave and
+imbalance spreads are chosen so that the real TC110 tune's VE statistics fall inside those of
+20 bikes (§3.4, benchmarks/sim_engines.py, tests/sim/test_real_tune_stats.py).
 """
 
 from __future__ import annotations

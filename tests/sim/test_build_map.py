@@ -313,7 +313,9 @@ def test_a_stock_bike_knocks_only_hot_lugging_first_rear_first(family: EngineFam
     assert hot[REAR] and len(hot[REAR]) >= len(hot[FRONT])
     assert all(map_kpa >= 80.0 and rpm <= 3750.0 for rpm, map_kpa in hot[REAR] | hot[FRONT])
     hotter = knocking(160.0)  # heat-soaked: it widens
-    assert len(hotter[REAR]) > len(hot[REAR]) and len(hotter[FRONT]) > len(hot[FRONT])
+    assert len(hotter[REAR]) > len(hot[REAR]) >= len(hot[FRONT])
+    assert any(rpm > 4000.0 for rpm, _ in hotter[REAR])  # past the lugging zone
+    assert len(knocking(190.0)[FRONT]) > len(hot[FRONT])  # the front goes last
     low_octane = _engine(replace(BuildSpec.stock(family), fuel_octane_aki=87.0),
                          CELL_AIR.baro_kpa)
     regular = _knocking_cells(low_octane, table.values, rows, cols, 120.0, 30.0)
