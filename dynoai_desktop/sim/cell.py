@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from dynoai_desktop.core.channels import SensorStatus
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.power import power_hp
-from dynoai_desktop.core.units import KELVIN_AT_0_C, NM_PER_FTLB
+from dynoai_desktop.core.units import GASOLINE_STOICH_AFR, NM_PER_FTLB
 from dynoai_desktop.core.weather import CELL_AIR, Weather
 from dynoai_desktop.devices import dyno_line
 from dynoai_desktop.devices.base import DynoCommand
@@ -48,6 +48,8 @@ THROTTLE_RATE_PCT_PER_S = 2000.0
 PUMPING_NM_PER_KPA_L = 1.0 / (4.0 * math.pi)  # PMEP ≈ baro - MAP, per litre
 DECEL_POP_ZONE_RPM = (1750.0, 5500.0)  # vtwin.md §5
 KNOCK_MIN_MAP_KPA = 45.0  # light load does not knock (the ECM does not even listen below 50)
+SETTLE_AFTER_THROTTLE_S = 1.0  # the effective VE skips this long after the throttle moves
+THROTTLE_MOVED_PCT = 2.0  # ... by more than this
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,7 @@ class VirtualCell:
         self.effective_ve = EffectiveVe(RPM_BREAKPOINTS, MAP_BREAKPOINTS_KPA)
         self._steps = 0
         self._tps = 0.0
+        self._throttle_ref_pct, self._throttle_moved_s = 0.0, 0.0
         self._map = engine.idle_map_kpa
         self._override: float | None = None  # rpm a host asked the dyno to hold
         self.values: dict[str, float] = {}
@@ -269,8 +272,11 @@ class VirtualCell:
         self.thermal.step(STEP_S, state.rpm, self._map, self.runner.fan_cfm)
         for c in (FRONT, REAR):
             self.sensors[c].push(t, self.lambdas_read[c], state.rpm, self._map)
-        if sp.steady and not out.fuel_cut and not out.enrichment_active and out.hot_idle_phase < 4:
-            self._add_effective_ve(out, rpm, map_read)
+        if abs(tps - self._throttle_ref_pct) > THROTTLE_MOVED_PCT:
+            self._throttle_ref_pct, self._throttle_moved_s = tps, t
+        if t - self._throttle_moved_s >= SETTLE_AFTER_THROTTLE_S and \
+                self._counts_for_effective_ve(sp, out):
+            self._add_effective_ve(out, rpm, map_read, trims)
         self._steps += 1
         self._update_values(out, engine_nm if not sp.clutch_in else 0.0)
 
@@ -284,15 +290,27 @@ class VirtualCell:
             enrichment_active=out.enrichment_active, hot_idle=out.hot_idle_phase > 0,
             fuel_cut=out.fuel_cut, lambdas=self.lambdas_read)
 
-    def _add_effective_ve(self, out: EcmOutput, rpm: float, map_read: float) -> None:
-        """A settled sample for the truth's effective VE (sim/effective_ve.py)."""
-        temps, engine, map_kpa = self.thermal.state, self.engine, self._map
-        # The table VE that puts the burning mixture on target: the ECM sizes fuel from the
-        # sensors' MAP and IAT, the charge is what it is (sim/mixture.py).
-        ratio = ((map_kpa / map_read) * (temps.iat_sensor_c + KELVIN_AT_0_C)
-                 / (temps.charge_c + KELVIN_AT_0_C) / out.fuel_scale[FRONT])
-        needed = (engine.ve_true(FRONT, rpm, map_kpa) * ratio,
-                  engine.ve_true(REAR, rpm, map_kpa) * ratio)
+    def _counts_for_effective_ve(self, sp: Setpoint, out: EcmOutput) -> bool:
+        """A sample a correct autotune would keep: a settled hold or idle, or a WOT pull on
+        the roller, a second or more after the throttle last moved; no accel/decel enrichment,
+        fuel cut or hot-idle cuts; MAP-based fuelling."""
+        if (self.tables.ve_mode != "map" or out.fuel_cut or out.enrichment_active
+                or out.hot_idle_phase >= 4):
+            return False
+        in_pull = (sp.target_rpm is None and not sp.clutch_in and sp.tps_pct is not None
+                   and sp.tps_pct >= 90.0)
+        return sp.steady or in_pull
+
+    def _add_effective_ve(self, out: EcmOutput, rpm: float, map_read: float,
+                          trims: tuple[float, float]) -> None:
+        """A sample for the truth's effective VE (sim/effective_ve.py): the table VE that
+        would have put what burned on target, at the point the ECM looked its table up."""
+        wanted = out.afr_target / GASOLINE_STOICH_AFR
+        burns_up_to = self.config.mixture.max_true_lambda
+        if max(self.lambdas) > burns_up_to:
+            return
+        needed = tuple(out.ve_table[c] * (1.0 + trims[c] / 100.0) * self.lambdas[c] / wanted
+                       for c in (FRONT, REAR))
         lean = self.mixture.false_lean
         self.effective_ve.add(STEP_S, rpm, map_read, needed, (lean[FRONT], lean[REAR]))
 

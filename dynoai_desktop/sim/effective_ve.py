@@ -1,21 +1,23 @@
-"""The VE each table cell needs in the plan's own conditions, from what the plan visited.
+"""The VE each table cell needs in the run's own conditions, from what the run visited.
 
 The true VE is what a perfect table holds at a 90 °C head with an IAT sensor that reads the
-charge and a MAP sensor that reads true. On a real run the sensor reads hotter than the charge
-after a heat soak (the ECM under-fuels), a hot head heats the charge in the port, the MAP sensor
-has its offset, warm-up and hot-idle enrichment add fuel: the table VE that puts the *burning*
-mixture on target there is
+charge and a MAP sensor that reads true, in steady state. On a real run the IAT sensor reads
+hotter than the charge after a heat soak (the ECM under-fuels), a hot head heats the charge in
+the port, the MAP sensor has its offset, warm-up enrichment adds fuel, and in a sweep the port
+wall film grows with the fuel flow and holds some back. The table VE that would have put the
+*burning* mixture on target at a moment is
 
-    VE_needed = VE_true(rpm, MAP) · (MAP / MAP_read) · (T_iat_sensor / T_charge) / fuel_scale
+    VE_needed = VE_table(looked up) · (1 + closed-loop trim) · λ_burned / λ_target
 
-(the ECM's own equation, ``sim.mixture``). Each settled sample of a steady phase (holds and
-idle; no transitions, no fuel cut, no accel/decel enrichment) spreads over the four cells
-around the point the ECM looks up (rpm, MAP *read*) with its bilinear weights, as a table lookup
-does, so a cell's effective VE is the weighted mean of what its samples needed; ``weight_s`` says
-how much steady time went into it (0: never visited, its VE is null).
-``wideband_reads_lean_pct`` is the weighted mean of how much leaner the wideband read than what
-burned there (cam reversion at idle and light load): an autotune that trusts the wideband there
-lands that much rich of the effective VE.
+which in steady state is VE_true · (MAP / MAP_read) · (T_iat_sensor / T_charge) / fuel_scale
+(the ECM's own equation, ``sim.mixture``). The cell adds the samples a correct autotune would
+keep: settled holds and idle, and WOT pulls on the roller; never accel/decel enrichment, fuel
+cut or hot-idle cuts. Each spreads over the four cells around the point the ECM looked up (rpm,
+MAP *read*) with its bilinear weights, as a table lookup does, so a cell's effective VE is the
+weighted mean of what its samples needed; ``weight_s`` says how much time went into it (0:
+never visited, its VE is null). ``wideband_reads_lean_pct`` is the weighted mean of how much
+leaner the wideband read than what burned there (cam reversion at idle and light load): an
+autotune that trusts the wideband there lands that much rich of the effective VE.
 """
 
 from __future__ import annotations
@@ -49,9 +51,9 @@ class EffectiveVe:
         self._ve = [np.zeros(shape), np.zeros(shape)]
         self._lean = [np.zeros(shape), np.zeros(shape)]
 
-    def add(self, dt: float, rpm: float, map_read_kpa: float, ve_needed: tuple[float, float],
+    def add(self, dt: float, rpm: float, map_read_kpa: float, ve_needed: tuple[float, ...],
             false_lean: tuple[float, float]) -> None:
-        """One steady sample of ``dt`` seconds where the ECM looks up (rpm, MAP read)."""
+        """One sample of ``dt`` seconds where the ECM looked up (rpm, MAP read)."""
         r0, r1, wr = _corners(self.rpm, rpm)
         m0, m1, wm = _corners(self.map_kpa, map_read_kpa)
         for r, w_r in ((r0, 1.0 - wr), (r1, wr)):

@@ -110,6 +110,9 @@ KNOCK_LIGHT_LOAD_DEG = 14.0  # × (1 - load)^1.5: light load rarely knocks
 KNOCK_LUG_DEPTH_DEG = 3.0  # the lugging zone: MAP ≥ 80 kPa, 1800-3500 rpm (vtwin.md §8) ...
 KNOCK_LUG_RPM = Curve(((1000.0, 1.0), (3500.0, 1.0), (4000.0, 0.0)))  # ... and below 1800 [INF]
 KNOCK_LUG_MAP = Curve(((65.0, 0.0), (80.0, 1.0)))
+# Above the lugging zone the end gas has less time to autoignite: the limit climbs away from
+# MBT with rpm, so a build with less margin knocks in the lugging zone first [INF].
+KNOCK_RPM_RELIEF = Curve(((3000.0, 0.0), (6000.0, 3.0)))  # degrees of extra margin
 KNOCK_HEAD_REF_C = 100.0  # the head term counts from here
 KNOCK_HEAD_DEG_PER_C = (0.04, 0.06)  # × load, + × lugging: hot heads widen the zone
 KNOCK_IAT_DEG_PER_C, KNOCK_IAT_REF_C = 0.10, 45.0  # true charge temperature
@@ -195,7 +198,7 @@ class EngineModel:
         mbt = MBT_WOT.array(rpm) + light * MBT_LIGHT_EXTRA.array(rpm)
         margin = (KNOCK_BASE_MARGIN_DEG + self.shape.knock_margin_deg
                   + KNOCK_LIGHT_LOAD_DEG * np.maximum(0.0, 1.0 - load) ** 1.5
-                  - KNOCK_LUG_DEPTH_DEG * lug)
+                  - KNOCK_LUG_DEPTH_DEG * lug + KNOCK_RPM_RELIEF.array(rpm))
         front = mbt + margin + self.bike.knock_offset_deg[FRONT]
         rear = mbt + margin + self.bike.knock_offset_deg[REAR] - KNOCK_REAR_DEG
         per_load, per_lug = KNOCK_HEAD_DEG_PER_C
