@@ -9,14 +9,16 @@ keypress and nothing applied is ever lost.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+
+import numpy as np
 
 from dynoai_desktop.app.events import Event
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.table import Table
-from dynoai_desktop.core.tune import VE_FRONT_MAP, ChangeSource, Tune
+from dynoai_desktop.core.tune import VE_FRONT_MAP, ChangeSource, Tune, TuneHistory
 from dynoai_desktop.storage.catalog import Catalog
 from dynoai_desktop.storage.tune_files import read_tune, write_table
 
@@ -90,13 +92,38 @@ class TuneSession:
 
     # ------------------------------------------------------------------ editing
     def edit(self, table: Table, description: str,
-             made_by: ChangeSource = ChangeSource.MANUAL_EDIT) -> None:
-        """Put ``table`` in under its name as one undoable step."""
+             made_by: ChangeSource = ChangeSource.MANUAL_EDIT) -> int:
+        """Put ``table`` in under its name as one undoable step; its locked cells keep their
+        values whatever ``table`` holds there. Returns how many changed cells the locks held."""
         if table.name not in self.tune.tables:
             raise InputError(f"the tune has no table {table.name!r} to edit")
-        if table == self.tune.tables[table.name]:
-            return
-        after = self.tune.with_table(table)
+        current = self.tune.tables[table.name]
+        held = 0
+        if table.shape == current.shape:
+            locked = self.tune.locked_mask(table.name)
+            moved = locked & (table.values != current.values)
+            held = int(moved.sum())
+            if held:
+                table = table.with_values(np.where(locked, current.values, table.values))
+        if table == current:
+            return held
+        self._push(self.tune.with_table(table), description, made_by)
+        return held
+
+    def set_locked(self, name: str, mask: np.ndarray, locked: bool) -> int:
+        """Lock (or unlock) the cells of ``mask`` in table ``name``: one undoable step.
+        Returns how many cells changed state."""
+        current = self.tune.locked_mask(name)
+        wanted = current | mask if locked else current & ~np.asarray(mask, dtype=bool)
+        changed = int((wanted != current).sum())
+        if changed:
+            verb = "lock" if locked else "unlock"
+            self._push(self.tune.with_locked(name, wanted),
+                       f"{verb} {changed} cell{'s' if changed != 1 else ''} of {name}",
+                       ChangeSource.MANUAL_EDIT)
+        return changed
+
+    def _push(self, after: Tune, description: str, made_by: ChangeSource) -> None:
         self._undo.append(Edit(self.tune, after, description, ChangeSource(made_by)))
         self._redo.clear()
         self.tune = after
@@ -158,6 +185,25 @@ class TuneSession:
         self._recorded = self.tune
         self._changed()
         return number
+
+    def history(self) -> TuneHistory | None:
+        """Every version of the tune kept in the catalog, oldest first (None: not kept)."""
+        if self.catalog is None or self.tune_id is None:
+            return None
+        return self.catalog.history(self.tune_id)
+
+    def restore_version(self, number: int) -> None:
+        """Make version ``number``'s tables current again: recorded as a new version (nothing
+        is lost) and one undoable step."""
+        if self.catalog is None or self.tune_id is None:
+            raise InputError("this tune is not kept in the catalog yet, so it has no versions "
+                             "to restore; save a version first")
+        if self.unsaved:
+            self.save_version()
+        restored = self.catalog.restore(self.tune_id, number, _now())
+        after = replace(self.tune, tables=dict(restored.tables))
+        self._recorded = after  # the catalog holds it already, as the newest version
+        self._push(after, f"restore version {number}", ChangeSource.RESTORE)
 
     def export_table(self, name: str, out: Path, template: Path | None) -> None:
         """Write table ``name`` as Table CSV, or spliced into a copy of a .pvv/.msq template."""

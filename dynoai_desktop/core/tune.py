@@ -40,13 +40,30 @@ class ChangeSource(StrEnum):
     RESTORE = "restore"
 
 
+Cells = frozenset[tuple[int, int]]
+"""A set of raw (row, column) cells of one table."""
+
+
+def cells_of(mask: np.ndarray) -> Cells:
+    """The (row, column) pairs where ``mask`` is true."""
+    rows, cols = np.nonzero(np.asarray(mask, dtype=bool))
+    return frozenset(zip(rows.tolist(), cols.tolist(), strict=True))
+
+
 @dataclass(frozen=True)
 class Tune:
-    """Named tables (raw layouts), the vehicle's build and the file the tune came from."""
+    """Named tables (raw layouts), the vehicle's build and the file the tune came from.
+
+    ``locked`` holds, per table, the cells the tuner locked (no edit or overlay moves them);
+    ``knock_prone`` the cells where knock retard was seen (no overlay advances spark there).
+    Both are sets of raw (row, column) cells and follow their table's layout.
+    """
 
     tables: Mapping[str, Table]
     build_spec: BuildSpec | None = None
     source: str = ""
+    locked: Mapping[str, Cells] = field(default_factory=dict)
+    knock_prone: Mapping[str, Cells] = field(default_factory=dict)
 
     def table(self, name: str) -> Table:
         try:
@@ -57,8 +74,57 @@ class Tune:
             ) from None
 
     def with_table(self, table: Table) -> Tune:
-        """A new tune with ``table`` put in under its name (added, or replacing the old one)."""
-        return replace(self, tables={**self.tables, table.name: table})
+        """A new tune with ``table`` put in under its name (added, or replacing the old one).
+
+        The table's locked and knock-prone cells stay when its layout does; a table of another
+        shape starts with none."""
+        old = self.tables.get(table.name)
+        same_layout = old is not None and old.shape == table.shape
+        locked, prone = dict(self.locked), dict(self.knock_prone)
+        if not same_layout:
+            locked.pop(table.name, None)
+            prone.pop(table.name, None)
+        return replace(self, tables={**self.tables, table.name: table}, locked=locked,
+                       knock_prone=prone)
+
+    def locked_mask(self, name: str) -> np.ndarray:
+        """Boolean mask (the table's raw shape) of the locked cells of table ``name``."""
+        return self._mask(name, self.locked)
+
+    def knock_prone_mask(self, name: str) -> np.ndarray:
+        """Boolean mask (the table's raw shape) of the knock-prone cells of table ``name``."""
+        return self._mask(name, self.knock_prone)
+
+    def with_locked(self, name: str, mask: np.ndarray) -> Tune:
+        """A new tune whose table ``name`` has exactly the cells of ``mask`` locked."""
+        return replace(self, locked=self._set(name, mask, self.locked))
+
+    def with_knock_prone(self, name: str, mask: np.ndarray) -> Tune:
+        """A new tune whose table ``name`` has exactly the cells of ``mask`` knock-prone."""
+        return replace(self, knock_prone=self._set(name, mask, self.knock_prone))
+
+    def _mask(self, name: str, marks: Mapping[str, Cells]) -> np.ndarray:
+        mask = np.zeros(self.table(name).shape, dtype=bool)
+        n_rows, n_cols = mask.shape
+        for row, col in marks.get(name, ()):
+            if row < n_rows and col < n_cols:  # a restored table of another layout
+                mask[row, col] = True
+        return mask
+
+    def _set(self, name: str, mask: np.ndarray, marks: Mapping[str, Cells]
+             ) -> dict[str, Cells]:
+        shape = self.table(name).shape
+        arr = np.asarray(mask, dtype=bool)
+        if arr.shape != shape:
+            raise InputError(f"table {name!r}: a mask of shape {arr.shape} does not fit its "
+                             f"{shape} cells (rows x columns)")
+        out = dict(marks)
+        cells = cells_of(arr)
+        if cells:
+            out[name] = cells
+        else:
+            out.pop(name, None)
+        return out
 
 
 @dataclass(frozen=True)

@@ -122,3 +122,38 @@ def test_a_real_pvv_opens_as_version_1_and_an_edit_exports_into_it(
         bad.write_text("not a tune")
         session.open_file(bad)
     assert session.tune.source == str(pvv)  # a refused file leaves the tune as it was
+
+
+def test_locked_cells_keep_their_values_whatever_an_edit_holds(session: TuneSession) -> None:
+    before = session.table(VE_FRONT_MAP)
+    lock = np.zeros(before.shape, dtype=bool)
+    lock[6, 4] = True
+    assert session.set_locked(VE_FRONT_MAP, lock, True) == 1
+    assert session.undo_text == f"lock 1 cell of {VE_FRONT_MAP}"
+    held = session.edit(_scaled(session, VE_FRONT_MAP, 10.0), "+10 %")
+    after = session.table(VE_FRONT_MAP)
+    assert held == 1 and after.values[6, 4] == before.values[6, 4]
+    assert after.values[5, 4] == before.values[5, 4] * 1.1 or np.isclose(
+        after.values[5, 4], before.values[5, 4] * 1.1)
+    session.undo()  # the edit
+    session.undo()  # the lock
+    assert not session.tune.locked_mask(VE_FRONT_MAP).any()
+    session.redo()
+    assert session.tune.locked_mask(VE_FRONT_MAP)[6, 4]
+    assert session.set_locked(VE_FRONT_MAP, lock, False) == 1
+    assert not session.tune.locked_mask(VE_FRONT_MAP).any()
+
+
+def test_versions_are_listed_and_a_restore_is_a_new_version(session: TuneSession) -> None:
+    assert session.history() is None  # shown, not kept yet
+    assert session.save_version("base") == 1
+    original = session.table(VE_FRONT_MAP)
+    session.edit(_scaled(session, VE_FRONT_MAP, 5.0), "+5 %")
+    assert session.save_version() == 2
+    session.restore_version(1)
+    history = session.history()
+    assert history is not None and [v.number for v in history.versions] == [1, 2, 3]
+    assert history.latest.made_by == ChangeSource.RESTORE
+    assert session.table(VE_FRONT_MAP) == original and not session.unsaved
+    session.undo()  # the restore can be undone like any step
+    assert session.table(VE_FRONT_MAP) != original
