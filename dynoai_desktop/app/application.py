@@ -46,7 +46,7 @@ class DynoApp:
         self.notices.extend(said)
         self._recover_cut_runs()
         self.banner = demo.banner if demo is not None else ""
-        self.tune = TuneSession(self.catalog)
+        self.tune = TuneSession(self.catalog, limits=lambda: self.settings.current.authority)
         self.runs = RunLibrary(self.catalog)
         self.live = LiveSession(self.catalog, self.settings,
                                 ports=demo.ports if demo is not None else None)

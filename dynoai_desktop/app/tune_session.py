@@ -1,14 +1,18 @@
 """The tune being worked on: its tables, undo/redo of whole edits, versions in the catalog.
 
-One history for the whole app: the table editor's keys, autotune and AI overlays all change the
-tune through :meth:`TuneSession.edit`, one undo step per user action however many cells it moved.
-Edits collect until :meth:`save_version` records them in the catalog as one version (the editor
-calls it when the tuner saves or switches table), so the catalog is not filled with a version per
-keypress and nothing applied is ever lost.
+One history for the whole app: the table editor's keys change the tune through
+:meth:`TuneSession.edit`, autotune and every other overlay through :meth:`apply_overlay` (the
+rules of :mod:`~dynoai_desktop.core.overlay` under the settings' authority limits); one undo step
+per user action however many cells it moved. Manual edits collect until :meth:`save_version`
+records them in the catalog as one version (the editor calls it when the tuner saves or switches
+table), so the catalog is not filled with a version per keypress; an applied overlay is a version
+of its own, its note naming its source and the limits it was applied under. Nothing applied is
+ever lost.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +21,14 @@ import numpy as np
 
 from dynoai_desktop.app.events import Event
 from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.core.overlay import (
+    AuthorityLimits,
+    Overlay,
+    OverlayPreview,
+    OverlayRecord,
+    apply,
+    preview,
+)
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.core.tune import VE_FRONT_MAP, ChangeSource, Tune, TuneHistory
 from dynoai_desktop.storage.catalog import Catalog
@@ -37,11 +49,19 @@ def _now() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-class TuneSession:
-    """The current tune, its catalog id, its undo/redo stacks; ``changed`` after every change."""
+MAX_NOTED_EDITS = 5  # a grouped version's note names the last few edits
 
-    def __init__(self, catalog: Catalog | None) -> None:
+
+class TuneSession:
+    """The current tune, its catalog id, its undo/redo stacks; ``changed`` after every change.
+
+    ``limits`` gives the authority limits overlays are applied under (the app passes the
+    settings' ``authority``, read at each use); defaults without it."""
+
+    def __init__(self, catalog: Catalog | None,
+                 limits: Callable[[], AuthorityLimits] | None = None) -> None:
         self.catalog = catalog
+        self._limits = limits if limits is not None else AuthorityLimits
         self.tune: Tune = Tune(tables={})
         self.tune_id: int | None = None  # the catalog's id once the tune is kept there
         self.label = "No tune open: Open tune… reads a Power Vision .pvv, a TunerStudio .msq or a "\
@@ -50,6 +70,7 @@ class TuneSession:
         self._undo: list[Edit] = []
         self._redo: list[Edit] = []
         self._recorded: Tune = self.tune  # the tune as the catalog's newest version holds it
+        self._pending: list[Edit] = []  # what was done since the newest version, for its note
         self.changed = Event("tune changed")
 
     # ------------------------------------------------------------------ opening
@@ -72,6 +93,7 @@ class TuneSession:
         self.tune, self.label, self.tune_id = tune, label, tune_id
         self._undo.clear()
         self._redo.clear()
+        self._pending.clear()
         self._recorded = tune if tune_id is not None else Tune(tables={})
         self._changed()
 
@@ -124,9 +146,17 @@ class TuneSession:
         return changed
 
     def _push(self, after: Tune, description: str, made_by: ChangeSource) -> None:
-        self._undo.append(Edit(self.tune, after, description, ChangeSource(made_by)))
+        edit = Edit(self.tune, after, description, ChangeSource(made_by))
+        self._undo.append(edit)
         self._redo.clear()
-        self.tune = after
+        self._moved_to(after, edit)
+
+    def _moved_to(self, tune: Tune, edit: Edit) -> None:
+        self.tune = tune
+        if self.unsaved:
+            self._pending.append(edit)
+        else:  # back where the newest version is: nothing to note
+            self._pending.clear()
         self._changed()
 
     @property
@@ -150,16 +180,43 @@ class TuneSession:
             return
         edit = self._undo.pop()
         self._redo.append(edit)
-        self.tune = edit.before
-        self._changed()
+        self._moved_to(edit.before, Edit(edit.after, edit.before, f"undo {edit.description}",
+                                         ChangeSource.MANUAL_EDIT))
 
     def redo(self) -> None:
         if not self._redo:
             return
         edit = self._redo.pop()
         self._undo.append(edit)
-        self.tune = edit.after
-        self._changed()
+        self._moved_to(edit.after, replace(edit, description=f"redo {edit.description}"))
+
+    # ------------------------------------------------------------------ overlays
+    @property
+    def limits(self) -> AuthorityLimits:
+        """The authority limits overlays are applied under now."""
+        return self._limits()
+
+    def preview_overlay(self, overlay: Overlay, selection: np.ndarray | None = None
+                        ) -> OverlayPreview:
+        """What applying ``overlay`` (only ``selection`` of its cells, when given) to the tune
+        would do, cell by cell, under the current limits."""
+        return preview(self.tune, overlay, self.limits, selection)
+
+    def apply_overlay(self, overlay: Overlay, selection: np.ndarray | None = None
+                      ) -> OverlayRecord:
+        """Apply ``overlay`` (only ``selection`` of its cells, when given) under the current
+        limits as one undoable step, and keep it in the catalog as a version of its own (edits
+        not saved yet become the version before it). Nothing changed (every cell held): no
+        step, no version. Returns the record either way."""
+        after, record = apply(self.tune, overlay, self.limits, selection, _now())
+        if after is self.tune:
+            return record
+        if self.catalog is not None and self.unsaved and self.tune.tables:
+            self.save_version()  # pending manual edits: a version of their own
+        self._push(after, record.undo_text, record.made_by)
+        if self.catalog is not None:
+            self.save_version(record.note)
+        return record
 
     # ------------------------------------------------------------------ versions
     @property
@@ -175,14 +232,20 @@ class TuneSession:
                              "see the message at start-up")
         if not self.unsaved or not self.tune.tables:
             return None
-        made_by = self._undo[-1].made_by if self._undo else ChangeSource.MANUAL_EDIT
-        note = note or "; ".join(e.description for e in self._undo[-5:])
+        pending = self._pending
+        made_by = pending[-1].made_by if pending else ChangeSource.MANUAL_EDIT  # the last step
+        if not note:
+            said = "; ".join(e.description for e in pending[-MAX_NOTED_EDITS:])
+            more = len(pending) - MAX_NOTED_EDITS
+            note = f"{len(pending)} edits, the last {MAX_NOTED_EDITS}: {said}" if more > 0 \
+                else said
         if self.tune_id is None:
             self.tune_id = self.catalog.add_tune(self.label, self.tune, _now(), note)
             number = 1
         else:
             number = self.catalog.record_version(self.tune_id, self.tune, made_by, _now(), note)
         self._recorded = self.tune
+        self._pending.clear()
         self._changed()
         return number
 

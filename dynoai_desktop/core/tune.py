@@ -38,6 +38,11 @@ class ChangeSource(StrEnum):
     AUTOTUNE = "autotune"
     OVERLAY = "overlay"
     RESTORE = "restore"
+    # What made an applied overlay (core.overlay.OverlaySource names the same things).
+    PREDICTED_BASE_MAP = "predicted base map"
+    DECEL_ENRICHMENT = "decel enrichment"
+    CYLINDER_BALANCE = "cylinder balance"
+    HEAT_SOAK = "heat soak"
 
 
 Cells = frozenset[tuple[int, int]]

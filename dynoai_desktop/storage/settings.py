@@ -20,6 +20,7 @@ import platformdirs
 
 from dynoai_desktop.core.display import DisplayUnits
 from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.core.overlay import AuthorityLimits
 from dynoai_desktop.storage.file_io import set_aside
 
 APP_NAME = "DynoAI Desktop"
@@ -49,21 +50,12 @@ def _default_devices() -> tuple[DevicePort, ...]:
 
 
 @dataclass(frozen=True)
-class AuthorityLimits:
-    """How far an automatic change (autotune, AI overlay) may move a table."""
-
-    max_ve_change_pct_per_run: float = 10.0
-    min_ve_pct: float = 10.0
-    max_ve_pct: float = 130.0
-    max_spark_advance_change_deg: float = 2.0
-
-
-@dataclass(frozen=True)
 class Settings:
     schema_version: int = SCHEMA_VERSION
     units: DisplayUnits = field(default_factory=DisplayUnits)
     recent_files: tuple[str, ...] = ()
     devices: tuple[DevicePort, ...] = field(default_factory=_default_devices)
+    # How far an overlay may move a table (core.overlay; older files' four keys still load).
     authority: AuthorityLimits = field(default_factory=AuthorityLimits)
     # Qt's saveGeometry()/saveState() bytes, base64: opaque to everything but the main window.
     window_geometry_b64: str = ""

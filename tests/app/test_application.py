@@ -14,6 +14,7 @@ from dynoai_desktop.app.application import DemoStart, DynoApp
 from dynoai_desktop.app.run_library import RunLibrary
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.core.overlay import AuthorityLimits
 from dynoai_desktop.demo import DemoCell
 from dynoai_desktop.storage.catalog import Catalog, default_data_dir
 from dynoai_desktop.storage.settings import CONFIG_DIR_ENV
@@ -36,6 +37,17 @@ def test_a_clean_start_has_nothing_to_say_and_no_tune_until_one_is_opened() -> N
         # The generated base map is the virtual bike's: only demo mode shows it.
         assert app.catalog is not None and app.tune.coverage_table is None
         assert not app.live.connected and app.live.statuses() == []
+    finally:
+        app.close()
+
+
+def test_overlays_are_applied_under_the_authority_limits_of_the_settings() -> None:
+    app = DynoApp()
+    try:
+        assert app.tune.limits == AuthorityLimits()
+        tighter = AuthorityLimits(max_ve_change_pct_per_run=3.0)
+        app.settings.update(authority=tighter)
+        assert app.tune.limits == tighter  # read at each use: a change counts at once
     finally:
         app.close()
 

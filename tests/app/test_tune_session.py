@@ -10,6 +10,13 @@ import pytest
 
 from dynoai_desktop.app.tune_session import TuneSession
 from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.core.overlay import (
+    AuthorityLimits,
+    CellRule,
+    Overlay,
+    OverlayKind,
+    OverlaySource,
+)
 from dynoai_desktop.core.table_ops import scale_cells
 from dynoai_desktop.core.tune import VE_FRONT_MAP, VE_REAR_MAP, ChangeSource, Tune
 from dynoai_desktop.storage.catalog import Catalog
@@ -157,3 +164,89 @@ def test_versions_are_listed_and_a_restore_is_a_new_version(session: TuneSession
     assert session.table(VE_FRONT_MAP) == original and not session.unsaved
     session.undo()  # the restore can be undone like any step
     assert session.table(VE_FRONT_MAP) != original
+
+
+# ---------------------------------------------------------------- overlays
+
+
+def _autotune(session: TuneSession, pct: float, **extra: object) -> Overlay:
+    shape = session.table(VE_FRONT_MAP).shape
+    mask = np.zeros(shape, dtype=bool)
+    mask[5:8, 3:6] = True
+    return Overlay(VE_FRONT_MAP, OverlayKind.MULTIPLICATIVE, np.full(shape, pct), mask,
+                   OverlaySource.AUTOTUNE, description="3 pulls", **extra)  # type: ignore[arg-type]
+
+
+def test_an_applied_overlay_is_one_undo_step_and_a_version_of_its_own(
+        session: TuneSession, catalog: Catalog) -> None:
+    session.save_version("base")
+    before = session.tune
+    session.edit(_scaled(session, VE_REAR_MAP, 2.0), "rear +2 %")  # pending manual edit
+    shown = session.preview_overlay(_autotune(session, 15.0))
+    assert shown.cells_changed == 9 and shown.counts == {CellRule.AUTHORITY: 9}
+    record = session.apply_overlay(_autotune(session, 15.0))
+    assert np.array_equal(session.table(VE_FRONT_MAP).values, shown.after)
+    assert session.undo_text == "autotune overlay: 9 cells, 9 limited" and not session.unsaved
+    history = session.history()
+    assert history is not None and [v.number for v in history.versions] == [1, 2, 3]
+    manual, applied = history.versions[1], history.versions[2]
+    assert manual.made_by is ChangeSource.MANUAL_EDIT and manual.note == "rear +2 %"
+    assert {c.name for c in manual.changes} == {VE_REAR_MAP}
+    assert applied.made_by is ChangeSource.AUTOTUNE and applied.note == record.note
+    assert applied.note.startswith(f"autotune overlay on {VE_FRONT_MAP}: 9 cells (9 limited: "
+                                   "9 authority limit ±10 %); limits: authority ±10 %")
+    assert [c.name for c in applied.changes] == [VE_FRONT_MAP]
+    session.undo()  # the whole overlay, in one step
+    assert session.table(VE_FRONT_MAP) == before.table(VE_FRONT_MAP)
+    assert session.save_version() == 4
+    assert catalog.history(session.tune_id).latest.note == \
+        "undo autotune overlay: 9 cells, 9 limited"
+
+
+def test_overlays_are_applied_under_the_limits_the_session_is_given(catalog: Catalog) -> None:
+    tables, label = demo_base_tables()
+    limits = AuthorityLimits(max_ve_change_pct_per_run=2.0)
+    session = TuneSession(catalog, limits=lambda: limits)
+    session.show(Tune({t.name: t for t in tables}), label)
+    before = session.table(VE_FRONT_MAP).values
+    record = session.apply_overlay(_autotune(session, 5.0))
+    assert record.limits == limits and "±2 %" in record.note
+    assert np.array_equal(session.table(VE_FRONT_MAP).values[5:8, 3:6], before[5:8, 3:6] * 1.02)
+    history = session.history()  # a shown tune is kept first, then the overlay
+    assert history is not None and [v.made_by for v in history.versions] == [
+        ChangeSource.IMPORT, ChangeSource.AUTOTUNE]
+
+
+def test_a_partial_apply_changes_only_the_chosen_cells_and_locks_hold(
+        session: TuneSession) -> None:
+    lock = np.zeros(session.table(VE_FRONT_MAP).shape, dtype=bool)
+    lock[5, 3] = True
+    session.set_locked(VE_FRONT_MAP, lock, True)
+    chosen = np.zeros_like(lock)
+    chosen[5, 3:6] = True
+    before = session.table(VE_FRONT_MAP).values
+    record = session.apply_overlay(_autotune(session, 3.0), selection=chosen)
+    after = session.table(VE_FRONT_MAP).values
+    assert record.cells_changed == 2 and record.counts == {CellRule.LOCKED: 1}
+    assert after[5, 3] == before[5, 3] and (after[5, 4:6] == before[5, 4:6] * 1.03).all()
+    assert np.array_equal(after[~chosen], before[~chosen])
+    assert session.tune.locked_mask(VE_FRONT_MAP)[5, 3]
+    history = session.history()
+    assert history is not None and history.latest.tune.locked_mask(VE_FRONT_MAP)[5, 3]
+
+
+def test_an_overlay_every_cell_of_which_is_held_is_no_step(session: TuneSession) -> None:
+    session.set_locked(VE_FRONT_MAP, np.ones(session.table(VE_FRONT_MAP).shape, bool), True)
+    version = session.version
+    record = session.apply_overlay(_autotune(session, 3.0))
+    assert record.cells_changed == 0 and record.cells_limited == 9
+    assert session.version == version and session.undo_text.startswith("lock ")
+    assert session.history() is None  # nothing kept for it
+
+
+def test_without_a_catalog_an_overlay_is_still_an_undo_step() -> None:
+    tables, label = demo_base_tables()
+    session = TuneSession(None)
+    session.show(Tune({t.name: t for t in tables}), label)
+    session.apply_overlay(_autotune(session, 3.0))
+    assert session.can_undo and session.unsaved

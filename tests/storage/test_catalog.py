@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from dynoai_desktop.core.build_spec import AirCleaner, BuildSpec, CamSpec, EngineFamily, Exhaust
 from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.core.table_csv import format_table_csv
 from dynoai_desktop.core.table_ops import scale_cells, select_rect
 from dynoai_desktop.core.tune import VE_FRONT_MAP, ChangeSource, Tune
 from dynoai_desktop.core.weather import Weather
@@ -263,26 +265,46 @@ def test_the_database_itself_enforces_the_foreign_keys() -> None:
     } <= indexes
 
 
-def test_a_version_1_catalog_with_tunes_migrates_to_version_2_and_keeps_them(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def _old_catalog(path: Path, schema_version: int, versions: list[tuple[Tune, ChangeSource]]
+                 ) -> int:
+    """A catalog as the DynoAI that knew ``schema_version`` left it: its migrations, and one
+    tune's versions written as that DynoAI wrote them (tables as Table CSV text, nothing else)."""
+    db = sqlite3.connect(path)
+    for step in catalog_schema.MIGRATIONS[:schema_version]:
+        with db:
+            step(db)
+    db.execute(f"PRAGMA user_version = {schema_version}")
+    first = versions[0][0]
+    assert first.build_spec is not None
+    with db:
+        cur = db.execute("INSERT INTO tunes (name, source, build_spec_json) VALUES (?, ?, ?)",
+                         ("Customer FLHX", first.source, first.build_spec.to_json()))
+        for number, (tune, made_by) in enumerate(versions, start=1):
+            tables = {name: format_table_csv(t) for name, t in tune.tables.items()}
+            db.execute("INSERT INTO tune_versions (tune_id, number, made_by, made_at, note, "
+                       "tables_json) VALUES (?, ?, ?, ?, '', ?)",
+                       (cur.lastrowid, number, str(made_by), f"2026-11-01T1{number}:00:00",
+                        json.dumps(tables)))
+    db.close()
+    return int(cur.lastrowid or 0)
+
+
+def test_a_version_1_catalog_with_tunes_migrates_to_the_current_version_and_keeps_them(
+    tmp_path: Path,
 ) -> None:
     path = tmp_path / "v1.sqlite"
     tune = _tune()
-    with monkeypatch.context() as m:  # the DynoAI that knew schema 1 only
-        m.setattr(catalog_schema, "SCHEMA_VERSION", 1)
-        with Catalog(path) as old:
-            tune_id = old.add_tune("Customer FLHX", tune, "2026-11-01T10:00:00")
-            front = tune.table(VE_FRONT_MAP)
-            leaner = tune.with_table(scale_cells(front, select_rect(front, slice(0, 2), [1]), 3.0))
-            old.record_version(tune_id, leaner, ChangeSource.AUTOTUNE, "2026-11-01T11:00:00")
+    front = tune.table(VE_FRONT_MAP)
+    leaner = tune.with_table(scale_cells(front, select_rect(front, slice(0, 2), [1]), 3.0))
+    tune_id = _old_catalog(path, 1, [(tune, ChangeSource.IMPORT), (leaner, ChangeSource.AUTOTUNE)])
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA user_version").fetchone()[0] == 1
     assert db.execute("SELECT name FROM sqlite_master WHERE name = 'runs'").fetchone() is None
     db.close()
 
     with Catalog(path) as catalog:
-        assert catalog_schema.SCHEMA_VERSION == 2
-        assert catalog._db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert catalog._db.execute("PRAGMA user_version").fetchone()[0] == \
+            catalog_schema.SCHEMA_VERSION
         assert [t.name for t in catalog.tunes()] == ["Customer FLHX"]
         history = catalog.history(tune_id)
         assert [v.made_by for v in history.versions] == [ChangeSource.IMPORT, ChangeSource.AUTOTUNE]
@@ -327,3 +349,60 @@ def test_a_migration_that_fails_leaves_the_catalog_at_its_old_version(
     db.close()
     with Catalog(path) as catalog:  # and a later start migrates it cleanly
         assert catalog.customers() == []
+
+
+# ---------------------------------------------------------------- schema 3: locked, knock-prone
+
+
+def _marked(tune: Tune) -> Tune:
+    front = tune.table(VE_FRONT_MAP)
+    locked = np.zeros(front.shape, dtype=bool)
+    locked[2, 3] = locked[9, 8] = True
+    prone = np.zeros(front.shape, dtype=bool)
+    prone[12, 7] = True
+    return tune.with_locked(VE_FRONT_MAP, locked).with_knock_prone(VE_FRONT_MAP, prone)
+
+
+def test_locked_and_knock_prone_cells_are_kept_with_each_version() -> None:
+    tune = _tune()
+    marked = _marked(tune)
+    with Catalog() as catalog:
+        tune_id = catalog.add_tune("Customer FLHX", tune, "2026-11-22T10:00:00")
+        catalog.record_version(tune_id, marked, ChangeSource.MANUAL_EDIT, "2026-11-22T10:05:00")
+    with Catalog() as catalog:  # reopened
+        history = catalog.history(tune_id)
+        first, second = (v.tune for v in history.versions)
+        assert first.locked == {} and first.knock_prone == {}
+        assert second == marked
+        assert second.locked[VE_FRONT_MAP] == frozenset({(2, 3), (9, 8)})
+        assert np.array_equal(second.knock_prone_mask(VE_FRONT_MAP),
+                              marked.knock_prone_mask(VE_FRONT_MAP))
+        assert describe_changes(history.latest.changes) == "no change"  # marks are not cells
+        # A restore brings the tables back; the marks stay as they are now.
+        restored = catalog.restore(tune_id, 1, "2026-11-22T11:00:00")
+        assert restored.tables == tune.tables and restored.locked == marked.locked
+
+
+def test_a_version_2_catalog_gains_marks_and_its_versions_have_none(tmp_path: Path) -> None:
+    path = tmp_path / "v2.sqlite"
+    tune = _tune()
+    tune_id = _old_catalog(path, 2, [(tune, ChangeSource.IMPORT)])
+    with Catalog(path) as catalog:
+        assert catalog._db.execute("PRAGMA user_version").fetchone()[0] == 3
+        old = catalog.history(tune_id).latest.tune
+        assert old.tables == tune.tables and old.locked == {} and old.knock_prone == {}
+        catalog.record_version(tune_id, _marked(tune), ChangeSource.MANUAL_EDIT,
+                               "2026-11-22T10:05:00")
+    with Catalog(path) as catalog:  # opens clean: the new column is the one the step made
+        assert catalog.history(tune_id).latest.tune == _marked(tune)
+
+
+@pytest.mark.parametrize("marks", ['{"locked": {"x": [[1, -2]]}}', '{"locked": 5}', "[]",
+                                   '{"locked": {"x": [[1, 2.5]]}}', "not json"])
+def test_unreadable_marks_name_the_version(marks: str) -> None:
+    with Catalog() as catalog:
+        tune_id = catalog.add_tune("Customer FLHX", _tune(), "2026-11-22T10:00:00")
+        with catalog._db:
+            catalog._db.execute("UPDATE tune_versions SET marks_json = ?", (marks,))
+        with pytest.raises(InputError, match=f"version 1 of tune {tune_id} .* cannot be read"):
+            catalog.history(tune_id)

@@ -303,7 +303,8 @@ def test_a_catalog_from_a_newer_dynoai_is_left_untouched(tmp_path: Path) -> None
     catalog, [message] = open_catalog_at_start(path)
     assert catalog is None
     assert message == (
-        f"The catalog {path} is from a newer DynoAI (schema 3; this DynoAI knows schema 2). "
+        f"The catalog {path} is from a newer DynoAI (schema {catalog_schema.SCHEMA_VERSION + 1}; "
+        f"this DynoAI knows schema {catalog_schema.SCHEMA_VERSION}). "
         "Update DynoAI to open it. Nothing was changed; customers, vehicles, sessions, runs and "
         "tunes are unavailable until then."
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.core.overlay import AuthorityLimits
 from dynoai_desktop.storage import settings as settings_module
 from dynoai_desktop.storage.settings import (
     DevicePort,
@@ -132,3 +133,28 @@ def test_a_file_that_cannot_be_kept_aside_still_gives_defaults(
         f"could not be kept aside ({store.path}: cannot be moved aside (Permission denied)); "
         "using defaults, which replace it when settings are next saved"
     )
+
+
+def test_an_older_files_authority_limits_load_and_the_new_ones_default(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path)
+    store.path.write_text(json.dumps({"schema_version": 1, "authority": {
+        "max_ve_change_pct_per_run": 5.0, "min_ve_pct": 10.0, "max_ve_pct": 120.0,
+        "max_spark_advance_change_deg": 1.0}}))
+    loaded = store.load()
+    assert store.problem is None
+    assert loaded.authority == AuthorityLimits(max_ve_change_pct_per_run=5.0, max_ve_pct=120.0,
+                                               max_spark_advance_change_deg=1.0)
+    assert loaded.authority.max_afr_change == 0.5 and loaded.authority.wot_map_kpa == 95.0
+    store.save(loaded)
+    assert SettingsStore(tmp_path).load() == loaded
+
+
+@pytest.mark.parametrize("authority", [{"max_ve_change_pct_per_run": "ten"},
+                                       {"max_afr_change": -0.5},
+                                       {"min_ve_pct": 140.0}])
+def test_authority_limits_that_protect_nothing_are_refused(tmp_path: Path,
+                                                           authority: dict) -> None:
+    store = SettingsStore(tmp_path)
+    store.path.write_text(json.dumps({"authority": authority}))
+    assert store.load() == Settings()  # defaults, the file kept aside and named
+    assert store.problem is not None and "authority limit" in store.problem

@@ -4,7 +4,8 @@ It holds the tunes and every version of them (schema 1; tables stored as Table C
 round-trips every value and the raw layout exactly) and the shop's work (schema 2): customers ->
 vehicles (each with its BuildSpec) -> sessions (a visit to the dyno, optionally on a tune) -> runs
 (one Parquet run file each, see :mod:`~dynoai_desktop.storage.run_files`, kept relative to the
-catalog's folder so the whole store can move). ARCHITECTURE.md "Storage".
+catalog's folder so the whole store can move), and each tune version's locked and knock-prone
+cells (schema 3). ARCHITECTURE.md "Storage".
 
 One module per part, each a mixin over :class:`CatalogBase` (``connection``: opening, damage
 checks, migrating): ``tunes``, ``shop`` (customers, vehicles, sessions), ``runs``; ``records``

@@ -88,6 +88,14 @@ def _v1_to_v2(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
+def _v2_to_v3(db: sqlite3.Connection) -> None:
+    # The locked and knock-prone cells of each version: {"locked": {table: [[row, col], ...]},
+    # "knock_prone": {...}}. Versions kept before this step had none, which '{}' says.
+    if not db.in_transaction:
+        db.execute("BEGIN")
+    db.execute("ALTER TABLE tune_versions ADD COLUMN marks_json TEXT NOT NULL DEFAULT '{}'")
+
+
 # MIGRATIONS[n] brings a version-n database to version n+1 (PRAGMA user_version).
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v0_to_v1, _v1_to_v2]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v0_to_v1, _v1_to_v2, _v2_to_v3]
 SCHEMA_VERSION = len(MIGRATIONS)

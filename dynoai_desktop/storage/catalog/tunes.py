@@ -1,4 +1,5 @@
-"""Tunes and every version of them (schema 1), tables stored as Table CSV text."""
+"""Tunes and every version of them (schema 1), tables stored as Table CSV text; each version's
+locked and knock-prone cells beside them (schema 3)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.table_csv import format_table_csv, parse_table_csv
-from dynoai_desktop.core.tune import ChangeSource, TableDiff, Tune, TuneHistory
+from dynoai_desktop.core.tune import Cells, ChangeSource, TableDiff, Tune, TuneHistory
 from dynoai_desktop.storage.catalog.connection import CatalogBase
 from dynoai_desktop.storage.catalog.records import TuneRecord
 
@@ -43,9 +44,10 @@ class TunesMixin(CatalogBase):
     ) -> None:
         tables = {name: format_table_csv(t) for name, t in tune.tables.items()}
         self._db.execute(
-            "INSERT INTO tune_versions (tune_id, number, made_by, made_at, note, tables_json)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (tune_id, number, str(made_by), when, note, json.dumps(tables)),
+            "INSERT INTO tune_versions (tune_id, number, made_by, made_at, note, tables_json,"
+            " marks_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (tune_id, number, str(made_by), when, note, json.dumps(tables),
+             json.dumps(_marks_to_json(tune))),
         )
 
     def tunes(self) -> list[TuneRecord]:
@@ -63,11 +65,11 @@ class TunesMixin(CatalogBase):
         spec = BuildSpec.from_json(spec_json, source=f"tune {tune_id}") if spec_json else None
         history = TuneHistory()
         rows = self._db.execute(
-            "SELECT number, made_by, made_at, note, tables_json FROM tune_versions"
+            "SELECT number, made_by, made_at, note, tables_json, marks_json FROM tune_versions"
             " WHERE tune_id = ? ORDER BY number",
             (tune_id,),
         ).fetchall()
-        for number, made_by, when, note, tables_json in rows:
+        for number, made_by, when, note, tables_json, marks_json in rows:
             try:
                 stored = json.loads(tables_json)
                 tables = {
@@ -75,6 +77,9 @@ class TunesMixin(CatalogBase):
                     for name, text in stored.items()
                 }
                 made = ChangeSource(made_by)
+                marks = json.loads(marks_json)
+                locked = _cells_from_json(marks.get("locked", {}), tables)
+                prone = _cells_from_json(marks.get("knock_prone", {}), tables)
             except InputError:
                 raise
             except (ValueError, TypeError, AttributeError) as exc:
@@ -82,7 +87,7 @@ class TunesMixin(CatalogBase):
                     f"version {number} of tune {tune_id} in the catalog {self.path} cannot be "
                     f"read ({exc}); restore an earlier version or import the tune again"
                 ) from None
-            history.record(Tune(tables, spec, source), made, when, note)
+            history.record(Tune(tables, spec, source, locked, prone), made, when, note)
         return history
 
     def restore(self, tune_id: int, number: int, when: str) -> Tune:
@@ -91,6 +96,30 @@ class TunesMixin(CatalogBase):
         restored = history.restore(number, when)
         self.record_version(tune_id, restored.tune, ChangeSource.RESTORE, when, restored.note)
         return restored.tune
+
+
+def _marks_to_json(tune: Tune) -> dict[str, dict[str, list[list[int]]]]:
+    def cells(marks: dict[str, Cells]) -> dict[str, list[list[int]]]:
+        return {name: sorted([r, c] for r, c in found) for name, found in marks.items() if found}
+
+    out = {"locked": cells(dict(tune.locked)), "knock_prone": cells(dict(tune.knock_prone))}
+    return {kind: marks for kind, marks in out.items() if marks}
+
+
+def _cells_from_json(stored: object, tables: dict[str, object]) -> dict[str, Cells]:
+    """{table: cells} from its JSON form; cells of a table the version does not hold are
+    dropped. ValueError/TypeError on anything else than lists of [row, column] pairs."""
+    if not isinstance(stored, dict):
+        raise TypeError(f"marks are {type(stored).__name__}, not an object")
+    out: dict[str, Cells] = {}
+    for name, pairs in stored.items():
+        cells = frozenset((r, c) for r, c in pairs)
+        if any(not isinstance(i, int) or isinstance(i, bool) or i < 0 for cell in cells
+               for i in cell):
+            raise ValueError(f"the marked cells of {name!r} are not [row, column] pairs")
+        if name in tables and cells:
+            out[name] = cells
+    return out
 
 
 def describe_changes(changes: tuple[TableDiff, ...]) -> str:
