@@ -1,8 +1,11 @@
-"""Tables panel: pick a tune table and see it as Power Vision shows it (RPM rows, load columns).
+"""Tables panel: every table of the tune as Power Vision lays it out (RPM rows, load columns),
+edited with the keyboard (``table_editor``), with the live cursor and trace while data streams.
 
-A thin view over the app's ``TuneSession``: Open a tune (.pvv, .msq or a Table CSV) to show its
-tables (the session keeps it in the catalog as its first version); Export writes the shown table
-as Table CSV, or splices it into a copy of a .pvv/.msq template (FORMATS.md §5).
+A thin view over the app's ``TuneSession``: Open a tune (.pvv, .msq or a Table CSV) to edit its
+tables (the session keeps it in the catalog as its first version); edits are one history with
+undo/redo; they are recorded as one version when the tuner saves (Ctrl+S, Save version) or
+switches table. Export writes the shown table as Table CSV, or splices it into a copy of a
+.pvv/.msq template (FORMATS.md §5).
 """
 
 from __future__ import annotations
@@ -10,23 +13,32 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from dynoai_desktop.app.tune_session import TuneSession
+from dynoai_desktop.core.display import DisplayUnits
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.ui import theme
-from dynoai_desktop.ui.panels.table_model import TableModel
+from dynoai_desktop.ui.panels.table_editor import KEY_HELP, TableEditor
+from dynoai_desktop.ui.panels.table_editor_live import LiveRows
+from dynoai_desktop.ui.panels.table_editor_units import (
+    LOAD_NAMES,
+    LOAD_UNITS,
+    cell_format,
+    ordered_names,
+)
+from dynoai_desktop.ui.panels.table_model import CellLayer
 from dynoai_desktop.ui.widgets import CompactCombo, ElidedLabel
 
 OPEN_FILTER = (
@@ -37,73 +49,140 @@ PICKER_CHARS = 14
 
 
 class TablesPanel(QWidget):
-    def __init__(self, tune: TuneSession, parent: QWidget | None = None) -> None:
+    """The tune's tables in a tuner's order, the shown one in the editor; a status line says
+    what the last key did."""
+
+    def __init__(self, tune: TuneSession, parent: QWidget | None = None,
+                 units: DisplayUnits | None = None) -> None:
         super().__init__(parent)
         self.tune = tune
         self.tables: list[Table] = []
+        self._names: list[str] = []
         self.picker = CompactCombo(PICKER_CHARS)
         self.picker.setObjectName("table_picker")
+        self.save_button = QPushButton("Save version")
+        self.save_button.setObjectName("save_version")
+        self.save_button.setToolTip("Record the edits as one version of the tune (Ctrl+S); "
+                                    "switching table records them too")
         self.open_button = QPushButton("Open tune…")
         self.export_button = QPushButton("Export…")
         self.source_label = ElidedLabel()
         self.source_label.setObjectName("tune_source")
         self.source_label.setStyleSheet(f"color: {theme.MUTED};")
-        self.view = QTableView()
-        self.view.setObjectName("table_view")
-        self.view.setSelectionMode(QTableView.SelectionMode.ExtendedSelection)
-        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.axis_label = QLabel()
+        self.view = TableEditor(tune, units)
+        self.status_label = ElidedLabel(KEY_HELP)
+        self.status_label.setObjectName("editor_status")
+        self.axis_label = ElidedLabel()
         self.axis_label.setStyleSheet(f"color: {theme.MUTED};")
+        self.axis_label.setToolTip("Keys: " + KEY_HELP)
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Table"))
         top.addWidget(self.picker, stretch=1)
+        top.addWidget(self.save_button)
         top.addWidget(self.open_button)
         top.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.source_label)
         layout.addWidget(self.view, stretch=1)
+        layout.addWidget(self.status_label)
         layout.addWidget(self.axis_label)
 
-        self.picker.currentIndexChanged.connect(self.show_table)
+        self.save_shortcut = QShortcut(QKeySequence.StandardKey.Save, self)
+        self.save_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.save_shortcut.activated.connect(self.view.save_version)
+        self.picker.currentIndexChanged.connect(self._picked)
+        self.save_button.clicked.connect(self.view.save_version)
         self.open_button.clicked.connect(self._ask_open)
         self.export_button.clicked.connect(self._ask_export)
+        self.view.status.connect(self.status_label.setText)
+        self.view.table_touched.connect(self._show_touched)
         tune.changed.connect(self.show_tune)
         self.show_tune()
 
+    # ------------------------------------------------------------------ following the session
     def show_tune(self) -> None:
-        """List the session's tables again, keeping the one shown when it is still there."""
-        shown = self.current_table.name if self.current_table is not None else None
-        tables = [self.tune.table(name) for name in self.tune.table_names]
-        self.tables = tables
+        """Follow the session: the list of tables (kept when the names did not change) and
+        the shown table's values and locks."""
+        names = ordered_names(self.tune.table_names)
+        self.tables = [self.tune.table(name) for name in names]
         self.source_label.setText(self.tune.label)
-        self.picker.blockSignals(True)
-        self.picker.clear()
-        for table in tables:
-            self.picker.addItem(f"{table.name}  [{table.units}]")
-        names = [t.name for t in tables]
-        self.picker.setCurrentIndex(names.index(shown) if shown in names else 0)
-        self.picker.blockSignals(False)
-        if tables:
+        if names != self._names:
+            shown = self.view.name
+            self._names = names
+            self.picker.blockSignals(True)
+            self.picker.clear()
+            for table in self.tables:
+                self.picker.addItem(self._picker_text(table))
+            self.picker.setCurrentIndex(names.index(shown) if shown in names else 0)
+            self.picker.blockSignals(False)
             self.show_table(self.picker.currentIndex())
+        else:
+            self.view.refresh()
+        self._update_save_button()
+
+    def _picker_text(self, table: Table) -> str:
+        return f"{table.name}  [{cell_format(table, self.view.editor_model.units).unit}]"
 
     def show_table(self, index: int) -> None:
+        """Edit the ``index``-th table of the list (no version is saved; see ``_picked``)."""
         if not 0 <= index < len(self.tables):
+            self.view.show_table(None)
+            self.axis_label.setText("")
             return
         table = self.tables[index]
-        self.view.setModel(TableModel(table))
-        load = "MAP (kPa)" if table.col_axis == "map_kpa" else "throttle (%)"
-        self.axis_label.setText(f"rows: engine speed (rpm) · columns: {load}")
+        self.view.show_table(table.name)
+        load = f"{LOAD_NAMES[table.col_axis]} ({LOAD_UNITS[table.col_axis]})"
+        self.axis_label.setText(f"rows: rpm · columns: {load} · ↺ padding (a repeated "
+                                "breakpoint) · hover here for the keys")
+
+    def _picked(self, index: int) -> None:
+        # Switching table closes a run of edits: they become one version (issue 14).
+        self._save_pending()
+        self.show_table(index)
+
+    def _show_touched(self, name: str) -> None:
+        if name in self._names:
+            self.picker.blockSignals(True)
+            self.picker.setCurrentIndex(self._names.index(name))
+            self.picker.blockSignals(False)
+            self.show_table(self._names.index(name))
+
+    def _save_pending(self) -> None:
+        if self.tune.catalog is not None and self.tune.unsaved and self.tune.can_undo:
+            self.view.save_version()
+
+    def _update_save_button(self) -> None:
+        self.save_button.setEnabled(self.tune.catalog is not None and self.tune.unsaved
+                                    and self.tune.can_undo)
 
     @property
     def current_table(self) -> Table | None:
         index = self.picker.currentIndex()
         return self.tables[index] if 0 <= index < len(self.tables) else None
 
+    # ------------------------------------------------------------------ the lead's hooks
+    def set_units(self, units: DisplayUnits) -> None:
+        """Show cells in the user's display units (AFR tables in λ or AFR)."""
+        self.view.set_units(units)
+        for index, table in enumerate(self.tables):
+            self.picker.setItemText(index, self._picker_text(table))
+
+    def set_live_source(self, rows: LiveRows | None,
+                        clock: Callable[[], float] | None = None) -> None:
+        """Follow the live buffer with the cursor and its fading trace (None: off)."""
+        self.view.set_live_source(rows, clock)
+
+    def set_layer(self, layer: CellLayer | None) -> None:
+        """Draw ``layer`` (an overlay's preview) over the shown table's cells."""
+        self.view.set_layer(layer)
+
+    # ------------------------------------------------------------------ files
     def open_tune(self, path: Path) -> None:
-        """Open the tune in ``path``; the session keeps it in the catalog (version 1: import)."""
+        """Open the tune in ``path``; the session keeps it in the catalog (version 1: import).
+        Edits not yet recorded on the tune open now are recorded first."""
+        self._save_pending()
         self.tune.open_file(path)
 
     def export_current(self, out: Path, template: Path | None) -> None:
