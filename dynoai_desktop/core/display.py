@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 
 from dynoai_desktop.core.channels import CHANNELS, SensorStatus
@@ -30,6 +30,29 @@ class DisplayUnits:
     pressure: str = "kPa"  # the barometer's; MAP is always kPa, as the tables' load axis is
     speed: str = "mph"
     afr: str = "AFR"  # or "lambda" (shown as λ)
+
+
+@dataclass(frozen=True)
+class EditorSteps:
+    """What one ``+``/``-`` in the table editor adds, in the unit the cells are shown in."""
+
+    ve_pct: float = 0.5  # VE points
+    afr: float = 0.1
+    lambda_: float = 0.01  # an AFR table shown in λ
+    spark_deg: float = 0.5
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not (
+                    0.0 < float(value) < 100.0):
+                raise InputError(f"editor step {f.name} must be a number above 0 and below 100, "
+                                 f"not {value!r}")
+
+    def by_kind(self) -> dict[str, float]:
+        """The steps keyed by the editor's table kinds (ve, afr, lambda, spark)."""
+        return {"ve": self.ve_pct, "afr": self.afr, "lambda": self.lambda_,
+                "spark": self.spark_deg}
 
 
 ALWAYS_CANONICAL = frozenset({"map_kpa"})

@@ -18,7 +18,7 @@ from typing import Any
 
 import platformdirs
 
-from dynoai_desktop.core.display import DisplayUnits
+from dynoai_desktop.core.display import DisplayUnits, EditorSteps
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.overlay import AuthorityLimits
 from dynoai_desktop.storage.file_io import set_aside
@@ -57,6 +57,7 @@ class Settings:
     devices: tuple[DevicePort, ...] = field(default_factory=_default_devices)
     # How far an overlay may move a table (core.overlay; older files' four keys still load).
     authority: AuthorityLimits = field(default_factory=AuthorityLimits)
+    editor_steps: EditorSteps = field(default_factory=EditorSteps)
     # Qt's saveGeometry()/saveState() bytes, base64: opaque to everything but the main window.
     window_geometry_b64: str = ""
     window_state_b64: str = ""
@@ -79,6 +80,7 @@ class Settings:
             devices=tuple(_build(DevicePort, d) for d in data.get("devices", ()))
             or _default_devices(),
             authority=_build(AuthorityLimits, data.get("authority", {})),
+            editor_steps=_build(EditorSteps, data.get("editor_steps", {})),
             window_geometry_b64=str(data.get("window_geometry_b64", "")),
             window_state_b64=str(data.get("window_state_b64", "")),
         )

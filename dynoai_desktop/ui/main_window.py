@@ -52,7 +52,9 @@ class MainWindow(QMainWindow):
         self.device_bar = DeviceBar(app.live.ports)
         self.session_bar = SessionBar(app.runs)
         self.live_dock = LiveDock(self.device_bar, self.session_bar, self.live, self.review)
-        self.tables = TablesPanel(app.tune)
+        self.tables = TablesPanel(app.tune, units=units)
+        self.tables.view.set_steps(app.settings.current.editor_steps.by_kind())
+        self.tables.set_live_source(app.live.buffer, app.live.now_s)
         self.coverage = CoveragePanel(app.live)
         self.ai = AiSuggestionsPanel()
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
@@ -154,16 +156,19 @@ class MainWindow(QMainWindow):
                          [int(height * 0.6), int(height * 0.4)], Qt.Orientation.Vertical)
 
     def edit_preferences(self) -> None:
-        dialog = PreferencesDialog(self.app.settings.current.units, self)
+        current = self.app.settings.current
+        dialog = PreferencesDialog(current.units, self, current.editor_steps)
         if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.app.settings.update(units=dialog.units())
+            self.app.settings.update(units=dialog.units(), editor_steps=dialog.steps())
         dialog.deleteLater()
 
     def _settings_changed(self, settings: Settings) -> None:
         if settings.units != self.live.units:
             self.live.set_units(settings.units)
+            self.tables.set_units(settings.units)
         if settings.units != self.review.units:
             self.review.set_units(settings.units)
+        self.tables.view.set_steps(settings.editor_steps.by_kind())
 
     # ------------------------------------------------------------------ size and layout
     def available_rect(self) -> QRect:
@@ -219,6 +224,7 @@ class MainWindow(QMainWindow):
         self.save_layout()
         self.live.timer.stop()
         self.coverage.timer.stop()
+        self.tables.set_live_source(None)
         self.controller.shutdown()
         self.app.settings.changed.disconnect(self._settings_changed)
         self.closing.emit()

@@ -1,13 +1,21 @@
 """Preferences: the units the tuner reads values in (stored in the settings, applied everywhere:
-gauges, charts, axes, cursor read-outs)."""
+gauges, charts, axes, cursor read-outs, the table editor) and the table editor's +/- steps."""
 
 from __future__ import annotations
 
 from dataclasses import fields
 
-from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QWidget,
+)
 
-from dynoai_desktop.core.display import DisplayUnits, unit_symbol
+from dynoai_desktop.core.display import DisplayUnits, EditorSteps, unit_symbol
 from dynoai_desktop.ui import theme
 
 # DisplayUnits field -> (what the tuner reads, the choices in the order offered)
@@ -20,12 +28,21 @@ UNIT_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "pressure": ("Barometer", ("kPa", "inHg", "psi")),
 }
 assert set(UNIT_FIELDS) == {f.name for f in fields(DisplayUnits)}
+# EditorSteps field -> (label, decimals, largest step)
+STEP_FIELDS: dict[str, tuple[str, int, float]] = {
+    "ve_pct": ("+/- step, VE (points)", 2, 10.0),
+    "afr": ("+/- step, AFR", 2, 2.0),
+    "lambda_": ("+/- step, λ", 3, 0.2),
+    "spark_deg": ("+/- step, spark (°)", 2, 5.0),
+}
+assert set(STEP_FIELDS) == {f.name for f in fields(EditorSteps)}
 
 
 class PreferencesDialog(QDialog):
     """One choice per kind of value; OK gives ``units()``."""
 
-    def __init__(self, units: DisplayUnits, parent: QWidget | None = None) -> None:
+    def __init__(self, units: DisplayUnits, parent: QWidget | None = None,
+                 steps: EditorSteps | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Preferences")
         self.setObjectName("preferences")
@@ -43,6 +60,17 @@ class PreferencesDialog(QDialog):
         note.setStyleSheet(f"color: {theme.MUTED};")
         note.setWordWrap(True)
         form.addRow(note)
+        steps = steps or EditorSteps()
+        self.step_boxes: dict[str, QDoubleSpinBox] = {}
+        for name, (title, decimals, largest) in STEP_FIELDS.items():
+            box = QDoubleSpinBox()
+            box.setObjectName(f"step_{name}")
+            box.setDecimals(decimals)
+            box.setRange(10.0 ** -decimals, largest)
+            box.setSingleStep(10.0 ** -decimals)
+            box.setValue(getattr(steps, name))
+            form.addRow(title, box)
+            self.step_boxes[name] = box
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -51,3 +79,6 @@ class PreferencesDialog(QDialog):
 
     def units(self) -> DisplayUnits:
         return DisplayUnits(**{name: combo.currentData() for name, combo in self.combos.items()})
+
+    def steps(self) -> EditorSteps:
+        return EditorSteps(**{name: box.value() for name, box in self.step_boxes.items()})

@@ -158,3 +158,21 @@ def test_authority_limits_that_protect_nothing_are_refused(tmp_path: Path,
     store.path.write_text(json.dumps({"authority": authority}))
     assert store.load() == Settings()  # defaults, the file kept aside and named
     assert store.problem is not None and "authority limit" in store.problem
+
+
+def test_editor_steps_are_kept_and_a_bad_one_is_refused(tmp_path) -> None:  # noqa: ANN001
+    from dynoai_desktop.core.display import EditorSteps
+    from dynoai_desktop.core.errors import InputError
+    from dynoai_desktop.storage.settings import Settings, SettingsStore
+
+    store = SettingsStore(tmp_path)
+    store.save(Settings(editor_steps=EditorSteps(ve_pct=1.0, spark_deg=0.25)))
+    loaded = store.load()
+    assert loaded.editor_steps == EditorSteps(ve_pct=1.0, spark_deg=0.25)
+    assert loaded.editor_steps.by_kind() == {"ve": 1.0, "afr": 0.1, "lambda": 0.01, "spark": 0.25}
+    try:
+        EditorSteps(afr=0.0)
+    except InputError as exc:
+        assert "afr" in str(exc)
+    else:
+        raise AssertionError("a zero step was accepted")

@@ -75,3 +75,30 @@ def test_map_stays_in_kpa_whatever_the_barometer_is_shown_in(make_window) -> Non
     assert window.live.gauges["map_kpa"].unit_label.text() == "kPa"
     assert display_unit("baro_kpa", window.app.settings.current.units) == "inHg"
     assert CHANNELS["baro_kpa"].unit == "kPa"  # stored as ever
+
+
+def test_an_editor_step_chosen_in_preferences_is_what_plus_adds(
+        qtbot, make_window, monkeypatch: pytest.MonkeyPatch) -> None:
+    window = make_window()
+    from dynoai_desktop.core.tune import Tune
+    from dynoai_desktop.storage.resources import demo_base_tables
+
+    tables, label = demo_base_tables()
+    window.app.tune.show(Tune({t.name: t for t in tables}), label)
+
+    def exec_(dialog: PreferencesDialog) -> int:
+        dialog.step_boxes["ve_pct"].setValue(2.0)
+        dialog.combos["afr"].setCurrentIndex(dialog.combos["afr"].findData("lambda"))
+        dialog.accept()
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(PreferencesDialog, "exec", exec_)
+    window.preferences_action.trigger()
+    assert SettingsStore().load().editor_steps.ve_pct == 2.0
+    editor = window.tables.view
+    table = window.tables.current_table
+    assert table is not None and table.units == "%"
+    before = float(table.values[3, 2])
+    editor.select_cells(3, 2, 3, 2)
+    editor.step(1)
+    assert float(window.app.tune.table(table.name).values[3, 2]) == before + 2.0
