@@ -26,13 +26,15 @@ from dynoai_desktop.core.overlay import (
     Overlay,
     OverlayPreview,
     OverlayRecord,
+    OverlaySource,
     apply,
+    overlay_from_changes,
     preview,
 )
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.core.tune import VE_FRONT_MAP, ChangeSource, Tune, TuneHistory
 from dynoai_desktop.storage.catalog import Catalog
-from dynoai_desktop.storage.tune_files import read_tune, write_table
+from dynoai_desktop.storage.tune_files import read_table, read_tune, write_table
 
 
 @dataclass(frozen=True)
@@ -267,6 +269,13 @@ class TuneSession:
         after = replace(self.tune, tables=dict(restored.tables))
         self._recorded = after  # the catalog holds it already, as the newest version
         self._push(after, f"restore version {number}", ChangeSource.RESTORE)
+
+    def overlay_from_file(self, path: Path, name: str) -> Overlay:
+        """A manual overlay for table ``name`` from a table of changes in ``path`` (a Table CSV
+        on the same axes: VE in %, AFR and spark in their units; zero cells left alone)."""
+        changes = read_table(path, None if path.suffix.lower() == ".csv" else name)
+        return overlay_from_changes(self.table(name), changes, OverlaySource.MANUAL,
+                                    f"changes from {path.name}")
 
     def export_table(self, name: str, out: Path, template: Path | None) -> None:
         """Write table ``name`` as Table CSV, or spliced into a copy of a .pvv/.msq template."""

@@ -10,6 +10,7 @@ equal. docs/overlays.md says what each rule protects.
 """
 
 from dynoai_desktop.core.overlay.apply import OverlayRecord, apply, record_of
+from dynoai_desktop.core.overlay.from_table import overlay_from_changes
 from dynoai_desktop.core.overlay.limits import AuthorityLimits, TableKind, table_kind
 from dynoai_desktop.core.overlay.model import (
     MEASURED_SOURCES,
@@ -36,6 +37,7 @@ __all__ = [
     "OverlaySource",
     "TableKind",
     "apply",
+    "overlay_from_changes",
     "preview",
     "record_of",
     "table_kind",

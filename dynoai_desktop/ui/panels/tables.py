@@ -5,7 +5,9 @@ A thin view over the app's ``TuneSession``: Open a tune (.pvv, .msq or a Table C
 tables (the session keeps it in the catalog as its first version); edits are one history with
 undo/redo; they are recorded as one version when the tuner saves (Ctrl+S, Save version) or
 switches table. Export writes the shown table as Table CSV, or splices it into a copy of a
-.pvv/.msq template (FORMATS.md §5).
+.pvv/.msq template (FORMATS.md §5). An overlay (``preview_overlay``; Overlay… loads a table of
+changes) is shown over the grid until it is applied, in whole or for the selected cells, or
+discarded (``overlay_preview``; the rules are core.overlay's).
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from PySide6.QtWidgets import (
 from dynoai_desktop.app.tune_session import TuneSession
 from dynoai_desktop.core.display import DisplayUnits
 from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.core.overlay import Overlay, OverlayRecord
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.ui import theme
+from dynoai_desktop.ui.panels.overlay_preview import OverlayBar, overlay_layer, summary
 from dynoai_desktop.ui.panels.table_editor import KEY_HELP, TableEditor
 from dynoai_desktop.ui.panels.table_editor_live import LiveRows
 from dynoai_desktop.ui.panels.table_editor_units import (
@@ -66,6 +70,12 @@ class TablesPanel(QWidget):
                                     "switching table records them too")
         self.open_button = QPushButton("Open tune…")
         self.export_button = QPushButton("Export…")
+        self.overlay_button = QPushButton("Overlay…")
+        self.overlay_button.setObjectName("overlay_open")
+        self.overlay_button.setToolTip("Preview a table of changes over the shown table (VE in "
+                                       "%, AFR and spark in their units) before applying it")
+        self.overlay_bar = OverlayBar()
+        self.overlay: Overlay | None = None
         self.source_label = ElidedLabel()
         self.source_label.setObjectName("tune_source")
         self.source_label.setStyleSheet(f"color: {theme.MUTED};")
@@ -82,9 +92,11 @@ class TablesPanel(QWidget):
         top.addWidget(self.save_button)
         top.addWidget(self.open_button)
         top.addWidget(self.export_button)
+        top.addWidget(self.overlay_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.source_label)
+        layout.addWidget(self.overlay_bar)
         layout.addWidget(self.view, stretch=1)
         layout.addWidget(self.status_label)
         layout.addWidget(self.axis_label)
@@ -96,6 +108,11 @@ class TablesPanel(QWidget):
         self.save_button.clicked.connect(self.view.save_version)
         self.open_button.clicked.connect(self._ask_open)
         self.export_button.clicked.connect(self._ask_export)
+        self.overlay_button.clicked.connect(self._ask_overlay)
+        self.overlay_bar.apply_all.connect(lambda: self._guarded(self.apply_overlay))
+        self.overlay_bar.apply_selected.connect(
+            lambda: self._guarded(lambda: self.apply_overlay(selected_only=True)))
+        self.overlay_bar.discard.connect(self.discard_overlay)
         self.view.status.connect(self.status_label.setText)
         self.view.table_touched.connect(self._show_touched)
         tune.changed.connect(self.show_tune)
@@ -120,6 +137,8 @@ class TablesPanel(QWidget):
             self.show_table(self.picker.currentIndex())
         else:
             self.view.refresh()
+        if self.overlay is not None:
+            self._show_overlay()  # the tune moved under it: preview against what it is now
         self._update_save_button()
 
     def _picker_text(self, table: Table) -> str:
@@ -140,6 +159,8 @@ class TablesPanel(QWidget):
     def _picked(self, index: int) -> None:
         # Switching table closes a run of edits: they become one version (issue 14).
         self._save_pending()
+        if self.overlay is not None and self._names[index] != self.overlay.table:
+            self.discard_overlay()
         self.show_table(index)
 
     def _show_touched(self, name: str) -> None:
@@ -177,6 +198,64 @@ class TablesPanel(QWidget):
     def set_layer(self, layer: CellLayer | None) -> None:
         """Draw ``layer`` (an overlay's preview) over the shown table's cells."""
         self.view.set_layer(layer)
+
+    # ------------------------------------------------------------------ overlays
+    def preview_overlay(self, overlay: Overlay) -> None:
+        """Show ``overlay`` over its table (switching to it) until applied or discarded."""
+        if overlay.table not in self._names:
+            raise InputError(f"the tune has no table {overlay.table!r} for this overlay")
+        self.overlay = overlay
+        index = self._names.index(overlay.table)
+        if index != self.picker.currentIndex():
+            self.picker.blockSignals(True)
+            self.picker.setCurrentIndex(index)
+            self.picker.blockSignals(False)
+            self.show_table(index)
+        self._show_overlay()
+
+    def _show_overlay(self) -> None:
+        assert self.overlay is not None
+        preview = self.tune.preview_overlay(self.overlay)
+        fmt = self.view.fmt
+        if fmt is not None:
+            self.view.set_layer(overlay_layer(preview, fmt))
+        self.overlay_bar.show_summary(summary(preview))
+
+    def apply_overlay(self, selected_only: bool = False) -> OverlayRecord | None:
+        """Apply the previewed overlay (every proposed cell, or the selected ones): one undo
+        step and its own version, recorded with its source and limits."""
+        overlay = self.overlay
+        if overlay is None:
+            return None
+        selection = self.view.selection_mask() if selected_only else None
+        if selection is not None and not (selection & overlay.mask).any():
+            raise InputError("select some of the proposed cells first, or use Apply")
+        self.overlay = None  # before the session's change event redraws the grid
+        self.view.set_layer(None)
+        self.overlay_bar.hide()
+        record = self.tune.apply_overlay(overlay, selection)
+        self.view.status.emit(record.summary)
+        return record
+
+    def discard_overlay(self) -> None:
+        """Leave the tune as it is; the preview goes."""
+        self.overlay = None
+        self.view.set_layer(None)
+        self.overlay_bar.hide()
+
+    def load_overlay(self, path: Path) -> None:
+        """Preview a table of changes from ``path`` (Table CSV or a tune file holding a table
+        of the shown one's name) over the shown table."""
+        table = self.current_table
+        if table is None:
+            raise InputError("no table is shown; open a tune first")
+        self.preview_overlay(self.tune.overlay_from_file(path, table.name))
+
+    def _ask_overlay(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "Overlay: a table of changes", "",
+                                              "Table CSV (*.csv)")
+        if name:
+            self._guarded(lambda: self.load_overlay(Path(name)))
 
     # ------------------------------------------------------------------ files
     def open_tune(self, path: Path) -> None:
