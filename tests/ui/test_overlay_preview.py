@@ -68,11 +68,11 @@ def test_the_preview_shows_each_change_and_why_a_cell_was_limited(panel: TablesP
     assert "12 cells proposed" in text and "authority limit" in text and "WOT" in text
     model = panel.view.editor_model
     layer = model.layer
-    assert layer is not None and layer.notes[2, 1] == "+4.0 %"
-    assert layer.notes[3, 2] == "⚠+10.0 %"
+    assert layer is not None and layer.notes[2, 1] == "+4.0"
+    assert layer.notes[3, 2] == "⚠+10.0"
     assert "(proposed +14.0 %, applied +10.0 %): authority limit ±10 %" in layer.tooltips[3, 2]
     wot = int(np.flatnonzero(session.table(VE_FRONT_MAP).col_breakpoints >= 95.0)[0])
-    assert layer.notes[2, wot] == "⚠ held"
+    assert layer.notes[2, wot] == "⚠held"
     assert "WOT: only measured evidence may lean" in layer.tooltips[2, wot]
     assert session.tune is before  # a preview changes nothing
     panel.discard_overlay()

@@ -1,8 +1,9 @@
 """An overlay's preview over the editor's grid, and the bar that applies or discards it.
 
-Every proposed cell shows its change in the corner ("+4.2 %", "-0.3"): green where it adds, red
-where it takes away, stronger the bigger it is; cells a rule held or limited are amber with a ⚠
-and their reason in the tooltip ("proposed +14.2 %, applied +10.0 %: authority limit ±10 %").
+Every proposed cell shows its change beside its value (+4.2 for VE in %, -0.3 for AFR): green
+where it adds, red where it takes away, stronger the bigger it is; cells a rule held or limited
+are amber with a ⚠ and their reason in the tooltip ("proposed +14.2 %, applied +10.0 %):
+authority limit ±10 %").
 Apply takes every proposed cell, or only the selected ones; Discard leaves the tune as it was.
 """
 
@@ -46,13 +47,14 @@ def overlay_layer(preview: OverlayPreview, fmt: CellFormat) -> CellLayer:
              / np.where(preview.before == 0.0, 1.0, preview.before))
     strength = np.clip(np.abs(scale) / FULL_TINT_PCT, 0.25, 1.0)
     shown_before, shown_after = fmt.to_display(preview.before), fmt.to_display(preview.after)
-    suffix = " %" if unit == "%" else ""
+    suffix = " %" if unit == "%" else ""  # in tooltips; the cell's note stays short
     for r, c in zip(*np.nonzero(considered), strict=True):
         change = applied[r, c]
         text = f"{change:+.{decimals}f}{suffix}"
+        note = f"{change:+.{decimals}f}"
         if limited[r, c]:
             tints[r, c] = (*LIMITED, 150)
-            notes[r, c] = f"⚠{text}" if preview.changed[r, c] else "⚠ held"
+            notes[r, c] = f"⚠{note}" if preview.changed[r, c] else "⚠held"
             tips[r, c] = (f"{name}: {fmt.text(shown_before[r, c])} → "
                           f"{fmt.text(shown_after[r, c])} (proposed "
                           f"{proposed[r, c]:+.{decimals}f}{suffix}, applied {text}): "
@@ -60,7 +62,7 @@ def overlay_layer(preview: OverlayPreview, fmt: CellFormat) -> CellLayer:
         else:
             colour = ADDS if change > 0 else TAKES
             tints[r, c] = (*colour, int(60 + 110 * strength[r, c]))
-            notes[r, c] = text
+            notes[r, c] = note
             tips[r, c] = (f"{name}: {fmt.text(shown_before[r, c])} → "
                           f"{fmt.text(shown_after[r, c])} ({text})")
     return CellLayer(considered, tints, notes, tips, name)

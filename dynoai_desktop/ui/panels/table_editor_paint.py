@@ -41,6 +41,8 @@ PADDING_TEXT = QColor(16, 18, 20, 170)
 _Index = QModelIndex | QPersistentModelIndex
 _SELECTED = QStyle.StateFlag.State_Selected
 _HAS_FOCUS = QStyle.StateFlag.State_HasFocus
+_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _CENTRE = int(Qt.AlignmentFlag.AlignCenter)
 
 
@@ -100,12 +102,13 @@ class CellDelegate(QStyledItemDelegate):
         painter.setFont(font)
         painter.setPen(PADDING_TEXT if padding and not selected and heat > 20
                        else TEXT_ON_HEAT[heat] if not selected else QColor("#ffffff"))
-        painter.drawText(rect, _CENTRE, model.texts[r][c])
         note = model.layer_note(r, c)
-        if note:
+        if note:  # the value to the left, the layer's note (a proposed change) to the right
+            painter.drawText(rect.adjusted(3, 0, 0, 0), _LEFT, model.texts[r][c])
             painter.setFont(compact_font(font))
-            painter.drawText(rect.adjusted(1, 0, -2, 0),
-                             int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom), note)
+            painter.drawText(rect.adjusted(1, 0, -3, 0), _RIGHT, note)
+        else:
+            painter.drawText(rect, _CENTRE, model.texts[r][c])
         if locked:
             painter.setPen(QPen(LOCK_EDGE, 1))
             painter.drawRect(rect.adjusted(0, 0, -1, -1))
