@@ -4,7 +4,7 @@
 run:  ## set up, then open DynoAI Desktop in demo mode
 	scripts/run.sh
 
-test:  ## set up, then run the whole suite offscreen and the non-UI suite without Qt
+test:  ## set up, then run the whole suite offscreen, the 3D view under Xvfb, the non-UI suite without Qt
 	scripts/test.sh
 
 smoke:  ## the installer's check: open the main window for 5 s offscreen, exit 0

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make test`: set everything up, then run the whole suite offscreen, lint, the smoke run, and
-# the non-UI suite again in an environment where Qt is not installed at all.
+# `make test`: set everything up, then lint, run the whole suite offscreen, the 3D view's test
+# under Xvfb (a real OpenGL context), and the non-UI suite again where Qt is not installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh gui
@@ -14,6 +14,15 @@ step "ruff"
 step "whole suite, Qt offscreen"
 # pytest exits 5 when it collects nothing; set -e makes that (and any failure) fail the run.
 QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest tests
+
+step "3D view under Xvfb (OpenGL from Mesa's llvmpipe; offscreen Qt has none)"
+if command -v xvfb-run >/dev/null 2>&1; then
+  QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1280x1024x24" \
+    .venv/bin/python -m pytest tests/ui/test_table_3d.py
+else
+  echo "test: SKIPPED the 3D view under Xvfb: xvfb-run is not installed" \
+       "(scripts/bootstrap.sh gui installs xvfb on Debian/Ubuntu)" >&2
+fi
 
 step "non-UI suite without Qt (.venv-noqt has no PySide6, pyqtgraph or pytest-qt)"
 if .venv-noqt/bin/python -c 'import PySide6' 2>/dev/null; then
