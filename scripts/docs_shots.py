@@ -23,6 +23,7 @@ from dynoai_desktop.demo import DemoCell
 from dynoai_desktop.storage.catalog import DATA_DIR_ENV
 from dynoai_desktop.ui.gc_on_gui_thread import GuiThreadGarbageCollector
 from dynoai_desktop.ui.main_window import MainWindow
+from dynoai_desktop.ui.panels.table_3d import share_opengl_contexts
 from dynoai_desktop.ui.theme import apply_theme
 
 RATE = 1.0  # real time, so the run's time axis reads as a real pull
@@ -38,6 +39,7 @@ def _run_for(app: QApplication, seconds: float) -> None:
 def main(out: Path, demo_cell: DemoCell) -> None:
     ports = DemoStart(demo_cell.ports, demo_cell.banner)
     build: BuildSpec = demo_cell.cell.config.preset.build
+    share_opengl_contexts()  # before the QApplication (ui/panels/table_3d.py)
     app = QApplication(sys.argv[:1])
     apply_theme(app)
     collector = GuiThreadGarbageCollector()

@@ -20,6 +20,7 @@ from dynoai_desktop.acquisition.acquisition import LIVE_RATE_HZ
 from dynoai_desktop.app.application import DemoStart, DynoApp
 from dynoai_desktop.ui.gc_on_gui_thread import GuiThreadGarbageCollector
 from dynoai_desktop.ui.main_window import MainWindow
+from dynoai_desktop.ui.panels.table_3d import share_opengl_contexts
 from dynoai_desktop.ui.smoke import SweepFeeder
 from dynoai_desktop.ui.theme import apply_theme
 
@@ -90,6 +91,8 @@ def run_gui(options: GuiOptions) -> int:
 
 
 def _run(options: GuiOptions, log: ProblemLog) -> int:
+    if QApplication.instance() is None:
+        share_opengl_contexts()  # before the QApplication: a floated 3D view keeps its GL objects
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("DynoAI Desktop")
     app.setOrganizationName("DynoAI")

@@ -23,6 +23,7 @@ from dynoai_desktop.ui.panels.live_logging import LiveLoggingPanel
 from dynoai_desktop.ui.panels.review import ReviewPanel
 from dynoai_desktop.ui.panels.session_bar import SessionBar
 from dynoai_desktop.ui.panels.tables import TablesPanel
+from dynoai_desktop.ui.panels.tune_history import TuneHistoryPanel
 from dynoai_desktop.ui.preferences import PreferencesDialog
 from dynoai_desktop.ui.widgets import ElidedLabel
 
@@ -55,6 +56,7 @@ class MainWindow(QMainWindow):
         self.tables = TablesPanel(app.tune, units=units)
         self.tables.view.set_steps(app.settings.current.editor_steps.by_kind())
         self.tables.set_live_source(app.live.buffer, app.live.now_s)
+        self.history = TuneHistoryPanel(app.tune)
         self.coverage = CoveragePanel(app.live)
         self.ai = AiSuggestionsPanel()
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
@@ -62,11 +64,14 @@ class MainWindow(QMainWindow):
             "live": self._dock("Live logging", self.live_dock, left),
             "tables": self._dock("Tables", self.tables, right),
             "coverage": self._dock("Coverage", self.coverage, right),
+            "history": self._dock("Tune history", self.history, right),
             "ai": self._dock("AI suggestions", self.ai, right),
         }
         # Tables over the right half; Coverage and AI suggestions side by side beneath it.
         self.splitDockWidget(self.docks["tables"], self.docks["coverage"], Qt.Orientation.Vertical)
         self.splitDockWidget(self.docks["coverage"], self.docks["ai"], Qt.Orientation.Horizontal)
+        self.tabifyDockWidget(self.docks["coverage"], self.docks["history"])
+        self.docks["coverage"].raise_()
         self.resizeDocks(
             [self.docks["live"], self.docks["tables"]], [800, 700], Qt.Orientation.Horizontal
         )
@@ -225,6 +230,8 @@ class MainWindow(QMainWindow):
         self.live.timer.stop()
         self.coverage.timer.stop()
         self.tables.set_live_source(None)
+        self.app.tune.changed.disconnect(self.tables.show_tune)
+        self.app.tune.changed.disconnect(self.history.refresh)
         self.controller.shutdown()
         self.app.settings.changed.disconnect(self._settings_changed)
         self.closing.emit()

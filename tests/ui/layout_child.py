@@ -34,7 +34,9 @@ def _in_window(window: MainWindow, widget: QWidget) -> QRect:
 def problems(window: MainWindow) -> list[str]:
     found: list[str] = []
     inside = window.rect()
-    docks = [d for d in window.docks.values() if d.isVisible()]
+    # A dock tabbed behind another is not shown (Qt may leave it anywhere): only the front one.
+    docks = [d for d in window.docks.values() if d.isVisible()
+             and not (window.tabifiedDockWidgets(d) and d.visibleRegion().isEmpty())]
     for dock in docks:
         rect = _in_window(window, dock)
         if not inside.contains(rect):

@@ -25,11 +25,12 @@ def _window(qtbot, make_window):  # noqa: ANN001, ANN202
     return shown
 
 
-def test_the_window_shows_the_four_panels_and_a_light_per_device(qtbot, _window) -> None:
+def test_the_window_shows_the_panels_and_a_light_per_device(qtbot, _window) -> None:
     window = _window(qtbot)
     titles = sorted(d.windowTitle() for d in window.docks.values())
-    assert titles == ["AI suggestions", "Coverage", "Live logging", "Tables"]
+    assert titles == ["AI suggestions", "Coverage", "Live logging", "Tables", "Tune history"]
     assert all(d.isVisible() for d in window.docks.values())
+    assert window.tabifiedDockWidgets(window.docks["history"]) == [window.docks["coverage"]]
     assert [i.text.text() for i in window.indicators] == ["Dyno: no port", "Wideband: no port"]
     assert "pick a serial port" in window.indicators[0].toolTip().lower()
 

@@ -118,3 +118,15 @@ def test_a_table_of_changes_from_a_file_previews_over_the_shown_table(
     panel.load_overlay(path)
     assert panel.overlay is not None and int(panel.overlay.mask.sum()) == 1
     assert "1 cells proposed, 1 change" in panel.overlay_bar.label.text()
+
+
+def test_the_3d_view_opens_beside_the_grid_and_follows_the_table(panel: TablesPanel,
+                                                                 session: TuneSession) -> None:
+    assert panel.view3d.view is None and not panel.view3d.isVisible()  # made only when asked
+    panel.view3d_button.click()
+    view = panel.view3d.view
+    assert view is not None and panel.view3d.isVisible()
+    panel.picker.setCurrentIndex(panel.tables.index(session.table(VE_REAR_MAP)))
+    assert VE_REAR_MAP in view.caption.text() or view.available is False
+    panel.view3d_button.click()
+    assert not panel.view3d.isVisible()

@@ -21,8 +21,11 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QMessageBox,
     QPushButton,
+    QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -34,6 +37,7 @@ from dynoai_desktop.core.overlay import Overlay, OverlayRecord
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.ui import theme
 from dynoai_desktop.ui.panels.overlay_preview import OverlayBar, overlay_layer, summary
+from dynoai_desktop.ui.panels.table_3d_pane import Table3DPane
 from dynoai_desktop.ui.panels.table_editor import KEY_HELP, TableEditor
 from dynoai_desktop.ui.panels.table_editor_live import LiveRows
 from dynoai_desktop.ui.panels.table_editor_units import (
@@ -68,14 +72,26 @@ class TablesPanel(QWidget):
         self.save_button.setObjectName("save_version")
         self.save_button.setToolTip("Record the edits as one version of the tune (Ctrl+S); "
                                     "switching table records them too")
-        self.open_button = QPushButton("Open tune…")
-        self.export_button = QPushButton("Export…")
-        self.overlay_button = QPushButton("Overlay…")
-        self.overlay_button.setObjectName("overlay_open")
-        self.overlay_button.setToolTip("Preview a table of changes over the shown table (VE in "
+        # Open, Export and Overlay in one menu button: the row fits a 1280 px screen's dock.
+        self.tune_button = QToolButton()
+        self.tune_button.setObjectName("tune_menu")
+        self.tune_button.setText("Tune")
+        self.tune_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.tune_button)
+        self.open_action = menu.addAction("Open tune…")
+        self.export_action = menu.addAction("Export table…")
+        self.overlay_action = menu.addAction("Overlay from a table of changes…")
+        self.overlay_action.setToolTip("Preview a table of changes over the shown table (VE in "
                                        "%, AFR and spark in their units) before applying it")
+        self.tune_button.setMenu(menu)
         self.overlay_bar = OverlayBar()
         self.overlay: Overlay | None = None
+        self.view3d_button = QPushButton("3D")
+        self.view3d_button.setObjectName("show_3d")
+        self.view3d_button.setCheckable(True)
+        self.view3d_button.setToolTip("The table as a surface beside the grid, with the live "
+                                      "point on it (drag to turn, wheel to zoom)")
+        self.view3d = Table3DPane()
         self.source_label = ElidedLabel()
         self.source_label.setObjectName("tune_source")
         self.source_label.setStyleSheet(f"color: {theme.MUTED};")
@@ -90,14 +106,17 @@ class TablesPanel(QWidget):
         top.addWidget(QLabel("Table"))
         top.addWidget(self.picker, stretch=1)
         top.addWidget(self.save_button)
-        top.addWidget(self.open_button)
-        top.addWidget(self.export_button)
-        top.addWidget(self.overlay_button)
+        top.addWidget(self.view3d_button)
+        top.addWidget(self.tune_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.source_label)
         layout.addWidget(self.overlay_bar)
-        layout.addWidget(self.view, stretch=1)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self.view)
+        self.splitter.addWidget(self.view3d)
+        layout.addWidget(self.splitter, stretch=1)
         layout.addWidget(self.status_label)
         layout.addWidget(self.axis_label)
 
@@ -106,9 +125,10 @@ class TablesPanel(QWidget):
         self.save_shortcut.activated.connect(self.view.save_version)
         self.picker.currentIndexChanged.connect(self._picked)
         self.save_button.clicked.connect(self.view.save_version)
-        self.open_button.clicked.connect(self._ask_open)
-        self.export_button.clicked.connect(self._ask_export)
-        self.overlay_button.clicked.connect(self._ask_overlay)
+        self.open_action.triggered.connect(self._ask_open)
+        self.export_action.triggered.connect(self._ask_export)
+        self.overlay_action.triggered.connect(self._ask_overlay)
+        self.view3d_button.toggled.connect(self.show_3d)
         self.overlay_bar.apply_all.connect(lambda: self._guarded(self.apply_overlay))
         self.overlay_bar.apply_selected.connect(
             lambda: self._guarded(lambda: self.apply_overlay(selected_only=True)))
@@ -137,6 +157,7 @@ class TablesPanel(QWidget):
             self.show_table(self.picker.currentIndex())
         else:
             self.view.refresh()
+            self.view3d.show_table(self.current_table)
         if self.overlay is not None:
             self._show_overlay()  # the tune moved under it: preview against what it is now
         self._update_save_button()
@@ -152,6 +173,7 @@ class TablesPanel(QWidget):
             return
         table = self.tables[index]
         self.view.show_table(table.name)
+        self.view3d.show_table(table)
         load = f"{LOAD_NAMES[table.col_axis]} ({LOAD_UNITS[table.col_axis]})"
         self.axis_label.setText(f"rows: rpm · columns: {load} · ↺ padding (a repeated "
                                 "breakpoint) · hover here for the keys")
@@ -192,8 +214,21 @@ class TablesPanel(QWidget):
 
     def set_live_source(self, rows: LiveRows | None,
                         clock: Callable[[], float] | None = None) -> None:
-        """Follow the live buffer with the cursor and its fading trace (None: off)."""
+        """Follow the live buffer with the cursor and its fading trace, and the 3D view's
+        point (None: off)."""
         self.view.set_live_source(rows, clock)
+        self.view3d.set_live_source(rows, clock)
+
+    def show_3d(self, shown: bool) -> None:
+        """The 3D view beside the grid (made the first time), or not."""
+        if shown:
+            self.view3d.open()
+            width = max(self.splitter.width(), 2)
+            self.splitter.setSizes([width // 2, width - width // 2])
+        else:
+            self.view3d.close_pane()
+        if self.view3d_button.isChecked() != shown:
+            self.view3d_button.setChecked(shown)
 
     def set_layer(self, layer: CellLayer | None) -> None:
         """Draw ``layer`` (an overlay's preview) over the shown table's cells."""
