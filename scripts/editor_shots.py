@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from dynoai_desktop.app.application import DemoStart, DynoApp
@@ -109,8 +110,22 @@ def main(out: Path, demo_cell: DemoCell) -> None:
 
 
 def _history_and_3d(app: QApplication, window: MainWindow, out: Path) -> list[str]:
-    """The history's diff of the first version against now, and the 3D view."""
-    return []
+    """The history's diff of the first version against now, and the 3D view mid-pull."""
+    history = window.history
+    window.docks["history"].raise_()
+    history.pick_table(VE_FRONT_MAP)
+    history.show_version_diff(1, VE_FRONT_MAP)
+    window.resizeDocks([window.docks["tables"], window.docks["history"]], [380, 600],
+                       Qt.Orientation.Vertical)
+    _run_for(app, 0.5)
+    window.docks["history"].grab().save(str(out / "history_diff.png"))
+    window.docks["coverage"].raise_()
+    window.resizeDocks([window.docks["tables"], window.docks["coverage"]], [640, 340],
+                       Qt.Orientation.Vertical)
+    window.tables.show_3d(True)
+    _run_for(app, 2.0)  # the GL view is made on its first show, then the live point moves
+    window.docks["tables"].grab().save(str(out / "table_3d.png"))
+    return ["history_diff.png", "table_3d.png"]
 
 
 if __name__ == "__main__":
