@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -73,16 +74,26 @@ RunCommand = Callable[[argparse.Namespace], int]
 Subcommand = tuple[str, AddArguments, RunCommand]
 
 
+_SUBCOMMAND_MODULES: dict[str, str] = {
+    "autotune": "dynoai_desktop.commands.autotune",
+    "convert": "dynoai_desktop.commands.convert",
+    "simulate": "dynoai_desktop.commands.simulate",
+}
+
+
+@functools.cache
+def _subcommand(name: str) -> Subcommand:
+    """One subcommand, its module imported on first use (``simulate`` brings the whole virtual
+    cell, which ``autotune`` on a long log should not pay for)."""
+    module = importlib.import_module(_SUBCOMMAND_MODULES[name])
+    return (module.HELP, module.add_arguments, module.run)
+
+
 @functools.cache
 def _subcommands() -> dict[str, Subcommand]:
     """``SUBCOMMANDS``: their modules are imported on first use, not with the command line (the
     windows' start needs none of them)."""
-    from dynoai_desktop.commands import convert, simulate
-
-    return {
-        "convert": (convert.HELP, convert.add_arguments, convert.run),
-        "simulate": (simulate.HELP, simulate.add_arguments, simulate.run),
-    }
+    return {name: _subcommand(name) for name in _SUBCOMMAND_MODULES}
 
 
 def __getattr__(name: str) -> Any:
@@ -97,12 +108,14 @@ _DESCRIPTION = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full parser: the top-level options and every subcommand."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser: the top-level options and every subcommand (or, with ``only``, that
+    one: a command line that starts with a subcommand's name needs no other)."""
     parser = _Parser(prog="dynoai", description=_DESCRIPTION)
     _add_top_level_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name, (help_text, add_arguments, _run) in _subcommands().items():
+    for name in [only] if only is not None else list(_SUBCOMMAND_MODULES):
+        help_text, add_arguments, _run = _subcommand(name)
         add_arguments(sub.add_parser(name, help=help_text, description=help_text))
     return parser
 
@@ -155,7 +168,9 @@ def _parse(argv: Sequence[str] | None) -> tuple[argparse.ArgumentParser, argpars
     try:
         args = quick.parse_args(argv)
     except _NeedsFullParser:
-        parser = build_parser()
+        words = list(sys.argv[1:] if argv is None else argv)
+        first = words[0] if words else None
+        parser = build_parser(first if first in _SUBCOMMAND_MODULES else None)
         return parser, parser.parse_args(argv)
     quick.deferring = False
     return quick, args
@@ -166,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = getattr(args, "command", None)
     if command is not None:
         try:
-            return _subcommands()[command][2](args)
+            return _subcommand(command)[2](args)
         except InputError as exc:
             sys.stderr.write(f"dynoai {command}: {exc}\n")
             return EXIT_USAGE

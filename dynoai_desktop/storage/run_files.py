@@ -361,11 +361,14 @@ def read_run_metadata(path: str | os.PathLike[str]) -> RunMetadata:
     return _metadata_of(schema, Path(path))
 
 
-def read_run(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, RunMetadata]:
+def read_run(path: str | os.PathLike[str], columns: Sequence[str] | None = None,
+             ) -> tuple[pd.DataFrame, RunMetadata]:
     """The run's samples (columns as stored, RangeIndex) and its metadata.
 
-    A missing file, a file that is not Parquet, a Parquet file without ``dynoai.run`` metadata
-    or without ``time_s`` is an InputError naming the file.
+    ``columns``: read only those of them the file has (``time_s`` always), for an analysis
+    that needs a few channels of a long run. A missing file, a file that is not Parquet, a
+    Parquet file without ``dynoai.run`` metadata or without ``time_s`` is an InputError naming
+    the file.
     """
     import pyarrow as pa
 
@@ -373,7 +376,10 @@ def read_run(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, RunMetadata]:
     schema, parquet = _open_schema(target)
     try:
         metadata = _metadata_of(schema, target)
-        table = parquet.read()
+        wanted = None
+        if columns is not None:
+            wanted = [n for n in schema.names if n == "time_s" or n in set(columns)]
+        table = parquet.read(columns=wanted)
     except (pa.ArrowException, OSError) as exc:
         raise _not_a_run(target, f"its samples cannot be read: {exc}") from None
     finally:

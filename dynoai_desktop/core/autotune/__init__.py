@@ -1,0 +1,38 @@
+"""Autotune: VE corrections per cylinder from logs, filtered, delay-compensated, with confidence.
+
+``autotune(logs, tables, target, settings)`` -> :class:`AutotuneResult`; each table's
+:class:`TableCorrection` has the corrected table, the per-cell report and ``to_overlay()``.
+See docs/autotune.md for the method and FORMATS.md §3 for the report.
+"""
+
+from dynoai_desktop.core.autotune.engine import (
+    AUTOTUNE_CHANNELS,
+    REPORT_SCHEMA_VERSION,
+    AutotuneResult,
+    CellResult,
+    LogData,
+    TableCorrection,
+    autotune,
+    log_problem,
+)
+from dynoai_desktop.core.autotune.settings import (
+    CYLINDERS,
+    HELD_REASONS,
+    REJECT_REASONS,
+    AutotuneSettings,
+)
+
+__all__ = [
+    "AUTOTUNE_CHANNELS",
+    "CYLINDERS",
+    "HELD_REASONS",
+    "REJECT_REASONS",
+    "REPORT_SCHEMA_VERSION",
+    "AutotuneResult",
+    "AutotuneSettings",
+    "CellResult",
+    "LogData",
+    "TableCorrection",
+    "autotune",
+    "log_problem",
+]

@@ -1,0 +1,369 @@
+"""Autotune: VE corrections per cylinder from one or more logs (FORMATS.md §3, docs/autotune.md).
+
+Per log: filter (each sample gets one reason or none), shift the AFR back by the wideband's
+delay, take measured/target AFR per sample and bin it into the table's cells. Sums from all logs
+are pooled; then per cell the statistics, holds, authority clamp and smoothing (``cells``).
+The result is plain data; :meth:`TableCorrection.to_overlay` is the seam to the app's overlays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from dynoai_desktop.core.autotune import delay as delay_mod
+from dynoai_desktop.core.autotune.binning import Bins, CellSums, locate
+from dynoai_desktop.core.autotune.cells import CellStats, cell_stats
+from dynoai_desktop.core.autotune.filters import (
+    CODE,
+    USABLE,
+    afr_usable,
+    engine_reasons,
+    segments,
+    with_dwell,
+)
+from dynoai_desktop.core.autotune.settings import CYLINDERS, REJECT_REASONS, AutotuneSettings
+from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.core.table import Table
+
+if TYPE_CHECKING:
+    from dynoai_desktop.core.overlay.model import Overlay
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+Target = float | Table | None
+REPORT_SCHEMA_VERSION = 1
+
+AUTOTUNE_CHANNELS: tuple[str, ...] = (
+    "time_s", "rpm", "map_kpa", "tps_pct", "afr_front", "afr_rear", "afr_front_status",
+    "afr_rear_status", "afr_target", "engine_temp_c", "baro_kpa", "cl_trim_front_pct",
+    "cl_trim_rear_pct")
+"""The canonical channels autotune reads; a reader may skip the rest of a long log."""
+
+
+@dataclass(frozen=True, eq=False)
+class LogData:
+    """One log on canonical channels (FORMATS.md §2), as float arrays; absent channels left out."""
+
+    name: str
+    columns: Mapping[str, FloatArray]
+    refusals: tuple[str, ...] = ()
+    """Channels the importer refused (a stuck wideband, say), in its words, for messages."""
+
+    @classmethod
+    def from_frame(cls, name: str, frame: Any, refusals: Sequence[str] = ()) -> LogData:
+        """From a pandas DataFrame (or any mapping of columns) of canonical channels."""
+        cols: dict[str, FloatArray] = {}
+        for ch in AUTOTUNE_CHANNELS:
+            if ch in frame:
+                try:
+                    cols[ch] = np.asarray(frame[ch], dtype=np.float64)
+                except (TypeError, ValueError):
+                    raise InputError(f"{name}: column {ch} is not numbers; check the log "
+                                     "is unedited") from None
+        if "time_s" not in cols or "rpm" not in cols:
+            missing = "time_s" if "time_s" not in cols else "rpm"
+            raise InputError(f"{name}: no {missing} column; autotune needs time and rpm")
+        order = np.argsort(cols["time_s"], kind="stable")
+        if not np.array_equal(order, np.arange(order.size)):
+            cols = {k: v[order] for k, v in cols.items()}
+        return cls(name, cols, tuple(refusals))
+
+    @property
+    def rows(self) -> int:
+        return int(self.columns["time_s"].size)
+
+
+@dataclass(frozen=True, eq=False)
+class CellResult:
+    """One raw cell of the report (FORMATS.md §3)."""
+
+    row: int
+    col: int
+    rpm: float
+    load: float
+    samples_used: int
+    weight: float
+    rejected: dict[str, int]
+    correction_pct: float | None
+    ci95_pct: float | None
+    confidence: float
+    applied_change_pct: float
+    held_reason: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "col": self.col, "rpm": self.rpm, "load": self.load,
+                "samples_used": self.samples_used, "weight": self.weight,
+                "rejected": dict(self.rejected), "correction_pct": self.correction_pct,
+                "ci95_pct": self.ci95_pct, "confidence": self.confidence,
+                "applied_change_pct": self.applied_change_pct, "held_reason": self.held_reason}
+
+
+@dataclass(frozen=True, eq=False)
+class TableCorrection:
+    """Autotune's result for one VE table, in the table's raw layout."""
+
+    name: str
+    base: Table
+    corrected: Table
+    """``base`` with the applied changes (changed cells rounded to 0.01); others bitwise equal."""
+    change_pct: FloatArray
+    """Applied change per raw cell, percent; NaN where nothing is applied."""
+    confidence: FloatArray
+    """0–1 per raw cell; NaN where no usable data."""
+    evidence: FloatArray
+    """Measured rich error per raw cell, percent: max(0, −correction); NaN where not measured."""
+    cells: tuple[CellResult, ...]
+    stats: CellStats
+    """The normalised grid's statistics (for plots and tests)."""
+
+    @property
+    def mask(self) -> BoolArray:
+        """Raw cells the correction changes."""
+        return np.isfinite(self.change_pct)
+
+    def to_overlay(self, description: str = "") -> Overlay:
+        """The correction as an app overlay (multiplicative %, source autotune); the overlay
+        rules (locks, authority, WOT evidence) then hold in the app."""
+        from dynoai_desktop.core.overlay.model import Overlay, OverlayKind, OverlaySource
+
+        mask = self.mask
+        return Overlay(self.name, OverlayKind.MULTIPLICATIVE, np.where(mask, self.change_pct, 0.0),
+                       mask, OverlaySource.AUTOTUNE,
+                       confidence=np.where(mask, np.nan_to_num(self.confidence), 0.0),
+                       evidence=self.evidence, description=description)
+
+
+@dataclass(frozen=True, eq=False)
+class AutotuneResult:
+    """Every table's correction and how the wideband delay was found."""
+
+    logs: tuple[str, ...]
+    delay_ms_by_rpm: list[list[float]]
+    delay_source: str
+    """``measured``, ``given`` or ``default``."""
+    tables: dict[str, TableCorrection]
+    warnings: list[str] = field(default_factory=list)
+    """Logs (or parts) that could not be used, in the tuner's words."""
+
+    def report(self) -> dict[str, Any]:
+        """report.json's content (FORMATS.md §3)."""
+        out: dict[str, Any] = {
+            "schema_version": REPORT_SCHEMA_VERSION, "logs": list(self.logs),
+            "delay_ms_by_rpm": self.delay_ms_by_rpm, "delay_source": self.delay_source,
+            "tables": {name: {"cells": [c.to_dict() for c in t.cells]}
+                       for name, t in self.tables.items()}}
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
+        return out
+
+
+class _Prepared:
+    """What every stage needs of one log, worked out once: segments, the sample interval and
+    each cylinder's usable-AFR mask (with why none is usable)."""
+
+    def __init__(self, log: LogData, cylinders: Sequence[str], settings: AutotuneSettings):
+        self.log = log
+        time_s = log.columns["time_s"]
+        self.seg = segments(time_s, settings.seam_gap_s)
+        self.dt_s = float(np.median(np.diff(time_s))) if log.rows > 1 else 0.0
+        self.afr_ok: dict[str, BoolArray | None] = {}
+        self.problems: list[str] = []
+        for cyl in cylinders:
+            afr = log.columns.get(f"afr_{cyl}")
+            if afr is None:
+                refused = [r for r in log.refusals if f"afr {cyl}" in r.lower()]
+                self.problems.append(refused[0] if refused else f"no afr_{cyl} column")
+                self.afr_ok[cyl] = None
+                continue
+            ok, why = afr_usable(afr, log.columns.get(f"afr_{cyl}_status"), log.rows, settings)
+            self.afr_ok[cyl] = ok
+            if why is not None:
+                self.problems.append(f"afr_{cyl} {why}")
+
+    @property
+    def problem(self) -> str | None:
+        """Why no cylinder has usable AFR (None when one has)."""
+        return None if len(self.problems) < len(self.afr_ok) else "; ".join(self.problems)
+
+
+def log_problem(log: LogData, cylinders: Sequence[str], settings: AutotuneSettings,
+                ) -> str | None:
+    """Why ``log`` has no usable AFR for any of ``cylinders`` (None when it has some)."""
+    return _Prepared(log, cylinders, settings).problem
+
+
+def _target_per_sample(log: LogData, target: Target) -> FloatArray:
+    cols = log.columns
+    if isinstance(target, Table):
+        load = cols.get(target.col_axis)
+        if load is None:
+            raise InputError(f"{log.name}: no {target.col_axis} column, which the AFR target "
+                             f"table is looked up by; give --afr-target-value instead")
+        return np.asarray(target.lookup(cols["rpm"], load), dtype=np.float64)
+    if target is not None:
+        return np.full(log.rows, float(target))
+    if "afr_target" not in cols:
+        raise InputError(f"{log.name}: no afr_target column and no target given; give "
+                         "--afr-target FILE or --afr-target-value AFR")
+    return cols["afr_target"]
+
+
+def _delay_curve(preps: Sequence[_Prepared], settings: AutotuneSettings,
+                 ) -> tuple[tuple[FloatArray, FloatArray], str]:
+    if settings.delay_ms is not None:
+        ms = float(settings.delay_ms)
+        return (np.array([0.0, 1e6]), np.array([ms, ms])), "given"
+    rpms, delays = [], []
+    for prep in preps:
+        c = prep.log.columns
+        if "tps_pct" not in c:
+            continue
+        for cyl, ok in prep.afr_ok.items():
+            if ok is None:
+                continue
+            r, d = delay_mod.measure_steps(c["time_s"], c["rpm"], c["tps_pct"], c[f"afr_{cyl}"],
+                                           ok, prep.seg, prep.dt_s)
+            rpms.append(r)
+            delays.append(d)
+    if rpms:
+        curve = delay_mod.curve_from_steps(np.concatenate(rpms), np.concatenate(delays))
+        if curve is not None:
+            return curve, "measured"
+    return delay_mod.default_curve(), "default"
+
+
+def autotune(logs: Sequence[LogData], tables: Mapping[str, Table], target: Target = None,
+             settings: AutotuneSettings | None = None,
+             locked: Mapping[str, BoolArray] | None = None,
+             progress: Callable[[str], None] | None = None) -> AutotuneResult:
+    """Corrections for ``tables`` (keys ``ve_front``/``ve_rear``) from ``logs`` pooled.
+
+    ``target``: a fixed AFR, an AFR target table, or None for each log's ``afr_target``.
+    ``locked``: per table, raw cells never changed (held ``locked``). A log with no usable AFR
+    is left out with a warning; InputError when none is usable.
+    """
+    settings = settings or AutotuneSettings()
+    unknown = sorted(set(tables) - set(CYLINDERS))
+    if unknown or not tables:
+        raise InputError(f"autotune corrects {' and '.join(CYLINDERS)}; got {unknown or 'none'}")
+    cylinders = [CYLINDERS[name] for name in tables]
+    usable, warnings = [], []
+    for log in logs:
+        prep = _Prepared(log, cylinders, settings)
+        if prep.problem is None:
+            usable.append(prep)
+            warnings.extend(f"{log.name}: {why}; that cylinder's table gets nothing from it"
+                            for why in prep.problems)
+        else:
+            warnings.append(f"no usable AFR in {log.name} ({prep.problem}); left out")
+    if not usable:
+        first = logs[0].name if logs else "the logs"
+        why = log_problem(logs[0], cylinders, settings) if logs else "no logs given"
+        raise InputError(f"no usable AFR in {first} ({why}); check the wideband's wiring, "
+                         "calibration and that the log has its AFR columns")
+    curve, source = _delay_curve(usable, settings)
+
+    sums = {name: CellSums(t.normalised().shape) for name, t in tables.items()}
+    for n, prep in enumerate(usable):
+        if progress is not None:
+            progress(f"log {n + 1}/{len(usable)}: {prep.log.name} ({prep.log.rows} rows)")
+        _bin_log(prep, tables, target, settings, curve, sums)
+
+    out = {name: _finish(name, table, sums[name], settings,
+                         None if locked is None else locked.get(name))
+           for name, table in tables.items()}
+    return AutotuneResult(tuple(log.name for log in logs), delay_mod.report_pairs(curve), source,
+                          out, warnings)
+
+
+def _bin_log(prep: _Prepared, tables: Mapping[str, Table], target: Target,
+             settings: AutotuneSettings, curve: tuple[FloatArray, FloatArray],
+             sums: dict[str, CellSums]) -> None:
+    log, seg, dt_s = prep.log, prep.seg, prep.dt_s
+    c = log.columns
+    time_s, rpm = c["time_s"], c["rpm"]
+    engine_code, _wot = engine_reasons(dict(c), seg, settings, dt_s)
+    tgt = _target_per_sample(log, target)
+    tgt_ok = np.isfinite(tgt) & (tgt > 0)
+    points = delay_mod.read_points(time_s, delay_mod.delay_s_at(rpm, curve), seg)
+    located: dict[tuple[str, bytes, bytes], Bins] = {}  # front and rear usually share axes
+    for name, table in tables.items():
+        cyl = CYLINDERS[name]
+        load = c.get(table.col_axis)
+        if load is None:
+            raise InputError(f"{log.name}: no {table.col_axis} column, which {name} is binned "
+                             "by; give a table whose column axis the log has")
+        ok = prep.afr_ok[cyl]
+        if ok is None:
+            afr_ok = np.zeros(log.rows, dtype=bool)
+            aligned = np.full(log.rows, np.nan)
+        else:
+            aligned, afr_ok = delay_mod.align_at(points, c[f"afr_{cyl}"], ok)
+        code = engine_code.copy()
+        invalid = ~(afr_ok & tgt_ok) & (code != CODE["warmup"])
+        code[invalid] = CODE["invalid_afr"]
+        code = with_dwell(code, time_s, seg, settings.min_dwell_s)
+        trim = c.get(f"cl_trim_{cyl}_pct")
+        if trim is not None and np.isfinite(trim).any():
+            sums[name].has_trims = True
+            code[(code == USABLE) & np.isfinite(trim)] = CODE["closed_loop"]
+        ratio = np.divide(aligned, tgt, out=np.full(log.rows, np.nan), where=tgt_ok)
+        view = table.normalised()
+        key = (table.col_axis, view.row_breakpoints.tobytes(), view.col_breakpoints.tobytes())
+        if key not in located:
+            located[key] = locate(view, rpm, load)
+        sums[name].add(located[key], ratio, code, dt_s)
+
+
+def _finish(name: str, table: Table, sums: CellSums, settings: AutotuneSettings,
+            locked: BoolArray | None) -> TableCorrection:
+    view = table.normalised()
+    closed_loop = sums.reshaped(sums.rejected["closed_loop"]) > 0
+    stats = cell_stats(sums, settings, closed_loop)
+    rs, cs = view.row_source, view.col_source
+    applied = stats.applied_pct.copy()
+    held = stats.held_reason.copy()
+    if locked is not None:
+        lock_n = np.asarray(locked, dtype=bool)[np.ix_(rs, cs)]
+        applied[lock_n] = np.nan
+        held[lock_n & (sums.reshaped(sums.weight + sums.samples) > 0)] = "locked"
+
+    shape = table.shape
+    change = np.full(shape, np.nan)
+    conf = np.full(shape, np.nan)
+    evidence = np.full(shape, np.nan)
+    ix = np.ix_(rs, cs)
+    change[ix] = applied
+    conf[ix] = stats.confidence
+    evidence[ix] = np.maximum(0.0, -stats.correction_pct)
+    mask = np.isfinite(change)
+    new = np.round(table.values * (1.0 + np.where(mask, change, 0.0) / 100.0), 2)
+    corrected = table.with_values(np.where(mask, new, table.values))
+
+    total = sums.samples + sum(sums.rejected.values())
+    listed = np.flatnonzero((total > 0) | (sums.weight > 0))
+    ncol = view.shape[1]
+    cells = []
+    for flat in listed:  # one entry per visited cell (report size), not per sample
+        i, j = divmod(int(flat), ncol)
+        corr = stats.correction_pct[i, j]
+        ci = stats.ci95_pct[i, j]
+        conf_ij = stats.confidence[i, j]
+        app = applied[i, j]
+        cells.append(CellResult(
+            row=int(rs[i]), col=int(cs[j]), rpm=float(view.row_breakpoints[i]),
+            load=float(view.col_breakpoints[j]), samples_used=int(sums.samples[flat]),
+            weight=round(float(sums.weight[flat]), 1),
+            rejected={r: int(sums.rejected[r][flat]) for r in REJECT_REASONS
+                      if r != "closed_loop" or sums.has_trims},
+            correction_pct=round(float(corr), 2) if np.isfinite(corr) else None,
+            ci95_pct=round(float(ci), 2) if np.isfinite(ci) else None,
+            confidence=round(float(conf_ij), 3) if np.isfinite(conf_ij) else 0.0,
+            applied_change_pct=round(float(app), 2) if np.isfinite(app) else 0.0,
+            held_reason=held[i, j]))
+    return TableCorrection(name, table, corrected, change, conf, evidence, tuple(cells), stats)

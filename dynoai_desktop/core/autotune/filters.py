@@ -1,0 +1,160 @@
+"""Which samples say something about VE, and why the others do not (one reason per sample).
+
+All vectorised over the log. A *segment* is a stretch of the log without a time gap; nothing
+(smoothing, rates, settle time, dwell, delay) crosses from one segment into the next, so several
+logs analysed together behave as if each were analysed alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from dynoai_desktop.core.autotune.settings import REJECT_REASONS, AutotuneSettings
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.intp]
+
+USABLE = 0
+CODE = {name: i + 1 for i, name in enumerate(REJECT_REASONS)}
+"""Reason name -> the code a rejected sample carries (0: usable)."""
+
+
+def segments(time_s: FloatArray, gap_s: float) -> IntArray:
+    """Segment number of each sample: a new one after every gap longer than ``gap_s``."""
+    if time_s.size == 0:
+        return np.zeros(0, dtype=np.intp)
+    return np.concatenate(([0], np.cumsum(np.diff(time_s) > gap_s))).astype(np.intp)
+
+
+def _segment_bounds(segment: IntArray) -> tuple[IntArray, IntArray]:
+    """First and last index of each sample's segment."""
+    n = segment.size
+    idx = np.arange(n)
+    new = np.concatenate(([True], segment[1:] != segment[:-1]))
+    first = np.maximum.accumulate(np.where(new, idx, 0))
+    end = np.concatenate((segment[1:] != segment[:-1], [True]))
+    last = np.minimum.accumulate(np.where(end, idx, n - 1)[::-1])[::-1]
+    return first, last
+
+
+def moving_mean(values: FloatArray, half_width: int, segment: IntArray,
+                bounds: tuple[IntArray, IntArray] | None = None) -> FloatArray:
+    """Centred moving mean of ``values`` (NaN treated as absent) within each segment."""
+    n = values.size
+    if n == 0 or half_width <= 0:
+        return values.copy()
+    first, last = bounds if bounds is not None else _segment_bounds(segment)
+    idx = np.arange(n)
+    lo = np.maximum(idx - half_width, first)
+    hi = np.minimum(idx + half_width, last) + 1
+    ok = np.isfinite(values)
+    csum = np.concatenate(([0.0], np.cumsum(np.where(ok, values, 0.0))))
+    ccount = np.concatenate(([0], np.cumsum(ok)))
+    count = ccount[hi] - ccount[lo]
+    return np.divide(csum[hi] - csum[lo], count, out=np.full(n, np.nan), where=count > 0)
+
+
+def rate(values: FloatArray, time_s: FloatArray, segment: IntArray,
+         bounds: tuple[IntArray, IntArray] | None = None) -> FloatArray:
+    """Rate of change per second, central difference within each segment."""
+    n = values.size
+    if n < 2:
+        return np.zeros(n)
+    first, last = bounds if bounds is not None else _segment_bounds(segment)
+    idx = np.arange(n)
+    lo, hi = np.maximum(idx - 1, first), np.minimum(idx + 1, last)
+    span = time_s[hi] - time_s[lo]
+    return np.divide(values[hi] - values[lo], span, out=np.zeros(n), where=span > 0)
+
+
+def afr_usable(afr: FloatArray | None, status: FloatArray | None, n: int,
+               settings: AutotuneSettings) -> tuple[BoolArray, str | None]:
+    """Samples whose AFR reading can be trusted, and why none can (None when some can).
+
+    Usable: AFR strictly between ``afr_min`` and ``afr_max``, status 0 where there is a status
+    column, and the column not stuck (its spread over the run at least ``stuck_spread_afr``).
+    """
+    if afr is None or not np.isfinite(afr).any():
+        return np.zeros(n, dtype=bool), "no AFR values"
+    ok = np.isfinite(afr) & (afr > settings.afr_min) & (afr < settings.afr_max)
+    if status is not None:
+        ok &= status == 0
+    finite = afr[np.isfinite(afr)]
+    spread = float(finite.max() - finite.min())
+    if spread < settings.stuck_spread_afr:
+        return np.zeros(n, dtype=bool), (
+            f"stuck at {float(np.median(finite)):.2f} AFR: spread {spread:.3f} over the run")
+    if not ok.any():
+        return ok, (f"every reading out of {settings.afr_min:g}-{settings.afr_max:g} AFR or "
+                    "with a sensor status other than 0")
+    return ok, None
+
+
+def engine_reasons(columns: dict[str, FloatArray], segment: IntArray,
+                   settings: AutotuneSettings, dt_s: float | None = None,
+                   ) -> tuple[npt.NDArray[np.int8], BoolArray]:
+    """Per sample: the engine-side reason code (warmup, closed_throttle, transient; 0 usable)
+    and whether it is a steady WOT sample (kept even with rpm rising)."""
+    time_s = columns["time_s"]
+    n = time_s.size
+    code = np.zeros(n, dtype=np.int8)
+    tps = columns.get("tps_pct")
+    map_kpa = columns.get("map_kpa")
+    dt = dt_s if dt_s is not None else (float(np.median(np.diff(time_s))) if n > 1 else 0.01)
+    half = max(1, int(round(settings.smoothing_s / max(dt, 1e-6) / 2)))
+
+    transient = np.zeros(n, dtype=bool)
+    wot = np.zeros(n, dtype=bool)
+    bounds = _segment_bounds(segment) if n else None
+    if tps is not None:
+        tps_s = moving_mean(tps, half, segment, bounds)
+        transient |= np.abs(rate(tps_s, time_s, segment, bounds)) > settings.tps_rate_pct_per_s
+    if map_kpa is not None:
+        map_s = moving_mean(map_kpa, half, segment, bounds)
+        map_fast = np.abs(rate(map_s, time_s, segment, bounds)) > settings.map_rate_kpa_per_s
+        if tps is not None:
+            baro = columns.get("baro_kpa")
+            baro_kpa = np.where(np.isfinite(baro), baro, 100.0) if baro is not None else 100.0
+            # A WOT pull: throttle pinned, MAP steady near baro, rpm rising; not a transient.
+            wot = (tps >= settings.wot_tps_pct) & (
+                map_s >= settings.wot_map_fraction_of_baro * baro_kpa)
+            map_fast &= ~wot
+        transient |= map_fast
+    # Settle: a sample within settle_s after a transient is still transient. Segments are
+    # separated by more than settle_s (seam_gap_s > settle_s), so this never crosses a seam.
+    last = np.maximum.accumulate(np.where(transient, time_s, -np.inf)) if n else time_s
+    transient |= (time_s - last) < settings.settle_s
+
+    temp = columns.get("engine_temp_c")
+    if temp is not None:
+        code[np.isfinite(temp) & (temp < settings.warmup_below_c)] = CODE["warmup"]
+    if tps is not None:
+        shut = np.isfinite(tps) & (tps < settings.closed_throttle_below_pct)
+        code[(code == USABLE) & shut] = CODE["closed_throttle"]
+    code[(code == USABLE) & transient] = CODE["transient"]
+    return code, wot
+
+
+def with_dwell(code: npt.NDArray[np.int8], time_s: FloatArray, segment: IntArray,
+               min_dwell_s: float) -> npt.NDArray[np.int8]:
+    """Reject (``dwell``) every usable stretch shorter than ``min_dwell_s``."""
+    n = code.size
+    if n == 0:
+        return code
+    usable = code == USABLE
+    start = usable & ~np.concatenate(([False], usable[:-1] & (segment[1:] == segment[:-1])))
+    run = np.cumsum(start) - 1  # run number of each usable sample (garbage elsewhere)
+    run = np.where(usable, run, 0)
+    if not usable.any():
+        return code
+    n_runs = int(run[usable].max()) + 1
+    t_first = np.full(n_runs, np.inf)
+    t_last = np.full(n_runs, -np.inf)
+    np.minimum.at(t_first, run[usable], time_s[usable])
+    np.maximum.at(t_last, run[usable], time_s[usable])
+    short = (t_last - t_first) < min_dwell_s
+    out = code.copy()
+    out[usable & short[run]] = CODE["dwell"]
+    return out

@@ -1,0 +1,62 @@
+"""Any log the app reads, as a frame on canonical channels: Log CSV, a run's Parquet, or a
+foreign log through the importers (FORMATS.md §2)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.storage.file_io import read_bytes
+from dynoai_desktop.storage.log_import import import_log
+from dynoai_desktop.storage.run_files import read_run
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+@dataclass(frozen=True, eq=False)
+class LogRead:
+    """A log on canonical channels and what reading it found."""
+
+    frame: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+    """What the importer assumed or repaired."""
+    refusals: list[str] = field(default_factory=list)
+    """Channels the log has but that cannot be used (a stuck wideband), with the reason."""
+
+
+def read_any_log(path: str | os.PathLike[str], columns: Sequence[str] | None = None,
+                 ) -> LogRead:
+    """Any log the app reads on canonical channels; InputError naming the file.
+
+    ``columns``: the channels the caller needs; a run file or Log CSV then reads only those
+    (a foreign log is imported whole).
+    """
+    path = Path(path)
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        frame, _metadata = read_run(path, columns)
+        return LogRead(frame)
+    data = read_bytes(path)
+    first = data[:4096].decode("utf-8-sig", errors="replace").lstrip().split("\n", 1)[0]
+    if path.suffix.lower() == ".csv" and first.split(",", 1)[0].strip() == "time_s":
+        return LogRead(_read_log_csv(path, columns))
+    log = import_log(path)
+    return LogRead(log.frame, list(log.warnings), list(log.refusals))
+
+
+def _read_log_csv(path: Path, columns: Sequence[str] | None) -> pd.DataFrame:
+    wanted = None if columns is None else {"time_s", *columns}
+    try:
+        frame = pd.read_csv(path, low_memory=False,
+                            usecols=None if wanted is None else (lambda n: n in wanted))
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot be read as a Log CSV ({exc}); check it is the app's "
+                         "own export, unedited") from None
+    for name in frame.columns:
+        if frame[name].dtype == object:
+            frame[name] = pd.to_numeric(frame[name], errors="coerce")
+    return frame
