@@ -227,6 +227,61 @@ def _default() -> list[Phase]:
     ]
 
 
+# The autotune benchmark's plan: the VE table's breakpoints a tuner holds on a load-control dyno.
+# The brake only absorbs, so a hold needs the engine to pull: the lowest MAP held rises with rpm
+# (below it the engine cannot keep the rpm) and 1000 rpm starts above idle MAP. Low rpm stops
+# short of lugging; 100 kPa is held only up to 3000 rpm (above it WOT comes from the pulls, as in
+# a shop), so some WOT cells are reached by pulls only.
+AUTOTUNE_GRID_RPM = (1000.0, 1250.0, 1500.0, 1750.0, 2000.0, 2250.0, 2500.0, 2750.0, 3000.0,
+                     3250.0, 3500.0, 3750.0, 4000.0, 4500.0, 5000.0)
+AUTOTUNE_GRID_KPA = (30.0, 35.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0)
+AUTOTUNE_HOLD_S = 5.0
+
+
+def autotune_kpa_range(rpm: float) -> tuple[float, float]:
+    """The lowest and highest MAP the autotune plan holds at ``rpm``."""
+    low = 50.0 if rpm <= 1000.0 else 40.0 if rpm <= 1250.0 else 30.0 if rpm <= 2000.0 \
+        else 35.0 if rpm <= 4000.0 else 40.0 if rpm <= 4500.0 else 50.0
+    high = 60.0 if rpm <= 1000.0 else 80.0 if rpm <= 1500.0 else 100.0 if rpm <= 3000.0 \
+        else 90.0
+    return low, high
+
+
+def autotune_grid_cells() -> list[tuple[float, float]]:
+    """(rpm, kPa) of each steady hold of the autotune plan's grid, in the order driven."""
+    return [(r, m) for r in AUTOTUNE_GRID_RPM for m in AUTOTUNE_GRID_KPA
+            if autotune_kpa_range(r)[0] <= m <= autotune_kpa_range(r)[1]]
+
+
+def _autotune() -> list[Phase]:
+    """About 15 simulated minutes: warm-up, the steady grid in three blocks with tip-ins,
+    decels, a closed-throttle overrun and WOT pulls between them."""
+    cells = autotune_grid_cells()
+
+    def block(lo: float, hi: float) -> list[Phase]:
+        return [p for r, m in cells if lo <= r < hi
+                for p in hold(r, AUTOTUNE_HOLD_S, map_kpa=m)]
+
+    cool = hold(2500.0, 6.0, map_kpa=35.0)
+    return [
+        *idle(WARM_UP_S + 5.0),
+        *block(0.0, 2250.0),
+        *tip_in(2500.0, 10.0, 40.0, 6, 2.0),
+        *pull(2000.0, 6000.0), *cool,
+        *decel(5000.0, 1500.0, 600.0),
+        *block(2250.0, 3500.0),
+        *tip_in(3500.0, 15.0, 50.0, 6, 2.0),
+        *pull(2000.0, 6000.0), *cool,
+        *decel(4500.0, 1800.0, 150.0),  # overrun: closed throttle, brake barely on
+        *block(3500.0, 6500.0),
+        *pull(2000.0, 6000.0), *cool,
+        *decel(5000.0, 1500.0, 900.0),
+        *pull(2000.0, 6000.0), *cool,
+        *decel(4000.0, 1500.0, 300.0),
+        *idle(10.0),
+    ]
+
+
 BUILTIN_PLANS: Mapping[str, tuple[str, Callable[[], list[Phase]]]] = {
     "default": ("WOT pulls around a short steady-state grid and a decel", _default),
     "wot_pull": ("three WOT pulls 2000-5800 rpm with cool-down holds", lambda: [
@@ -242,6 +297,8 @@ BUILTIN_PLANS: Mapping[str, tuple[str, Callable[[], list[Phase]]]] = {
     "street": ("5 minutes of street-like riding", lambda: street(300.0, seed=11)),
     "tip_in": ("widebands warm up, then 20 tip-ins 10-40 % at 2500 rpm (the delay shows)",
                lambda: [*idle(WARM_UP_S), *tip_in(2500.0, 10.0, 40.0, 20, 2.0)]),
+    "autotune": ("the autotune benchmark: warm-up, steady grid 1000-5000 rpm x 30-100 kPa, "
+                 "tip-ins, decels and overrun, four WOT pulls (about 15 min)", _autotune),
 }
 
 

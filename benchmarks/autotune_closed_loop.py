@@ -1,0 +1,488 @@
+"""Closed-loop autotune on the virtual dyno cell: how close two rounds of correction get.
+
+    .venv/bin/python benchmarks/autotune_closed_loop.py [--short] [--jobs N] [--keep DIR]
+
+Per engine preset (tc103-stage2, tc110-stage3, m8-114-stock) and bike seed (1, 2, 3), noise seed
+fixed (1), sensor errors off:
+
+1. The truth of the bike (``dynoai simulate --duration-s 1 --truth``) gives its true VE tables.
+   The base map is ve_true × (1 + e): e is smooth (four broad Gaussian bumps of ±4-12 % over the
+   rpm × MAP grid) plus cell noise (σ 1.5 %), clipped to ±15 %, seeded per preset, bike and
+   cylinder; written as Table CSVs (front, rear).
+2. Round k: ``dynoai simulate --plan autotune --ve-front F --ve-rear R --log run.csv --truth
+   truth.json`` runs the built-in ``autotune`` plan (docs/simulator.md §7) with table k loaded;
+   table k is scored against that run's ``ve_effective`` (the table VE that hits the target in
+   the run's own conditions, §9); then the correction makes table k + 1. Rounds 0 (the base
+   map), 1 and 2 are scored: three runs per method, the first shared.
+3. Methods: ``dynoai autotune run.csv --ve-front F --ve-rear R --out DIR`` (a subprocess; when the
+   command is not there the script says "autotune command not available" and runs the naive
+   baseline only), and the naive baseline implemented here: each sample with a reading AFR goes to
+   its nearest cell, the cell's VE is multiplied by the plain mean of AFR / AFR target; no
+   wideband delay, no filters, no clamp, every sample of the run.
+
+Cell classes (from the round-0 run's log and the truth's ``phases``, on the VE table's grid; a
+sample belongs to the nearest cell of its logged rpm and MAP, one log row = 10 ms; only samples
+after the warm-up idle count):
+
+- *steady*: ≥ 2 s of samples in settled MAP holds (phase label ``hold R rpm M kPa``, the
+  settling part excluded), and ``ve_effective`` not null in the run scored;
+- *WOT-only*: ≥ 0.1 s of samples in WOT pulls (``pull A-B rpm``, braking excluded), and less
+  than 0.5 s (a tenth of a hold) of settled-hold or tip-in samples spread onto it with a table
+  lookup's bilinear weights (settling and braking passes do not count as reaching a cell);
+  ``ve_effective`` not null;
+- *closed-only*: ≥ 0.1 s of samples at closed throttle (TPS ≤ 1 %, clutch out: decels, overrun,
+  braking), and less than 0.1 s of any other sample after the warm-up (open throttle, idle)
+  spread onto it with bilinear weights: a method that spreads a hold's data over the four
+  cells around it may move those. Their ``ve_effective`` means nothing (fuel cut), so they are
+  scored by how far the table moved from the base map.
+
+Figures per preset, bike and round, front and rear cells pooled: over steady cells the RMS and
+the max of |VE_table / VE_effective − 1| in %, and the share *corrected* (error ≤ 1 %); over
+WOT-only cells the RMS and max; over closed-only cells the max |VE_table / VE_base − 1|. Then the
+autotune's round-2 steady RMS over the naive baseline's. The issue's targets after two rounds:
+steady RMS ≤ 0.5 %, max ≤ 2 %, ≥ 90 % corrected, ≤ 0.3× naive; WOT-only RMS ≤ 0.75 %;
+closed-only moved ≤ 1 %.
+
+Beside each steady RMS, for reading the figures: the RMS against ``ve_effective`` × (1 + lean +
+offset / λ_target), what the wideband itself shows (its calibration offset and cam reversion's
+false lean, both in the truth); the bike's header line gives that factor's own RMS over the
+steady cells, a floor for any AFR-based method scored against ``ve_effective``.
+
+``--short``: one preset and bike, a one-minute plan file (warm-up, a 2 × 2 grid, a pull, a
+decel) and one round per method, so the test that the benchmark runs is quick.
+``--jobs N`` runs N bikes at once (default 2); ``--keep DIR`` keeps the runs' files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dynoai_desktop.core.table import Table  # noqa: E402
+from dynoai_desktop.core.table_csv import format_table_csv, parse_table_csv  # noqa: E402
+from dynoai_desktop.core.units import GASOLINE_STOICH_AFR  # noqa: E402
+
+PRESETS = ("tc103-stage2", "tc110-stage3", "m8-114-stock")
+BIKE_SEEDS = (1, 2, 3)
+NOISE_SEED = 1
+ROUNDS = 2
+CYLINDERS = ("front", "rear")
+STEADY_MIN_S = 2.0
+REACHED_MIN_S = 0.1
+WOT_HOLD_TOUCH_S = 0.5  # a WOT-only cell may get this much of a hold's bilinear weight (10 %)
+CLOSED_TPS_PCT = 1.0
+CORRECTED_PCT = 1.0
+ERROR_CLIP = 0.15
+SHORT_PLAN = {
+    "name": "autotune short",
+    "steps": [
+        {"type": "idle", "seconds": 16},
+        {"type": "grid", "rpm": [2000, 2500], "map_kpa": [40, 60], "seconds_per_cell": 4},
+        {"type": "pull", "from_rpm": 2000, "to_rpm": 5500},
+        {"type": "decel", "from_rpm": 4500, "to_rpm": 1500, "rpm_per_s": 600},
+    ],
+}
+STEADY_LABEL = re.compile(r"^hold \S+ rpm \S+ kPa$")
+PULL_LABEL = re.compile(r"^pull \S+ rpm$")
+TIP_IN_LABEL = re.compile(r"^tip-in ")
+IDLE_LABEL = re.compile(r"^idle")
+
+
+def cli(*args: str | Path) -> list[str]:
+    return [sys.executable, "-m", "dynoai_desktop.cli", *map(str, args)]
+
+
+def run(args: list[str]) -> None:
+    done = subprocess.run(args, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args[2:])} exited {done.returncode}: {done.stderr.strip()}")
+
+
+def autotune_available() -> bool:
+    done = subprocess.run(cli("autotune", "--help"), capture_output=True, text=True)
+    return done.returncode == 0
+
+
+# ------------------------------------------------------------------------ tables
+def table_from_truth(entry: dict, values: np.ndarray | None = None) -> Table:
+    vals = np.array(entry["values"] if values is None else values, dtype=np.float64)
+    return Table(entry["name"], entry["units"], "rpm", "map_kpa",
+                 np.array(entry["rpm"], dtype=np.float64),
+                 np.array(entry["map_kpa"], dtype=np.float64), vals)
+
+
+def nullable(values: list) -> np.ndarray:
+    return np.array([[math.nan if v is None else v for v in row] for row in values], dtype=float)
+
+
+def smooth_error(rpm: np.ndarray, kpa: np.ndarray, seed: list[int]) -> np.ndarray:
+    """A few broad Gaussian bumps plus cell noise over the grid, clipped to ±15 %."""
+    rng = np.random.default_rng(seed)
+    x = (rpm - rpm.min()) / (rpm.max() - rpm.min())
+    y = (kpa - kpa.min()) / (kpa.max() - kpa.min())
+    xx, yy = np.meshgrid(x, y, indexing="ij")
+    error = np.zeros(xx.shape)
+    for _ in range(4):
+        cx, cy = rng.uniform(0.0, 1.0, 2)
+        sx, sy = rng.uniform(0.15, 0.35, 2)
+        amplitude = rng.choice((-1.0, 1.0)) * rng.uniform(0.04, 0.12)
+        error += amplitude * np.exp(-0.5 * (((xx - cx) / sx) ** 2 + ((yy - cy) / sy) ** 2))
+    error += rng.normal(0.0, 0.015, xx.shape)
+    return np.clip(error, -ERROR_CLIP, ERROR_CLIP)
+
+
+def write_tables(folder: Path, tables: dict[str, Table]) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for cyl, table in tables.items():
+        paths[cyl] = folder / f"ve_{cyl}.csv"
+        paths[cyl].write_text(format_table_csv(table), encoding="utf-8")
+    return paths
+
+
+def read_tables(folder: Path) -> dict[str, Table]:
+    """The autotune's output tables: the CSV files in ``folder`` named for each cylinder."""
+    found = {}
+    for cyl in CYLINDERS:
+        names = sorted(p for p in folder.rglob("*.csv") if cyl in p.name.lower())
+        if not names:
+            raise RuntimeError(f"no {cyl} table CSV in {folder}: {sorted(folder.rglob('*'))}")
+        found[cyl] = parse_table_csv(names[0].read_text(encoding="utf-8"), source=str(names[0]))
+    return found
+
+
+# ------------------------------------------------------------------------ the log
+@dataclass
+class Log:
+    time_s: np.ndarray
+    rpm: np.ndarray
+    map_kpa: np.ndarray
+    tps_pct: np.ndarray
+    afr_target: np.ndarray
+    afr: dict[str, np.ndarray]
+    label: list[str] = field(default_factory=list)
+
+
+def _column(rows: list[dict[str, str]], name: str) -> np.ndarray:
+    return np.array([float(r[name]) if r[name] not in ("", None) else math.nan for r in rows])
+
+
+def read_log(path: Path, phases: list[dict]) -> Log:
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if not r["time_s"].startswith("#")]
+    afr = {}
+    for cyl in CYLINDERS:
+        values = _column(rows, f"afr_{cyl}")
+        status = [r.get(f"afr_{cyl}_status", "") for r in rows]
+        afr[cyl] = np.where([s in ("", "0") for s in status], values, math.nan)
+    log = Log(_column(rows, "time_s"), _column(rows, "rpm"), _column(rows, "map_kpa"),
+              _column(rows, "tps_pct"), _column(rows, "afr_target"), afr)
+    starts = np.array([p["time_s"] for p in phases if p["kind"] == "phase"])
+    labels = [p["detail"] for p in phases if p["kind"] == "phase"]
+    index = np.clip(np.searchsorted(starts, log.time_s, side="right") - 1, 0, len(labels) - 1)
+    log.label = [labels[i] for i in index]
+    return log
+
+
+def nearest(axis: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return np.abs(axis[None, :] - np.nan_to_num(x)[:, None]).argmin(axis=1)
+
+
+@dataclass
+class Classes:
+    steady: np.ndarray  # bool grids
+    wot_only: np.ndarray
+    closed_only: np.ndarray
+
+
+def corners(axis: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lower and upper breakpoint index around each ``x`` and the upper one's weight (a table
+    lookup's bilinear weights, clamped at the edges)."""
+    clamped = np.clip(np.nan_to_num(x), axis[0], axis[-1])
+    upper = np.clip(np.searchsorted(axis, clamped, side="right"), 1, axis.size - 1)
+    lower = upper - 1
+    return lower, upper, (clamped - axis[lower]) / (axis[upper] - axis[lower])
+
+
+def classify(log: Log, rpm_axis: np.ndarray, kpa_axis: np.ndarray) -> Classes:
+    shape = (rpm_axis.size, kpa_axis.size)
+    dt = float(np.median(np.diff(log.time_s)))
+    warm = next(i for i, lab in enumerate(log.label) if not IDLE_LABEL.match(lab))
+    ri, mi = nearest(rpm_axis, log.rpm), nearest(kpa_axis, log.map_kpa)
+    r0, r1, wr = corners(rpm_axis, log.rpm)
+    m0, m1, wm = corners(kpa_axis, log.map_kpa)
+    kinds = ("steady", "pull", "tip", "closed", "open")
+    seconds = {k: np.zeros(shape) for k in kinds}  # at the nearest cell
+    touched = {k: np.zeros(shape) for k in kinds}  # spread with the lookup's bilinear weights
+    for i in range(warm, log.time_s.size):
+        label = log.label[i]
+        if STEADY_LABEL.match(label):
+            kind = "steady"
+        elif PULL_LABEL.match(label):
+            kind = "pull"
+        elif TIP_IN_LABEL.match(label):
+            kind = "tip"
+        elif IDLE_LABEL.match(label) or label == "plan finished":
+            kind = "open"  # idle: the cell is fuelled with the clutch in
+        elif log.tps_pct[i] <= CLOSED_TPS_PCT:
+            kind = "closed"
+        else:
+            kind = "open"
+        seconds[kind][ri[i], mi[i]] += dt
+        for r, w_r in ((r0[i], 1.0 - wr[i]), (r1[i], wr[i])):
+            for m, w_m in ((m0[i], 1.0 - wm[i]), (m1[i], wm[i])):
+                touched[kind][r, m] += dt * w_r * w_m
+    open_any = touched["steady"] + touched["pull"] + touched["tip"] + touched["open"]
+    return Classes(
+        steady=seconds["steady"] >= STEADY_MIN_S,
+        wot_only=(seconds["pull"] >= REACHED_MIN_S)
+        & (touched["steady"] + touched["tip"] < WOT_HOLD_TOUCH_S),
+        closed_only=(seconds["closed"] >= REACHED_MIN_S) & (open_any < REACHED_MIN_S),
+    )
+
+
+def naive_correction(table: Table, log: Log, cyl: str) -> Table:
+    """Nearest cell, plain mean of AFR / target over every reading sample, no delay or filter."""
+    values = np.array(table.values, dtype=float)
+    rows, cols = table.row_breakpoints, table.col_breakpoints
+    ok = np.isfinite(log.afr[cyl]) & np.isfinite(log.afr_target) & (log.afr_target > 0)
+    ri, mi = nearest(rows, log.rpm[ok]), nearest(cols, log.map_kpa[ok])
+    ratio = log.afr[cyl][ok] / log.afr_target[ok]
+    total = np.zeros(values.shape)
+    count = np.zeros(values.shape)
+    np.add.at(total, (ri, mi), ratio)
+    np.add.at(count, (ri, mi), 1.0)
+    hit = count > 0
+    values[hit] *= total[hit] / count[hit]
+    return table.with_values(np.round(values, 2))
+
+
+# ------------------------------------------------------------------------ scoring
+@dataclass
+class Score:
+    steady_rms: float
+    steady_max: float
+    corrected: float
+    steady_n: int
+    wb_rms: float  # steady RMS against ve_effective x wideband_factor (what the wideband shows)
+    wot_rms: float
+    wot_max: float
+    wot_n: int
+    closed_moved: float
+    closed_n: int
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(x**2))) * 100.0 if x.size else math.nan
+
+
+def _max(x: np.ndarray) -> float:
+    return float(np.max(np.abs(x))) * 100.0 if x.size else math.nan
+
+
+def score(tables: dict[str, Table], base: dict[str, Table], truth: dict, classes: Classes
+          ) -> Score:
+    steady, seen, wot, moved = [], [], [], []
+    for cyl in CYLINDERS:
+        values = np.array(tables[cyl].values, dtype=float)
+        effective = nullable(truth["ve_effective"][cyl]["values"])
+        error = values / effective - 1.0
+        known = np.isfinite(effective)
+        steady.append(error[classes.steady & known])
+        seen.append((values / (effective * wideband_factor(truth, cyl)) - 1.0)
+                    [classes.steady & known])
+        wot.append(error[classes.wot_only & known])
+        moved.append((values / np.array(base[cyl].values) - 1.0)[classes.closed_only])
+    s, v, w, m = (np.concatenate(a) for a in (steady, seen, wot, moved))
+    corrected = float(np.mean(np.abs(s) <= CORRECTED_PCT / 100.0)) * 100.0 if s.size else math.nan
+    return Score(_rms(s), _max(s), corrected, s.size, _rms(v), _rms(w), _max(w), w.size, _max(m),
+                 m.size)
+
+
+# ------------------------------------------------------------------------ one bike
+def wideband_factor(truth: dict, cyl: str) -> np.ndarray:
+    """What the wideband itself makes a perfect AFR-based autotune miss ``ve_effective`` by, per
+    cell: its calibration offset (λ) and cam reversion's false lean,
+    λ_read / λ_burned ≈ 1 + lean + offset / λ_target."""
+    target = truth["ecm_tables"]["afr_target"]
+    afr = Table("afr", "AFR", "rpm", "map_kpa", np.array(target["rpm"], dtype=float),
+                np.array(target["map_kpa"], dtype=float), np.array(target["values"], dtype=float))
+    entry = truth["ve_effective"][cyl]
+    rpm, kpa = np.meshgrid(entry["rpm"], entry["map_kpa"], indexing="ij")
+    lam_target = np.asarray(afr.lookup(rpm, kpa)) / GASOLINE_STOICH_AFR
+    lean = nullable(entry["wideband_reads_lean_pct"]) / 100.0
+    return 1.0 + lean + truth["wideband"]["lambda_offset"][cyl] / lam_target
+
+
+def wideband_bias(truth: dict, classes: Classes) -> float:
+    """RMS % of ``wideband_factor`` − 1 over the steady cells: a floor for any AFR-based method
+    scored against ``ve_effective``."""
+    errors = []
+    for cyl in CYLINDERS:
+        known = np.isfinite(nullable(truth["ve_effective"][cyl]["values"]))
+        errors.append((wideband_factor(truth, cyl) - 1.0)[classes.steady & known])
+    return _rms(np.concatenate(errors))
+
+
+@dataclass
+class BikeResult:
+    preset: str
+    bike_seed: int
+    scores: dict[str, list[Score]]
+    runs: int
+    seconds: float
+    sim_s: float
+    bias_rms: float
+
+
+def simulate(folder: Path, preset: str, bike: int, plan: str, tables: dict[str, Path]
+             ) -> tuple[dict, Path]:
+    log, truth = folder / "run.csv", folder / "truth.json"
+    run(cli("simulate", "--preset", preset, "--bike-seed", str(bike), "--seed", str(NOISE_SEED),
+            "--plan", plan, "--ve-front", tables["front"], "--ve-rear", tables["rear"],
+            "--log", log, "--truth", truth, "--sensor-errors-per-h", "0"))
+    return json.loads(truth.read_text(encoding="utf-8")), log
+
+
+def run_bike(work: Path, preset: str, bike: int, plan: str, rounds: int, with_autotune: bool,
+             preset_index: int) -> BikeResult:
+    start = time.perf_counter()
+    folder = work / f"{preset}-bike{bike}"
+    folder.mkdir(parents=True, exist_ok=True)
+    run(cli("simulate", "--preset", preset, "--bike-seed", str(bike), "--duration-s", "1",
+            "--truth", folder / "t0.json", "--log", folder / "t0.csv"))
+    truth0 = json.loads((folder / "t0.json").read_text(encoding="utf-8"))
+    base = {}
+    for c, cyl in enumerate(CYLINDERS):
+        entry = truth0["ve_true"][cyl]
+        error = smooth_error(np.array(entry["rpm"]), np.array(entry["map_kpa"]),
+                             [preset_index, bike, c, 2026])
+        base[cyl] = table_from_truth(entry, np.round(np.array(entry["values"]) * (1 + error), 2))
+    paths = write_tables(folder / "round0" / "tables", base)
+    truth, log_path = simulate(folder / "round0", preset, bike, plan, paths)
+    log = read_log(log_path, truth["phases"])
+    first = base[CYLINDERS[0]]
+    classes = classify(log, np.array(first.row_breakpoints), np.array(first.col_breakpoints))
+    first_score = score(base, base, truth, classes)
+    bias = wideband_bias(truth, classes)
+    runs, sim_s = 1, float(log.time_s[-1])
+    methods = ["naive"] + (["autotune"] if with_autotune else [])
+    scores: dict[str, list[Score]] = {}
+    for method in methods:
+        scores[method] = [first_score]
+        tables, table_paths, run_log, run_path = base, paths, log, log_path
+        for k in range(1, rounds + 1):
+            here = folder / f"{method}{k}"
+            if method == "naive":
+                tables = {cyl: naive_correction(tables[cyl], run_log, cyl) for cyl in CYLINDERS}
+            else:
+                out = here / "autotune"
+                run(cli("autotune", run_path, "--ve-front", table_paths["front"], "--ve-rear",
+                        table_paths["rear"], "--out", out))
+                tables = read_tables(out)
+            table_paths = write_tables(here / "tables", tables)
+            truth, run_path = simulate(here, preset, bike, plan, table_paths)
+            run_log = read_log(run_path, truth["phases"])
+            runs += 1
+            sim_s += float(run_log.time_s[-1])
+            scores[method].append(score(tables, base, truth, classes))
+    return BikeResult(preset, bike, scores, runs, time.perf_counter() - start, sim_s, bias)
+
+
+# ------------------------------------------------------------------------ report
+def _f(x: float) -> str:
+    return "   -  " if math.isnan(x) else f"{x:6.2f}"
+
+
+def print_bike(result: BikeResult) -> None:
+    print(f"\n{result.preset}, bike seed {result.bike_seed} ({result.runs} runs, "
+          f"{result.sim_s / 60:.1f} sim min, {result.seconds:.0f} s)")
+    first = next(iter(result.scores.values()))[0]
+    print(f"  cells: {first.steady_n} steady, {first.wot_n} WOT-only, {first.closed_n} "
+          f"closed-only (front + rear); wideband bias over steady cells {result.bias_rms:.2f} "
+          "% RMS (offset + reversion false lean)")
+    print("  method    round  steady RMS %  max %  corrected %  (vs wideband view RMS %)   "
+          "WOT-only RMS %  max %   closed-only moved %")
+    for method, rounds in result.scores.items():
+        for k, s in enumerate(rounds):
+            print(f"  {method:9s} {k:5d}  {_f(s.steady_rms):>12s} {_f(s.steady_max)} "
+                  f"{_f(s.corrected):>12s}  {_f(s.wb_rms):>23s}   {_f(s.wot_rms):>14s} "
+                  f"{_f(s.wot_max)}   {_f(s.closed_moved):>19s}")
+    if "autotune" in result.scores:
+        auto, naive = result.scores["autotune"][-1], result.scores["naive"][-1]
+        print(f"  autotune / naive steady RMS after round {len(result.scores['naive']) - 1}: "
+              f"{auto.steady_rms / naive.steady_rms:.2f}x")
+
+
+def print_summary(results: list[BikeResult]) -> None:
+    print("\nafter the last round (worst over the bikes)")
+    for method in results[0].scores:
+        last = [r.scores[method][-1] for r in results]
+        print(f"  {method:9s} steady RMS {max(s.steady_rms for s in last):.2f} %, max "
+              f"{max(s.steady_max for s in last):.2f} %, corrected "
+              f"{min(s.corrected for s in last):.1f} %; WOT-only RMS "
+              f"{max(s.wot_rms for s in last):.2f} %; closed-only moved "
+              f"{max(s.closed_moved for s in last):.2f} %")
+    if "autotune" in results[0].scores:
+        worst = max(r.scores["autotune"][-1].steady_rms / r.scores["naive"][-1].steady_rms
+                    for r in results)
+        print(f"  autotune / naive steady RMS: worst {worst:.2f}x")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--short", action="store_true", help="one bike, a short plan, one round")
+    parser.add_argument("--jobs", type=int, default=2, help="bikes run at once (default 2)")
+    parser.add_argument("--keep", type=Path, help="keep the runs' files in this folder")
+    args = parser.parse_args()
+
+    with_autotune = autotune_available()
+    if not with_autotune:
+        print("autotune command not available: the naive baseline only")
+    work = Path(tempfile.mkdtemp(prefix="autotune_bench_")) if args.keep is None else args.keep
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        if args.short:
+            plan_path = work / "short_plan.json"
+            plan_path.write_text(json.dumps(SHORT_PLAN), encoding="utf-8")
+            jobs = [(PRESETS[0], BIKE_SEEDS[0])]
+            plan, rounds = str(plan_path), 1
+        else:
+            jobs = [(p, b) for p in PRESETS for b in BIKE_SEEDS]
+            plan, rounds = "autotune", ROUNDS
+        print(f"{len(jobs)} bike(s), plan {Path(plan).name}, {rounds} round(s), noise seed "
+              f"{NOISE_SEED}, sensor errors off")
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            futures = [pool.submit(run_bike, work, p, b, plan, rounds, with_autotune,
+                                   PRESETS.index(p)) for p, b in jobs]
+            results = []
+            for future in futures:
+                results.append(future.result())
+                print_bike(results[-1])
+        print_summary(results)
+        print(f"\ntotal {time.perf_counter() - start:.0f} s wall, "
+              f"{sum(r.sim_s for r in results) / 60:.1f} sim min")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
