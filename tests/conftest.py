@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from dynoai_desktop.storage.catalog import DATA_DIR_ENV
+from dynoai_desktop.app.tune_session import TuneSession
+from dynoai_desktop.core.tune import Tune
+from dynoai_desktop.storage.catalog import DATA_DIR_ENV, Catalog
+from dynoai_desktop.storage.resources import demo_base_tables
 from dynoai_desktop.storage.settings import CONFIG_DIR_ENV
 
 pytest_plugins = ["pytester"]  # tests/test_guards.py runs inner test sessions
@@ -48,3 +51,20 @@ def _no_leaked_threads() -> Iterator[None]:
             leaked.append(thread.name)
     if leaked:
         pytest.fail(f"test left threads running: {sorted(leaked)}")
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Iterator[Catalog]:
+    """A catalog of its own for the test, closed after it."""
+    with Catalog(tmp_path / "catalog.sqlite") as opened:
+        yield opened
+
+
+@pytest.fixture
+def session(catalog: Catalog) -> TuneSession:
+    """A tune session over ``catalog`` showing the demo base map (not kept in it yet)."""
+    tables, label = demo_base_tables()
+    tune = TuneSession(catalog)
+    tune.show(Tune({t.name: t for t in tables}), label)
+    return tune
+

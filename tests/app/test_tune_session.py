@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -26,18 +25,6 @@ REALDATA = next((p for p in (Path(__file__).resolve().parents[3] / "shared" / "r
                              Path("/work/shared/realdata")) if p.is_dir()), None)
 
 
-@pytest.fixture
-def catalog(tmp_path: Path) -> Iterator[Catalog]:
-    with Catalog(tmp_path / "catalog.sqlite") as opened:
-        yield opened
-
-
-@pytest.fixture
-def session(catalog: Catalog) -> TuneSession:
-    tables, label = demo_base_tables()
-    tune = TuneSession(catalog)
-    tune.show(Tune({t.name: t for t in tables}), label)
-    return tune
 
 
 def _scaled(session: TuneSession, name: str, pct: float):  # noqa: ANN202

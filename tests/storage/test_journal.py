@@ -4,7 +4,6 @@ or garbled meta.json still gives the run from its samples, and every damaged fil
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -37,11 +36,6 @@ def _recording(catalog: Catalog, name: str = "cut short") -> tuple[int, Journal]
     journal.add_marker(6.0, "before the crash")
     return run_id, journal
 
-
-@pytest.fixture
-def catalog(tmp_path: Path):  # noqa: ANN201
-    with Catalog(tmp_path / "catalog.sqlite") as opened:
-        yield opened
 
 
 def test_a_whole_journal_becomes_the_run_with_its_markers(catalog: Catalog) -> None:

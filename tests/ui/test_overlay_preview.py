@@ -4,7 +4,6 @@ Discard leaves the tune as it was."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,25 +12,15 @@ import pytest
 from dynoai_desktop.app.tune_session import TuneSession
 from dynoai_desktop.core.overlay import Overlay, OverlayKind, OverlaySource
 from dynoai_desktop.core.table_csv import format_table_csv
-from dynoai_desktop.core.tune import VE_FRONT_MAP, VE_REAR_MAP, ChangeSource, Tune
-from dynoai_desktop.storage.catalog import Catalog
-from dynoai_desktop.storage.resources import demo_base_tables
+from dynoai_desktop.core.tune import VE_FRONT_MAP, VE_REAR_MAP, ChangeSource
 from dynoai_desktop.ui.panels.tables import TablesPanel
 
 
 @pytest.fixture
-def catalog(tmp_path: Path) -> Iterator[Catalog]:
-    with Catalog(tmp_path / "catalog.sqlite") as opened:
-        yield opened
-
-
-@pytest.fixture
-def session(catalog: Catalog) -> TuneSession:
-    tables, label = demo_base_tables()
-    tune = TuneSession(catalog)
-    tune.show(Tune({t.name: t for t in tables}), label)
-    tune.save_version("base")
-    return tune
+def session(session: TuneSession) -> TuneSession:
+    """The demo base map, kept as version 1."""
+    session.save_version("base")
+    return session
 
 
 @pytest.fixture

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from PySide6.QtCore import Qt
@@ -19,12 +18,6 @@ from dynoai_desktop.ui.panels.session_bar import (
     SessionBar,
     next_run_name,
 )
-
-
-@pytest.fixture
-def catalog(tmp_path: Path) -> Iterator[Catalog]:
-    with Catalog(tmp_path / "c.sqlite") as opened:
-        yield opened
 
 
 @pytest.fixture

@@ -3,9 +3,6 @@ cell by cell, exactly, and each key one step of the tune session's undo history.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -13,9 +10,8 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 
 from dynoai_desktop.app.tune_session import TuneSession
-from dynoai_desktop.core.tune import VE_FRONT_MAP, VE_REAR_MAP, Tune
+from dynoai_desktop.core.tune import VE_FRONT_MAP, VE_REAR_MAP
 from dynoai_desktop.storage.catalog import Catalog
-from dynoai_desktop.storage.resources import demo_base_tables
 from dynoai_desktop.ui.panels.table_editor import TableEditor
 from dynoai_desktop.ui.panels.tables import TablesPanel
 
@@ -23,18 +19,6 @@ CTRL = Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
 
 
-@pytest.fixture
-def catalog(tmp_path: Path) -> Iterator[Catalog]:
-    with Catalog(tmp_path / "catalog.sqlite") as opened:
-        yield opened
-
-
-@pytest.fixture
-def session(catalog: Catalog) -> TuneSession:
-    tables, label = demo_base_tables()
-    tune = TuneSession(catalog)
-    tune.show(Tune({t.name: t for t in tables}), label)
-    return tune
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ the cells, and the real Power Vision tune readable at 1280 px with its padding m
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -34,18 +33,12 @@ AFR = Table(AFR_TARGET, "AFR", "rpm", "map_kpa", np.array([1000.0, 2000.0, 3000.
                       [14.3, 13.5, 12.5, 12.5]]))
 
 
-@pytest.fixture
-def catalog(tmp_path: Path) -> Iterator[Catalog]:
-    with Catalog(tmp_path / "catalog.sqlite") as opened:
-        yield opened
-
 
 @pytest.fixture
-def session(catalog: Catalog) -> TuneSession:
-    tables, label = demo_base_tables()
-    tune = TuneSession(catalog)
-    tune.show(Tune({t.name: t for t in [*tables, AFR]}), label)
-    return tune
+def session(session: TuneSession) -> TuneSession:
+    """The demo base map with an AFR table."""
+    session.show(session.tune.with_table(AFR), session.label)
+    return session
 
 
 def _panel(qtbot, session: TuneSession, units: DisplayUnits | None = None  # noqa: ANN001

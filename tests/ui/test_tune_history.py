@@ -4,9 +4,6 @@ against rear."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -31,18 +28,6 @@ BG = Qt.ItemDataRole.BackgroundRole
 TIP = Qt.ItemDataRole.ToolTipRole
 
 
-@pytest.fixture
-def catalog(tmp_path: Path) -> Iterator[Catalog]:
-    with Catalog(tmp_path / "catalog.sqlite") as opened:
-        yield opened
-
-
-@pytest.fixture
-def session(catalog: Catalog) -> TuneSession:
-    tables, label = demo_base_tables()
-    tune = TuneSession(catalog)
-    tune.show(Tune({t.name: t for t in tables}), label)
-    return tune
 
 
 @pytest.fixture
