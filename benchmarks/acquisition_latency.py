@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import argparse
 import resource
-import subprocess
-import sys
 import time
 
 from latency_tap import LatencyTap
+from served_cell import served_cell
 
 from dynoai_desktop.acquisition.acquisition import Acquisition
-from dynoai_desktop.acquisition.reader import DeviceConfig
 
 
 def _rss_mb() -> float:
@@ -39,16 +37,7 @@ SETTLE_S = 2.0  # connect and settle before measuring
 
 
 def measure(rate: float, seconds: float, settle_s: float = SETTLE_S) -> str:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "dynoai_desktop.cli", "simulate", "--wideband-protocol",
-         "aem-ascii", "--rate-multiplier", str(rate), "--plan", "wot_pull"],
-        stdout=subprocess.PIPE, text=True)
-    try:
-        lines = [server.stdout.readline().split() for _ in range(3)]
-        devices = [DeviceConfig(name, protocol, url,
-                                {"cylinder": name.removeprefix("wideband_")}
-                                if protocol == "aem-ascii" else {}, primary=name == "dyno")
-                   for name, protocol, url in lines]
+    with served_cell(rate) as devices:
         acq = Acquisition(devices)
         tap = LatencyTap()
         acq.tap(tap)
@@ -60,10 +49,6 @@ def measure(rate: float, seconds: float, settle_s: float = SETTLE_S) -> str:
             cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
             rss = _rss_mb()
             rows = len(acq.buffer)
-    finally:
-        server.terminate()
-        server.wait(10)
-        server.stdout.close()
     return (f"x{rate:<3g} {len(tap.stamps) / wall:6.0f} dyno lines/s, {tap.summary(rate)}, "
             f"CPU {100 * cpu / wall:5.1f} % of one core, RSS {rss:6.1f} MB "
             f"(+{rss - rss0:4.1f} MB), {rows} rows in the buffer")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import subprocess
 import sys
 import threading
 import time
@@ -28,9 +27,9 @@ from latency_tap import LatencyTap
 from live_panel_fps import HISTORY_S, PaintCounter, _wait, gui_thread_cpu_s, prefill
 from PySide6.QtCore import QCoreApplication, QElapsedTimer, QEvent, QTimer, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication, QSplitter
+from served_cell import served_cell
 
 from dynoai_desktop.acquisition.acquisition import Acquisition, live_buffer
-from dynoai_desktop.acquisition.reader import DeviceConfig
 from dynoai_desktop.app.tune_session import TuneSession
 from dynoai_desktop.core.display import DisplayUnits
 from dynoai_desktop.core.table import Table
@@ -55,16 +54,7 @@ def ve_table() -> Table:
 
 
 def measure(app: QApplication, rate: float, seconds: float) -> str:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "dynoai_desktop.cli", "simulate", "--wideband-protocol",
-         "aem-ascii", "--rate-multiplier", str(rate), "--plan", "wot_pull"],
-        stdout=subprocess.PIPE, text=True)
-    try:
-        lines = [server.stdout.readline().split() for _ in range(3)]
-        devices = [DeviceConfig(name, protocol, url,
-                                {"cylinder": name.removeprefix("wideband_")}
-                                if protocol == "aem-ascii" else {}, primary=name == "dyno")
-                   for name, protocol, url in lines]
+    with served_cell(rate) as devices:
         buffer = live_buffer()
         t0 = time.monotonic() - HISTORY_S
         prefill(buffer, HISTORY_S, noisy=False)
@@ -126,10 +116,6 @@ def measure(app: QApplication, rate: float, seconds: float) -> str:
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         del window, live, tables
         gc.collect()
-    finally:
-        server.terminate()
-        server.wait(10)
-        server.stdout.close()
     stall = max(gaps[1:], default=0.0) * 1000.0
     return (f"x{rate:g}, editor open on a 27x17 table, an edit every {EDIT_EVERY_MS} ms "
             f"({edits[0]} edits): live panel {frames / wall:5.1f} paints/s (goal >= 50; "

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import gc
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -36,7 +35,7 @@ if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
-from latency_tap import LatencyTap  # noqa: E402
+from latency_tap import LatencyTap
 from PySide6.QtCore import (  # noqa: E402
     QCoreApplication,
     QElapsedTimer,
@@ -47,6 +46,7 @@ from PySide6.QtCore import (  # noqa: E402
     qInstallMessageHandler,  # noqa: E402
 )
 from PySide6.QtWidgets import QApplication  # noqa: E402
+from served_cell import served_cell  # noqa: E402
 
 from dynoai_desktop.acquisition.acquisition import (  # noqa: E402
     LIVE_BUFFER_S,
@@ -54,7 +54,6 @@ from dynoai_desktop.acquisition.acquisition import (  # noqa: E402
     Acquisition,
     live_buffer,
 )
-from dynoai_desktop.acquisition.reader import DeviceConfig  # noqa: E402
 from dynoai_desktop.acquisition.ring_buffer import SampleRingBuffer  # noqa: E402
 from dynoai_desktop.core.display import DisplayUnits  # noqa: E402
 from dynoai_desktop.ui.gc_on_gui_thread import GuiThreadGarbageCollector  # noqa: E402
@@ -149,16 +148,7 @@ def _wait(app: QApplication, seconds: float) -> None:
 
 def measure(app: QApplication, rate: float, history: str, window_s: float,
             seconds: float) -> Figures:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "dynoai_desktop.cli", "simulate", "--wideband-protocol",
-         "aem-ascii", "--rate-multiplier", str(rate), "--plan", "wot_pull"],
-        stdout=subprocess.PIPE, text=True)
-    try:
-        lines = [server.stdout.readline().split() for _ in range(3)]
-        devices = [DeviceConfig(name, protocol, url,
-                                {"cylinder": name.removeprefix("wideband_")}
-                                if protocol == "aem-ascii" else {}, primary=name == "dyno")
-                   for name, protocol, url in lines]
+    with served_cell(rate) as devices:
         buffer = live_buffer()
         t0 = time.monotonic() - HISTORY_S  # the history ends now on the rows' clock
         prefill(buffer, HISTORY_S, noisy=history == "noisy")
@@ -198,10 +188,6 @@ def measure(app: QApplication, rate: float, history: str, window_s: float,
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         del panel
         gc.collect()
-    finally:
-        server.terminate()
-        server.wait(10)
-        server.stdout.close()
     return Figures(rate, history, window_s, frames / wall, paints / wall,
                    max(gaps[1:], default=0.0) * 1000.0, 100.0 * gui / wall, 100.0 * cpu / wall,
                    tap.summary(rate) if tap.stamps else "no dyno lines")
