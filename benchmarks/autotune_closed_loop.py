@@ -5,15 +5,20 @@
 Per engine preset (tc103-stage2, tc110-stage3, m8-114-stock) and bike seed (1, 2, 3), noise seed
 fixed (1), sensor errors off:
 
-1. The truth of the bike (``dynoai simulate --duration-s 1 --truth``) gives its true VE tables.
-   The base map is ve_true × (1 + e): e is smooth (four broad Gaussian bumps of ±4-12 % over the
-   rpm × MAP grid) plus cell noise (σ 1.5 %), clipped to ±15 %, seeded per preset, bike and
-   cylinder; written as Table CSVs (front, rear).
+1. The truth of the bike (``dynoai simulate --duration-s 1 --truth``) gives its true VE tables;
+   a reference run of the plan with them loaded gives the effective VE the scoring uses (§
+   below; it differs from the true VE by the run's own conditions: heat, the MAP sensor, the
+   sweep's film). The base map is that effective VE (the true VE where the plan never goes)
+   × (1 + e): e is smooth (four broad Gaussian bumps of ±4-12 % over the rpm × MAP grid) plus
+   cell noise (σ 1.5 %), clipped to ±15 %, seeded per preset, bike and cylinder; written as
+   Table CSVs (front, rear). So the known errors are the issue's "up to ±15 %" against what is
+   scored.
 2. Round k: ``dynoai simulate --plan autotune --ve-front F --ve-rear R --log run.csv --truth
    truth.json`` runs the built-in ``autotune`` plan (docs/simulator.md §7) with table k loaded;
    table k is scored against that run's ``ve_effective`` (the table VE that hits the target in
    the run's own conditions, §9); then the correction makes table k + 1. Rounds 0 (the base
-   map), 1 and 2 are scored: three runs per method, the first shared.
+   map), 1 and 2 are scored: three runs per method, the first shared; with the reference, six
+   runs per bike.
 3. Methods: ``dynoai autotune run.csv --ve-front F --ve-rear R --out DIR`` (a subprocess; when the
    command is not there the script says "autotune command not available" and runs the naive
    baseline only), and the naive baseline implemented here: each sample with a reading AFR goes to
@@ -43,14 +48,18 @@ autotune's round-2 steady RMS over the naive baseline's. The issue's targets aft
 steady RMS ≤ 0.5 %, max ≤ 2 %, ≥ 90 % corrected, ≤ 0.3× naive; WOT-only RMS ≤ 0.75 %;
 closed-only moved ≤ 1 %.
 
-Beside each steady RMS, for reading the figures: the RMS against ``ve_effective`` × (1 + lean +
-offset / λ_target), what the wideband itself shows (its calibration offset and cam reversion's
-false lean, both in the truth); the bike's header line gives that factor's own RMS over the
-steady cells, a floor for any AFR-based method scored against ``ve_effective``.
+Each figure is given twice: against ``ve_effective``, and against the *wideband-reachable* VE,
+``ve_effective`` × (1 + lean + offset / λ_target): what a wideband that reads lean by its
+calibration offset and by cam reversion (both in the truth) makes any AFR-trusting method
+converge to. Neither is in the log, so no method can see them; the bike's header line gives
+their RMS over the steady cells, the floor of any AFR-based method scored against
+``ve_effective`` (about 0.3 % on the stock M8, 1.2-2 % on the cammed Twin Cams, whose
+reversion reads idle and light load 2-5 % lean).
 
 ``--short``: one preset and bike, a one-minute plan file (warm-up, a 2 × 2 grid, a pull, a
 decel) and one round per method, so the test that the benchmark runs is quick.
-``--jobs N`` runs N bikes at once (default 2); ``--keep DIR`` keeps the runs' files.
+``--jobs N`` runs N bikes at once (default 2); ``--keep DIR`` keeps the runs' files;
+``--only PRESET:BIKE`` (repeatable) runs only those bikes.
 """
 
 from __future__ import annotations
@@ -274,14 +283,24 @@ def naive_correction(table: Table, log: Log, cyl: str) -> Table:
 
 # ------------------------------------------------------------------------ scoring
 @dataclass
-class Score:
+class Against:
+    """How a table scores against one reference VE."""
+
     steady_rms: float
     steady_max: float
     corrected: float
-    steady_n: int
-    wb_rms: float  # steady RMS against ve_effective x wideband_factor (what the wideband shows)
     wot_rms: float
     wot_max: float
+
+
+@dataclass
+class Score:
+    effective: Against
+    """Against ``ve_effective``: what puts the burning mixture on target."""
+    reachable: Against
+    """Against ``ve_effective`` x the wideband's own bias (its calibration offset and cam
+    reversion's false lean, both in the truth): what an AFR-trusting method can reach."""
+    steady_n: int
     wot_n: int
     closed_moved: float
     closed_n: int
@@ -295,23 +314,28 @@ def _max(x: np.ndarray) -> float:
     return float(np.max(np.abs(x))) * 100.0 if x.size else math.nan
 
 
+def _against(steady: np.ndarray, wot: np.ndarray) -> Against:
+    corrected = (float(np.mean(np.abs(steady) <= CORRECTED_PCT / 100.0)) * 100.0
+                 if steady.size else math.nan)
+    return Against(_rms(steady), _max(steady), corrected, _rms(wot), _max(wot))
+
+
 def score(tables: dict[str, Table], base: dict[str, Table], truth: dict, classes: Classes
           ) -> Score:
-    steady, seen, wot, moved = [], [], [], []
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("s", "w", "sr", "wr", "m")}
     for cyl in CYLINDERS:
         values = np.array(tables[cyl].values, dtype=float)
         effective = nullable(truth["ve_effective"][cyl]["values"])
         error = values / effective - 1.0
+        seen = values / (effective * wideband_factor(truth, cyl)) - 1.0
         known = np.isfinite(effective)
-        steady.append(error[classes.steady & known])
-        seen.append((values / (effective * wideband_factor(truth, cyl)) - 1.0)
-                    [classes.steady & known])
-        wot.append(error[classes.wot_only & known])
-        moved.append((values / np.array(base[cyl].values) - 1.0)[classes.closed_only])
-    s, v, w, m = (np.concatenate(a) for a in (steady, seen, wot, moved))
-    corrected = float(np.mean(np.abs(s) <= CORRECTED_PCT / 100.0)) * 100.0 if s.size else math.nan
-    return Score(_rms(s), _max(s), corrected, s.size, _rms(v), _rms(w), _max(w), w.size, _max(m),
-                 m.size)
+        parts["s"].append(error[classes.steady & known])
+        parts["w"].append(error[classes.wot_only & known])
+        parts["sr"].append(seen[classes.steady & known])
+        parts["wr"].append(seen[classes.wot_only & known])
+        parts["m"].append((values / np.array(base[cyl].values) - 1.0)[classes.closed_only])
+    s, w, sr, wr, m = (np.concatenate(parts[k]) for k in ("s", "w", "sr", "wr", "m"))
+    return Score(_against(s, w), _against(sr, wr), s.size, w.size, _max(m), m.size)
 
 
 # ------------------------------------------------------------------------ one bike
@@ -367,12 +391,20 @@ def run_bike(work: Path, preset: str, bike: int, plan: str, rounds: int, with_au
     run(cli("simulate", "--preset", preset, "--bike-seed", str(bike), "--duration-s", "1",
             "--truth", folder / "t0.json", "--log", folder / "t0.csv"))
     truth0 = json.loads((folder / "t0.json").read_text(encoding="utf-8"))
+    # The reference: the plan run on the true VE; its effective VE is what the base map's
+    # known errors are taken from (where the plan never went, the true VE).
+    true_tables = {cyl: table_from_truth(truth0["ve_true"][cyl]) for cyl in CYLINDERS}
+    reference, reference_log = simulate(folder / "reference", preset, bike, plan,
+                                        write_tables(folder / "reference" / "tables",
+                                                     true_tables))
     base = {}
     for c, cyl in enumerate(CYLINDERS):
         entry = truth0["ve_true"][cyl]
+        effective = nullable(reference["ve_effective"][cyl]["values"])
+        centre = np.where(np.isfinite(effective), effective, np.array(entry["values"]))
         error = smooth_error(np.array(entry["rpm"]), np.array(entry["map_kpa"]),
                              [preset_index, bike, c, 2026])
-        base[cyl] = table_from_truth(entry, np.round(np.array(entry["values"]) * (1 + error), 2))
+        base[cyl] = table_from_truth(entry, np.round(centre * (1 + error), 2))
     paths = write_tables(folder / "round0" / "tables", base)
     truth, log_path = simulate(folder / "round0", preset, bike, plan, paths)
     log = read_log(log_path, truth["phases"])
@@ -380,7 +412,8 @@ def run_bike(work: Path, preset: str, bike: int, plan: str, rounds: int, with_au
     classes = classify(log, np.array(first.row_breakpoints), np.array(first.col_breakpoints))
     first_score = score(base, base, truth, classes)
     bias = wideband_bias(truth, classes)
-    runs, sim_s = 1, float(log.time_s[-1])
+    runs = 2
+    sim_s = float(log.time_s[-1]) + float(read_log(reference_log, reference["phases"]).time_s[-1])
     methods = ["naive"] + (["autotune"] if with_autotune else [])
     scores: dict[str, list[Score]] = {}
     for method in methods:
@@ -414,34 +447,47 @@ def print_bike(result: BikeResult) -> None:
           f"{result.sim_s / 60:.1f} sim min, {result.seconds:.0f} s)")
     first = next(iter(result.scores.values()))[0]
     print(f"  cells: {first.steady_n} steady, {first.wot_n} WOT-only, {first.closed_n} "
-          f"closed-only (front + rear); wideband bias over steady cells {result.bias_rms:.2f} "
-          "% RMS (offset + reversion false lean)")
-    print("  method    round  steady RMS %  max %  corrected %  (vs wideband view RMS %)   "
-          "WOT-only RMS %  max %   closed-only moved %")
+          f"closed-only (front + rear); the wideband's own bias over the steady cells "
+          f"{result.bias_rms:.2f} % RMS (offset + reversion false lean)")
+    print("                   against ve_effective                    | against the "
+          "wideband-reachable VE")
+    print("  method    round  steady RMS  max   corr. %  WOT RMS  max  | steady RMS  max   "
+          "corr. %  WOT RMS  max  | closed-only moved %")
     for method, rounds in result.scores.items():
-        for k, s in enumerate(rounds):
-            print(f"  {method:9s} {k:5d}  {_f(s.steady_rms):>12s} {_f(s.steady_max)} "
-                  f"{_f(s.corrected):>12s}  {_f(s.wb_rms):>23s}   {_f(s.wot_rms):>14s} "
-                  f"{_f(s.wot_max)}   {_f(s.closed_moved):>19s}")
+        for k, sc in enumerate(rounds):
+            cols = []
+            for a in (sc.effective, sc.reachable):
+                cols.append(f"{_f(a.steady_rms):>10s} {_f(a.steady_max)} {_f(a.corrected):>7s} "
+                            f"{_f(a.wot_rms):>8s} {_f(a.wot_max)}")
+            print(f"  {method:9s} {k:5d}  {cols[0]} | {cols[1]} | {_f(sc.closed_moved):>10s}")
     if "autotune" in result.scores:
         auto, naive = result.scores["autotune"][-1], result.scores["naive"][-1]
         print(f"  autotune / naive steady RMS after round {len(result.scores['naive']) - 1}: "
-              f"{auto.steady_rms / naive.steady_rms:.2f}x")
+              f"{auto.effective.steady_rms / naive.effective.steady_rms:.2f}x against "
+              f"ve_effective, {auto.reachable.steady_rms / naive.reachable.steady_rms:.2f}x "
+              "against the wideband-reachable VE")
 
 
 def print_summary(results: list[BikeResult]) -> None:
-    print("\nafter the last round (worst over the bikes)")
+    print("\nafter the last round, worst over the bikes (the issue's goal in brackets)")
     for method in results[0].scores:
         last = [r.scores[method][-1] for r in results]
-        print(f"  {method:9s} steady RMS {max(s.steady_rms for s in last):.2f} %, max "
-              f"{max(s.steady_max for s in last):.2f} %, corrected "
-              f"{min(s.corrected for s in last):.1f} %; WOT-only RMS "
-              f"{max(s.wot_rms for s in last):.2f} %; closed-only moved "
-              f"{max(s.closed_moved for s in last):.2f} %")
+        for label, pick in (("ve_effective", lambda sc: sc.effective),
+                            ("wideband-reachable VE", lambda sc: sc.reachable)):
+            ag = [pick(sc) for sc in last]
+            print(f"  {method:9s} against {label}: steady RMS "
+                  f"{max(a.steady_rms for a in ag):.2f} % (<= 0.5), max "
+                  f"{max(a.steady_max for a in ag):.2f} % (<= 2), corrected "
+                  f"{min(a.corrected for a in ag):.1f} % (>= 90); WOT-only RMS "
+                  f"{max(a.wot_rms for a in ag):.2f} % (<= 0.75)")
+        print(f"  {method:9s} closed-only moved {max(sc.closed_moved for sc in last):.2f} % "
+              "(<= 1)")
     if "autotune" in results[0].scores:
-        worst = max(r.scores["autotune"][-1].steady_rms / r.scores["naive"][-1].steady_rms
-                    for r in results)
-        print(f"  autotune / naive steady RMS: worst {worst:.2f}x")
+        for label, pick in (("ve_effective", lambda sc: sc.effective),
+                            ("wideband-reachable VE", lambda sc: sc.reachable)):
+            worst = max(pick(r.scores["autotune"][-1]).steady_rms
+                        / pick(r.scores["naive"][-1]).steady_rms for r in results)
+            print(f"  autotune / naive steady RMS against {label}: worst {worst:.2f}x (<= 0.3)")
 
 
 def main() -> int:
@@ -449,6 +495,8 @@ def main() -> int:
     parser.add_argument("--short", action="store_true", help="one bike, a short plan, one round")
     parser.add_argument("--jobs", type=int, default=2, help="bikes run at once (default 2)")
     parser.add_argument("--keep", type=Path, help="keep the runs' files in this folder")
+    parser.add_argument("--only", metavar="PRESET:BIKE", action="append",
+                        help="run only this preset and bike seed (repeatable)")
     args = parser.parse_args()
 
     with_autotune = autotune_available()
@@ -464,6 +512,9 @@ def main() -> int:
             plan, rounds = str(plan_path), 1
         else:
             jobs = [(p, b) for p in PRESETS for b in BIKE_SEEDS]
+            if args.only:
+                wanted = {(o.split(":")[0], int(o.split(":")[1])) for o in args.only}
+                jobs = [j for j in jobs if j in wanted]
             plan, rounds = "autotune", ROUNDS
         print(f"{len(jobs)} bike(s), plan {Path(plan).name}, {rounds} round(s), noise seed "
               f"{NOISE_SEED}, sensor errors off")

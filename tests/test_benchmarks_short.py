@@ -57,7 +57,8 @@ def assert_printed_figures(script: Path, done: subprocess.CompletedProcess[str])
 
 def test_the_benchmarks_are_found() -> None:
     names = {p.name for p in benchmark_files() if is_script(p)}
-    assert {"sim_pulls.py", "decode_throughput.py", "live_panel_fps.py"} <= names, names
+    assert {"sim_pulls.py", "decode_throughput.py", "live_panel_fps.py",
+            "autotune_1m_rows.py"} <= names, names
     assert {p.name for p in scripts(qt=True)} >= {"live_panel_fps.py", "start_time.py"}
 
 

@@ -11,7 +11,7 @@ from dynoai_desktop.core.autotune import AUTOTUNE_CHANNELS, AutotuneSettings, Lo
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.storage.file_io import write_bytes_atomic
-from dynoai_desktop.storage.log_files import read_any_log
+from dynoai_desktop.storage.log_files import read_log_arrays
 from dynoai_desktop.storage.table_files import read_table_csv, write_table_csv
 
 HELP = "VE corrections per cylinder from logs: writes corrected tables and report.json"
@@ -78,8 +78,8 @@ def run(args: argparse.Namespace) -> int:
     for n, path in enumerate(args.logs, start=1):
         sys.stderr.write(f"{PROG}: reading {path} ({n}/{len(args.logs)})\n")
         try:
-            read = read_any_log(path, AUTOTUNE_CHANNELS)
-            logs.append(LogData.from_frame(str(path), read.frame, read.refusals))
+            read = read_log_arrays(path, AUTOTUNE_CHANNELS)
+            logs.append(LogData.from_frame(str(path), read.columns, read.refusals))
         except InputError as exc:
             if len(args.logs) == 1:
                 raise

@@ -122,7 +122,8 @@ class VirtualCell:
         self.mixture = Mixture(config.mixture, config.film, engine.reversion_strength,
                                config.wideband.idle_ripple_lambda, rng_mixture)
         self.closed_loop = ClosedLoop(config.closed_loop_params) if config.closed_loop else None
-        self.effective_ve = EffectiveVe(RPM_BREAKPOINTS, MAP_BREAKPOINTS_KPA)
+        self.effective_ve = EffectiveVe(RPM_BREAKPOINTS, MAP_BREAKPOINTS_KPA,
+                                        (self.tables.ve_front, self.tables.ve_rear))
         self._steps = 0
         self._tps = 0.0
         self._throttle_ref_pct, self._throttle_moved_s = 0.0, 0.0
@@ -303,16 +304,15 @@ class VirtualCell:
 
     def _add_effective_ve(self, out: EcmOutput, rpm: float, map_read: float,
                           trims: tuple[float, float]) -> None:
-        """A sample for the truth's effective VE (sim/effective_ve.py): the table VE that
-        would have put what burned on target, at the point the ECM looked its table up."""
+        """A sample for the truth's effective VE (sim/effective_ve.py): by how much the table
+        VE the ECM looked up missed what would have put the burning mixture on target."""
         wanted = out.afr_target / GASOLINE_STOICH_AFR
         burns_up_to = self.config.mixture.max_true_lambda
         if max(self.lambdas) > burns_up_to:
             return
-        needed = tuple(out.ve_table[c] * (1.0 + trims[c] / 100.0) * self.lambdas[c] / wanted
-                       for c in (FRONT, REAR))
+        need = tuple((1.0 + trims[c] / 100.0) * self.lambdas[c] / wanted for c in (FRONT, REAR))
         lean = self.mixture.false_lean
-        self.effective_ve.add(STEP_S, rpm, map_read, needed, (lean[FRONT], lean[REAR]))
+        self.effective_ve.add(STEP_S, rpm, map_read, need, (lean[FRONT], lean[REAR]))
 
     def _combustion(self, t: float, out: EcmOutput, rpm: float, trims: tuple[float, float],
                     *, closed_throttle: bool) -> float:

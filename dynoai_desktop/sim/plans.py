@@ -235,7 +235,7 @@ def _default() -> list[Phase]:
 AUTOTUNE_GRID_RPM = (1000.0, 1250.0, 1500.0, 1750.0, 2000.0, 2250.0, 2500.0, 2750.0, 3000.0,
                      3250.0, 3500.0, 3750.0, 4000.0, 4500.0, 5000.0)
 AUTOTUNE_GRID_KPA = (30.0, 35.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0)
-AUTOTUNE_HOLD_S = 5.0
+AUTOTUNE_HOLD_S = 6.0
 
 
 def autotune_kpa_range(rpm: float) -> tuple[float, float]:
@@ -254,8 +254,9 @@ def autotune_grid_cells() -> list[tuple[float, float]]:
 
 
 def _autotune() -> list[Phase]:
-    """About 15 simulated minutes: warm-up, the steady grid in three blocks with tip-ins,
-    decels, a closed-throttle overrun and WOT pulls between them."""
+    """About 20 simulated minutes: warm-up, the steady grid in three blocks with tip-ins,
+    decels, a closed-throttle overrun and WOT pulls between them, and a warm idle at the
+    end."""
     cells = autotune_grid_cells()
 
     def block(lo: float, hi: float) -> list[Phase]:
@@ -274,11 +275,14 @@ def _autotune() -> list[Phase]:
         *pull(2000.0, 6000.0), *cool,
         *decel(4500.0, 1800.0, 150.0),  # overrun: closed throttle, brake barely on
         *block(3500.0, 6500.0),
+        *tip_in(3000.0, 20.0, 60.0, 6, 2.0),
         *pull(2000.0, 6000.0), *cool,
         *decel(5000.0, 1500.0, 900.0),
         *pull(2000.0, 6000.0), *cool,
         *decel(4000.0, 1500.0, 300.0),
-        *idle(10.0),
+        *pull(2000.0, 6000.0), *cool,
+        *decel(5000.0, 1500.0, 600.0),
+        *idle(60.0),
     ]
 
 
@@ -298,7 +302,8 @@ BUILTIN_PLANS: Mapping[str, tuple[str, Callable[[], list[Phase]]]] = {
     "tip_in": ("widebands warm up, then 20 tip-ins 10-40 % at 2500 rpm (the delay shows)",
                lambda: [*idle(WARM_UP_S), *tip_in(2500.0, 10.0, 40.0, 20, 2.0)]),
     "autotune": ("the autotune benchmark: warm-up, steady grid 1000-5000 rpm x 30-100 kPa, "
-                 "tip-ins, decels and overrun, four WOT pulls (about 15 min)", _autotune),
+                 "tip-ins, decels and overrun, five WOT pulls, a warm idle (about 20 min)",
+                 _autotune),
 }
 
 

@@ -21,7 +21,7 @@ from dynoai_desktop.sim.ecm_tables import MAP_BREAKPOINTS_KPA, RPM_BREAKPOINTS, 
 from dynoai_desktop.sim.engine import FRONT, REAR
 
 SCHEMA = "dynoai-sim-truth"
-VERSION = 2
+VERSION = 3
 TRUTH_HEAD_TEMP_C = 120.0
 TRUTH_IAT_C = 30.0
 DELAY_RPM = (700, 800, 1000, 1250, 1500, 2000, 2500, 3000, 3500, 4000, 4500, 5000, 5500, 6000,

@@ -7,13 +7,18 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+import numpy as np
 
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.storage.file_io import read_bytes
-from dynoai_desktop.storage.log_import import import_log
-from dynoai_desktop.storage.run_files import read_run
+from dynoai_desktop.storage.run_files import read_run, read_run_arrays
+
+if TYPE_CHECKING:
+    # pandas and the importers load where a CSV or foreign log is read: a run file is read
+    # into arrays without them (a long run's autotune starts faster).
+    import pandas as pd
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
@@ -44,11 +49,44 @@ def read_any_log(path: str | os.PathLike[str], columns: Sequence[str] | None = N
     first = data[:4096].decode("utf-8-sig", errors="replace").lstrip().split("\n", 1)[0]
     if path.suffix.lower() == ".csv" and first.split(",", 1)[0].strip() == "time_s":
         return LogRead(_read_log_csv(path, columns))
+    from dynoai_desktop.storage.log_import import import_log
+
     log = import_log(path)
     return LogRead(log.frame, list(log.warnings), list(log.refusals))
 
 
+@dataclass(frozen=True, eq=False)
+class LogArrays:
+    """A log's numeric canonical channels as float64 arrays (missing values NaN)."""
+
+    columns: dict[str, np.ndarray]
+    warnings: list[str] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)
+
+
+def read_log_arrays(path: str | os.PathLike[str], columns: Sequence[str] | None = None,
+                    ) -> LogArrays:
+    """As :func:`read_any_log`, as arrays for a numpy analysis; a run file is read without
+    pandas. InputError naming the file."""
+    if Path(path).suffix.lower() in PARQUET_SUFFIXES:
+        arrays, _metadata = read_run_arrays(path, columns)
+        return LogArrays(arrays)
+    read = read_any_log(path, columns)
+    frame = read.frame
+    wanted = frame.columns if columns is None else [c for c in frame.columns if c in
+                                                    {"time_s", *columns}]
+    arrays = {}
+    for name in wanted:
+        try:
+            arrays[str(name)] = frame[name].to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError):
+            continue  # a text column (a mark's note): not a channel to analyse
+    return LogArrays(arrays, read.warnings, read.refusals)
+
+
 def _read_log_csv(path: Path, columns: Sequence[str] | None) -> pd.DataFrame:
+    import pandas as pd
+
     wanted = None if columns is None else {"time_s", *columns}
     try:
         frame = pd.read_csv(path, low_memory=False,

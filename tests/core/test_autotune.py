@@ -74,6 +74,20 @@ def test_a_sample_near_a_cell_centre_counts_more() -> None:
     assert near.samples_used == 1000 and far.samples_used == 0
 
 
+def test_the_table_is_fitted_so_its_lookups_hit_the_target_between_breakpoints() -> None:
+    # A hold at 80 kPa on target, then a pull at 90 kPa (halfway under the 100 kPa row) 5 %
+    # lean: the 100 kPa cell must carry all of that, so the lookup at 90 kPa comes out right.
+    table = ve_table()
+    hold = steady_log(rpm=3000.0, map_kpa=80.0, afr=13.0)
+    pull = steady_log(rpm=3000.0, map_kpa=90.0, afr=13.65, t0=20.0)
+    result = autotune([hold, pull], {"ve_front": table}, None, NO_DELAY)
+    corrected = result.tables["ve_front"].corrected
+    assert float(corrected.lookup(3000.0, 90.0)) == pytest.approx(
+        1.05 * float(table.lookup(3000.0, 90.0)), rel=0.002)
+    assert float(corrected.lookup(3000.0, 80.0)) == pytest.approx(
+        float(table.lookup(3000.0, 80.0)), rel=0.002)
+
+
 def test_too_little_weight_is_held_back() -> None:
     result = autotune([steady_log(seconds=1.0, afr=13.65)], {"ve_front": ve_table()}, None,
                       AutotuneSettings(delay_ms=0.0, min_weight=500.0))
@@ -90,6 +104,16 @@ def test_a_wide_interval_is_held_back() -> None:
     cell = _cell(result, "ve_front", 3000.0, 60.0)
     assert cell.ci95_pct is not None and cell.ci95_pct > 2.0
     assert cell.held_reason == "ci_too_wide"
+
+
+def test_a_cell_surely_far_off_is_corrected_though_its_interval_is_wide() -> None:
+    # 14 % lean, ± about 2.5 %: surely lean by more than the authority; corrected, clamped.
+    rng = np.random.default_rng(3)
+    afr = 13.0 * 1.14 + rng.normal(0.0, 1.1, 100).repeat(10)
+    result = autotune([steady_log(afr=afr)], {"ve_front": ve_table()}, None, NO_DELAY)
+    cell = _cell(result, "ve_front", 3000.0, 60.0)
+    assert cell.ci95_pct is not None and 2.0 < cell.ci95_pct < 0.25 * cell.correction_pct
+    assert cell.held_reason == "clamped" and cell.applied_change_pct == pytest.approx(10.0)
 
 
 def test_a_cold_engine_is_rejected_as_warmup() -> None:
@@ -111,6 +135,18 @@ def test_bad_sensor_readings_are_rejected_as_invalid_afr() -> None:
     assert cell.samples_used == 500
 
 
+def test_misfire_spikes_are_rejected_and_leave_the_mixture_unbiased() -> None:
+    # Idle-ish hold on target; a partial misfire once a second reads 40-70 % lean for 80 ms.
+    afr = np.full(1000, 13.0)
+    for start in range(37, 1000, 100):
+        afr[start:start + 8] = 13.0 * np.array([1.2, 1.5, 1.7, 1.7, 1.6, 1.4, 1.2, 1.1])
+    result = autotune([steady_log(afr=afr)], {"ve_front": ve_table()}, None, NO_DELAY)
+    cell = _cell(result, "ve_front", 3000.0, 60.0)
+    assert cell.rejected["invalid_afr"] >= 60
+    assert cell.correction_pct == pytest.approx(0.0, abs=0.2)
+    assert cell.rejected["dwell"] == 0  # the spikes do not cut the hold into short pieces
+
+
 def test_a_stuck_wideband_is_no_usable_afr() -> None:
     log = steady_log()
     cols = dict(log.columns)
@@ -127,6 +163,37 @@ def test_steady_overrun_on_a_shut_throttle_is_rejected() -> None:
     assert cell.rejected["closed_throttle"] == 1000
     assert cell.samples_used == 0 and cell.correction_pct is None
     assert not result.tables["ve_front"].mask.any()
+
+
+def test_steady_overrun_with_the_dyno_reading_no_drive_is_rejected() -> None:
+    # The roller drives the engine: the dyno's torque reads 0 (or a spike now and then).
+    torque = np.zeros(1000)
+    torque[::97] = 15.0
+    result = autotune([steady_log(tps=0.0, map_kpa=20.0, afr=17.5, torque_ftlb=torque)],
+                      {"ve_front": ve_table()}, None, NO_DELAY)
+    assert _cell(result, "ve_front", 3000.0, 20.0).rejected["closed_throttle"] == 1000
+
+
+def test_idle_on_a_shut_throttle_is_kept() -> None:
+    # Idle at 1000 rpm, clutch in (no torque at the roller): fuelled from the table.
+    result = autotune([steady_log(rpm=1000.0, tps=0.0, map_kpa=40.0, afr=13.39,
+                                  torque_ftlb=0.0)], {"ve_front": ve_table()}, None, NO_DELAY)
+    cell = _cell(result, "ve_front", 1000.0, 40.0)
+    assert cell.rejected["closed_throttle"] == 0
+    assert cell.correction_pct == pytest.approx(3.0, abs=0.1)
+
+
+def test_a_shut_throttle_hold_the_engine_drives_is_kept() -> None:
+    # A light-load hold on a load-control dyno: throttle shut, the idle air makes 6 lb-ft
+    # against the brake; the ECM fuels it from the table, so its AFR says what VE needs.
+    rng = np.random.default_rng(5)
+    torque = np.clip(6.0 + rng.normal(0.0, 3.0, 1000), 0.0, None)
+    result = autotune([steady_log(tps=0.0, map_kpa=20.0, afr=13.39, torque_ftlb=torque)],
+                      {"ve_front": ve_table()}, None, NO_DELAY)
+    cell = _cell(result, "ve_front", 3000.0, 20.0)
+    assert cell.rejected["closed_throttle"] == 0
+    assert cell.correction_pct == pytest.approx(3.0, abs=0.1)
+    assert cell.held_reason is None
 
 
 def test_throttle_steps_are_transients_with_a_settle_time() -> None:
@@ -164,7 +231,9 @@ def test_a_wot_pull_is_kept() -> None:
     assert sum(c.samples_used for c in cells) > 550
     applied = [c for c in cells if c.held_reason is None]
     assert len(applied) >= 3
-    assert all(c.correction_pct == pytest.approx(2.0, abs=0.2) for c in applied)
+    # 2 % lean all along; a cell next to a held one carries a little more of the 2 % (the
+    # fit keeps the held cell as it is and makes the lookups at 97 kPa right).
+    assert all(c.correction_pct == pytest.approx(2.0, abs=0.3) for c in applied)
 
 
 def test_closed_loop_samples_are_held_with_their_reason() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +26,7 @@ from dynoai_desktop.storage.run_files import (
     export_log_csv,
     log_csv_text,
     read_run,
+    read_run_arrays,
     read_run_metadata,
     write_run,
 )
@@ -230,3 +233,25 @@ def test_metadata_json_cannot_hold_is_refused_and_missing_weather_is_null(tmp_pa
     assert not path.exists()
     write_run(path, {"time_s": [0.0]}, _metadata(weather=Weather(baro_kpa=math.nan)))
     assert read_run_metadata(path).weather == Weather()
+
+
+def test_a_run_read_as_arrays_matches_the_frame_without_loading_pandas(tmp_path: Path) -> None:
+    path = tmp_path / "pull.parquet"
+    samples = _samples(300)
+    samples["note"] = ["x"] * 300  # a text column: not a channel to analyse
+    write_run(path, samples, _metadata())
+    frame, _ = read_run(path)
+    arrays, metadata = read_run_arrays(path, ["rpm", "afr_rear", "dyno_raw_counts", "note"])
+    assert metadata == read_run_metadata(path)
+    assert set(arrays) == {"time_s", "rpm", "afr_rear", "dyno_raw_counts"}
+    for name, values in arrays.items():
+        assert values.dtype == np.float64
+        np.testing.assert_array_equal(values, frame[name].to_numpy(dtype=float, na_value=np.nan))
+    assert np.isnan(arrays["afr_rear"][::7]).all()
+
+    # A long run's autotune reads its file this way: pandas stays unloaded.
+    code = ("import sys; from dynoai_desktop.storage.run_files import read_run_arrays; "
+            f"read_run_arrays({str(path)!r}); print('pandas' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "False"

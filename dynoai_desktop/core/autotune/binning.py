@@ -32,17 +32,31 @@ def _bracket(axis: FloatArray, x: FloatArray) -> tuple[IntArray, IntArray, Float
 
 @dataclass(frozen=True, eq=False)
 class Bins:
-    """Where each located sample (finite rpm and load) falls on a normalised grid: the bracketing
-    rows/columns, the fractions between them, and its nearest cell (flat index)."""
+    """Where each located sample (finite rpm and load) falls on a normalised grid: the flat
+    index of each of its four surrounding cells with its bilinear weight (4 x n arrays), and
+    its nearest cell (flat index)."""
 
     located: npt.NDArray[np.bool_]
-    r0: IntArray
-    r1: IntArray
-    fr: FloatArray
-    c0: IntArray
-    c1: IntArray
-    fc: FloatArray
+    corner_cell: IntArray
+    corner_weight: FloatArray
     nearest: IntArray
+    place: IntArray
+    """Where in its cell each sample is, to 1/16 of the cell (:func:`place_index`): samples at
+    one place are pooled for the table fit (``cells.fit_table``), whatever the log's length."""
+
+
+PLACE_STEPS = 16
+"""A sample's position between breakpoints is kept to 1/16 of the cell for the table fit."""
+PLACE_LEVELS = PLACE_STEPS + 1
+
+
+def place_index(r0: IntArray, c0: IntArray, fr: FloatArray, fc: FloatArray, ncol: int,
+                ) -> IntArray:
+    """A place: the lower corner cell and the fractions toward the next row/column, each
+    rounded to 1/PLACE_STEPS, as one index (cells x PLACE_LEVELS² of them)."""
+    qr = (fr * PLACE_STEPS + 0.5).astype(np.intp)  # fractions are >= 0: rounds half up
+    qc = (fc * PLACE_STEPS + 0.5).astype(np.intp)
+    return ((r0 * ncol + c0) * PLACE_LEVELS + qr) * PLACE_LEVELS + qc
 
 
 def locate(view: NormalisedTable, rpm: FloatArray, load: FloatArray) -> Bins:
@@ -50,8 +64,23 @@ def locate(view: NormalisedTable, rpm: FloatArray, load: FloatArray) -> Bins:
     located = np.isfinite(rpm) & np.isfinite(load)
     r0, r1, fr = _bracket(view.row_breakpoints, rpm[located])
     c0, c1, fc = _bracket(view.col_breakpoints, load[located])
-    nearest = np.where(fr > 0.5, r1, r0) * view.shape[1] + np.where(fc > 0.5, c1, c0)
-    return Bins(located, r0, r1, fr, c0, c1, fc, nearest)
+    ncol = view.shape[1]
+    nearest = np.where(fr > 0.5, r1, r0) * ncol + np.where(fc > 0.5, c1, c0)
+    n = fr.size
+    cell = np.empty((4, n), dtype=np.intp)
+    np.multiply(r0, ncol, out=cell[0])
+    np.multiply(r1, ncol, out=cell[2])
+    np.add(cell[0], c1, out=cell[1])
+    np.add(cell[2], c1, out=cell[3])
+    cell[0] += c0
+    cell[2] += c0
+    gr, gc = 1.0 - fr, 1.0 - fc
+    weight = np.empty((4, n))
+    np.multiply(gr, gc, out=weight[0])
+    np.multiply(gr, fc, out=weight[1])
+    np.multiply(fr, gc, out=weight[2])
+    np.multiply(fr, fc, out=weight[3])
+    return Bins(located, cell, weight, nearest, place_index(r0, c0, fr, fc, ncol))
 
 
 @dataclass
@@ -71,11 +100,18 @@ class CellSums:
     """Usable samples whose nearest cell this is."""
     rejected: dict[str, npt.NDArray[np.int64]] = field(init=False)
     """Per reason: rejected samples whose nearest cell this is."""
+    place_samples: FloatArray = field(init=False)
+    """Per place (:func:`place_index`): usable samples there."""
+    place_ratio: FloatArray = field(init=False)
+    """Per place: Σx of its usable samples."""
     has_trims: bool = False
     """Some log carried closed-loop trims (so ``closed_loop`` is a reason worth reporting)."""
 
     def __post_init__(self) -> None:
         size = self.shape[0] * self.shape[1]
+        places = size * PLACE_LEVELS * PLACE_LEVELS
+        self.place_samples = np.zeros(places)
+        self.place_ratio = np.zeros(places)
         self.weight = np.zeros(size)
         self.weighted = np.zeros(size)
         self.weighted_sq = np.zeros(size)
@@ -89,8 +125,6 @@ class CellSums:
         size = self.weight.size
         located = bins.located
         ratio, code = ratio[located], code[located]
-        r0, r1, fr, c0, c1, fc = bins.r0, bins.r1, bins.fr, bins.c0, bins.c1, bins.fc
-        ncol = self.shape[1]
         # One pass for every reason: index = code * cells + cell.
         by_code = np.bincount(code.astype(np.intp) * size + bins.nearest,
                               minlength=(len(REJECT_REASONS) + 1) * size).reshape(-1, size)
@@ -98,18 +132,18 @@ class CellSums:
         for i, reason in enumerate(REJECT_REASONS, start=1):
             self.rejected[reason] += by_code[i]
         use = code == 0
-        x = ratio[use]
-        xx = x * x
-        r0, r1, fr, c0, c1, fc = r0[use], r1[use], fr[use], c0[use], c1[use], fc[use]
-        added = np.zeros(size)
-        for rows, wr in ((r0, 1.0 - fr), (r1, fr)):
-            for cols, wc in ((c0, 1.0 - fc), (c1, fc)):
-                flat, w = rows * ncol + cols, wr * wc
-                added += np.bincount(flat, w, size)
-                self.weighted += np.bincount(flat, w * x, size)
-                self.weighted_sq += np.bincount(flat, w * xx, size)
+        x = np.where(use, ratio, 0.0)
+        w = bins.corner_weight * use  # 4 x n; unusable samples weigh nothing
+        cell = bins.corner_cell.ravel()
+        wx = w * x
+        added = np.bincount(cell, w.ravel(), size)
+        self.weighted += np.bincount(cell, wx.ravel(), size)
+        self.weighted_sq += np.bincount(cell, (wx * x).ravel(), size)
         self.weight += added
         self.weight_time_s += added * dt_s  # dt is one value per log
+        places = self.place_samples.size
+        self.place_samples += np.bincount(bins.place, use, places)
+        self.place_ratio += np.bincount(bins.place, x, places)
 
     def reshaped(self, array: np.ndarray) -> np.ndarray:
         """A flat per-cell array as rows x columns of the normalised grid."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from dynoai_desktop.core.autotune.binning import CellSums
+from dynoai_desktop.core.autotune.binning import PLACE_LEVELS, PLACE_STEPS, CellSums
 from dynoai_desktop.core.autotune.settings import AutotuneSettings
 
 FloatArray = npt.NDArray[np.float64]
@@ -41,8 +41,12 @@ class CellStats:
 
 
 def cell_stats(sums: CellSums, settings: AutotuneSettings, closed_loop_only: BoolArray,
-               ) -> CellStats:
-    """Statistics, holds, clamp and smoothing for every cell of the grid."""
+               values: FloatArray, fixed: BoolArray | None = None) -> CellStats:
+    """Statistics, holds, table fit, clamp and smoothing for every cell of the grid.
+
+    ``values``: the table's values on the grid (the fit needs them); ``fixed``: cells never
+    changed (locked), which the fit holds at their value.
+    """
     w = sums.reshaped(sums.weight)
     has = w > 0
     mean = np.divide(sums.reshaped(sums.weighted), w, out=np.full(w.shape, np.nan), where=has)
@@ -65,9 +69,18 @@ def cell_stats(sums: CellSums, settings: AutotuneSettings, closed_loop_only: Boo
     few = ~has | (w < settings.min_weight)
     held[few] = "too_few_samples"
     held[few & closed_loop_only] = "closed_loop"
-    wide = ~few & ~(ci95 <= settings.max_ci95_pct)
+    # Too wide: over the absolute limit and not small beside the correction itself (a cell
+    # 14 % lean ± 2.5 % is surely lean by more than the authority: it is corrected).
+    sure = ci95 <= settings.ci_fraction_of_correction * np.abs(np.nan_to_num(
+        (mean - 1.0) * 100.0))
+    wide = ~few & ~(ci95 <= settings.max_ci95_pct) & ~sure
     held[wide] = "ci_too_wide"
     ok = ~few & ~wide
+    if fixed is not None:
+        ok &= ~fixed
+    if ok.any():
+        fitted = fit_table(sums, values, ok, mean, settings.fit_ridge)
+        correction = np.where(ok, (fitted - 1.0) * 100.0, correction)
 
     weight_part = np.divide(w, w + settings.min_weight, out=np.zeros(w.shape),
                             where=(w + settings.min_weight) > 0)
@@ -78,31 +91,99 @@ def cell_stats(sums: CellSums, settings: AutotuneSettings, closed_loop_only: Boo
     limit = settings.max_change_pct
     applied = np.where(ok, np.clip(correction, -limit, limit), np.nan)
     if settings.smooth:
-        applied = smooth(applied, np.where(ok, confidence, 0.0), settings.smooth_step_pct)
+        applied = smooth(applied, ci95, np.where(ok, confidence, 0.0), settings.smooth_step_pct,
+                         settings.smooth_roughness_pct)
     clamped = ok & (np.abs(correction) > limit)
     held[clamped] = "clamped"
     return CellStats(correction, spread, ci95, confidence, applied, held)
 
 
-def smooth(applied: FloatArray, confidence: FloatArray, step_pct: float) -> FloatArray:
+def fit_table(sums: CellSums, values: FloatArray, active: BoolArray, ratio_mean: FloatArray,
+              ridge: float) -> FloatArray:
+    """Per cell, the factor k its value needs so the table's *bilinear lookups* give what the
+    samples needed (1 where not ``active``).
+
+    A sample between breakpoints is fuelled from the four cells around it, so what it says
+    (measured / target AFR, x) is about their blend: Σ a_c·k_c = x with a_c = b_c·V_c / Σ b·V
+    (b the bilinear weights, V the cell values). The least-squares k over all samples — pooled
+    by place to 1/16 of a cell, so the cost does not grow with the log — is what makes the
+    table right where the engine ran, including a WOT row the pulls only pass under, and it
+    makes each cell right at once instead of leaving part of a neighbour's change for the next
+    round. Cells the samples only touch from afar are tied to their plain weighted mean
+    (``ratio_mean``) by a ridge of ``ridge`` × their weight; inactive cells (held, locked,
+    without data) keep k = 1 and their share of each lookup is taken as given.
+    """
+    rows, ncol = active.shape
+    size = rows * ncol
+    place = np.flatnonzero(sums.place_samples)
+    count = sums.place_samples[place]
+    x = sums.place_ratio[place] / count
+    qc = place % PLACE_LEVELS
+    qr = (place // PLACE_LEVELS) % PLACE_LEVELS
+    cell00 = place // (PLACE_LEVELS * PLACE_LEVELS)
+    r0, c0 = cell00 // ncol, cell00 % ncol
+    r1, c1 = np.minimum(r0 + 1, rows - 1), np.minimum(c0 + 1, ncol - 1)
+    fr, fc = qr / PLACE_STEPS, qc / PLACE_STEPS
+    cells = np.stack([r0 * ncol + c0, r0 * ncol + c1, r1 * ncol + c0, r1 * ncol + c1])
+    b = np.stack([(1 - fr) * (1 - fc), (1 - fr) * fc, fr * (1 - fc), fr * fc])
+    v = values.ravel()[cells]
+    lookup = (b * v).sum(axis=0)
+    a = np.divide(b * v, lookup, out=np.zeros_like(b), where=lookup > 0)
+
+    normal = np.zeros((size, size))
+    rhs = np.zeros(size)
+    for i in range(4):
+        np.add.at(rhs, cells[i], count * a[i] * x)
+        for j in range(4):
+            np.add.at(normal, (cells[i], cells[j]), count * a[i] * a[j])
+    act = np.flatnonzero(active.ravel())
+    rest = np.flatnonzero(~active.ravel())
+    # Inactive cells stay at k = 1: their part of each lookup moves to the right-hand side.
+    rhs_act = rhs[act] - normal[np.ix_(act, rest)].sum(axis=1)
+    weight = sums.weight[act]
+    prior = np.nan_to_num(ratio_mean.ravel()[act], nan=1.0)
+    m = normal[np.ix_(act, act)] + np.diag(ridge * weight)
+    rhs_act = rhs_act + ridge * weight * prior
+    try:
+        k_act = np.linalg.solve(m, rhs_act)
+    except np.linalg.LinAlgError:
+        k_act = np.linalg.lstsq(m, rhs_act, rcond=None)[0]
+    k = np.ones(size)
+    k[act] = k_act
+    return k.reshape(active.shape)
+
+
+def smooth(applied: FloatArray, ci95: FloatArray, confidence: FloatArray, step_pct: float,
+           roughness_pct: float) -> FloatArray:
     """Light smoothing among applied cells (NaN elsewhere stays NaN).
 
-    Each applied cell becomes a weighted mean of itself (weight 2) and its four neighbours
-    (weight ½ × their confidence) that are applied and within ``step_pct`` of it: a strong
-    correction is a step to its neighbours and stays sharp, and nothing spreads into a cell
-    without data. A convex mean, so the authority limit still holds.
+    Each applied cell is shrunk toward the confidence-weighted mean of its four neighbours that
+    are applied and within ``step_pct`` of it, as much as its own uncertainty allows: with a
+    standard error s (its 95 % interval / 1.96) and the table's cell-to-cell roughness τ
+    (``roughness_pct``), the cell becomes (c / s² + m / τ²) / (1 / s² + 1 / τ²). A well-measured
+    cell barely moves, a noisy one leans on its neighbours; a strong correction is a step to
+    its neighbours and stays sharp, and nothing spreads into a cell without data. A convex
+    mean, so the authority limit still holds.
     """
     ok = np.isfinite(applied)
-    total = np.where(ok, 2.0 * applied, 0.0)
-    weight = np.where(ok, 2.0, 0.0)
     padded = np.pad(np.where(ok, applied, np.nan), 1, constant_values=np.nan)
     conf = np.pad(np.where(ok, confidence, 0.0), 1)
     rows, cols = applied.shape
+    total = np.zeros(applied.shape)
+    weight = np.zeros(applied.shape)
     for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1)):  # four shifted grids, not a cell loop
         nb = padded[1 + dr:1 + dr + rows, 1 + dc:1 + dc + cols]
-        nb_w = 0.5 * conf[1 + dr:1 + dr + rows, 1 + dc:1 + dc + cols]
-        near = ok & np.isfinite(nb) & (np.abs(nb - applied) <= step_pct)
+        nb_w = conf[1 + dr:1 + dr + rows, 1 + dc:1 + dc + cols]
+        near = ok & np.isfinite(nb) & (np.abs(nb - applied) <= step_pct) & (nb_w > 0)
         total += np.where(near, nb_w * nb, 0.0)
         weight += np.where(near, nb_w, 0.0)
-    return np.where(ok, np.divide(total, weight, out=np.zeros_like(total), where=weight > 0),
-                    np.nan)
+    has = ok & (weight > 0)
+    neighbours = np.divide(total, weight, out=np.zeros_like(total), where=has)
+    se = np.where(np.isfinite(ci95), ci95, np.inf) / Z95
+    own = np.divide(1.0, se * se, out=np.zeros_like(se), where=se > 0)
+    own = np.where(se > 0, own, np.inf)
+    prior = 1.0 / (roughness_pct * roughness_pct)
+    with np.errstate(invalid="ignore"):
+        shrunk = np.where(np.isinf(own), applied,
+                          (own * applied + prior * neighbours) / (own + prior))
+    return np.where(has, shrunk, applied)

@@ -23,6 +23,7 @@ from dynoai_desktop.core.autotune.filters import (
     USABLE,
     afr_usable,
     engine_reasons,
+    lean_spikes,
     segments,
     with_dwell,
 )
@@ -41,7 +42,7 @@ REPORT_SCHEMA_VERSION = 1
 AUTOTUNE_CHANNELS: tuple[str, ...] = (
     "time_s", "rpm", "map_kpa", "tps_pct", "afr_front", "afr_rear", "afr_front_status",
     "afr_rear_status", "afr_target", "engine_temp_c", "baro_kpa", "cl_trim_front_pct",
-    "cl_trim_rear_pct")
+    "cl_trim_rear_pct", "torque_ftlb")
 """The canonical channels autotune reads; a reader may skip the rest of a long log."""
 
 
@@ -185,6 +186,16 @@ class _Prepared:
             if why is not None:
                 self.problems.append(f"afr_{cyl} {why}")
 
+    def afr_clean(self, cyl: str, settings: AutotuneSettings) -> BoolArray | None:
+        """The usable readings without lean spikes: what is binned (the delay is timed on
+        every usable reading, a tip-in's lean swing included)."""
+        ok = self.afr_ok[cyl]
+        if ok is None:
+            return None
+        block = int(round(settings.spike_block_s / self.dt_s)) if self.dt_s > 0 else 0
+        return ok & ~lean_spikes(self.log.columns[f"afr_{cyl}"], ok, self.seg, block,
+                                 settings.spike_pct)
+
     @property
     def problem(self) -> str | None:
         """Why no cylinder has usable AFR (None when one has)."""
@@ -288,6 +299,8 @@ def _bin_log(prep: _Prepared, tables: Mapping[str, Table], target: Target,
     c = log.columns
     time_s, rpm = c["time_s"], c["rpm"]
     engine_code, _wot = engine_reasons(dict(c), seg, settings, dt_s)
+    # Dwell is the engine's: a dropped or spiking reading does not cut a steady hold short.
+    engine_code = with_dwell(engine_code, time_s, seg, settings.min_dwell_s)
     tgt = _target_per_sample(log, target)
     tgt_ok = np.isfinite(tgt) & (tgt > 0)
     points = delay_mod.read_points(time_s, delay_mod.delay_s_at(rpm, curve), seg)
@@ -298,7 +311,7 @@ def _bin_log(prep: _Prepared, tables: Mapping[str, Table], target: Target,
         if load is None:
             raise InputError(f"{log.name}: no {table.col_axis} column, which {name} is binned "
                              "by; give a table whose column axis the log has")
-        ok = prep.afr_ok[cyl]
+        ok = prep.afr_clean(cyl, settings)
         if ok is None:
             afr_ok = np.zeros(log.rows, dtype=bool)
             aligned = np.full(log.rows, np.nan)
@@ -307,7 +320,6 @@ def _bin_log(prep: _Prepared, tables: Mapping[str, Table], target: Target,
         code = engine_code.copy()
         invalid = ~(afr_ok & tgt_ok) & (code != CODE["warmup"])
         code[invalid] = CODE["invalid_afr"]
-        code = with_dwell(code, time_s, seg, settings.min_dwell_s)
         trim = c.get(f"cl_trim_{cyl}_pct")
         if trim is not None and np.isfinite(trim).any():
             sums[name].has_trims = True
@@ -324,12 +336,12 @@ def _finish(name: str, table: Table, sums: CellSums, settings: AutotuneSettings,
             locked: BoolArray | None) -> TableCorrection:
     view = table.normalised()
     closed_loop = sums.reshaped(sums.rejected["closed_loop"]) > 0
-    stats = cell_stats(sums, settings, closed_loop)
     rs, cs = view.row_source, view.col_source
+    lock_n = None if locked is None else np.asarray(locked, dtype=bool)[np.ix_(rs, cs)]
+    stats = cell_stats(sums, settings, closed_loop, view.values, lock_n)
     applied = stats.applied_pct.copy()
     held = stats.held_reason.copy()
-    if locked is not None:
-        lock_n = np.asarray(locked, dtype=bool)[np.ix_(rs, cs)]
+    if lock_n is not None:
         applied[lock_n] = np.nan
         held[lock_n & (sums.reshaped(sums.weight + sums.samples) > 0)] = "locked"
 

@@ -40,20 +40,31 @@ def _segment_bounds(segment: IntArray) -> tuple[IntArray, IntArray]:
 
 
 def moving_mean(values: FloatArray, half_width: int, segment: IntArray,
-                bounds: tuple[IntArray, IntArray] | None = None) -> FloatArray:
-    """Centred moving mean of ``values`` (NaN treated as absent) within each segment."""
+                bounds: tuple[IntArray, IntArray] | None = None,
+                at: IntArray | None = None) -> FloatArray:
+    """Centred moving mean of ``values`` (NaN treated as absent) within each segment; at the
+    samples ``at`` only (indices) when given."""
     n = values.size
     if n == 0 or half_width <= 0:
-        return values.copy()
+        return values.copy() if at is None else values[at]
     first, last = bounds if bounds is not None else _segment_bounds(segment)
-    idx = np.arange(n)
+    idx = np.arange(n) if at is None else at
+    if at is not None:
+        first, last = first[at], last[at]
     lo = np.maximum(idx - half_width, first)
     hi = np.minimum(idx + half_width, last) + 1
     ok = np.isfinite(values)
-    csum = np.concatenate(([0.0], np.cumsum(np.where(ok, values, 0.0))))
-    ccount = np.concatenate(([0], np.cumsum(ok)))
-    count = ccount[hi] - ccount[lo]
-    return np.divide(csum[hi] - csum[lo], count, out=np.full(n, np.nan), where=count > 0)
+    csum = np.empty(n + 1)
+    csum[0] = 0.0
+    if ok.all():
+        np.cumsum(values, out=csum[1:])
+        count = hi - lo
+    else:
+        np.cumsum(np.where(ok, values, 0.0), out=csum[1:])
+        ccount = np.concatenate(([0], np.cumsum(ok)))
+        count = ccount[hi] - ccount[lo]
+    return np.divide(csum[hi] - csum[lo], count, out=np.full(idx.size, np.nan),
+                     where=count > 0)
 
 
 def rate(values: FloatArray, time_s: FloatArray, segment: IntArray,
@@ -90,6 +101,46 @@ def afr_usable(afr: FloatArray | None, status: FloatArray | None, n: int,
         return ok, (f"every reading out of {settings.afr_min:g}-{settings.afr_max:g} AFR or "
                     "with a sensor status other than 0")
     return ok, None
+
+
+SPIKE_MAX_SHARE = 0.2
+"""Lean readings more common than this around a sample are noise, not spikes."""
+
+
+def lean_spikes(afr: FloatArray, usable: BoolArray, segment: IntArray, block: int,
+                spike_pct: float) -> BoolArray:
+    """Readings more than ``spike_pct`` leaner than the richest usable reading in their own
+    block of ``block`` samples and the blocks either side (blocks restart at every seam): a
+    misfire's unburnt oxygen, or a pop, passing the sensor; not a mixture. A lean stretch
+    reads lean all through and is kept; where lean readings are more than a fifth of those
+    blocks the sensor is noisy, not spiking, and nothing is flagged (trimming its lean side
+    would bias it rich)."""
+    n = afr.size
+    if n == 0 or block <= 0:
+        return np.zeros(n, dtype=bool)
+    x = np.where(usable & np.isfinite(afr), afr, np.inf)
+    first, _last = _segment_bounds(segment)
+    within = (np.arange(n) - first) // block
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    new[1:] = (within[1:] != within[:-1]) | (segment[1:] != segment[:-1])
+    key = np.cumsum(new) - 1
+    starts = np.flatnonzero(new)
+    same = segment[starts][1:] == segment[starts][:-1]  # block k and k + 1 share a segment
+
+    def around(per_block: FloatArray, fill: float, op: np.ufunc) -> FloatArray:
+        prev = np.concatenate(([fill], np.where(same, per_block[:-1], fill)))
+        nxt = np.concatenate((np.where(same, per_block[1:], fill), [fill]))
+        return op(op(prev, per_block), nxt)
+
+    richest = around(np.minimum.reduceat(x, starts), np.inf, np.minimum)[key]
+    candidate = usable & (afr > richest * (1.0 + spike_pct / 100.0))
+    if not candidate.any():
+        return candidate
+    counts = np.diff(np.append(starts, n)).astype(np.float64)
+    flagged = np.add.reduceat(candidate.astype(np.float64), starts)
+    share = around(flagged, 0.0, np.add) / around(counts, 0.0, np.add)
+    return candidate & (share[key] <= SPIKE_MAX_SHARE)
 
 
 def engine_reasons(columns: dict[str, FloatArray], segment: IntArray,
@@ -132,6 +183,17 @@ def engine_reasons(columns: dict[str, FloatArray], segment: IntArray,
         code[np.isfinite(temp) & (temp < settings.warmup_below_c)] = CODE["warmup"]
     if tps is not None:
         shut = np.isfinite(tps) & (tps < settings.closed_throttle_below_pct)
+        rpm = columns.get("rpm")
+        if rpm is not None:
+            shut &= ~(rpm <= settings.idle_max_rpm)  # idle: fuelled from the table
+        torque = columns.get("torque_ftlb")
+        if torque is not None and shut.any():
+            # The dyno says the engine drives the roller: a fuelled light-load hold.
+            half_t = max(1, int(round(settings.torque_window_s / max(dt, 1e-6) / 2)))
+            at = np.flatnonzero(shut)
+            driving = moving_mean(torque, half_t, segment, bounds, at) >= \
+                settings.driving_torque_ftlb
+            shut[at[driving]] = False
         code[(code == USABLE) & shut] = CODE["closed_throttle"]
     code[(code == USABLE) & transient] = CODE["transient"]
     return code, wot

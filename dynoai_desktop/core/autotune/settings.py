@@ -25,7 +25,9 @@ class AutotuneSettings:
     min_weight: float = 20.0
     """Least summed bilinear weight (a sample at a cell's centre counts 1) a cell needs."""
     max_ci95_pct: float = 2.0
-    """Widest 95 % interval of a cell's correction that is still applied."""
+    """Widest 95 % interval of a cell's correction that is always applied; a wider one is
+    still applied when it is under a quarter of the correction (a cell surely far off)."""
+    ci_fraction_of_correction: float = 0.25
     delay_ms: float | None = None
     """Wideband delay given by the user (all rpm); None: measured from the log, else default."""
     smooth: bool = True
@@ -34,10 +36,25 @@ class AutotuneSettings:
     afr_min: float = 10.0
     afr_max: float = 19.5
     stuck_spread_afr: float = 0.05
+    spike_pct: float = 10.0
+    """A reading this much leaner than the richest in its own ``spike_block_s`` and the blocks
+    either side is a lean spike (a misfire's unburnt oxygen), not a mixture: rejected as
+    ``invalid_afr``."""
+    spike_block_s: float = 0.25
     warmup_below_c: float = 60.0
     """Engine (head) temperature below which the engine is still warming up."""
     closed_throttle_below_pct: float = 2.0
     """A throttle under this is shut: decel or overrun, even at steady rpm."""
+    driving_torque_ftlb: float = 2.0
+    """On a shut throttle, a dyno torque averaging at least this over ``torque_window_s`` means
+    the engine is driving the roller (a light-load hold on the idle air), not engine braking:
+    those samples are fuelled normally and kept. Without a torque column a shut throttle is
+    always decel or overrun."""
+    torque_window_s: float = 1.0
+    idle_max_rpm: float = 1200.0
+    """A shut throttle at or below this rpm is idle: the ECM fuels it from the table (idle
+    speed control, no decel fuelling), so it is kept like a hold. Engine braking happens
+    above it."""
     tps_rate_pct_per_s: float = 15.0
     map_rate_kpa_per_s: float = 20.0
     smoothing_s: float = 0.1
@@ -50,7 +67,13 @@ class AutotuneSettings:
     wot_map_fraction_of_baro: float = 0.9
     seam_gap_s: float = 1.0
     """A gap in time_s longer than this is a seam: no filter, rate or delay crosses it."""
+    fit_ridge: float = 0.02
+    """How strongly the table fit ties a cell to its own samples' plain mean (× its weight):
+    enough to steady a cell the samples only touch from afar, little beside a cell's own."""
     smooth_step_pct: float = 2.0
     """Neighbours further apart than this are a real step: smoothing leaves it sharp."""
+    smooth_roughness_pct: float = 1.0
+    """How much a cell's true correction may differ from its neighbours' (1 σ): smoothing
+    shrinks a cell toward them only as far as its own interval is wider than this."""
     sample_block_s: float = 0.2
     """Samples closer than this are not independent (for the 95 % interval)."""
