@@ -288,6 +288,18 @@ def test_smoothing_never_blurs_a_strong_correction_into_its_neighbours() -> None
     assert np.array_equal(np.isnan(s), np.isnan(r))  # nothing spread into empty cells
 
 
+def test_smoothing_moves_a_noisy_cell_toward_its_neighbours_and_a_sure_one_barely() -> None:
+    from dynoai_desktop.core.autotune.cells import smooth
+
+    applied = np.array([[2.0, 1.0, 2.0]])
+    confidence = np.ones((1, 3))
+    sure = smooth(applied, np.array([[0.2, 0.2, 0.2]]), confidence, 2.0, 1.0)
+    noisy = smooth(applied, np.array([[0.2, 1.96, 0.2]]), confidence, 2.0, 1.0)
+    assert sure[0, 1] == pytest.approx(1.0, abs=0.02)  # ±0.2 %: its own reading stands
+    assert noisy[0, 1] == pytest.approx(1.5, abs=0.01)  # ±1.96 %, s = τ: halfway
+    assert sure[0, 0] == pytest.approx(2.0, abs=0.02)
+
+
 def test_several_logs_equal_their_concatenation_across_a_gap() -> None:
     rng = np.random.default_rng(5)
     logs = []

@@ -1,7 +1,8 @@
 """Autotune: VE corrections per cylinder from logs, filtered, delay-compensated, with confidence.
 
 ``autotune(logs, tables, target, settings)`` -> :class:`AutotuneResult`; each table's
-:class:`TableCorrection` has the corrected table, the per-cell report and ``to_overlay()``.
+:class:`TableCorrection` has the corrected table, the per-cell report and ``to_overlay()``;
+:class:`StreamingAutotune` gives the same while the samples arrive.
 See docs/autotune.md for the method and FORMATS.md §3 for the report.
 """
 
@@ -21,6 +22,7 @@ from dynoai_desktop.core.autotune.settings import (
     REJECT_REASONS,
     AutotuneSettings,
 )
+from dynoai_desktop.core.autotune.stream import StreamingAutotune
 
 __all__ = [
     "AUTOTUNE_CHANNELS",
@@ -32,6 +34,7 @@ __all__ = [
     "AutotuneSettings",
     "CellResult",
     "LogData",
+    "StreamingAutotune",
     "TableCorrection",
     "autotune",
     "log_problem",

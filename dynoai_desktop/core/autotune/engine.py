@@ -167,7 +167,10 @@ class _Prepared:
     """What every stage needs of one log, worked out once: segments, the sample interval and
     each cylinder's usable-AFR mask (with why none is usable)."""
 
-    def __init__(self, log: LogData, cylinders: Sequence[str], settings: AutotuneSettings):
+    def __init__(self, log: LogData, cylinders: Sequence[str], settings: AutotuneSettings,
+                 whole_log: bool = True):
+        """``whole_log`` False: a window of a stream, where a quiet sensor is not yet "stuck"
+        (that is judged over a whole log)."""
         self.log = log
         time_s = log.columns["time_s"]
         self.seg = segments(time_s, settings.seam_gap_s)
@@ -181,7 +184,8 @@ class _Prepared:
                 self.problems.append(refused[0] if refused else f"no afr_{cyl} column")
                 self.afr_ok[cyl] = None
                 continue
-            ok, why = afr_usable(afr, log.columns.get(f"afr_{cyl}_status"), log.rows, settings)
+            ok, why = afr_usable(afr, log.columns.get(f"afr_{cyl}_status"), log.rows, settings,
+                                 check_stuck=whole_log)
             self.afr_ok[cyl] = ok
             if why is not None:
                 self.problems.append(f"afr_{cyl} {why}")
@@ -192,8 +196,8 @@ class _Prepared:
         ok = self.afr_ok[cyl]
         if ok is None:
             return None
-        block = int(round(settings.spike_block_s / self.dt_s)) if self.dt_s > 0 else 0
-        return ok & ~lean_spikes(self.log.columns[f"afr_{cyl}"], ok, self.seg, block,
+        return ok & ~lean_spikes(self.log.columns[f"afr_{cyl}"], ok,
+                                 self.log.columns["time_s"], self.seg, settings.spike_block_s,
                                  settings.spike_pct)
 
     @property
@@ -294,7 +298,9 @@ def autotune(logs: Sequence[LogData], tables: Mapping[str, Table], target: Targe
 
 def _bin_log(prep: _Prepared, tables: Mapping[str, Table], target: Target,
              settings: AutotuneSettings, curve: tuple[FloatArray, FloatArray],
-             sums: dict[str, CellSums]) -> None:
+             sums: dict[str, CellSums], commit: BoolArray | None = None) -> None:
+    """Filter, align and bin one log into ``sums``; with ``commit``, only those samples are
+    binned (the rest are context: a stream's window, core/autotune/stream.py)."""
     log, seg, dt_s = prep.log, prep.seg, prep.dt_s
     c = log.columns
     time_s, rpm = c["time_s"], c["rpm"]
@@ -328,7 +334,8 @@ def _bin_log(prep: _Prepared, tables: Mapping[str, Table], target: Target,
         view = table.normalised()
         key = (table.col_axis, view.row_breakpoints.tobytes(), view.col_breakpoints.tobytes())
         if key not in located:
-            located[key] = locate(view, rpm, load)
+            located[key] = locate(view, rpm, load if commit is None else
+                                  np.where(commit, load, np.nan))
         sums[name].add(located[key], ratio, code, dt_s)
 
 

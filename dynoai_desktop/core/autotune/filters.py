@@ -81,7 +81,8 @@ def rate(values: FloatArray, time_s: FloatArray, segment: IntArray,
 
 
 def afr_usable(afr: FloatArray | None, status: FloatArray | None, n: int,
-               settings: AutotuneSettings) -> tuple[BoolArray, str | None]:
+               settings: AutotuneSettings, check_stuck: bool = True,
+               ) -> tuple[BoolArray, str | None]:
     """Samples whose AFR reading can be trusted, and why none can (None when some can).
 
     Usable: AFR strictly between ``afr_min`` and ``afr_max``, status 0 where there is a status
@@ -94,7 +95,7 @@ def afr_usable(afr: FloatArray | None, status: FloatArray | None, n: int,
         ok &= status == 0
     finite = afr[np.isfinite(afr)]
     spread = float(finite.max() - finite.min())
-    if spread < settings.stuck_spread_afr:
+    if check_stuck and spread < settings.stuck_spread_afr:
         return np.zeros(n, dtype=bool), (
             f"stuck at {float(np.median(finite)):.2f} AFR: spread {spread:.3f} over the run")
     if not ok.any():
@@ -107,20 +108,20 @@ SPIKE_MAX_SHARE = 0.2
 """Lean readings more common than this around a sample are noise, not spikes."""
 
 
-def lean_spikes(afr: FloatArray, usable: BoolArray, segment: IntArray, block: int,
-                spike_pct: float) -> BoolArray:
+def lean_spikes(afr: FloatArray, usable: BoolArray, time_s: FloatArray, segment: IntArray,
+                block_s: float, spike_pct: float) -> BoolArray:
     """Readings more than ``spike_pct`` leaner than the richest usable reading in their own
-    block of ``block`` samples and the blocks either side (blocks restart at every seam): a
+    ``block_s`` of time and the blocks either side (blocks are fixed slices of the clock, and
+    restart at every seam, so the answer never depends on where a log or a buffer starts): a
     misfire's unburnt oxygen, or a pop, passing the sensor; not a mixture. A lean stretch
     reads lean all through and is kept; where lean readings are more than a fifth of those
     blocks the sensor is noisy, not spiking, and nothing is flagged (trimming its lean side
     would bias it rich)."""
     n = afr.size
-    if n == 0 or block <= 0:
+    if n == 0 or block_s <= 0:
         return np.zeros(n, dtype=bool)
     x = np.where(usable & np.isfinite(afr), afr, np.inf)
-    first, _last = _segment_bounds(segment)
-    within = (np.arange(n) - first) // block
+    within = np.floor(time_s / block_s)
     new = np.empty(n, dtype=bool)
     new[0] = True
     new[1:] = (within[1:] != within[:-1]) | (segment[1:] != segment[:-1])
