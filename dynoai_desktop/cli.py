@@ -227,7 +227,8 @@ def _run_gui(args: argparse.Namespace) -> int:
     from dynoai_desktop.demo import DemoCell
 
     with DemoCell() as cell:
-        return run_gui(options(DemoStart(cell.ports, cell.banner)))
+        return run_gui(options(DemoStart(cell.ports, cell.banner, cell.send_tune,
+                                         cell.rate_multiplier)))
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m dynoai_desktop.cli`

@@ -9,8 +9,13 @@ merger; ``ui``, ``app``, ``acquisition`` and ``storage`` never import ``sim``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.core.table import Table
 from dynoai_desktop.devices.registry import device_registry
 from dynoai_desktop.sim.cell import CellConfig, VirtualCell
+from dynoai_desktop.sim.ecm_tables import EcmTables
 from dynoai_desktop.sim.emitters import decoder_options
 from dynoai_desktop.sim.server import CellServer
 from dynoai_desktop.storage.settings import DevicePort
@@ -28,6 +33,7 @@ class DemoCell:
     def __init__(self, config: CellConfig | None = None, *, rate_multiplier: float = 1.0
                  ) -> None:
         self.cell = VirtualCell(config or CellConfig())
+        self.rate_multiplier = rate_multiplier
         self.server = CellServer(self.cell, rate_multiplier=rate_multiplier)
         endpoints = self.server.start()
         served = {d.name: d for d in self.cell.devices}
@@ -37,6 +43,18 @@ class DemoCell:
                        decoder_options(served[ep.device]))
             for ep in endpoints)
         self.banner = BANNER.format(bike=self.cell.config.preset.title)
+
+    def send_tune(self, tables: Mapping[str, Table]) -> None:
+        """The tune sink: load ``ve_front``/``ve_rear`` into the virtual ECM at its next step
+        (the simulated "flash"; a real ECM is flashed with its own tool). InputError when the
+        tables are not what the ECM fuels from (MAP-based, both cylinders)."""
+        missing = [k for k in ("ve_front", "ve_rear") if k not in tables]
+        if missing:
+            raise InputError(f"the virtual ECM needs both VE tables; missing {missing}")
+        front, rear = tables["ve_front"], tables["ve_rear"]
+        EcmTables(front, rear, *(getattr(self.cell.tables, n) for n in (
+            "afr_target", "spark_front", "spark_rear")), self.cell.tables.ve_mode)  # validates
+        self.cell.post(lambda: self.cell.load_ve_tables(front, rear))
 
     def stop(self) -> None:
         self.server.stop()

@@ -37,7 +37,8 @@ def _run_for(app: QApplication, seconds: float) -> None:
 
 
 def main(out: Path, demo_cell: DemoCell) -> None:
-    ports = DemoStart(demo_cell.ports, demo_cell.banner)
+    ports = DemoStart(demo_cell.ports, demo_cell.banner, demo_cell.send_tune,
+                      demo_cell.rate_multiplier)
     build: BuildSpec = demo_cell.cell.config.preset.build
     share_opengl_contexts()  # before the QApplication (ui/panels/table_3d.py)
     app = QApplication(sys.argv[:1])

@@ -70,7 +70,8 @@ def _overlay(dyno: DynoApp) -> Overlay:
 
 
 def main(out: Path, demo_cell: DemoCell) -> None:
-    ports = DemoStart(demo_cell.ports, demo_cell.banner)
+    ports = DemoStart(demo_cell.ports, demo_cell.banner, demo_cell.send_tune,
+                      demo_cell.rate_multiplier)
     share_opengl_contexts()  # before the QApplication (ui/panels/table_3d.py)
     app = QApplication(sys.argv[:1])
     apply_theme(app)

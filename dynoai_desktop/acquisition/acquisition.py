@@ -48,7 +48,10 @@ class Acquisition:
     """Reads the configured devices into ``buffer`` until ``stop``."""
 
     def __init__(self, devices: Sequence[DeviceConfig], buffer: SampleRingBuffer | None = None,
-                 t0: float | None = None) -> None:
+                 t0: float | None = None, time_scale: float = 1.0) -> None:
+        """``time_scale``: row seconds per wall second; 1 for real devices. The demo's virtual
+        cell played at 10x stamps its rows on the cell's own clock (10), so a run's times,
+        rates and durations are the dyno's."""
         names = [d.name for d in devices]
         if len(set(names)) != len(names):
             raise InputError(f"two devices share a name: {names}; give each its own")
@@ -58,8 +61,11 @@ class Acquisition:
         self.buffer = buffer if buffer is not None else live_buffer()
         # time_s = 0 on the monotonic clock; reconnecting into the same buffer keeps its clock
         self.t0 = time.monotonic() if t0 is None else t0
-        self.merger = RowMerger(self.buffer, primaries[0] if primaries else None, self.t0)
-        self.readers = {d.name: DeviceReader(d, self._on_readings) for d in devices}
+        self.time_scale = float(time_scale)
+        self.merger = RowMerger(self.buffer, primaries[0] if primaries else None, self.t0,
+                                self.time_scale)
+        self.readers = {d.name: DeviceReader(d, self._on_readings, time_scale=self.time_scale)
+                        for d in devices}
         self._taps: list[ReadingTap] = []
         self._started = False
 
@@ -89,7 +95,7 @@ class Acquisition:
 
     def now_s(self) -> float:
         """The current time on the rows' clock (time_s)."""
-        return time.monotonic() - self.t0
+        return (time.monotonic() - self.t0) * self.time_scale
 
     def tap(self, callback: ReadingTap) -> None:
         """Call ``callback(device, readings, when)`` once a read's rows are in the buffer
@@ -104,12 +110,13 @@ class Acquisition:
             for tap in self._taps:
                 tap(device, readings, now)
 
-    def subscribe(self, feed: BlockFeed) -> None:
-        """Every block of rows from now on also goes into ``feed`` (in time order)."""
-        self.merger.subscribe(feed)
+    def subscribe(self, feed: BlockFeed, then: Callable[[], None] | None = None) -> None:
+        """Every block of rows from now on also goes into ``feed`` (in time order); ``then``
+        runs at the same moment, between two blocks."""
+        self.merger.subscribe(feed, then)
 
-    def unsubscribe(self, feed: BlockFeed) -> None:
-        self.merger.unsubscribe(feed)
+    def unsubscribe(self, feed: BlockFeed, then: Callable[[], None] | None = None) -> None:
+        self.merger.unsubscribe(feed, then)
 
     def send(self, device: str, command: DynoCommand) -> None:
         """A dyno command to ``device`` (written by its reader thread)."""

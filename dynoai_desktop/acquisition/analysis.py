@@ -86,6 +86,33 @@ class AnalysisWorker:
 
         self.feed.put(_Command(remove))
 
+    def apply(self, name: str, action: Callable[[Any], Any]) -> None:
+        """Run ``action(accumulator)`` on the worker between two blocks and publish its
+        snapshot (nothing when ``name`` is not registered). Quick and lock-free on the caller's
+        side: it may be called while the merger holds its lock (``Acquisition.subscribe``'s
+        ``then``), so the action lands exactly between the same two blocks for every feed."""
+
+        def run() -> None:
+            accumulator = self._accumulators.get(name)
+            if accumulator is not None:
+                action(accumulator)
+                self._publish({name: accumulator.snapshot()})
+
+        self.feed.put(_Command(run))
+
+    def flush(self, name: str) -> None:
+        """Ask accumulator ``name`` for a fresh snapshot of everything fed so far (its
+        ``flush()`` when it has one) and publish it, after the blocks already fed."""
+
+        def fresh() -> None:
+            accumulator = self._accumulators.get(name)
+            if accumulator is None:
+                return
+            flush = getattr(accumulator, "flush", None)
+            self._publish({name: flush() if callable(flush) else accumulator.snapshot()})
+
+        self.feed.put(_Command(fresh))
+
     def sync(self, timeout_s: float = 10.0) -> bool:
         """Wait until everything fed so far has been processed; False on timeout."""
         done = threading.Event()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from dynoai_desktop.acquisition.ring_buffer import SampleRingBuffer
 from dynoai_desktop.core.rows import RowAssembler, RowBlock
@@ -49,26 +49,34 @@ class BlockFeed:
 class RowMerger:
     """Thread-safe: reader threads call ``add``; rows go to the buffer and the feeds."""
 
-    def __init__(self, buffer: SampleRingBuffer, pacer: str | None, t0: float) -> None:
+    def __init__(self, buffer: SampleRingBuffer, pacer: str | None, t0: float,
+                 time_scale: float = 1.0) -> None:
         self.buffer = buffer
         self.t0 = t0  # monotonic time of time_s = 0
+        self.time_scale = time_scale  # row seconds per wall second (the demo played faster)
         self._rule = RowAssembler(buffer.channels, pacer)
         self._feeds: list[BlockFeed] = []
         self._lock = threading.Lock()
 
-    def subscribe(self, feed: BlockFeed) -> None:
-        """Put every block of rows from now on into ``feed``."""
+    def subscribe(self, feed: BlockFeed, then: Callable[[], None] | None = None) -> None:
+        """Put every block of rows from now on into ``feed``; ``then`` runs at the same
+        moment between two blocks (another feed's command lands before the same first block)."""
         with self._lock:
             self._feeds.append(feed)
+            if then is not None:
+                then()
 
-    def unsubscribe(self, feed: BlockFeed) -> None:
+    def unsubscribe(self, feed: BlockFeed, then: Callable[[], None] | None = None) -> None:
+        """Stop feeding ``feed``; ``then`` runs at the same moment between two blocks."""
         with self._lock:
             if feed in self._feeds:
                 self._feeds.remove(feed)
+            if then is not None:
+                then()
 
     def add(self, device: str, readings: Sequence[Reading], arrivals: Sequence[float]) -> None:
         """Readings from one device read, with their monotonic arrival times."""
-        times = [arrival - self.t0 for arrival in arrivals]
+        times = [(arrival - self.t0) * self.time_scale for arrival in arrivals]
         values = [reading.values for reading in readings]
         with self._lock:
             block = self._rule.add(device, times, values)

@@ -45,8 +45,11 @@ class DeviceReader:
     """Reads one device on its own thread until ``stop``."""
 
     def __init__(self, config: DeviceConfig, sink: Sink, *,
-                 retry_interval_s: float = RETRY_INTERVAL_S) -> None:
+                 retry_interval_s: float = RETRY_INTERVAL_S, time_scale: float = 1.0) -> None:
+        """``time_scale``: the device's seconds per wall second (the demo cell played at 10x
+        sends a 10 ms line every millisecond); its own clock is read in those seconds."""
         self.config = config
+        self.time_scale = time_scale
         self.kind = device_registry().get(config.protocol)
         self._sink = sink
         self._retry_interval_s = retry_interval_s
@@ -147,7 +150,7 @@ class DeviceReader:
 
     def _deliver(self, readings: list[Reading]) -> None:
         arrival = time.monotonic()
-        times = _spread(readings, arrival)
+        times = _spread(readings, arrival, self.time_scale)
         with self._lock:
             self._last_reading_at = arrival
             self._readings += len(readings)
@@ -205,15 +208,16 @@ class DeviceReader:
         return DeviceState.STREAMING, f"{where}: streaming{noise}"
 
 
-def _spread(readings: list[Reading], arrival: float) -> list[float]:
+def _spread(readings: list[Reading], arrival: float, time_scale: float = 1.0) -> list[float]:
     """Arrival times for readings that came in one read: the last at ``arrival``, earlier ones
-    back by the device's own clock where it sends one, else by a hair (order is kept)."""
+    back by the device's own clock where it sends one (its seconds / ``time_scale`` of wall
+    time), else by a hair (order is kept)."""
     last = readings[-1].device_time_s
     out = []
     for i, reading in enumerate(readings):
         own = reading.device_time_s
-        if own is not None and last is not None and 0.0 <= last - own < 1.0:
-            out.append(arrival - (last - own))
+        if own is not None and last is not None and 0.0 <= last - own < time_scale:
+            out.append(arrival - (last - own) / time_scale)
         else:
             out.append(arrival - (len(readings) - 1 - i) * 1e-4)
     return out

@@ -9,6 +9,7 @@ short is rebuilt from its journal at the next start (``storage.journal.recover_r
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from dynoai_desktop.acquisition.acquisition import Acquisition
 from dynoai_desktop.acquisition.merger import BlockFeed
@@ -48,8 +49,11 @@ class Recorder:
     def recording(self) -> bool:
         return self._journal is not None
 
-    def start(self, session_id: int, name: str, devices: list[DevicePort]) -> int:
-        """Start recording a run called ``name``; returns its catalog id."""
+    def start(self, session_id: int, name: str, devices: list[DevicePort],
+              then: Callable[[int], None] | None = None) -> int:
+        """Start recording a run called ``name``; returns its catalog id. ``then(run_id)``
+        runs the moment the run's rows begin (between two blocks: what it tells another feed
+        lands just before the run's first block)."""
         if self._journal is not None:
             raise InputError(f"already recording {self._journal.name!r}; stop it first")
         started = now_utc()
@@ -63,7 +67,7 @@ class Recorder:
                                 self.acquisition.now_s())
         self._run_id = run_id
         self._feed.drain()
-        self.acquisition.subscribe(self._feed)
+        self.acquisition.subscribe(self._feed, None if then is None else lambda: then(run_id))
         self._stop.clear()
         self._thread = threading.Thread(target=self._flush_loop, name="recorder-journal")
         self._thread.start()
@@ -73,10 +77,11 @@ class Recorder:
         """A marker with a note at the current moment; returns its time on the run's clock."""
         return self._require().add_marker(self.acquisition.now_s(), note)
 
-    def stop(self) -> RunRecord:
-        """Stop recording; write the run file and complete the run in the catalog."""
+    def stop(self, then: Callable[[], None] | None = None) -> RunRecord:
+        """Stop recording; write the run file and complete the run in the catalog. ``then``
+        runs the moment the run's rows end (between two blocks)."""
         journal = self._require()
-        self.acquisition.unsubscribe(self._feed)
+        self.acquisition.unsubscribe(self._feed, then)
         self._stop.set()
         if self._thread is not None:
             self._thread.join(10.0)

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from dynoai_desktop.app.live_session import LiveSession
+from dynoai_desktop.app.autotune_session import AutotuneSession
+from dynoai_desktop.app.live_session import LiveSession, TuneSink
 from dynoai_desktop.app.run_library import RunLibrary
 from dynoai_desktop.app.settings import AppSettings
 from dynoai_desktop.app.tune_session import TuneSession
@@ -30,6 +31,11 @@ class DemoStart:
 
     ports: Sequence[DevicePort]
     banner: str
+    tune_sink: TuneSink | None = None
+    """Loads VE tables (``ve_front``/``ve_rear``) into the virtual ECM: the demo's "send tune".
+    A real ECM is flashed with its own tool, from the exported file; there is no sink then."""
+    time_scale: float = 1.0
+    """The cell's seconds per wall second (its rate multiplier): rows keep the cell's clock."""
 
 
 class DynoApp:
@@ -49,12 +55,16 @@ class DynoApp:
         self.tune = TuneSession(self.catalog, limits=lambda: self.settings.current.authority)
         self.runs = RunLibrary(self.catalog)
         self.live = LiveSession(self.catalog, self.settings,
-                                ports=demo.ports if demo is not None else None)
+                                ports=demo.ports if demo is not None else None,
+                                tune_sink=demo.tune_sink if demo is not None else None,
+                                time_scale=demo.time_scale if demo is not None else 1.0)
+        self.autotune = AutotuneSession(self.tune, self.live)
         self._coverage_grid: tuple[object, ...] | None = None
         self.tune.changed.connect(self._tune_changed)
         if demo is not None:  # the virtual bike's base map; a real bike's tune is opened
             self._show_base_map()
             self.live.connect()
+            self._flash_demo_ecm()
 
     def _recover_cut_runs(self) -> None:
         if self.catalog is None:
@@ -69,6 +79,15 @@ class DynoApp:
             self.notices.append(
                 f"Recovered {len(recovery.runs)} run(s) cut short by a crash: {names}")
         self.notices.extend(recovery.problems)
+
+    def _flash_demo_ecm(self) -> None:
+        """The virtual ECM fuels from the map shown, and the live autotune corrects it."""
+        if not self.autotune.can_send_tune or not self.autotune.tables():
+            return
+        try:
+            self.autotune.send_tune()
+        except InputError as exc:
+            self.notices.append(f"The base map could not be sent to the virtual ECM: {exc}")
 
     def _show_base_map(self) -> None:
         try:

@@ -9,7 +9,9 @@ polled through version counters; what the tuner does (connect, record, mark) rai
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
 
 from dynoai_desktop.acquisition.acquisition import Acquisition, device_configs, live_buffer
 from dynoai_desktop.acquisition.analysis import AnalysisWorker
@@ -18,6 +20,8 @@ from dynoai_desktop.acquisition.ring_buffer import SampleRingBuffer
 from dynoai_desktop.acquisition.status import DeviceStatus
 from dynoai_desktop.app.events import Event
 from dynoai_desktop.app.settings import AppSettings
+from dynoai_desktop.core.autotune import AutotuneSettings
+from dynoai_desktop.core.autotune.live import LiveAutotune, LiveCorrections
 from dynoai_desktop.core.cell_hits import CellHitCounter, CellHits
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.table import Table
@@ -25,6 +29,10 @@ from dynoai_desktop.storage.catalog import Catalog, RunRecord
 from dynoai_desktop.storage.settings import DevicePort
 
 CELL_HITS = "cell_hits"
+AUTOTUNE = "autotune"
+
+TuneSink = Callable[[Mapping[str, Table]], None]
+"""Loads ``ve_front``/``ve_rear`` into the engine's ECM (the demo's virtual one)."""
 
 
 class LiveSession:
@@ -32,13 +40,16 @@ class LiveSession:
 
     def __init__(self, catalog: Catalog | None, settings: AppSettings,
                  ports: Sequence[DevicePort] | None = None,
-                 buffer: SampleRingBuffer | None = None) -> None:
+                 buffer: SampleRingBuffer | None = None,
+                 tune_sink: TuneSink | None = None, time_scale: float = 1.0) -> None:
         self.catalog = catalog
         self.settings = settings
         # The device configuration: the demo cell's loopback ports, else the saved ports.
         self.ports: tuple[DevicePort, ...] = tuple(
             ports if ports is not None else settings.current.devices)
         self.save_ports = ports is None  # the demo's ports are not the user's settings
+        self.tune_sink = tune_sink
+        self.time_scale = time_scale  # the demo cell played at 10x: rows on the cell's clock
         self.buffer = buffer if buffer is not None else live_buffer()
         self.t0 = time.monotonic()  # time_s = 0 for every connection into this buffer
         self.acquisition: Acquisition | None = None
@@ -60,7 +71,8 @@ class LiveSession:
         """Start reading ``ports`` (default: the current ones); InputError when they cannot
         make one acquisition (two devices lead, say). The ports are saved in the settings."""
         ports = tuple(self.ports if ports is None else ports)
-        acquisition = Acquisition(device_configs(ports), self.buffer, t0=self.t0)
+        acquisition = Acquisition(device_configs(ports), self.buffer, t0=self.t0,
+                                  time_scale=self.time_scale)
         self.disconnect()
         acquisition.subscribe(self.analysis.feed)
         acquisition.start()
@@ -93,7 +105,7 @@ class LiveSession:
 
     def now_s(self) -> float:
         """The current time on the live buffer's clock (time_s)."""
-        return time.monotonic() - self.t0
+        return (time.monotonic() - self.t0) * self.time_scale
 
     # ------------------------------------------------------------------ recording
     @property
@@ -110,7 +122,8 @@ class LiveSession:
             raise InputError("The catalog is not open, so a run cannot be kept; see the "
                              "message at start-up.")
         recorder = Recorder(self.acquisition, self.catalog)
-        run_id = recorder.start(session_id, name, list(self.ports))
+        # The live autotune takes the run's rows from its first block, exactly.
+        run_id = recorder.start(session_id, name, list(self.ports), then=self._autotune_opens)
         self.recorder = recorder
         self.recording_changed.emit(True)
         return run_id
@@ -119,7 +132,7 @@ class LiveSession:
         """Stop the run; its file is written and the run completed in the catalog."""
         if self.recorder is None or not self.recorder.recording:
             return None
-        record = self.recorder.stop()
+        record = self.recorder.stop(then=self._autotune_closes)
         self.last_run = record
         self.recording_changed.emit(False)
         self.run_saved.emit(record)
@@ -146,6 +159,43 @@ class LiveSession:
 
     def cell_hits(self) -> CellHits | None:
         return self.analysis.result(CELL_HITS)
+
+    def autotune_live(self, tables: Mapping[str, Table] | None,
+                      settings: AutotuneSettings | None = None,
+                      locked: Mapping[str, np.ndarray] | None = None) -> None:
+        """Accumulate autotune corrections for ``tables`` (``ve_front``/``ve_rear``, the
+        ones fuelling the engine now) from the rows of the runs recorded from now on (each
+        run's rows exactly, so the offline analysis of those runs gives the same); None stops
+        it. Called again (a tune applied and sent, say) it starts afresh: corrections are
+        relative to the tables that fuelled the samples. A run being recorded when it starts
+        is not taken (only its tail would be)."""
+        if not tables:
+            self.analysis.unregister(AUTOTUNE)
+            return
+        self.analysis.register(AUTOTUNE, LiveAutotune(tables, None, settings, locked=locked,
+                                                      runs_only=True))
+
+    def _autotune_opens(self, run_id: int) -> None:
+        self.analysis.apply(AUTOTUNE, lambda acc: acc.open_run(run_id))
+
+    def _autotune_closes(self) -> None:
+        self.analysis.apply(AUTOTUNE, lambda acc: acc.close_run())
+
+    def flush_autotune(self) -> None:
+        """Bin the rows still waiting for their context (after a pull, before applying)."""
+        self.analysis.flush(AUTOTUNE)
+
+    def live_corrections(self) -> LiveCorrections | None:
+        """The live autotune's newest corrections (None when it is not running)."""
+        return self.analysis.result(AUTOTUNE)
+
+    def send_tune(self, tables: Mapping[str, Table]) -> None:
+        """Load ``ve_front``/``ve_rear`` into the ECM through the tune sink (demo mode);
+        InputError when there is none (a real ECM is flashed with its own tool)."""
+        if self.tune_sink is None:
+            raise InputError("This ECM is flashed with its own tool: export the tune and flash "
+                             "it; only the virtual ECM of demo mode takes a tune from here.")
+        self.tune_sink(tables)
 
     def close(self) -> None:
         """Stop recording (saved), reading and analysing; called when the window closes."""

@@ -12,7 +12,7 @@ ever lost.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -219,6 +219,32 @@ class TuneSession:
         if self.catalog is not None:
             self.save_version(record.note)
         return record
+
+    def apply_overlays(self, overlays: Sequence[Overlay]) -> list[OverlayRecord]:
+        """Apply several overlays (front and rear, say) under the current limits as **one**
+        undoable step, kept as one version whose note has each table's record. Overlays that
+        change nothing leave no trace; none changing anything: no step, no version."""
+        when = _now()
+        tune, records, changed = self.tune, [], []
+        for overlay in overlays:
+            after, record = apply(tune, overlay, self.limits, None, when)
+            records.append(record)
+            if after is not tune:
+                changed.append(record)
+                tune = after
+        if not changed:
+            return records
+        if self.catalog is not None and self.unsaved and self.tune.tables:
+            self.save_version()  # pending manual edits: a version of their own
+        cells = sum(r.cells_changed for r in changed)
+        limited = sum(r.cells_limited for r in changed)
+        text = (f"{changed[0].source} overlay: {cells} cell{'s' if cells != 1 else ''} in "
+                f"{len(changed)} table{'s' if len(changed) != 1 else ''}"
+                + (f", {limited} limited" if limited else ""))
+        self._push(tune, text, changed[0].made_by)
+        if self.catalog is not None:
+            self.save_version(" | ".join(r.note for r in changed))
+        return records
 
     # ------------------------------------------------------------------ versions
     @property

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from dynoai_desktop.core.channels import SensorStatus
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.power import power_hp
+from dynoai_desktop.core.table import Table
 from dynoai_desktop.core.units import GASOLINE_STOICH_AFR, NM_PER_FTLB
 from dynoai_desktop.core.weather import CELL_AIR, Weather
 from dynoai_desktop.devices import dyno_line
@@ -201,6 +202,14 @@ class VirtualCell:
         Other threads (a test, the stdin control) change the cell this way, never directly.
         """
         self._posted.put(action)
+
+    def load_ve_tables(self, front: Table, rear: Table) -> None:
+        """Flash new VE tables into the simulated ECM (call on the simulation's thread, through
+        ``post``). The truth's effective VE starts again: it describes the tables loaded."""
+        self.tables = replace(self.tables, ve_front=front, ve_rear=rear)
+        self.ecm.load_tables(self.tables)
+        self.effective_ve = EffectiveVe(RPM_BREAKPOINTS, MAP_BREAKPOINTS_KPA,
+                                        (self.tables.ve_front, self.tables.ve_rear))
 
     def command(self, command: DynoCommand) -> str | None:
         """Obey a dyno command; an error text if it cannot be done."""

@@ -88,6 +88,14 @@ class Ecm:
         self._spark = (FastLookup(tables.spark_front), FastLookup(tables.spark_rear))
         self._state = _State()
 
+    def load_tables(self, tables: EcmTables) -> None:
+        """A new calibration, flashed while running (the demo's "send tune"); the ECM's state
+        (enrichment, hot idle, knock retard) carries on."""
+        self.tables = tables
+        self._ve = (FastLookup(tables.ve_front), FastLookup(tables.ve_rear))
+        self._afr = FastLookup(tables.afr_target)
+        self._spark = (FastLookup(tables.spark_front), FastLookup(tables.spark_rear))
+
     def load(self, tables: EcmTables) -> None:
         """Flash new tables (the transient state carries on, as after a real reflash)."""
         self.__init__(tables, self.base_idle_rpm, self._rng)  # type: ignore[misc]

@@ -86,7 +86,8 @@ def test_settings_that_are_not_utf8_are_set_aside_and_the_app_starts(tmp_path: P
 
 def test_the_live_session_reads_the_demo_cell_records_and_counts_hits() -> None:
     with DemoCell(rate_multiplier=10.0) as demo:
-        app = DynoApp(demo=DemoStart(demo.ports, demo.banner))
+        app = DynoApp(demo=DemoStart(demo.ports, demo.banner, demo.send_tune,
+                                     demo.rate_multiplier))
         try:
             live = app.live
             assert live.connected and app.banner.startswith("Demo mode")

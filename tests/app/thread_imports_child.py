@@ -34,7 +34,8 @@ def main() -> None:
     from dynoai_desktop.demo import DemoCell
 
     with DemoCell(rate_multiplier=10.0) as demo:
-        app = DynoApp(demo=DemoStart(demo.ports, demo.banner))
+        app = DynoApp(demo=DemoStart(demo.ports, demo.banner, demo.send_tune,
+                                     demo.rate_multiplier))
         deadline = time.monotonic() + 20
         while app.live.buffer.version < 50 and time.monotonic() < deadline:
             time.sleep(0.05)

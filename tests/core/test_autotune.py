@@ -33,6 +33,10 @@ def test_a_lean_log_raises_ve_and_a_rich_log_lowers_it() -> None:
     assert lean.tables["ve_front"].corrected.values[r, c] > table.values[r, c]
     assert rich.tables["ve_front"].corrected.values[r, c] < table.values[r, c]
     assert up.held_reason is None and up.samples_used == 1000
+    # The AFR error tuners read: measured − target, in AFR.
+    assert lean.tables["ve_front"].afr_error[r, c] == pytest.approx(0.65, abs=0.01)
+    assert rich.tables["ve_front"].afr_error[r, c] == pytest.approx(-0.65, abs=0.01)
+    assert np.isnan(lean.tables["ve_front"].afr_error[0, 0])
 
 
 def test_the_target_on_the_command_line_overrides_the_logs() -> None:
@@ -194,6 +198,16 @@ def test_a_shut_throttle_hold_the_engine_drives_is_kept() -> None:
     assert cell.rejected["closed_throttle"] == 0
     assert cell.correction_pct == pytest.approx(3.0, abs=0.1)
     assert cell.held_reason is None
+
+
+def test_a_decel_reading_a_little_torque_is_still_a_decel() -> None:
+    # Shut throttle, rpm falling 300 rpm/s, the dyno reading 6 lb-ft: not a hold.
+    result = autotune([steady_log(rpm=np.linspace(4500.0, 1500.0, 1000), tps=0.0,
+                                  map_kpa=25.0, afr=15.5, torque_ftlb=6.0)],
+                      {"ve_front": ve_table()}, None, NO_DELAY)
+    cells = result.tables["ve_front"].cells
+    assert sum(c.samples_used for c in cells) == 0
+    assert sum(c.rejected["closed_throttle"] for c in cells) == 1000
 
 
 def test_throttle_steps_are_transients_with_a_settle_time() -> None:

@@ -78,3 +78,25 @@ def test_pending_corrections_fill_in_while_the_stream_runs() -> None:
     stream.feed({k: v[half:] for k, v in log.columns.items()})
     stream.finish()
     assert stream.result().tables["ve_front"].mask.sum() >= early.mask.sum()
+
+
+def test_the_live_accumulator_snapshots_at_most_so_often_and_flushes_on_demand() -> None:
+    from dynoai_desktop.core.autotune.live import LiveAutotune
+    from dynoai_desktop.core.rows import RowBlock
+
+    log = _session()
+    now = [0.0]
+    live = LiveAutotune({"ve_front": ve_table()}, None, AutotuneSettings(delay_ms=120.0),
+                        min_interval_s=0.25, clock=lambda: now[0])
+    first = live.snapshot()
+    assert first.rows_binned == 0 and not first.result.tables["ve_front"].mask.any()
+    live.add(RowBlock.of({k: v[:2000] for k, v in log.columns.items()}))
+    assert live.snapshot() is first  # too soon for another fit
+    now[0] = 1.0
+    second = live.snapshot()
+    assert second.rows_binned > 0 and second.result.tables["ve_front"].mask.any()
+    live.add(RowBlock.of({k: v[2000:] for k, v in log.columns.items()}))
+    flushed = live.flush()
+    assert flushed.rows_binned == log.rows
+    offline = autotune([log], {"ve_front": ve_table()}, None, AutotuneSettings(delay_ms=120.0))
+    assert flushed.result.tables["ve_front"].corrected == offline.tables["ve_front"].corrected

@@ -22,7 +22,8 @@ REALDATA = [Path(__file__).parents[2].parent / "shared" / "realdata", Path("/wor
 @pytest.fixture
 def demo_window(qtbot, make_window):  # noqa: ANN001, ANN201
     with DemoCell(rate_multiplier=10.0) as demo:
-        window = make_window(demo=DemoStart(demo.ports, demo.banner))
+        window = make_window(demo=DemoStart(demo.ports, demo.banner, demo.send_tune,
+                                            demo.rate_multiplier))
         window.show()
         yield window, window.app, demo
         window.close()

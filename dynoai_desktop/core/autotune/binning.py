@@ -94,6 +94,8 @@ class CellSums:
     """Σw·x, x = measured AFR / target AFR."""
     weighted_sq: FloatArray = field(init=False)
     """Σw·x²."""
+    weighted_target: FloatArray = field(init=False)
+    """Σw·target AFR (for the AFR error tuners read: measured − target)."""
     weight_time_s: FloatArray = field(init=False)
     """Σw·dt: the time spent in the cell, weighted."""
     samples: npt.NDArray[np.int64] = field(init=False)
@@ -115,16 +117,20 @@ class CellSums:
         self.weight = np.zeros(size)
         self.weighted = np.zeros(size)
         self.weighted_sq = np.zeros(size)
+        self.weighted_target = np.zeros(size)
         self.weight_time_s = np.zeros(size)
         self.samples = np.zeros(size, dtype=np.int64)
         self.rejected = {r: np.zeros(size, dtype=np.int64) for r in REJECT_REASONS}
 
     def add(self, bins: Bins, ratio: FloatArray, code: npt.NDArray[np.int8],
-            dt_s: float) -> None:
-        """Bin one log's samples: ``code`` 0 usable (with ``ratio``), else a reason code."""
+            dt_s: float, target: FloatArray | None = None) -> None:
+        """Bin one log's samples: ``code`` 0 usable (with ``ratio`` and its ``target`` AFR),
+        else a reason code."""
         size = self.weight.size
         located = bins.located
         ratio, code = ratio[located], code[located]
+        if target is not None:
+            target = target[located]
         # One pass for every reason: index = code * cells + cell.
         by_code = np.bincount(code.astype(np.intp) * size + bins.nearest,
                               minlength=(len(REJECT_REASONS) + 1) * size).reshape(-1, size)
@@ -139,6 +145,9 @@ class CellSums:
         added = np.bincount(cell, w.ravel(), size)
         self.weighted += np.bincount(cell, wx.ravel(), size)
         self.weighted_sq += np.bincount(cell, (wx * x).ravel(), size)
+        if target is not None:
+            self.weighted_target += np.bincount(
+                cell, (w * np.where(use, target, 0.0)).ravel(), size)
         self.weight += added
         self.weight_time_s += added * dt_s  # dt is one value per log
         places = self.place_samples.size

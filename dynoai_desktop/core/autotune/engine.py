@@ -118,6 +118,9 @@ class TableCorrection:
     """0–1 per raw cell; NaN where no usable data."""
     evidence: FloatArray
     """Measured rich error per raw cell, percent: max(0, −correction); NaN where not measured."""
+    afr_error: FloatArray
+    """Measured − target AFR per raw cell (weighted means of the usable samples), what a
+    tuner's AFR-error histogram shows; NaN where no usable sample."""
     cells: tuple[CellResult, ...]
     stats: CellStats
     """The normalised grid's statistics (for plots and tests)."""
@@ -127,14 +130,15 @@ class TableCorrection:
         """Raw cells the correction changes."""
         return np.isfinite(self.change_pct)
 
-    def to_overlay(self, description: str = "") -> Overlay:
-        """The correction as an app overlay (multiplicative %, source autotune); the overlay
-        rules (locks, authority, WOT evidence) then hold in the app."""
+    def to_overlay(self, description: str = "", table: str | None = None) -> Overlay:
+        """The correction as an app overlay (multiplicative %, source autotune) on the tune's
+        table ``table`` (default this correction's name); the overlay rules (locks,
+        authority, WOT evidence) then hold in the app."""
         from dynoai_desktop.core.overlay.model import Overlay, OverlayKind, OverlaySource
 
         mask = self.mask
-        return Overlay(self.name, OverlayKind.MULTIPLICATIVE, np.where(mask, self.change_pct, 0.0),
-                       mask, OverlaySource.AUTOTUNE,
+        return Overlay(table or self.name, OverlayKind.MULTIPLICATIVE,
+                       np.where(mask, self.change_pct, 0.0), mask, OverlaySource.AUTOTUNE,
                        confidence=np.where(mask, np.nan_to_num(self.confidence), 0.0),
                        evidence=self.evidence, description=description)
 
@@ -336,7 +340,7 @@ def _bin_log(prep: _Prepared, tables: Mapping[str, Table], target: Target,
         if key not in located:
             located[key] = locate(view, rpm, load if commit is None else
                                   np.where(commit, load, np.nan))
-        sums[name].add(located[key], ratio, code, dt_s)
+        sums[name].add(located[key], ratio, code, dt_s, tgt)
 
 
 def _finish(name: str, table: Table, sums: CellSums, settings: AutotuneSettings,
@@ -360,6 +364,13 @@ def _finish(name: str, table: Table, sums: CellSums, settings: AutotuneSettings,
     change[ix] = applied
     conf[ix] = stats.confidence
     evidence[ix] = np.maximum(0.0, -stats.correction_pct)
+    afr_error = np.full(shape, np.nan)
+    w = sums.reshaped(sums.weight)
+    mean_x = np.divide(sums.reshaped(sums.weighted), w, out=np.full(w.shape, np.nan),
+                       where=w > 0)
+    mean_target = np.divide(sums.reshaped(sums.weighted_target), w,
+                            out=np.full(w.shape, np.nan), where=w > 0)
+    afr_error[ix] = (mean_x - 1.0) * mean_target
     mask = np.isfinite(change)
     new = np.round(table.values * (1.0 + np.where(mask, change, 0.0) / 100.0), 2)
     corrected = table.with_values(np.where(mask, new, table.values))
@@ -385,4 +396,5 @@ def _finish(name: str, table: Table, sums: CellSums, settings: AutotuneSettings,
             confidence=round(float(conf_ij), 3) if np.isfinite(conf_ij) else 0.0,
             applied_change_pct=round(float(app), 2) if np.isfinite(app) else 0.0,
             held_reason=held[i, j]))
-    return TableCorrection(name, table, corrected, change, conf, evidence, tuple(cells), stats)
+    return TableCorrection(name, table, corrected, change, conf, evidence, afr_error,
+                           tuple(cells), stats)

@@ -80,6 +80,17 @@ def rate(values: FloatArray, time_s: FloatArray, segment: IntArray,
     return np.divide(values[hi] - values[lo], span, out=np.zeros(n), where=span > 0)
 
 
+def _window_rate(values: FloatArray, time_s: FloatArray, half_width: int,
+                 bounds: tuple[IntArray, IntArray], at: IntArray) -> FloatArray:
+    """Rate of change per second across ``half_width`` samples either side of each sample
+    ``at`` (within its segment): a slow trend through a noisy channel."""
+    first, last = bounds
+    lo = np.maximum(at - half_width, first[at])
+    hi = np.minimum(at + half_width, last[at])
+    span = time_s[hi] - time_s[lo]
+    return np.divide(values[hi] - values[lo], span, out=np.zeros(at.size), where=span > 0)
+
+
 def afr_usable(afr: FloatArray | None, status: FloatArray | None, n: int,
                settings: AutotuneSettings, check_stuck: bool = True,
                ) -> tuple[BoolArray, str | None]:
@@ -188,13 +199,16 @@ def engine_reasons(columns: dict[str, FloatArray], segment: IntArray,
         if rpm is not None:
             shut &= ~(rpm <= settings.idle_max_rpm)  # idle: fuelled from the table
         torque = columns.get("torque_ftlb")
-        if torque is not None and shut.any():
-            # The dyno says the engine drives the roller: a fuelled light-load hold.
+        if torque is not None and rpm is not None and shut.any():
+            # The dyno says the engine drives the roller at a held rpm: a fuelled light-load
+            # hold. A decel whose torque reads a little above nothing is still a decel.
             half_t = max(1, int(round(settings.torque_window_s / max(dt, 1e-6) / 2)))
             at = np.flatnonzero(shut)
             driving = moving_mean(torque, half_t, segment, bounds, at) >= \
                 settings.driving_torque_ftlb
-            shut[at[driving]] = False
+            held = np.abs(_window_rate(rpm, time_s, half_t, bounds, at)) <= \
+                settings.hold_rpm_rate_per_s
+            shut[at[driving & held]] = False
         code[(code == USABLE) & shut] = CODE["closed_throttle"]
     code[(code == USABLE) & transient] = CODE["transient"]
     return code, wot

@@ -26,8 +26,8 @@ class AutotuneSettings:
     """Least summed bilinear weight (a sample at a cell's centre counts 1) a cell needs."""
     max_ci95_pct: float = 2.0
     """Widest 95 % interval of a cell's correction that is always applied; a wider one is
-    still applied when it is under a quarter of the correction (a cell surely far off)."""
-    ci_fraction_of_correction: float = 0.25
+    still applied when it is at most half the correction (a cell surely far off)."""
+    ci_fraction_of_correction: float = 0.5
     delay_ms: float | None = None
     """Wideband delay given by the user (all rpm); None: measured from the log, else default."""
     smooth: bool = True
@@ -51,6 +51,8 @@ class AutotuneSettings:
     those samples are fuelled normally and kept. Without a torque column a shut throttle is
     always decel or overrun."""
     torque_window_s: float = 1.0
+    hold_rpm_rate_per_s: float = 100.0
+    """...and the rpm held within this (over the same second): a decel is not a hold."""
     idle_max_rpm: float = 1200.0
     """A shut throttle at or below this rpm is idle: the ECM fuels it from the table (idle
     speed control, no decel fuelling), so it is kept like a hold. Engine braking happens

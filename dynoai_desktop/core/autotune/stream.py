@@ -5,7 +5,8 @@ dwell, the wideband delay, the spike blocks, the torque average: ``context_s`` c
 So a stream is analysed in windows: each time enough new samples have arrived, the samples from
 the last committed time up to ``context_s`` before the newest are binned, with ``context_s`` of
 samples on both sides as context, exactly as the offline analysis would see them; nothing is
-recomputed over the whole run. ``finish()`` bins the tail as the end of a log. The sums are then
+recomputed over the whole run. ``finish()`` bins the tail as the end of a log (samples fed
+after it start a new one). The sums are then
 the offline analysis's sums of the same samples, so :meth:`StreamingAutotune.result` is the
 offline result (to rounding; a log's irregular sample interval aside).
 
@@ -55,8 +56,9 @@ class StreamingAutotune:
     """Per-cell autotune sums accumulated from a stream of samples (canonical channels).
 
     ``feed`` the samples as they arrive (any chunking, time rising); ``result`` gives the
-    pending corrections at any moment; ``finish`` at the end of the run. Not thread-safe: one
-    worker feeds and reads it.
+    pending corrections at any moment; ``finish`` bins the tail (at the end of a run, or to
+    have the corrections of everything so far). Not thread-safe: one worker feeds and reads
+    it.
     """
 
     def __init__(self, tables: Mapping[str, Table], target: Target = None,
@@ -83,12 +85,9 @@ class StreamingAutotune:
         self._buffer: dict[str, FloatArray] = {}
         self._committed_s = -np.inf  # samples before this time are binned
         self.rows_binned = 0
-        self.finished = False
 
     def feed(self, columns: Mapping[str, npt.ArrayLike]) -> None:
         """Append samples (``time_s`` rising past the last fed) and bin what is now settled."""
-        if self.finished:
-            raise RuntimeError("this stream is finished; start a new one")
         if "time_s" not in columns:
             raise InputError("a stream's samples need time_s")
         n = int(np.asarray(columns["time_s"]).size)
@@ -106,10 +105,11 @@ class StreamingAutotune:
         self._advance(final=False)
 
     def finish(self) -> None:
-        """The run ended: bin the rest, as the end of a log."""
-        if not self.finished:
-            self._advance(final=True)
-            self.finished = True
+        """Bin everything fed so far, the newest samples as the end of a log (a run ended, or
+        the corrections are wanted now). Samples fed after it start afresh, as a new log."""
+        self._advance(final=True)
+        self._buffer = {}
+        self._committed_s = -np.inf  # the next log may start its clock anew
 
     def result(self, locked: Mapping[str, BoolArray] | None = None) -> AutotuneResult:
         """The corrections from everything binned so far (the pending ones while running)."""
@@ -128,7 +128,8 @@ class StreamingAutotune:
         time_s = self._buffer.get("time_s")
         if time_s is None or time_s.size == 0 or "rpm" not in self._buffer:
             return
-        commit_to = np.inf if final else float(time_s[-1]) - self.context_s
+        commit_to = float(np.nextafter(time_s[-1], np.inf)) if final else \
+            float(time_s[-1]) - self.context_s
         if commit_to <= self._committed_s:
             return
         commit = (time_s >= self._committed_s) & (time_s < commit_to)

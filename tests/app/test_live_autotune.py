@@ -1,0 +1,82 @@
+"""Autotune in the app on the demo cell (issue 16): the live corrections of recorded runs equal
+the offline analysis of the saved runs; applied and sent to the virtual ECM, the next run's AFR
+comes onto target."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from dynoai_desktop.app.application import DemoStart, DynoApp
+from dynoai_desktop.core.autotune import AutotuneSettings, LogData, autotune
+from dynoai_desktop.core.build_spec import BuildSpec
+from dynoai_desktop.demo import DemoCell
+from dynoai_desktop.storage.log_files import read_log_arrays
+
+RATE = 10.0  # the demo cell at 10x: a minute of dyno time in six seconds
+
+
+def _wait(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def _record(app: DynoApp, session: int, name: str, sim_seconds: float):  # noqa: ANN202
+    """Record a run of ``sim_seconds`` on the cell's clock (the rows' clock)."""
+    live = app.live
+    saved = []
+    live.run_saved.connect(saved.append)
+    live.start_recording(session, name)
+    t0 = live.now_s()
+    _wait(lambda: live.now_s() - t0 >= sim_seconds, 120, f"{name} to run")
+    live.stop_recording()
+    live.run_saved.disconnect(saved.append)
+    return saved[0]
+
+
+@pytest.fixture
+def demo_app():  # noqa: ANN201
+    with DemoCell(rate_multiplier=RATE) as demo:
+        app = DynoApp(demo=DemoStart(demo.ports, demo.banner, demo.send_tune,
+                                     demo.rate_multiplier))
+        try:
+            _wait(lambda: any(s.state == "streaming" and s.role == "wideband"
+                              for s in app.live.statuses()), 20, "the widebands")
+            customer = app.runs.add_customer("Autotune test")
+            vehicle = app.runs.add_vehicle(customer, "bike", BuildSpec.stock("twin_cam_103"))
+            yield app, app.runs.start_session(vehicle)
+        finally:
+            app.close()
+
+
+def test_live_corrections_of_recorded_runs_equal_the_offline_analysis_of_the_saved_runs(
+        demo_app) -> None:  # noqa: ANN001
+    app, session = demo_app
+    settings = AutotuneSettings(delay_ms=110.0)
+    app.autotune.set_settings(settings)
+    app.autotune.start_live()
+    runs = [_record(app, session, f"pull {k}", 60.0) for k in (1, 2)]
+    assert app.live.analysis.sync()
+    live = app.autotune.live_outcome()
+    assert live is not None and live.sources == tuple(f"run {r.id}" for r in runs)
+
+    logs = []
+    for run in runs:
+        read = read_log_arrays(app.runs.run_path(run))
+        logs.append(LogData.from_frame(run.name, read.columns))
+    offline = autotune(logs, app.autotune.tables(), None, settings)
+    assert sum(len(log.columns["time_s"]) for log in logs) == sum(
+        c.samples_used + sum(c.rejected.values())
+        for c in offline.tables["ve_front"].cells)
+    for key in ("ve_front", "ve_rear"):
+        a, b = offline.tables[key], live.result.tables[key]
+        assert a.mask.sum() > 5  # the runs corrected something
+        assert [c.rejected for c in a.cells] == [c.rejected for c in b.cells]
+        assert [c.samples_used for c in a.cells] == [c.samples_used for c in b.cells]
+        np.testing.assert_allclose(a.change_pct, b.change_pct, atol=1e-6, equal_nan=True)
