@@ -227,8 +227,7 @@ def _run_gui(args: argparse.Namespace) -> int:
     from dynoai_desktop.demo import DemoCell
 
     with DemoCell() as cell:
-        return run_gui(options(DemoStart(cell.ports, cell.banner, cell.send_tune,
-                                         cell.rate_multiplier)))
+        return run_gui(options(cell.start()))
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m dynoai_desktop.cli`

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from dynoai_desktop.app.application import DemoStart
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.devices.registry import device_registry
@@ -44,6 +45,11 @@ class DemoCell:
             for ep in endpoints)
         self.banner = BANNER.format(bike=self.cell.config.preset.title)
 
+    def ecm_tables(self) -> dict[str, Table]:
+        """What the virtual ECM fuels from now (``ve_front``/``ve_rear``): the tune the app
+        shows in demo mode, as a tuner's tool reads it from a bike."""
+        return {"ve_front": self.cell.tables.ve_front, "ve_rear": self.cell.tables.ve_rear}
+
     def send_tune(self, tables: Mapping[str, Table]) -> None:
         """The tune sink: load ``ve_front``/``ve_rear`` into the virtual ECM at its next step
         (the simulated "flash"; a real ECM is flashed with its own tool). InputError when the
@@ -55,6 +61,12 @@ class DemoCell:
         EcmTables(front, rear, *(getattr(self.cell.tables, n) for n in (
             "afr_target", "spark_front", "spark_rear")), self.cell.tables.ve_mode)  # validates
         self.cell.post(lambda: self.cell.load_ve_tables(front, rear))
+
+    def start(self) -> DemoStart:
+        """What the app is handed: the ports, the banner, the virtual ECM's tables, the tune
+        sink and the cell's clock."""
+        return DemoStart(self.ports, self.banner, self.send_tune, self.rate_multiplier,
+                         self.ecm_tables())
 
     def stop(self) -> None:
         self.server.stop()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from dynoai_desktop.app.application import DemoStart, DynoApp
+from dynoai_desktop.app.application import DynoApp
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.demo import DemoCell
 from dynoai_desktop.storage.catalog import DATA_DIR_ENV
@@ -37,8 +37,7 @@ def _run_for(app: QApplication, seconds: float) -> None:
 
 
 def main(out: Path, demo_cell: DemoCell) -> None:
-    ports = DemoStart(demo_cell.ports, demo_cell.banner, demo_cell.send_tune,
-                      demo_cell.rate_multiplier)
+    ports = demo_cell.start()
     build: BuildSpec = demo_cell.cell.config.preset.build
     share_opengl_contexts()  # before the QApplication (ui/panels/table_3d.py)
     app = QApplication(sys.argv[:1])

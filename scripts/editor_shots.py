@@ -19,7 +19,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from dynoai_desktop.app.application import DemoStart, DynoApp
+from dynoai_desktop.app.application import DynoApp
 from dynoai_desktop.core.overlay import Overlay, OverlayKind, OverlaySource
 from dynoai_desktop.core.table_ops import scale_cells, select_rect
 from dynoai_desktop.core.tune import VE_FRONT_MAP
@@ -70,8 +70,7 @@ def _overlay(dyno: DynoApp) -> Overlay:
 
 
 def main(out: Path, demo_cell: DemoCell) -> None:
-    ports = DemoStart(demo_cell.ports, demo_cell.banner, demo_cell.send_tune,
-                      demo_cell.rate_multiplier)
+    ports = demo_cell.start()
     share_opengl_contexts()  # before the QApplication (ui/panels/table_3d.py)
     app = QApplication(sys.argv[:1])
     apply_theme(app)

@@ -8,7 +8,7 @@ from a newer DynoAI is left untouched and the app runs without it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +18,8 @@ from dynoai_desktop.app.run_library import RunLibrary
 from dynoai_desktop.app.settings import AppSettings
 from dynoai_desktop.app.tune_session import TuneSession
 from dynoai_desktop.core.errors import InputError
-from dynoai_desktop.core.tune import Tune
+from dynoai_desktop.core.table import Table
+from dynoai_desktop.core.tune import VE_FRONT_MAP, VE_REAR_MAP, Tune
 from dynoai_desktop.storage.catalog import Catalog, open_catalog_at_start
 from dynoai_desktop.storage.journal import recover_runs
 from dynoai_desktop.storage.resources import demo_base_tables
@@ -36,6 +37,9 @@ class DemoStart:
     A real ECM is flashed with its own tool, from the exported file; there is no sink then."""
     time_scale: float = 1.0
     """The cell's seconds per wall second (its rate multiplier): rows keep the cell's clock."""
+    ecm_tables: Mapping[str, Table] | None = None
+    """The virtual ECM's VE tables (``ve_front``/``ve_rear``), read from the bike: the tune
+    shown. None: the packaged demo base map, sent to the virtual ECM."""
 
 
 class DynoApp:
@@ -61,10 +65,16 @@ class DynoApp:
         self.autotune = AutotuneSession(self.tune, self.live)
         self._coverage_grid: tuple[object, ...] | None = None
         self.tune.changed.connect(self._tune_changed)
-        if demo is not None:  # the virtual bike's base map; a real bike's tune is opened
-            self._show_base_map()
+        if demo is not None:  # the virtual bike's calibration; a real bike's tune is opened
+            if demo.ecm_tables:
+                self._show_ecm_tables(demo.ecm_tables)
+            else:
+                self._show_base_map()
             self.live.connect()
-            self._flash_demo_ecm()
+            if demo.ecm_tables:
+                self._start_live_autotune()
+            else:
+                self._flash_demo_ecm()
 
     def _recover_cut_runs(self) -> None:
         if self.catalog is None:
@@ -79,6 +89,20 @@ class DynoApp:
             self.notices.append(
                 f"Recovered {len(recovery.runs)} run(s) cut short by a crash: {names}")
         self.notices.extend(recovery.problems)
+
+    def _show_ecm_tables(self, tables: Mapping[str, Table]) -> None:
+        """The tune the virtual ECM fuels from, under the names a Harley tune gives them."""
+        names = {"ve_front": VE_FRONT_MAP, "ve_rear": VE_REAR_MAP}
+        shown = [Table(names[k], t.units, t.row_axis, t.col_axis, t.row_breakpoints,
+                       t.col_breakpoints, t.values) for k, t in tables.items() if k in names]
+        self.tune.show(Tune({t.name: t for t in shown}),
+                       "Read from the virtual bike's ECM (demo mode; not a real bike)")
+
+    def _start_live_autotune(self) -> None:
+        try:
+            self.autotune.start_live()
+        except InputError as exc:
+            self.notices.append(f"Live autotune did not start: {exc}")
 
     def _flash_demo_ecm(self) -> None:
         """The virtual ECM fuels from the map shown, and the live autotune corrects it."""

@@ -16,6 +16,7 @@ from dynoai_desktop.storage.settings import Settings
 from dynoai_desktop.ui.device_status import DeviceIndicator
 from dynoai_desktop.ui.live_controller import LiveController
 from dynoai_desktop.ui.panels.ai_suggestions import AiSuggestionsPanel
+from dynoai_desktop.ui.panels.autotune_panel import AutotunePanel
 from dynoai_desktop.ui.panels.coverage import CoveragePanel
 from dynoai_desktop.ui.panels.device_bar import DeviceBar
 from dynoai_desktop.ui.panels.live_dock import LiveDock
@@ -58,6 +59,7 @@ class MainWindow(QMainWindow):
         self.tables.set_live_source(app.live.buffer, app.live.now_s)
         self.history = TuneHistoryPanel(app.tune)
         self.coverage = CoveragePanel(app.live)
+        self.autotune = AutotunePanel(app.autotune, self.tables)
         self.ai = AiSuggestionsPanel()
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         self.docks = {
@@ -65,12 +67,14 @@ class MainWindow(QMainWindow):
             "tables": self._dock("Tables", self.tables, right),
             "coverage": self._dock("Coverage", self.coverage, right),
             "history": self._dock("Tune history", self.history, right),
+            "autotune": self._dock("Autotune", self.autotune, right),
             "ai": self._dock("AI suggestions", self.ai, right),
         }
         # Tables over the right half; Coverage and AI suggestions side by side beneath it.
         self.splitDockWidget(self.docks["tables"], self.docks["coverage"], Qt.Orientation.Vertical)
         self.splitDockWidget(self.docks["coverage"], self.docks["ai"], Qt.Orientation.Horizontal)
         self.tabifyDockWidget(self.docks["coverage"], self.docks["history"])
+        self.tabifyDockWidget(self.docks["coverage"], self.docks["autotune"])
         self.docks["coverage"].raise_()
         self.resizeDocks(
             [self.docks["live"], self.docks["tables"]], [800, 700], Qt.Orientation.Horizontal

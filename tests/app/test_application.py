@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dynoai_desktop.app.application import DemoStart, DynoApp
+from dynoai_desktop.app.application import DynoApp
 from dynoai_desktop.app.run_library import RunLibrary
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
@@ -86,8 +86,7 @@ def test_settings_that_are_not_utf8_are_set_aside_and_the_app_starts(tmp_path: P
 
 def test_the_live_session_reads_the_demo_cell_records_and_counts_hits() -> None:
     with DemoCell(rate_multiplier=10.0) as demo:
-        app = DynoApp(demo=DemoStart(demo.ports, demo.banner, demo.send_tune,
-                                     demo.rate_multiplier))
+        app = DynoApp(demo=demo.start())
         try:
             live = app.live
             assert live.connected and app.banner.startswith("Demo mode")

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from dynoai_desktop.app.application import DemoStart, DynoApp
+from dynoai_desktop.app.application import DynoApp
 from dynoai_desktop.core.autotune import AutotuneSettings, LogData, autotune
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.demo import DemoCell
@@ -43,8 +43,7 @@ def _record(app: DynoApp, session: int, name: str, sim_seconds: float):  # noqa:
 @pytest.fixture
 def demo_app():  # noqa: ANN201
     with DemoCell(rate_multiplier=RATE) as demo:
-        app = DynoApp(demo=DemoStart(demo.ports, demo.banner, demo.send_tune,
-                                     demo.rate_multiplier))
+        app = DynoApp(demo=demo.start())
         try:
             _wait(lambda: any(s.state == "streaming" and s.role == "wideband"
                               for s in app.live.statuses()), 20, "the widebands")

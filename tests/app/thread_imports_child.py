@@ -29,13 +29,12 @@ class _Watch:
 def main() -> None:
     watch = _Watch()
     sys.meta_path.insert(0, watch)
-    from dynoai_desktop.app.application import DemoStart, DynoApp
+    from dynoai_desktop.app.application import DynoApp
     from dynoai_desktop.core.build_spec import BuildSpec
     from dynoai_desktop.demo import DemoCell
 
     with DemoCell(rate_multiplier=10.0) as demo:
-        app = DynoApp(demo=DemoStart(demo.ports, demo.banner, demo.send_tune,
-                                     demo.rate_multiplier))
+        app = DynoApp(demo=demo.start())
         deadline = time.monotonic() + 20
         while app.live.buffer.version < 50 and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from dynoai_desktop.app.application import DemoStart
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.demo import DemoCell
 from dynoai_desktop.ui import theme
@@ -22,8 +21,7 @@ REALDATA = [Path(__file__).parents[2].parent / "shared" / "realdata", Path("/wor
 @pytest.fixture
 def demo_window(qtbot, make_window):  # noqa: ANN001, ANN201
     with DemoCell(rate_multiplier=10.0) as demo:
-        window = make_window(demo=DemoStart(demo.ports, demo.banner, demo.send_tune,
-                                            demo.rate_multiplier))
+        window = make_window(demo=demo.start())
         window.show()
         yield window, window.app, demo
         window.close()

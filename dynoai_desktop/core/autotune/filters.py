@@ -68,14 +68,17 @@ def moving_mean(values: FloatArray, half_width: int, segment: IntArray,
 
 
 def rate(values: FloatArray, time_s: FloatArray, segment: IntArray,
-         bounds: tuple[IntArray, IntArray] | None = None) -> FloatArray:
-    """Rate of change per second, central difference within each segment."""
+         bounds: tuple[IntArray, IntArray] | None = None, half_width: int = 1) -> FloatArray:
+    """Rate of change per second, central difference across ``half_width`` samples either side
+    within each segment (as wide as the smoothing: a log stamped with jitter, rows a
+    microsecond apart in a burst, has no meaningful rate over one sample)."""
     n = values.size
     if n < 2:
         return np.zeros(n)
     first, last = bounds if bounds is not None else _segment_bounds(segment)
     idx = np.arange(n)
-    lo, hi = np.maximum(idx - 1, first), np.minimum(idx + 1, last)
+    lo = np.maximum(idx - max(1, half_width), first)
+    hi = np.minimum(idx + max(1, half_width), last)
     span = time_s[hi] - time_s[lo]
     return np.divide(values[hi] - values[lo], span, out=np.zeros(n), where=span > 0)
 
@@ -173,10 +176,12 @@ def engine_reasons(columns: dict[str, FloatArray], segment: IntArray,
     bounds = _segment_bounds(segment) if n else None
     if tps is not None:
         tps_s = moving_mean(tps, half, segment, bounds)
-        transient |= np.abs(rate(tps_s, time_s, segment, bounds)) > settings.tps_rate_pct_per_s
+        transient |= np.abs(rate(tps_s, time_s, segment, bounds, half)) > \
+            settings.tps_rate_pct_per_s
     if map_kpa is not None:
         map_s = moving_mean(map_kpa, half, segment, bounds)
-        map_fast = np.abs(rate(map_s, time_s, segment, bounds)) > settings.map_rate_kpa_per_s
+        map_fast = np.abs(rate(map_s, time_s, segment, bounds, half)) > \
+            settings.map_rate_kpa_per_s
         if tps is not None:
             baro = columns.get("baro_kpa")
             baro_kpa = np.where(np.isfinite(baro), baro, 100.0) if baro is not None else 100.0
