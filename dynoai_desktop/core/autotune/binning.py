@@ -123,12 +123,12 @@ class CellSums:
         self.rejected = {r: np.zeros(size, dtype=np.int64) for r in REJECT_REASONS}
 
     def add(self, bins: Bins, ratio: FloatArray, code: npt.NDArray[np.int8],
-            dt_s: float, target: FloatArray | None = None) -> None:
+            seconds: FloatArray, target: FloatArray | None = None) -> None:
         """Bin one log's samples: ``code`` 0 usable (with ``ratio`` and its ``target`` AFR),
-        else a reason code."""
+        else a reason code; ``seconds`` is the time each sample stands for."""
         size = self.weight.size
         located = bins.located
-        ratio, code = ratio[located], code[located]
+        ratio, code, seconds = ratio[located], code[located], seconds[located]
         if target is not None:
             target = target[located]
         # One pass for every reason: index = code * cells + cell.
@@ -149,7 +149,7 @@ class CellSums:
             self.weighted_target += np.bincount(
                 cell, (w * np.where(use, target, 0.0)).ravel(), size)
         self.weight += added
-        self.weight_time_s += added * dt_s  # dt is one value per log
+        self.weight_time_s += np.bincount(cell, (w * seconds).ravel(), size)
         places = self.place_samples.size
         self.place_samples += np.bincount(bins.place, use, places)
         self.place_ratio += np.bincount(bins.place, x, places)

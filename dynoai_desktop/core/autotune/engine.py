@@ -24,6 +24,7 @@ from dynoai_desktop.core.autotune.filters import (
     afr_usable,
     engine_reasons,
     lean_spikes,
+    sample_seconds,
     segments,
     with_dwell,
 )
@@ -305,10 +306,11 @@ def _bin_log(prep: _Prepared, tables: Mapping[str, Table], target: Target,
              sums: dict[str, CellSums], commit: BoolArray | None = None) -> None:
     """Filter, align and bin one log into ``sums``; with ``commit``, only those samples are
     binned (the rest are context: a stream's window, core/autotune/stream.py)."""
-    log, seg, dt_s = prep.log, prep.seg, prep.dt_s
+    log, seg = prep.log, prep.seg
     c = log.columns
     time_s, rpm = c["time_s"], c["rpm"]
-    engine_code, _wot = engine_reasons(dict(c), seg, settings, dt_s)
+    engine_code, _wot = engine_reasons(dict(c), seg, settings)
+    seconds = sample_seconds(time_s, seg)
     # Dwell is the engine's: a dropped or spiking reading does not cut a steady hold short.
     engine_code = with_dwell(engine_code, time_s, seg, settings.min_dwell_s)
     tgt = _target_per_sample(log, target)
@@ -340,7 +342,7 @@ def _bin_log(prep: _Prepared, tables: Mapping[str, Table], target: Target,
         if key not in located:
             located[key] = locate(view, rpm, load if commit is None else
                                   np.where(commit, load, np.nan))
-        sums[name].add(located[key], ratio, code, dt_s, tgt)
+        sums[name].add(located[key], ratio, code, seconds, tgt)
 
 
 def _finish(name: str, table: Table, sums: CellSums, settings: AutotuneSettings,

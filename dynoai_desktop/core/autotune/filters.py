@@ -39,20 +39,32 @@ def _segment_bounds(segment: IntArray) -> tuple[IntArray, IntArray]:
     return first, last
 
 
-def moving_mean(values: FloatArray, half_width: int, segment: IntArray,
-                bounds: tuple[IntArray, IntArray] | None = None,
-                at: IntArray | None = None) -> FloatArray:
-    """Centred moving mean of ``values`` (NaN treated as absent) within each segment; at the
-    samples ``at`` only (indices) when given."""
-    n = values.size
-    if n == 0 or half_width <= 0:
-        return values.copy() if at is None else values[at]
-    first, last = bounds if bounds is not None else _segment_bounds(segment)
-    idx = np.arange(n) if at is None else at
+def time_window(time_s: FloatArray, half_s: float, bounds: tuple[IntArray, IntArray],
+                at: IntArray | None = None) -> tuple[IntArray, IntArray]:
+    """For each sample (or the samples ``at``): the first and one-past-last index of the
+    samples within ``half_s`` seconds either side, in its segment. By time, not by count, so a
+    log stamped with jitter (rows a microsecond apart in a burst) gets the same windows as a
+    regular one, and a window of a stream the same as the whole log's."""
+    first, last = bounds
+    t = time_s if at is None else time_s[at]
     if at is not None:
         first, last = first[at], last[at]
-    lo = np.maximum(idx - half_width, first)
-    hi = np.minimum(idx + half_width, last) + 1
+    lo = np.maximum(np.searchsorted(time_s, t - half_s, side="left"), first)
+    hi = np.minimum(np.searchsorted(time_s, t + half_s, side="right"), last + 1)
+    return lo, hi
+
+
+def moving_mean(values: FloatArray, half_s: float, time_s: FloatArray, segment: IntArray,
+                bounds: tuple[IntArray, IntArray] | None = None,
+                at: IntArray | None = None) -> FloatArray:
+    """Centred moving mean over ``half_s`` seconds either side (NaN treated as absent), within
+    each segment; at the samples ``at`` only (indices) when given."""
+    n = values.size
+    if n == 0 or half_s <= 0:
+        return values.copy() if at is None else values[at]
+    lo, hi = time_window(time_s, half_s, bounds if bounds is not None else
+                         _segment_bounds(segment), at)
+    size = n if at is None else at.size
     ok = np.isfinite(values)
     csum = np.empty(n + 1)
     csum[0] = 0.0
@@ -63,35 +75,44 @@ def moving_mean(values: FloatArray, half_width: int, segment: IntArray,
         np.cumsum(np.where(ok, values, 0.0), out=csum[1:])
         ccount = np.concatenate(([0], np.cumsum(ok)))
         count = ccount[hi] - ccount[lo]
-    return np.divide(csum[hi] - csum[lo], count, out=np.full(idx.size, np.nan),
-                     where=count > 0)
+    return np.divide(csum[hi] - csum[lo], count, out=np.full(size, np.nan), where=count > 0)
 
 
 def rate(values: FloatArray, time_s: FloatArray, segment: IntArray,
-         bounds: tuple[IntArray, IntArray] | None = None, half_width: int = 1) -> FloatArray:
-    """Rate of change per second, central difference across ``half_width`` samples either side
-    within each segment (as wide as the smoothing: a log stamped with jitter, rows a
-    microsecond apart in a burst, has no meaningful rate over one sample)."""
+         bounds: tuple[IntArray, IntArray] | None = None, half_s: float = 0.0,
+         at: IntArray | None = None) -> FloatArray:
+    """Rate of change per second between the ends of a window ``half_s`` seconds either side
+    (at least the neighbouring samples), within each segment: a jittered log has no meaningful
+    rate over one sample."""
     n = values.size
+    size = n if at is None else at.size
+    if n < 2:
+        return np.zeros(size)
+    bounds = bounds if bounds is not None else _segment_bounds(segment)
+    lo, hi = time_window(time_s, half_s, bounds, at)
+    idx = np.arange(n) if at is None else at
+    first, last = bounds[0][idx], bounds[1][idx]
+    lo = np.minimum(lo, np.maximum(idx - 1, first))
+    end = np.maximum(hi - 1, np.minimum(idx + 1, last))
+    span = time_s[end] - time_s[lo]
+    return np.divide(values[end] - values[lo], span, out=np.zeros(size), where=span > 0)
+
+
+def sample_seconds(time_s: FloatArray, segment: IntArray) -> FloatArray:
+    """The time each sample stands for: half the gap to each neighbour in its segment (the
+    whole gap at a segment's ends). Local, so a stream's window gives the whole log's."""
+    n = time_s.size
     if n < 2:
         return np.zeros(n)
-    first, last = bounds if bounds is not None else _segment_bounds(segment)
-    idx = np.arange(n)
-    lo = np.maximum(idx - max(1, half_width), first)
-    hi = np.minimum(idx + max(1, half_width), last)
-    span = time_s[hi] - time_s[lo]
-    return np.divide(values[hi] - values[lo], span, out=np.zeros(n), where=span > 0)
-
-
-def _window_rate(values: FloatArray, time_s: FloatArray, half_width: int,
-                 bounds: tuple[IntArray, IntArray], at: IntArray) -> FloatArray:
-    """Rate of change per second across ``half_width`` samples either side of each sample
-    ``at`` (within its segment): a slow trend through a noisy channel."""
-    first, last = bounds
-    lo = np.maximum(at - half_width, first[at])
-    hi = np.minimum(at + half_width, last[at])
-    span = time_s[hi] - time_s[lo]
-    return np.divide(values[hi] - values[lo], span, out=np.zeros(at.size), where=span > 0)
+    gap = np.diff(time_s)
+    inside = segment[1:] == segment[:-1]
+    gap = np.where(inside, gap, 0.0)
+    before = np.concatenate(([0.0], gap))
+    after = np.concatenate((gap, [0.0]))
+    has_before = np.concatenate(([False], inside))
+    has_after = np.concatenate((inside, [False]))
+    both = has_before & has_after
+    return np.where(both, 0.5 * (before + after), np.where(has_before, before, after))
 
 
 def afr_usable(afr: FloatArray | None, status: FloatArray | None, n: int,
@@ -159,7 +180,7 @@ def lean_spikes(afr: FloatArray, usable: BoolArray, time_s: FloatArray, segment:
 
 
 def engine_reasons(columns: dict[str, FloatArray], segment: IntArray,
-                   settings: AutotuneSettings, dt_s: float | None = None,
+                   settings: AutotuneSettings,
                    ) -> tuple[npt.NDArray[np.int8], BoolArray]:
     """Per sample: the engine-side reason code (warmup, closed_throttle, transient; 0 usable)
     and whether it is a steady WOT sample (kept even with rpm rising)."""
@@ -168,18 +189,17 @@ def engine_reasons(columns: dict[str, FloatArray], segment: IntArray,
     code = np.zeros(n, dtype=np.int8)
     tps = columns.get("tps_pct")
     map_kpa = columns.get("map_kpa")
-    dt = dt_s if dt_s is not None else (float(np.median(np.diff(time_s))) if n > 1 else 0.01)
-    half = max(1, int(round(settings.smoothing_s / max(dt, 1e-6) / 2)))
+    half = settings.smoothing_s / 2.0
 
     transient = np.zeros(n, dtype=bool)
     wot = np.zeros(n, dtype=bool)
     bounds = _segment_bounds(segment) if n else None
     if tps is not None:
-        tps_s = moving_mean(tps, half, segment, bounds)
+        tps_s = moving_mean(tps, half, time_s, segment, bounds)
         transient |= np.abs(rate(tps_s, time_s, segment, bounds, half)) > \
             settings.tps_rate_pct_per_s
     if map_kpa is not None:
-        map_s = moving_mean(map_kpa, half, segment, bounds)
+        map_s = moving_mean(map_kpa, half, time_s, segment, bounds)
         map_fast = np.abs(rate(map_s, time_s, segment, bounds, half)) > \
             settings.map_rate_kpa_per_s
         if tps is not None:
@@ -207,11 +227,11 @@ def engine_reasons(columns: dict[str, FloatArray], segment: IntArray,
         if torque is not None and rpm is not None and shut.any():
             # The dyno says the engine drives the roller at a held rpm: a fuelled light-load
             # hold. A decel whose torque reads a little above nothing is still a decel.
-            half_t = max(1, int(round(settings.torque_window_s / max(dt, 1e-6) / 2)))
+            half_t = settings.torque_window_s / 2.0
             at = np.flatnonzero(shut)
-            driving = moving_mean(torque, half_t, segment, bounds, at) >= \
+            driving = moving_mean(torque, half_t, time_s, segment, bounds, at) >= \
                 settings.driving_torque_ftlb
-            held = np.abs(_window_rate(rpm, time_s, half_t, bounds, at)) <= \
+            held = np.abs(rate(rpm, time_s, segment, bounds, half_t, at)) <= \
                 settings.hold_rpm_rate_per_s
             shut[at[driving & held]] = False
         code[(code == USABLE) & shut] = CODE["closed_throttle"]
