@@ -19,6 +19,7 @@ screenshots:  ## regenerate the docs' screenshots under Xvfb (about three minute
 	DYNOAI_CONFIG_DIR=$$(mktemp -d) DYNOAI_DATA_DIR=$$(mktemp -d) xvfb-run -a -s "-screen 0 1920x1080x24" \
 		.venv/bin/dynoai --demo --screenshot docs/main_window_1920x1080.png --screenshot-after-s 23
 	xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/docs_shots.py docs
+	DYNOAI_CONFIG_DIR=$$(mktemp -d) xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/autotune_shots.py docs
 	xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/editor_shots.py docs
 
 clean:

@@ -14,7 +14,7 @@ RICH_DOWN = (249, 65, 68)  # VE lowered
 HELD = (144, 144, 144)
 FULL_TINT_PCT = 5.0  # a change this big (or more) gets the full tint
 HELD_NOTES = {
-    "too_few_samples": "few",
+    "too_few_samples": "",  # the commonest: a faint tint, no note (the grid stays readable)
     "ci_too_wide": "wide",
     "locked": "lock",
     "closed_loop": "CL",
@@ -53,7 +53,7 @@ def pending_layer(correction: TableCorrection) -> CellLayer:
             tips[r, c] = f"autotune: {applied:+.1f} %{limited}; {measured}; {evidence}"
         else:
             reason = cell.held_reason or "too_few_samples"
-            tints[r, c] = (*HELD, 70)
+            tints[r, c] = (*HELD, 35 if reason == "too_few_samples" else 80)
             notes[r, c] = HELD_NOTES.get(reason, "held")
             tips[r, c] = (f"autotune holds this cell: {HELD_WORDS.get(reason, reason)}"
                           + (f"; {measured}" if measured else "") + f"; {evidence}")

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
-    QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -67,14 +67,14 @@ class AutotunePanel(QWidget):
         self.smooth = QCheckBox("Light smoothing")
         self.warmup = _spin(0.0, 120.0, 5.0, 0, " °C")
         self.shut = _spin(0.0, 10.0, 0.5, 1, " %")
-        form = QFormLayout()
-        form.addRow("Authority per run ±", self.authority)
-        form.addRow("Min weight per cell", self.min_weight)
-        form.addRow("Max 95 % interval ±", self.max_ci)
-        form.addRow("Wideband delay", self.delay_ms)
-        form.addRow("Warm-up below", self.warmup)
-        form.addRow("Shut throttle under", self.shut)
-        form.addRow("", self.smooth)
+        form = QGridLayout()  # two columns of settings: the AFR error grid keeps the height
+        for n, (label, box) in enumerate((
+                ("Authority per run ±", self.authority), ("Min weight per cell", self.min_weight),
+                ("Max 95 % interval ±", self.max_ci), ("Wideband delay", self.delay_ms),
+                ("Warm-up below", self.warmup), ("Shut throttle under", self.shut))):
+            form.addWidget(QLabel(label), n // 2, 2 * (n % 2))
+            form.addWidget(box, n // 2, 2 * (n % 2) + 1)
+        form.addWidget(self.smooth, 3, 1)
         self._show_settings(session.settings)
         for box in (self.authority, self.min_weight, self.max_ci, self.delay_ms, self.warmup,
                     self.shut):
@@ -108,8 +108,8 @@ class AutotunePanel(QWidget):
         layout.addLayout(row1)
         layout.addWidget(self.progress)
         layout.addLayout(form)
-        layout.addWidget(self.show_pending)
         layout.addLayout(row2)
+        layout.addWidget(self.show_pending)
         layout.addWidget(QLabel("AFR error per cell (measured − target):"))
         layout.addWidget(self.errors, 1)
 
