@@ -17,6 +17,7 @@ process' CPU, and the dyno line's latency to the buffer (p50/p99, as in acquisit
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python benchmarks/live_panel_fps.py
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/live_panel_fps.py --seconds 10
     .venv/bin/python benchmarks/live_panel_fps.py --short     # 2 s at 1x: proves it runs
+    ... --rates 10 --autotune     # with the live autotune accumulating on its worker
 
 Without a display (no ``DISPLAY``/``WAYLAND_DISPLAY``) it runs offscreen.
 """
@@ -54,8 +55,11 @@ from dynoai_desktop.acquisition.acquisition import (  # noqa: E402
     Acquisition,
     live_buffer,
 )
+from dynoai_desktop.acquisition.analysis import AnalysisWorker  # noqa: E402
 from dynoai_desktop.acquisition.ring_buffer import SampleRingBuffer  # noqa: E402
+from dynoai_desktop.core.autotune.live import LiveAutotune  # noqa: E402
 from dynoai_desktop.core.display import DisplayUnits  # noqa: E402
+from dynoai_desktop.storage.resources import demo_base_tables  # noqa: E402
 from dynoai_desktop.ui.gc_on_gui_thread import GuiThreadGarbageCollector  # noqa: E402
 from dynoai_desktop.ui.panels.live_logging import LiveLoggingPanel  # noqa: E402
 from dynoai_desktop.ui.theme import apply_theme  # noqa: E402
@@ -146,13 +150,29 @@ def _wait(app: QApplication, seconds: float) -> None:
     loop.exec()
 
 
+def live_autotune(acq: Acquisition) -> tuple[AnalysisWorker, QTimer]:
+    """The app's live autotune on the analysis worker, fed every row (not only recorded runs:
+    the most work), its result polled as the Autotune panel does."""
+    tables, _label = demo_base_tables()
+    worker = AnalysisWorker()
+    worker.start()
+    worker.register("autotune", LiveAutotune({"ve_front": tables[0], "ve_rear": tables[1]}))
+    acq.subscribe(worker.feed)
+    poll = QTimer()
+    poll.setInterval(400)
+    poll.timeout.connect(lambda: worker.result("autotune"))
+    poll.start()
+    return worker, poll
+
+
 def measure(app: QApplication, rate: float, history: str, window_s: float,
-            seconds: float) -> Figures:
+            seconds: float, autotune: bool = False) -> Figures:
     with served_cell(rate) as devices:
         buffer = live_buffer()
         t0 = time.monotonic() - HISTORY_S  # the history ends now on the rows' clock
         prefill(buffer, HISTORY_S, noisy=history == "noisy")
         acq = Acquisition(devices, buffer, t0=t0)
+        worker = live_autotune(acq) if autotune else None
         tap = LatencyTap()
         acq.tap(tap)
         panel = LiveLoggingPanel(buffer, DisplayUnits(), clock=acq.now_s, sensor_details=lambda: {
@@ -181,6 +201,12 @@ def measure(app: QApplication, rate: float, history: str, window_s: float,
             heartbeat.stop()
             gui, cpu = gui_thread_cpu_s(tid) - gui0, time.process_time() - cpu0
             paints, frames = counter.paints - paints0, panel.repaints - frames0
+        if worker is not None:
+            worker[1].stop()
+            rows = worker[0].result("autotune")
+            worker[0].stop()
+            if rows is not None and rows.rows_binned == 0:
+                print("live autotune binned nothing", flush=True)
         panel.timer.stop()
         panel.close()
         panel.deleteLater()
@@ -207,6 +233,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="chart windows in seconds, e.g. 20,300")
     parser.add_argument("--short", action="store_true",
                         help="2 s at 1x, clean history, 20 s window (a test runs this)")
+    parser.add_argument("--autotune", action="store_true",
+                        help="the live autotune accumulating every row on its worker meanwhile")
     args = parser.parse_args(argv)
     cases = [(r, h, w) for r in args.rates for h in args.histories.split(",")
              for w in args.windows]
@@ -219,10 +247,10 @@ def main(argv: list[str] | None = None) -> None:
     collector = GuiThreadGarbageCollector()  # as the app runs: garbage freed on this thread
     screen = app.primaryScreen()
     print(f"platform {app.platformName()}, screen {screen.refreshRate():g} Hz, "
-          f"{seconds:g} s per case, {HISTORY_S / 60:g} min of history in the buffer",
-          flush=True)
+          f"{seconds:g} s per case, {HISTORY_S / 60:g} min of history in the buffer"
+          + (", live autotune accumulating" if args.autotune else ""), flush=True)
     for rate, history, window_s in cases:
-        print(measure(app, rate, history, window_s, seconds).line(), flush=True)
+        print(measure(app, rate, history, window_s, seconds, args.autotune).line(), flush=True)
     collector.stop()
 
 
