@@ -125,6 +125,7 @@ class AutotunePanel(QWidget):
         self._job_error: str | None = None
         self._shown: tuple[object, ...] | None = None
         self._layer_on = False
+        self._notice = ""
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
@@ -166,15 +167,26 @@ class AutotunePanel(QWidget):
                self.tables.overlay is None)
         if not force and key == self._shown:
             return
+        if self._shown is not None and key[0] != self._shown[0] and key[0] is not None \
+                and self._job is None:
+            self._notice = ""  # new corrections came in: they say more than an old message
         self._shown = key
         self._show_outcome(outcome)
         self._draw_layer(outcome)
 
+    def _say(self, text: str) -> None:
+        """A message that stays until the next action (an error, what was applied)."""
+        self._notice = text
+        self.status.setText(text)
+
     def _show_outcome(self, outcome: AutotuneOutcome | None) -> None:
-        if outcome is None:
+        if self._notice:
+            self.status.setText(self._notice)
+        elif outcome is None:
             self.status.setText("Live corrections are not running: Restart live, or analyse "
                                 "saved runs." if self.source.currentText() == LIVE else
                                 "No offline analysis yet: Analyse runs or logs…")
+        if outcome is None:
             self.errors.show_errors({})
             self.apply_button.setEnabled(False)
             self.preview_button.setEnabled(False)
@@ -185,11 +197,12 @@ class AutotunePanel(QWidget):
         error = self.errors.mean_abs_error(tables)
         cylinders = ", ".join(f"{k.removeprefix('ve_')} {n}" for k, n in pending.items())
         where = ", ".join(outcome.sources) or "no run recorded yet"
-        self.status.setText(
-            f"{'Live' if outcome.live else 'Offline'}: {where}; {samples} samples used; "
-            f"{sum(pending.values())} cells to correct ({cylinders}); mean |AFR error| "
-            f"{error:.2f}" + ("" if error == error else " (none yet)") +
-            f"; delay {outcome.result.delay_source}")
+        if not self._notice:
+            self.status.setText(
+                f"{'Live' if outcome.live else 'Offline'}: {where}; {samples} samples used; "
+                f"{sum(pending.values())} cells to correct ({cylinders}); mean |AFR error| "
+                f"{error:.2f}" + ("" if error == error else " (none yet)") +
+                f"; delay {outcome.result.delay_source}")
         self.errors.show_errors(tables)
         self.apply_button.setEnabled(any(pending.values()))
         self.preview_button.setEnabled(any(pending.values()))
@@ -230,18 +243,17 @@ class AutotunePanel(QWidget):
             self.tables.discard_overlay()
         records = self.session.apply(outcome)
         changed = sum(r.cells_changed for r in records)
-        self.status.setText(f"Applied: {changed} cells over {len(records)} tables "
-                            "(Edit ▸ Undo takes it back)."
-                            + (" Send the tune to the virtual ECM for the next pulls."
-                               if self.session.can_send_tune else
-                               " Export the tune and flash the ECM for the next pulls."))
+        self._say(f"Applied: {changed} cells over {len(records)} tables (Edit ▸ Undo takes it "
+                  "back)." + (" Send the tune to the virtual ECM for the next pulls."
+                              if self.session.can_send_tune else
+                              " Export the tune and flash the ECM for the next pulls."))
         self._shown = None
 
     def send_tune(self) -> None:
         self.session.send_tune()
         self.source.setCurrentText(LIVE)
-        self.status.setText("Sent to the virtual ECM; live corrections start again from the "
-                            "next recorded run.")
+        self._say("Sent to the virtual ECM; live corrections start again from the next "
+                  "recorded run.")
         self._shown = None
 
     def _require(self) -> AutotuneOutcome:
@@ -262,6 +274,7 @@ class AutotunePanel(QWidget):
         if self._job is not None:
             return
         self._job_error = None
+        self._notice = ""
         self._job_progress = "starting"
 
         def run() -> None:
@@ -289,8 +302,9 @@ class AutotunePanel(QWidget):
         self.progress.hide()
         self.analyse_button.setEnabled(True)
         if self._job_error is not None:
-            self.status.setText(self._job_error)
+            self._say(self._job_error)
         else:
+            self._notice = ""
             self.source.setCurrentText(OFFLINE)
             self._shown = None
 
@@ -303,8 +317,9 @@ class AutotunePanel(QWidget):
         return self._job is None
 
     def _guarded(self, action) -> None:  # noqa: ANN001
+        self._notice = ""
         try:
             action()
         except InputError as exc:
-            self.status.setText(str(exc))
+            self._say(str(exc))
         self.refresh(force=True)

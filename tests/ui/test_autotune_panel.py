@@ -1,0 +1,76 @@
+"""The Autotune panel offline (issue 16): a saved log analysed with the panel's settings on a
+worker, the corrections drawn over the editor and the AFR error grid, both cylinders applied in
+one undoable step, a bad file named in the panel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from dynoai_desktop.core.log_csv import format_log_csv
+from dynoai_desktop.core.table import Table
+from dynoai_desktop.core.tune import VE_FRONT_MAP, VE_REAR_MAP, Tune
+from tests.core.autotune_logs import steady_log, ve_table
+
+
+def _tune() -> Tune:
+    front, rear = ve_table(VE_FRONT_MAP), ve_table(VE_REAR_MAP)
+    return Tune({t.name: t for t in (front, rear)})
+
+
+def _log_file(folder: Path) -> Path:
+    """Holds at 3000 rpm / 60 kPa 5 % lean, then 4000 rpm / 80 kPa 4 % rich, a gap between."""
+    parts = [steady_log(rpm=3000.0, map_kpa=60.0, afr=13.65),
+             steady_log(rpm=4000.0, map_kpa=80.0, afr=12.48, t0=20.0)]
+    columns = {k: np.concatenate([p.columns[k] for p in parts]) for k in parts[0].columns}
+    path = folder / "holds.csv"
+    path.write_text(format_log_csv(columns), encoding="utf-8")
+    return path
+
+
+def test_an_offline_analysis_shows_on_the_editor_and_applies_in_one_step(
+        qtbot, make_window, tmp_path: Path) -> None:  # noqa: ANN001
+    window = make_window()
+    app = window.app
+    app.tune.show(_tune(), "test tune")
+    panel = window.autotune
+    assert not panel.send_button.isVisibleTo(window)  # no virtual ECM: no sink, no button
+    panel.min_weight.setValue(50.0)
+    panel.analyse([_log_file(tmp_path)])
+    assert panel.wait_for_analysis()
+    assert panel.source.currentText() == "Offline analysis"
+    assert "Offline: holds.csv" in panel.status.text()
+    assert app.autotune.offline is not None
+    assert app.autotune.offline.settings.min_weight == 50.0  # the settings used, kept with it
+
+    window.tables.show_table(window.tables._names.index(VE_FRONT_MAP))
+    panel.refresh(force=True)
+    layer = window.tables.view.model().layer
+    assert layer is not None and layer.name == "autotune pending"
+    assert layer.notes[2, 2].startswith("+5.0")  # 3000 rpm, 60 kPa: 5 % lean, VE up
+    assert layer.notes[3, 3].startswith("-4.0")
+    grid = panel.errors.grids["ve_front"]
+    assert grid.item(2, 2).text() == "+0.65"  # measured − target, AFR
+
+    before: Table = app.tune.table(VE_FRONT_MAP)
+    qtbot.mouseClick(panel.apply_button, Qt.MouseButton.LeftButton)
+    after = app.tune.table(VE_FRONT_MAP)
+    assert after.values[2, 2] == pytest.approx(before.values[2, 2] * 1.05, rel=2e-3)
+    assert app.tune.table(VE_REAR_MAP).values[3, 3] < ve_table().values[3, 3]
+    assert "2 tables" in app.tune.undo_text
+    app.tune.undo()  # one step takes both cylinders back
+    assert app.tune.table(VE_FRONT_MAP) == before
+    assert app.tune.table(VE_REAR_MAP).values[3, 3] == ve_table().values[3, 3]
+
+
+def test_a_file_that_is_not_a_log_is_named_in_the_panel(make_window, tmp_path: Path) -> None:
+    window = make_window()
+    window.app.tune.show(_tune(), "test tune")
+    bad = tmp_path / "notes.csv"
+    bad.write_text("this is not a log\n", encoding="utf-8")
+    window.autotune.analyse([bad])
+    assert window.autotune.wait_for_analysis()
+    assert "notes.csv" in window.autotune.status.text()
