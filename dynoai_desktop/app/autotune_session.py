@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +90,8 @@ class AutotuneSession:
         self.live = live
         self.settings = AutotuneSettings()
         self.offline: AutotuneOutcome | None = None
+        self.saved: Path | None = None
+        """Where the last offline analysis was kept (report.json with its settings)."""
         self.changed = Event("autotune settings or results changed")
 
     # ------------------------------------------------------------------ tables
@@ -145,8 +148,21 @@ class AutotuneSession:
         result = autotune(logs, tables, None, self.settings, self._locked(), progress)
         names = tuple(labels) if labels is not None else tuple(Path(p).name for p in paths)
         self.offline = AutotuneOutcome(result, names, self.settings, self.table_names())
+        self.saved = self._keep(self.offline)
         self.changed.emit()
         return self.offline
+
+    def _keep(self, outcome: AutotuneOutcome) -> Path | None:
+        """The analysis with its settings, as report.json in the data folder's ``autotune``
+        (None without a catalog; a write error is not the analysis's failure)."""
+        catalog = self.tune.catalog
+        if catalog is None:
+            return None
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        try:
+            return outcome.save(catalog.data_dir / "autotune" / stamp)
+        except OSError:
+            return None
 
     def set_settings(self, settings: AutotuneSettings) -> None:
         self.settings = settings

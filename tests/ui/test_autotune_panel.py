@@ -4,6 +4,7 @@ one undoable step, a bad file named in the panel."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +46,9 @@ def test_an_offline_analysis_shows_on_the_editor_and_applies_in_one_step(
     assert "Offline: holds.csv" in panel.status.text()
     assert app.autotune.offline is not None
     assert app.autotune.offline.settings.min_weight == 50.0  # the settings used, kept with it
+    kept = json.loads(app.autotune.saved.read_text(encoding="utf-8"))
+    assert kept["settings"]["min_weight"] == 50.0 and kept["sources"] == ["holds.csv"]
+    assert set(kept["tables"]) == {"ve_front", "ve_rear"}
 
     window.tables.show_table(window.tables._names.index(VE_FRONT_MAP))
     panel.refresh(force=True)
