@@ -32,21 +32,18 @@ def _bracket(axis: FloatArray, x: FloatArray) -> tuple[IntArray, IntArray, Float
 
 @dataclass(frozen=True, eq=False)
 class Bins:
-    """Where each located sample (finite rpm and load) falls on a normalised grid: the flat
-    index of each of its four surrounding cells with its bilinear weight (4 x n arrays), and
-    its nearest cell (flat index)."""
+    """Where each located sample (finite rpm and load) falls on a normalised grid: its nearest
+    cell (flat index), and its place: the cell below-left of it and how far toward the next
+    row and column, to 1/16 of a cell (:func:`place_index`)."""
 
     located: npt.NDArray[np.bool_]
-    corner_cell: IntArray
-    corner_weight: FloatArray
     nearest: IntArray
     place: IntArray
-    """Where in its cell each sample is, to 1/16 of the cell (:func:`place_index`): samples at
-    one place are pooled for the table fit (``cells.fit_table``), whatever the log's length."""
 
 
 PLACE_STEPS = 16
-"""A sample's position between breakpoints is kept to 1/16 of the cell for the table fit."""
+"""A sample's position between breakpoints is kept to 1/16 of the cell: its bilinear weights
+are those of that position (exact at a cell's centre and at quarters, within 1/32 between)."""
 PLACE_LEVELS = PLACE_STEPS + 1
 
 
@@ -59,6 +56,20 @@ def place_index(r0: IntArray, c0: IntArray, fr: FloatArray, fc: FloatArray, ncol
     return ((r0 * ncol + c0) * PLACE_LEVELS + qr) * PLACE_LEVELS + qc
 
 
+def place_corners(place: IntArray, shape: tuple[int, int]) -> tuple[IntArray, FloatArray]:
+    """The four cells (flat, 4 x k) around each place and their bilinear weights (4 x k)."""
+    rows, ncol = shape
+    qc = place % PLACE_LEVELS
+    qr = (place // PLACE_LEVELS) % PLACE_LEVELS
+    cell00 = place // (PLACE_LEVELS * PLACE_LEVELS)
+    r0, c0 = cell00 // ncol, cell00 % ncol
+    r1, c1 = np.minimum(r0 + 1, rows - 1), np.minimum(c0 + 1, ncol - 1)
+    fr, fc = qr / PLACE_STEPS, qc / PLACE_STEPS
+    cells = np.stack([r0 * ncol + c0, r0 * ncol + c1, r1 * ncol + c0, r1 * ncol + c1])
+    weights = np.stack([(1 - fr) * (1 - fc), (1 - fr) * fc, fr * (1 - fc), fr * fc])
+    return cells, weights
+
+
 def locate(view: NormalisedTable, rpm: FloatArray, load: FloatArray) -> Bins:
     """The bins of every sample on ``view``'s grid (samples without rpm or load left out)."""
     located = np.isfinite(rpm) & np.isfinite(load)
@@ -66,71 +77,47 @@ def locate(view: NormalisedTable, rpm: FloatArray, load: FloatArray) -> Bins:
     c0, c1, fc = _bracket(view.col_breakpoints, load[located])
     ncol = view.shape[1]
     nearest = np.where(fr > 0.5, r1, r0) * ncol + np.where(fc > 0.5, c1, c0)
-    n = fr.size
-    cell = np.empty((4, n), dtype=np.intp)
-    np.multiply(r0, ncol, out=cell[0])
-    np.multiply(r1, ncol, out=cell[2])
-    np.add(cell[0], c1, out=cell[1])
-    np.add(cell[2], c1, out=cell[3])
-    cell[0] += c0
-    cell[2] += c0
-    gr, gc = 1.0 - fr, 1.0 - fc
-    weight = np.empty((4, n))
-    np.multiply(gr, gc, out=weight[0])
-    np.multiply(gr, fc, out=weight[1])
-    np.multiply(fr, gc, out=weight[2])
-    np.multiply(fr, fc, out=weight[3])
-    return Bins(located, cell, weight, nearest, place_index(r0, c0, fr, fc, ncol))
+    return Bins(located, nearest, place_index(r0, c0, fr, fc, ncol))
+
+
+PLACE_SUMS = ("samples", "ratio", "ratio_sq", "seconds", "target")
+"""Per place, over its usable samples: how many, Σx, Σx², Σ seconds, Σ target AFR."""
 
 
 @dataclass
 class CellSums:
-    """Per cell of a normalised grid: the sums autotune's statistics are made of."""
+    """Per cell of a normalised grid: the sums autotune's statistics are made of.
+
+    Samples are pooled by place (one bincount per sum over the log, whatever its length); the
+    per-cell sums spread each place over its four cells with its bilinear weights when asked.
+    Sums, not means, so logs pool by adding.
+    """
 
     shape: tuple[int, int]
-    weight: FloatArray = field(init=False)
-    """Σw: summed bilinear weight of the usable samples."""
-    weighted: FloatArray = field(init=False)
-    """Σw·x, x = measured AFR / target AFR."""
-    weighted_sq: FloatArray = field(init=False)
-    """Σw·x²."""
-    weighted_target: FloatArray = field(init=False)
-    """Σw·target AFR (for the AFR error tuners read: measured − target)."""
-    weight_time_s: FloatArray = field(init=False)
-    """Σw·dt: the time spent in the cell, weighted."""
+    places: dict[str, FloatArray] = field(init=False)
+    """Per place: each of PLACE_SUMS."""
     samples: npt.NDArray[np.int64] = field(init=False)
     """Usable samples whose nearest cell this is."""
     rejected: dict[str, npt.NDArray[np.int64]] = field(init=False)
     """Per reason: rejected samples whose nearest cell this is."""
-    place_samples: FloatArray = field(init=False)
-    """Per place (:func:`place_index`): usable samples there."""
-    place_ratio: FloatArray = field(init=False)
-    """Per place: Σx of its usable samples."""
     has_trims: bool = False
     """Some log carried closed-loop trims (so ``closed_loop`` is a reason worth reporting)."""
 
     def __post_init__(self) -> None:
         size = self.shape[0] * self.shape[1]
-        places = size * PLACE_LEVELS * PLACE_LEVELS
-        self.place_samples = np.zeros(places)
-        self.place_ratio = np.zeros(places)
-        self.weight = np.zeros(size)
-        self.weighted = np.zeros(size)
-        self.weighted_sq = np.zeros(size)
-        self.weighted_target = np.zeros(size)
-        self.weight_time_s = np.zeros(size)
+        count = size * PLACE_LEVELS * PLACE_LEVELS
+        self.places = {name: np.zeros(count) for name in PLACE_SUMS}
         self.samples = np.zeros(size, dtype=np.int64)
         self.rejected = {r: np.zeros(size, dtype=np.int64) for r in REJECT_REASONS}
+        self._cells: dict[str, FloatArray] | None = None
 
     def add(self, bins: Bins, ratio: FloatArray, code: npt.NDArray[np.int8],
             seconds: FloatArray, target: FloatArray | None = None) -> None:
         """Bin one log's samples: ``code`` 0 usable (with ``ratio`` and its ``target`` AFR),
         else a reason code; ``seconds`` is the time each sample stands for."""
-        size = self.weight.size
+        size = self.shape[0] * self.shape[1]
         located = bins.located
         ratio, code, seconds = ratio[located], code[located], seconds[located]
-        if target is not None:
-            target = target[located]
         # One pass for every reason: index = code * cells + cell.
         by_code = np.bincount(code.astype(np.intp) * size + bins.nearest,
                               minlength=(len(REJECT_REASONS) + 1) * size).reshape(-1, size)
@@ -139,20 +126,59 @@ class CellSums:
             self.rejected[reason] += by_code[i]
         use = code == 0
         x = np.where(use, ratio, 0.0)
-        w = bins.corner_weight * use  # 4 x n; unusable samples weigh nothing
-        cell = bins.corner_cell.ravel()
-        wx = w * x
-        added = np.bincount(cell, w.ravel(), size)
-        self.weighted += np.bincount(cell, wx.ravel(), size)
-        self.weighted_sq += np.bincount(cell, (wx * x).ravel(), size)
+        count = self.places["samples"].size
+        place = bins.place
+        self.places["samples"] += np.bincount(place, use, count)
+        self.places["ratio"] += np.bincount(place, x, count)
+        self.places["ratio_sq"] += np.bincount(place, x * x, count)
+        self.places["seconds"] += np.bincount(place, np.where(use, seconds, 0.0), count)
         if target is not None:
-            self.weighted_target += np.bincount(
-                cell, (w * np.where(use, target, 0.0)).ravel(), size)
-        self.weight += added
-        self.weight_time_s += np.bincount(cell, (w * seconds).ravel(), size)
-        places = self.place_samples.size
-        self.place_samples += np.bincount(bins.place, use, places)
-        self.place_ratio += np.bincount(bins.place, x, places)
+            self.places["target"] += np.bincount(
+                place, np.where(use, target[located], 0.0), count)
+        self._cells = None
+
+    def _cell_sums(self) -> dict[str, FloatArray]:
+        if self._cells is None:
+            size = self.shape[0] * self.shape[1]
+            seen = np.flatnonzero(self.places["samples"])
+            cells, weights = place_corners(seen, self.shape)
+            flat = cells.ravel()
+            self._cells = {name: np.bincount(flat, (weights * values[seen]).ravel(), size)
+                           for name, values in self.places.items()}
+        return self._cells
+
+    @property
+    def weight(self) -> FloatArray:
+        """Σw: summed bilinear weight of the usable samples."""
+        return self._cell_sums()["samples"]
+
+    @property
+    def weighted(self) -> FloatArray:
+        """Σw·x, x = measured AFR / target AFR."""
+        return self._cell_sums()["ratio"]
+
+    @property
+    def weighted_sq(self) -> FloatArray:
+        """Σw·x²."""
+        return self._cell_sums()["ratio_sq"]
+
+    @property
+    def weight_time_s(self) -> FloatArray:
+        """Σw·seconds: the time spent in the cell, weighted."""
+        return self._cell_sums()["seconds"]
+
+    @property
+    def weighted_target(self) -> FloatArray:
+        """Σw·target AFR (for the AFR error tuners read: measured − target)."""
+        return self._cell_sums()["target"]
+
+    @property
+    def place_samples(self) -> FloatArray:
+        return self.places["samples"]
+
+    @property
+    def place_ratio(self) -> FloatArray:
+        return self.places["ratio"]
 
     def reshaped(self, array: np.ndarray) -> np.ndarray:
         """A flat per-cell array as rows x columns of the normalised grid."""

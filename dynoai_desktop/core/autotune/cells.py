@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from dynoai_desktop.core.autotune.binning import PLACE_LEVELS, PLACE_STEPS, CellSums
+from dynoai_desktop.core.autotune.binning import CellSums, place_corners
 from dynoai_desktop.core.autotune.settings import AutotuneSettings
 
 FloatArray = npt.NDArray[np.float64]
@@ -118,14 +118,7 @@ def fit_table(sums: CellSums, values: FloatArray, active: BoolArray, ratio_mean:
     place = np.flatnonzero(sums.place_samples)
     count = sums.place_samples[place]
     x = sums.place_ratio[place] / count
-    qc = place % PLACE_LEVELS
-    qr = (place // PLACE_LEVELS) % PLACE_LEVELS
-    cell00 = place // (PLACE_LEVELS * PLACE_LEVELS)
-    r0, c0 = cell00 // ncol, cell00 % ncol
-    r1, c1 = np.minimum(r0 + 1, rows - 1), np.minimum(c0 + 1, ncol - 1)
-    fr, fc = qr / PLACE_STEPS, qc / PLACE_STEPS
-    cells = np.stack([r0 * ncol + c0, r0 * ncol + c1, r1 * ncol + c0, r1 * ncol + c1])
-    b = np.stack([(1 - fr) * (1 - fc), (1 - fr) * fc, fr * (1 - fc), fr * fc])
+    cells, b = place_corners(place, (rows, ncol))
     v = values.ravel()[cells]
     lookup = (b * v).sum(axis=0)
     a = np.divide(b * v, lookup, out=np.zeros_like(b), where=lookup > 0)

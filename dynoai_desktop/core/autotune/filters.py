@@ -56,14 +56,16 @@ def time_window(time_s: FloatArray, half_s: float, bounds: tuple[IntArray, IntAr
 
 def moving_mean(values: FloatArray, half_s: float, time_s: FloatArray, segment: IntArray,
                 bounds: tuple[IntArray, IntArray] | None = None,
-                at: IntArray | None = None) -> FloatArray:
+                at: IntArray | None = None,
+                window: tuple[IntArray, IntArray] | None = None) -> FloatArray:
     """Centred moving mean over ``half_s`` seconds either side (NaN treated as absent), within
-    each segment; at the samples ``at`` only (indices) when given."""
+    each segment; at the samples ``at`` only (indices) when given. ``window``: the
+    :func:`time_window` already worked out for these samples."""
     n = values.size
     if n == 0 or half_s <= 0:
         return values.copy() if at is None else values[at]
-    lo, hi = time_window(time_s, half_s, bounds if bounds is not None else
-                         _segment_bounds(segment), at)
+    lo, hi = window if window is not None else time_window(
+        time_s, half_s, bounds if bounds is not None else _segment_bounds(segment), at)
     size = n if at is None else at.size
     ok = np.isfinite(values)
     csum = np.empty(n + 1)
@@ -80,7 +82,8 @@ def moving_mean(values: FloatArray, half_s: float, time_s: FloatArray, segment: 
 
 def rate(values: FloatArray, time_s: FloatArray, segment: IntArray,
          bounds: tuple[IntArray, IntArray] | None = None, half_s: float = 0.0,
-         at: IntArray | None = None) -> FloatArray:
+         at: IntArray | None = None,
+         window: tuple[IntArray, IntArray] | None = None) -> FloatArray:
     """Rate of change per second between the ends of a window ``half_s`` seconds either side
     (at least the neighbouring samples), within each segment: a jittered log has no meaningful
     rate over one sample."""
@@ -89,7 +92,7 @@ def rate(values: FloatArray, time_s: FloatArray, segment: IntArray,
     if n < 2:
         return np.zeros(size)
     bounds = bounds if bounds is not None else _segment_bounds(segment)
-    lo, hi = time_window(time_s, half_s, bounds, at)
+    lo, hi = window if window is not None else time_window(time_s, half_s, bounds, at)
     idx = np.arange(n) if at is None else at
     first, last = bounds[0][idx], bounds[1][idx]
     lo = np.minimum(lo, np.maximum(idx - 1, first))
@@ -194,13 +197,14 @@ def engine_reasons(columns: dict[str, FloatArray], segment: IntArray,
     transient = np.zeros(n, dtype=bool)
     wot = np.zeros(n, dtype=bool)
     bounds = _segment_bounds(segment) if n else None
+    window = time_window(time_s, half, bounds) if n else None  # shared by the four below
     if tps is not None:
-        tps_s = moving_mean(tps, half, time_s, segment, bounds)
-        transient |= np.abs(rate(tps_s, time_s, segment, bounds, half)) > \
+        tps_s = moving_mean(tps, half, time_s, segment, bounds, window=window)
+        transient |= np.abs(rate(tps_s, time_s, segment, bounds, half, window=window)) > \
             settings.tps_rate_pct_per_s
     if map_kpa is not None:
-        map_s = moving_mean(map_kpa, half, time_s, segment, bounds)
-        map_fast = np.abs(rate(map_s, time_s, segment, bounds, half)) > \
+        map_s = moving_mean(map_kpa, half, time_s, segment, bounds, window=window)
+        map_fast = np.abs(rate(map_s, time_s, segment, bounds, half, window=window)) > \
             settings.map_rate_kpa_per_s
         if tps is not None:
             baro = columns.get("baro_kpa")
@@ -229,9 +233,10 @@ def engine_reasons(columns: dict[str, FloatArray], segment: IntArray,
             # hold. A decel whose torque reads a little above nothing is still a decel.
             half_t = settings.torque_window_s / 2.0
             at = np.flatnonzero(shut)
-            driving = moving_mean(torque, half_t, time_s, segment, bounds, at) >= \
+            around = time_window(time_s, half_t, bounds, at)
+            driving = moving_mean(torque, half_t, time_s, segment, bounds, at, around) >= \
                 settings.driving_torque_ftlb
-            held = np.abs(rate(rpm, time_s, segment, bounds, half_t, at)) <= \
+            held = np.abs(rate(rpm, time_s, segment, bounds, half_t, at, around)) <= \
                 settings.hold_rpm_rate_per_s
             shut[at[driving & held]] = False
         code[(code == USABLE) & shut] = CODE["closed_throttle"]
