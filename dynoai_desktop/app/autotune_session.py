@@ -111,13 +111,22 @@ class AutotuneSession:
     # ------------------------------------------------------------------ live
     def start_live(self) -> None:
         """Corrections from the runs recorded from now on, relative to the open tune's tables
-        (which must be what the ECM fuels from: send it first in demo mode)."""
+        (which must be what the ECM fuels from: send it first in demo mode). The delay is the
+        panel's, else the one the last offline analysis measured, else the default curve."""
         tables = self.tables()
         if not tables:
             raise InputError("The open tune has no VE tables to correct; open a tune with "
                              "front and rear VE tables first.")
-        self.live.autotune_live(tables, self.settings, self._locked())
+        self.live.autotune_live(tables, self.settings, self._locked(), self.measured_delay())
         self.changed.emit()
+
+    def measured_delay(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The wideband delay the last offline analysis measured from its logs' throttle steps
+        ((rpm, ms)), for the live corrections; None: the default curve (or the panel's)."""
+        if self.offline is None or self.offline.result.delay_source != "measured":
+            return None
+        pairs = np.array(self.offline.result.delay_ms_by_rpm, dtype=np.float64)
+        return pairs[:, 0], pairs[:, 1]
 
     def stop_live(self) -> None:
         self.live.autotune_live(None)

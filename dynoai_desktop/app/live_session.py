@@ -162,7 +162,8 @@ class LiveSession:
 
     def autotune_live(self, tables: Mapping[str, Table] | None,
                       settings: AutotuneSettings | None = None,
-                      locked: Mapping[str, np.ndarray] | None = None) -> None:
+                      locked: Mapping[str, np.ndarray] | None = None,
+                      delay_curve: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """Accumulate autotune corrections for ``tables`` (``ve_front``/``ve_rear``, the
         ones fuelling the engine now) from the rows of the runs recorded from now on (each
         run's rows exactly, so the offline analysis of those runs gives the same); None stops
@@ -172,8 +173,8 @@ class LiveSession:
         if not tables:
             self.analysis.unregister(AUTOTUNE)
             return
-        self.analysis.register(AUTOTUNE, LiveAutotune(tables, None, settings, locked=locked,
-                                                      runs_only=True))
+        self.analysis.register(AUTOTUNE, LiveAutotune(tables, None, settings, delay_curve,
+                                                      locked=locked, runs_only=True))
 
     def _autotune_opens(self, run_id: int) -> None:
         self.analysis.apply(AUTOTUNE, lambda acc: acc.open_run(run_id))

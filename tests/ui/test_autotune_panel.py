@@ -59,6 +59,16 @@ def test_an_offline_analysis_shows_on_the_editor_and_applies_in_one_step(
     grid = panel.errors.grids["ve_front"]
     assert grid.item(2, 2).text() == "+0.65"  # measured − target, AFR
 
+    # Re-run on the spot with another setting: the same file, the new settings.
+    panel.authority.setValue(3.0)
+    qtbot.mouseClick(panel.rerun_button, Qt.MouseButton.LeftButton)
+    assert panel.wait_for_analysis()
+    assert app.autotune.offline.settings.max_change_pct == 3.0
+    assert window.tables.view.model().layer.notes[2, 2].startswith("+3.0")
+    panel.authority.setValue(10.0)
+    qtbot.mouseClick(panel.rerun_button, Qt.MouseButton.LeftButton)
+    assert panel.wait_for_analysis()
+
     before: Table = app.tune.table(VE_FRONT_MAP)
     qtbot.mouseClick(panel.apply_button, Qt.MouseButton.LeftButton)
     after = app.tune.table(VE_FRONT_MAP)

@@ -85,6 +85,9 @@ class AutotunePanel(QWidget):
         self.restart.setToolTip("Corrections from the runs recorded from now on, against the "
                                 "tune open now (what the ECM fuels from)")
         self.analyse_button = QPushButton("Analyse runs or logs…")
+        self.rerun_button = QPushButton("Re-run")
+        self.rerun_button.setToolTip("The same files again with the settings as they are now")
+        self.rerun_button.setEnabled(False)
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
         self.progress.hide()
@@ -98,7 +101,7 @@ class AutotunePanel(QWidget):
         self.errors = AfrErrorView()
 
         row1 = QHBoxLayout()
-        for w in (self.source, self.restart, self.analyse_button):
+        for w in (self.source, self.restart, self.analyse_button, self.rerun_button):
             row1.addWidget(w)
         row2 = QHBoxLayout()
         for w in (self.preview_button, self.apply_button, self.send_button):
@@ -115,12 +118,14 @@ class AutotunePanel(QWidget):
 
         self.restart.clicked.connect(lambda: self._guarded(self.session.start_live))
         self.analyse_button.clicked.connect(self._ask_files)
+        self.rerun_button.clicked.connect(lambda: self.analyse(self._paths))
         self.preview_button.clicked.connect(lambda: self._guarded(self.preview))
         self.apply_button.clicked.connect(lambda: self._guarded(self.apply))
         self.send_button.clicked.connect(lambda: self._guarded(self.send_tune))
         self.source.currentTextChanged.connect(lambda _t: self.refresh(force=True))
         self.show_pending.toggled.connect(lambda _on: self.refresh(force=True))
         self._job: threading.Thread | None = None
+        self._paths: list[Path] = []
         self._job_progress = ""
         self._job_error: str | None = None
         self._shown: tuple[object, ...] | None = None
@@ -271,8 +276,9 @@ class AutotunePanel(QWidget):
 
     def analyse(self, paths: list[Path]) -> None:
         """The offline analysis of ``paths`` on a worker thread, the progress shown."""
-        if self._job is not None:
+        if self._job is not None or not paths:
             return
+        self._paths = list(paths)
         self._job_error = None
         self._notice = ""
         self._job_progress = "starting"
@@ -286,6 +292,7 @@ class AutotunePanel(QWidget):
         self._job = threading.Thread(target=run, name="autotune-offline", daemon=True)
         self.progress.show()
         self.analyse_button.setEnabled(False)
+        self.rerun_button.setEnabled(False)
         self._job.start()
 
     def _progress(self, text: str) -> None:
@@ -301,6 +308,7 @@ class AutotunePanel(QWidget):
         self._job = None
         self.progress.hide()
         self.analyse_button.setEnabled(True)
+        self.rerun_button.setEnabled(bool(self._paths))
         if self._job_error is not None:
             self._say(self._job_error)
         else:
