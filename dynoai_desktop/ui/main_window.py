@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QByteArray, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
-from PySide6.QtWidgets import QDialog, QDockWidget, QMainWindow, QWidget
+from PySide6.QtWidgets import QDialog, QDockWidget, QMainWindow, QTabBar, QWidget
 
 from dynoai_desktop.acquisition.status import DeviceStatus
 from dynoai_desktop.app.application import DynoApp
@@ -157,12 +157,25 @@ class MainWindow(QMainWindow):
         for dock in self.docks.values():
             dock.setFloating(False)
             dock.show()
+        self._hide_stale_tab_bars()
         width = self.width()
         self.resizeDocks([self.docks["live"], self.docks["tables"]],
                          [int(width * share), int(width * (1 - share))], Qt.Orientation.Horizontal)
         height = self.height()
         self.resizeDocks([self.docks["tables"], self.docks["coverage"]],
                          [int(height * 0.6), int(height * 0.4)], Qt.Orientation.Vertical)
+
+    def _hide_stale_tab_bars(self) -> None:
+        """restoreState() leaves the dock area's old tab bar shown under the new one (same
+        place, same tabs; Qt 6.11): only the newest of each stays visible."""
+        seen: set[tuple[int, int, int, int]] = set()
+        for bar in reversed(self.findChildren(QTabBar)):
+            if bar.parent() is not self or not bar.isVisible():
+                continue
+            place = bar.geometry().getRect()
+            if place in seen:
+                bar.hide()
+            seen.add(place)
 
     def edit_preferences(self) -> None:
         current = self.app.settings.current
