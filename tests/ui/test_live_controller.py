@@ -37,7 +37,7 @@ def test_the_demo_cell_streams_through_the_device_path(qtbot, demo_window) -> No
     qtbot.waitUntil(lambda: window.live.gauges["afr_front"].value_label.text() != "—",
                     timeout=3000)
     assert float(window.live.gauges["rpm"].value_label.text().replace(",", "")) > 500
-    assert window.live.repaints > 10
+    qtbot.waitUntil(lambda: window.live.repaints > 10, timeout=5000)
     assert _light(window, "dyno").colour == theme.OK
     assert window.device_bar.connect_button.text() == "Disconnect"
 

@@ -14,11 +14,13 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -106,7 +108,16 @@ class AutotunePanel(QWidget):
         row2 = QHBoxLayout()
         for w in (self.preview_button, self.apply_button, self.send_button):
             row2.addWidget(w)
-        layout = QVBoxLayout(self)
+        # The panel scrolls inside its dock: it never makes the window wider than the screen.
+        content = QWidget()
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        layout = QVBoxLayout(content)
         layout.addWidget(self.status)
         layout.addLayout(row1)
         layout.addWidget(self.progress)
