@@ -144,7 +144,8 @@ class AutotuneSession:
     def analyse(self, paths: Sequence[Path | str], labels: Sequence[str] | None = None,
                 progress: Callable[[str], None] | None = None) -> AutotuneOutcome:
         """The same analysis on saved runs or imported logs (the panel's settings); each file
-        a log of its own. InputError naming the file when one cannot be read or used."""
+        a log of its own. InputError naming the file when one cannot be read or used. It may
+        run on a worker thread, so it emits nothing: the panel polls ``offline``."""
         tables = self.tables()
         if not tables:
             raise InputError("The open tune has no VE tables to correct; open a tune first.")
@@ -158,7 +159,6 @@ class AutotuneSession:
         names = tuple(labels) if labels is not None else tuple(Path(p).name for p in paths)
         self.offline = AutotuneOutcome(result, names, self.settings, self.table_names())
         self.saved = self._keep(self.offline)
-        self.changed.emit()
         return self.offline
 
     def _keep(self, outcome: AutotuneOutcome) -> Path | None:
