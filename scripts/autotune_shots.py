@@ -11,37 +11,23 @@ loop; about a minute and a half.
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
-import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
+from shot_window import demo_window, run_for
 
 from dynoai_desktop.app.application import DynoApp
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.demo import DemoCell
-from dynoai_desktop.storage.catalog import DATA_DIR_ENV
 from dynoai_desktop.storage.log_files import read_log_arrays
-from dynoai_desktop.ui.gc_on_gui_thread import GuiThreadGarbageCollector
-from dynoai_desktop.ui.main_window import MainWindow
-from dynoai_desktop.ui.panels.table_3d import share_opengl_contexts
-from dynoai_desktop.ui.theme import apply_theme
 
 RATE = 5.0
 LOOP_S = 150.0  # one loop of the demo plan, on the cell's clock
 PULL_RPM = 3800.0
-
-
-def _run_for(app: QApplication, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.005)
 
 
 def _record(app: QApplication, dyno: DynoApp, session: int, name: str,
@@ -52,7 +38,7 @@ def _record(app: QApplication, dyno: DynoApp, session: int, name: str,
     start = live.now_s()
     shot = on_pull is None
     while live.now_s() - start < LOOP_S:
-        _run_for(app, 0.1)
+        run_for(app, 0.1)
         if not shot and live.now_s() - start > LOOP_S / 2:
             latest = live.buffer.window(0.2, ("rpm", "tps_pct"))
             if latest["rpm"].size and latest["rpm"][-1] >= PULL_RPM and \
@@ -61,7 +47,7 @@ def _record(app: QApplication, dyno: DynoApp, session: int, name: str,
                 shot = True
     record = live.stop_recording()
     live.analysis.sync()
-    _run_for(app, 0.6)
+    run_for(app, 0.6)
     return record
 
 
@@ -98,17 +84,7 @@ def _traces(before: dict[str, np.ndarray], after: dict[str, np.ndarray]) -> QWid
 
 
 def main(out: Path, demo_cell: DemoCell) -> None:
-    start = demo_cell.start()
-    share_opengl_contexts()
-    app = QApplication(sys.argv[:1])
-    apply_theme(app)
-    collector = GuiThreadGarbageCollector()
-    with tempfile.TemporaryDirectory() as scratch:
-        os.environ[DATA_DIR_ENV] = str(Path(scratch) / "data")
-        dyno = DynoApp(Path(scratch) / "config", start)
-        window = MainWindow(dyno)
-        window.resize(1600, 1000)
-        window.show()
+    with demo_window(demo_cell) as (app, dyno, window):
         window.apply_layout("tuning")
         window.docks["autotune"].raise_()
         panel = window.autotune
@@ -120,7 +96,7 @@ def main(out: Path, demo_cell: DemoCell) -> None:
                                         BuildSpec.stock("twin_cam_103"))
         session = dyno.runs.start_session(vehicle)
         dyno.autotune.start_live()
-        _run_for(app, 1.0)
+        run_for(app, 1.0)
 
         def mid_pull() -> None:
             panel.refresh(force=True)
@@ -129,7 +105,7 @@ def main(out: Path, demo_cell: DemoCell) -> None:
         first = _record(app, dyno, session, "loop 1", mid_pull)
         panel.refresh(force=True)
         panel.preview()
-        _run_for(app, 0.5)
+        run_for(app, 0.5)
         window.docks["tables"].grab().save(str(out / "autotune_preview.png"))
         window.tables.discard_overlay()
         panel.apply()
@@ -137,12 +113,9 @@ def main(out: Path, demo_cell: DemoCell) -> None:
         second = _record(app, dyno, session, "loop 2")
         traces = _traces(_pull(dyno.runs.run_path(first)), _pull(dyno.runs.run_path(second)))
         traces.show()
-        _run_for(app, 0.5)
+        run_for(app, 0.5)
         traces.grab().save(str(out / "autotune_before_after.png"))
         traces.close()
-        window.close()
-        dyno.close()
-    collector.stop()
     print("saved " + ", ".join(str(out / n) for n in (
         "autotune_mid_pull.png", "autotune_preview.png", "autotune_before_after.png")))
 

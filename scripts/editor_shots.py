@@ -9,42 +9,30 @@ edits the demo base map the way a tuner would to make the history and the overla
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
+from shot_window import demo_window, run_for
 
 from dynoai_desktop.app.application import DynoApp
 from dynoai_desktop.core.overlay import Overlay, OverlayKind, OverlaySource
 from dynoai_desktop.core.table_ops import scale_cells, select_rect
 from dynoai_desktop.core.tune import VE_FRONT_MAP
 from dynoai_desktop.demo import DemoCell
-from dynoai_desktop.storage.catalog import DATA_DIR_ENV
-from dynoai_desktop.ui.gc_on_gui_thread import GuiThreadGarbageCollector
 from dynoai_desktop.ui.main_window import MainWindow
-from dynoai_desktop.ui.panels.table_3d import share_opengl_contexts
-from dynoai_desktop.ui.theme import apply_theme
 
 PULL_RPM = 3800.0
 TIMEOUT_S = 90.0
 
 
-def _run_for(app: QApplication, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.005)
-
-
 def _wait_for_pull(app: QApplication, dyno: DynoApp) -> None:
     end = time.monotonic() + TIMEOUT_S
     while time.monotonic() < end:
-        _run_for(app, 0.1)
+        run_for(app, 0.1)
         latest = dyno.live.buffer.window(0.2, ("rpm", "tps_pct"))
         rpm, tps = latest["rpm"], latest["tps_pct"]
         if rpm.size and rpm[-1] >= PULL_RPM and tps[-1] >= 90.0:
@@ -70,18 +58,8 @@ def _overlay(dyno: DynoApp) -> Overlay:
 
 
 def main(out: Path, demo_cell: DemoCell) -> None:
-    ports = demo_cell.start()
-    share_opengl_contexts()  # before the QApplication (ui/panels/table_3d.py)
-    app = QApplication(sys.argv[:1])
-    apply_theme(app)
-    collector = GuiThreadGarbageCollector()
     saved = []
-    with tempfile.TemporaryDirectory() as scratch:
-        os.environ[DATA_DIR_ENV] = str(Path(scratch) / "data")
-        dyno = DynoApp(Path(scratch) / "config", ports)
-        window = MainWindow(dyno)
-        window.resize(1600, 1000)
-        window.show()
+    with demo_window(demo_cell) as (app, dyno, window):
         window.apply_layout("tuning")
         _wait_for_pull(app, dyno)
         window.grab().save(str(out / "editor_mid_pull.png"))
@@ -94,7 +72,7 @@ def main(out: Path, demo_cell: DemoCell) -> None:
                            slice(table.shape[1] // 3, table.shape[1] // 3 + 1))
         dyno.tune.set_locked(VE_FRONT_MAP, lock, True)
         tables.preview_overlay(_overlay(dyno))
-        _run_for(app, 0.5)
+        run_for(app, 0.5)
         tables.grab().save(str(out / "overlay_preview.png"))
         saved.append("overlay_preview.png")
         tables.apply_overlay()
@@ -103,9 +81,6 @@ def main(out: Path, demo_cell: DemoCell) -> None:
                        "-3 % at light load, low rpm")
         dyno.tune.save_version("leaner at light load")
         saved += _history_and_3d(app, window, out)
-        window.close()
-        dyno.close()
-    collector.stop()
     print("saved " + ", ".join(str(out / name) for name in saved))
 
 
@@ -117,13 +92,13 @@ def _history_and_3d(app: QApplication, window: MainWindow, out: Path) -> list[st
     history.show_version_diff(1, VE_FRONT_MAP)
     window.resizeDocks([window.docks["tables"], window.docks["history"]], [380, 600],
                        Qt.Orientation.Vertical)
-    _run_for(app, 0.5)
+    run_for(app, 0.5)
     window.docks["history"].grab().save(str(out / "history_diff.png"))
     window.docks["coverage"].raise_()
     window.resizeDocks([window.docks["tables"], window.docks["coverage"]], [640, 340],
                        Qt.Orientation.Vertical)
     window.tables.show_3d(True)
-    _run_for(app, 2.0)  # the GL view is made on its first show, then the live point moves
+    run_for(app, 2.0)  # the GL view is made on its first show, then the live point moves
     window.docks["tables"].grab().save(str(out / "table_3d.png"))
     return ["history_diff.png", "table_3d.png"]
 
