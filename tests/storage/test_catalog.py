@@ -388,7 +388,8 @@ def test_a_version_2_catalog_gains_marks_and_its_versions_have_none(tmp_path: Pa
     tune = _tune()
     tune_id = _old_catalog(path, 2, [(tune, ChangeSource.IMPORT)])
     with Catalog(path) as catalog:
-        assert catalog._db.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert catalog._db.execute("PRAGMA user_version").fetchone()[0] == \
+            catalog_schema.SCHEMA_VERSION
         old = catalog.history(tune_id).latest.tune
         assert old.tables == tune.tables and old.locked == {} and old.knock_prone == {}
         catalog.record_version(tune_id, _marked(tune), ChangeSource.MANUAL_EDIT,

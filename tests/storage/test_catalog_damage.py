@@ -44,7 +44,7 @@ SIDECARS = ("-wal", "-shm", "-journal")
 @functools.cache
 def real_catalog() -> bytes:
     """A closed catalog holding a bit of everything: a tune with two versions, customers,
-    vehicles, sessions and finished runs."""
+    vehicles, sessions, finished runs and their coverage."""
     front, rear = demo_base_tables()[0]
     tune = Tune(
         {front.name: front, rear.name: rear}, BuildSpec.stock(EngineFamily.TC103), "demo.pvv"
@@ -69,6 +69,9 @@ def real_catalog() -> bytes:
                         tune_version_id=2,
                     )
                     catalog.finish_run(run, "2026-11-22T10:30:00", 40.0, 4000, (Marker(1, "a"),))
+                    catalog.add_coverage(bike, "ve_front", f"run:{run}", "map_kpa", [1000, 2000],
+                                         [30, 60, 100], [[0.5, 1.0, 0.0], [2.25, 0.0, 1.0]],
+                                         [[3, 4, 1], [9, 0, 2]])
                 catalog.end_session(session, "2026-11-22T11:00:00")
         return path.read_bytes()
 
@@ -96,6 +99,7 @@ def read_everything(catalog: Catalog) -> None:
     for customer in read(catalog.customers):
         for vehicle in read(catalog.vehicles, customer.id):
             read(catalog.runs_for_vehicle, vehicle.id)
+            read(catalog.coverage_runs, vehicle.id)  # a damaged row is left out, never raised
             for session in read(catalog.sessions, vehicle.id):
                 read(catalog.runs, session.id)
 

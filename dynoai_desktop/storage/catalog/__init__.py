@@ -5,11 +5,13 @@ round-trips every value and the raw layout exactly) and the shop's work (schema 
 vehicles (each with its BuildSpec) -> sessions (a visit to the dyno, optionally on a tune) -> runs
 (one Parquet run file each, see :mod:`~dynoai_desktop.storage.run_files`, kept relative to the
 catalog's folder so the whole store can move), and each tune version's locked and knock-prone
-cells (schema 3). ARCHITECTURE.md "Storage".
+cells (schema 3), and each vehicle's coverage: what every run put into the cells of each of its
+VE tables, good-sample weight and raw hits, kept once per run so they add up over all its runs
+(schema 4). ARCHITECTURE.md "Storage".
 
 One module per part, each a mixin over :class:`CatalogBase` (``connection``: opening, damage
-checks, migrating): ``tunes``, ``shop`` (customers, vehicles, sessions), ``runs``; ``records``
-holds the frozen records they return and ``schema`` the migrations. Coverage, models and
+checks, migrating): ``tunes``, ``shop`` (customers, vehicles, sessions), ``runs``, ``coverage``;
+``records`` holds the frozen records they return and ``schema`` the migrations. Models and
 training records will join the same way: a further module and a further migration in
 :data:`~dynoai_desktop.storage.catalog.schema.MIGRATIONS`.
 
@@ -26,6 +28,7 @@ from dynoai_desktop.storage.catalog.connection import (
     CatalogBase,
     default_data_dir,
 )
+from dynoai_desktop.storage.catalog.coverage import CoverageMixin
 from dynoai_desktop.storage.catalog.errors import (
     CatalogDamaged,
     CatalogOpenError,
@@ -35,6 +38,7 @@ from dynoai_desktop.storage.catalog.errors import (
 from dynoai_desktop.storage.catalog.records import (
     RUN_STATUSES,
     RUNS_DIR,
+    CoverageRecord,
     Customer,
     RunRecord,
     Session,
@@ -56,6 +60,7 @@ __all__ = [
     "CatalogOpenError",
     "CatalogTooNew",
     "CatalogUnavailable",
+    "CoverageRecord",
     "Customer",
     "RunRecord",
     "Session",
@@ -67,7 +72,7 @@ __all__ = [
 ]
 
 
-class Catalog(TunesMixin, ShopMixin, RunsMixin, CatalogBase):
+class Catalog(TunesMixin, ShopMixin, RunsMixin, CoverageMixin, CatalogBase):
     """Open (creating or migrating as needed) the catalog at ``path``, by default
     ``default_data_dir() / CATALOG_FILE``; raises CatalogDamaged, CatalogTooNew or
     CatalogUnavailable when it cannot."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.weather import Weather
@@ -71,6 +73,27 @@ class RunRecord:
     markers: tuple[Marker, ...]
     weather: Weather
     tune_version_id: int | None  # the version number of the session's tune, if recorded
+
+
+@dataclass(frozen=True, eq=False)
+class CoverageRecord:
+    """One run's contribution to the cells of one of the vehicle's VE tables (schema 4).
+
+    ``weight`` (good-sample weight, float64) and ``hits`` (raw hits, int64) are rpm rows x load
+    columns on the breakpoints beside them (normalised: ascending); the arrays are read-only.
+    ``run_key`` is what makes the run unique: 'run:12' for a catalog run, 'file:<sha256>' for
+    an imported log.
+    """
+
+    vehicle_id: int
+    table_name: str  # 've_front', 've_rear', ...
+    run_key: str
+    load_channel: str  # "map_kpa" or "tps_pct": the table's column axis
+    rpm_breakpoints: np.ndarray  # float64, ascending
+    load_breakpoints: np.ndarray  # float64, ascending
+    weight: np.ndarray  # float64, shape (rpm, load)
+    hits: np.ndarray  # int64, shape (rpm, load)
+    added_at: str
 
 
 def check_status(status: object) -> str:

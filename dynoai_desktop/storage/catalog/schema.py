@@ -96,6 +96,32 @@ def _v2_to_v3(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE tune_versions ADD COLUMN marks_json TEXT NOT NULL DEFAULT '{}'")
 
 
+def _v3_to_v4(db: sqlite3.Connection) -> None:
+    # Coverage per vehicle: each run's contribution to the cells of one VE table, kept once per
+    # (vehicle, table, run) so the app can add them up over every run of the vehicle. The
+    # primary key starts with vehicle_id, so it is the index by vehicle as well.
+    if not db.in_transaction:
+        db.execute("BEGIN")
+    db.execute(
+        """CREATE TABLE coverage_runs (
+            vehicle_id INTEGER NOT NULL REFERENCES vehicles(id) ON DELETE CASCADE,
+            table_name TEXT NOT NULL,        -- 've_front', 've_rear', ...
+            run_key TEXT NOT NULL,           -- 'run:12' (a catalog run), 'file:<sha256>' (a log)
+            load_channel TEXT NOT NULL,      -- 'map_kpa' or 'tps_pct'
+            axes_json TEXT NOT NULL,         -- {"rpm": [...], "load": [...]}, ascending
+            weight_json TEXT NOT NULL,       -- rows x cols of good-sample weight (floats)
+            hits_json TEXT NOT NULL,         -- rows x cols of raw hits (whole numbers)
+            added_at TEXT NOT NULL,
+            PRIMARY KEY (vehicle_id, table_name, run_key)
+        )"""
+    )
+
+
 # MIGRATIONS[n] brings a version-n database to version n+1 (PRAGMA user_version).
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v0_to_v1, _v1_to_v2, _v2_to_v3]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _v0_to_v1,
+    _v1_to_v2,
+    _v2_to_v3,
+    _v3_to_v4,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
