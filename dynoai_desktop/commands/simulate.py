@@ -20,6 +20,7 @@ from dynoai_desktop.core.channels import LOG_COLUMNS, SensorStatus
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.log_csv import format_log_csv
 from dynoai_desktop.core.weather import CELL_AIR, Weather
+from dynoai_desktop.devices import dyno_line
 from dynoai_desktop.devices.base import DynoCommand
 from dynoai_desktop.sim.cell import CellConfig, VirtualCell
 from dynoai_desktop.sim.closed_loop import ClosedLoopParams, with_closed_loop_cells
@@ -239,8 +240,8 @@ def _run_log(args: argparse.Namespace) -> int:
 _SENSOR_STATES = {"ok": None, "warming": SensorStatus.WARMING_UP,
                   "calibrating": SensorStatus.CALIBRATING, "error": SensorStatus.SENSOR_ERROR}
 CONTROL_HELP = ("drop DEVICE | restore DEVICE | garbage DEVICE BYTES | stall DEVICE SECONDS | "
-                "sensor front|rear ok|warming|calibrating|error [CODE] | hold RPM | release | "
-                "plan NAME")
+                "sensor front|rear ok|warming|calibrating|error [CODE] | hold RPM [MAP KPA] | "
+                "pull FROM_RPM TO_RPM [MAP KPA] [RATE RPM_PER_S] | release | plan NAME")
 
 
 def apply_control(line: str, server: CellServer, cell: VirtualCell) -> str:
@@ -279,9 +280,16 @@ def apply_control(line: str, server: CellServer, cell: VirtualCell) -> str:
         code = int(number(2, "an error code")) if len(rest) > 2 else 0
         status = _SENSOR_STATES[rest[1]]
         cell.post(lambda: cell.set_sensor_state(rest[0], status, code))
-    elif verb == "hold":
+    elif verb == "hold" and len(rest) <= 1:
         rpm = number(0, "an rpm")
         cell.post(lambda: cell.command(DynoCommand("hold_rpm", rpm)))
+    elif verb in ("hold", "pull"):  # the dyno line's own !HOLD ... MAP / !PULL commands
+        cmd = dyno_line.parse_command("!" + " ".join([verb, *rest]).upper())
+        if cmd is None:
+            usage = ("hold RPM MAP KPA" if verb == "hold"
+                     else "pull FROM_RPM TO_RPM [MAP KPA] [RATE RPM_PER_S]")
+            raise InputError(f"{verb}: say {usage} (docs/dyno-line-protocol.md)")
+        cell.post(lambda: cell.command(cmd))
     elif verb == "release":
         cell.post(lambda: cell.command(DynoCommand("release")))
     elif verb == "plan":

@@ -9,7 +9,8 @@ one. What a step does on the dyno (its phases) is the simulator's part: ``sim.pl
 
     {"name": "my grid", "start": {"engine_temp_c": 90},
      "steps": [{"type": "grid", "rpm": [2000, 3000], "map_kpa": [40, 60], "seconds_per_cell": 4},
-               {"type": "pull", "from_rpm": 2000, "to_rpm": 5800}]}
+               {"type": "pull", "from_rpm": 2000, "to_rpm": 5800},
+               {"type": "sweep", "from_rpm": 2500, "to_rpm": 4500, "map_kpa": 80}]}
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ from dynoai_desktop.core.errors import InputError
 
 DEFAULT_ENGINE_TEMP_C = 90.0
 DEFAULT_FAN_CFM = 12000.0
-MIN_PULL_SPAN_RPM = 200.0  # a pull climbs, a decel falls, by at least this much
+MIN_PULL_SPAN_RPM = 200.0  # a pull or sweep climbs, a decel falls, by at least this much
+DEFAULT_SWEEP_RPM_PER_S = 300.0  # a sweep's ramp when none is given
+DEFAULT_DECEL_RPM_PER_S = 500.0  # a decel's ramp when none is given
+_CLIMB_RULE = "'to_rpm' must be above 'from_rpm' by 200 rpm or more"
 
 RANGES: Mapping[str, tuple[float, float]] = MappingProxyType({
     "seconds": (0.1, 36000.0), "fan_cfm": (0.0, 50000.0), "cfm": (0.0, 50000.0),
@@ -144,8 +148,24 @@ class PullStep(_Step):
     tps_pct: float = 100.0
 
     def _rule(self) -> str | None:
-        if self.to_rpm < self.from_rpm + MIN_PULL_SPAN_RPM:
-            return "'to_rpm' must be above 'from_rpm' by 200 rpm or more"
+        return _CLIMB_RULE if self.to_rpm < self.from_rpm + MIN_PULL_SPAN_RPM else None
+
+
+@dataclass(frozen=True)
+class SweepStep(_Step):
+    """A load-control sweep: the dyno ramps the rpm from ``from_rpm`` to ``to_rpm`` (at least
+    200 rpm apart: up, or down with the brake) at ``rpm_per_s`` while the rider holds
+    ``map_kpa``."""
+
+    kind: ClassVar[str] = "sweep"
+    from_rpm: float
+    to_rpm: float
+    map_kpa: float
+    rpm_per_s: float = DEFAULT_SWEEP_RPM_PER_S
+
+    def _rule(self) -> str | None:
+        if self.from_rpm - MIN_PULL_SPAN_RPM < self.to_rpm < self.from_rpm + MIN_PULL_SPAN_RPM:
+            return "'to_rpm' and 'from_rpm' must differ by 200 rpm or more"
         return None
 
 
@@ -156,7 +176,7 @@ class DecelStep(_Step):
     kind: ClassVar[str] = "decel"
     from_rpm: float = 5000.0
     to_rpm: float = 1500.0
-    rpm_per_s: float = 500.0
+    rpm_per_s: float = DEFAULT_DECEL_RPM_PER_S
 
     def _rule(self) -> str | None:
         if self.to_rpm > self.from_rpm - MIN_PULL_SPAN_RPM:
@@ -193,12 +213,13 @@ class FanStep(_Step):
     cfm: float
 
 
-Step: TypeAlias = (IdleStep | HoldStep | GridStep | PullStep | DecelStep | TipInStep
+Step: TypeAlias = (IdleStep | HoldStep | GridStep | PullStep | SweepStep | DecelStep | TipInStep
                    | StreetStep | FanStep)
 
 STEP_TYPES: Mapping[str, type[Step]] = MappingProxyType({
     cls.kind: cls
-    for cls in (IdleStep, HoldStep, GridStep, PullStep, DecelStep, TipInStep, StreetStep, FanStep)
+    for cls in (IdleStep, HoldStep, GridStep, PullStep, SweepStep, DecelStep, TipInStep,
+                StreetStep, FanStep)
 })
 """Each step's ``type`` in a plan file and its class, in the order the docs list them."""
 
@@ -251,8 +272,8 @@ def parse_plan_spec(text: str, source: str) -> PlanSpec:
     """A plan from JSON text; InputError naming ``source``, the step and the key at fault.
 
     A missing ``name`` is ``source``; numbers out of RANGES, unknown step types or keys,
-    missing keys and broken rules (a hold needs exactly one of map_kpa/tps_pct, a pull climbs
-    and a decel falls by 200 rpm or more) are refused.
+    missing keys and broken rules (a hold needs exactly one of map_kpa/tps_pct, a pull or a
+    sweep climbs and a decel falls by 200 rpm or more) are refused.
     """
     try:
         data = json.loads(text)

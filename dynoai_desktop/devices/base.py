@@ -103,12 +103,25 @@ class DeviceKind:
 class DynoCommand:
     """A dyno-control request (optional capability of load-control dynos).
 
-    ``action`` is one of "hold_rpm" (``value`` = rpm), "release" (let the roller sweep freely)
-    or "run_plan" (``value`` = plan name the dyno knows).
+    ``action`` is one of:
+
+    - "hold_rpm": ``value`` = rpm; the dyno holds it.
+    - "hold_rpm_map": ``value`` = (rpm, map_kpa); the dyno holds the rpm, the rider holds the
+      manifold pressure (the app shows it to the tuner).
+    - "pull": ``value`` = (from_rpm, to_rpm, map_kpa or None, rpm_per_s or None). Rising with
+      neither: a pull on inertia (wide open from ``from_rpm``, the roller free to ``to_rpm``).
+      With ``rpm_per_s``: the dyno ramps the rpm at that rate while the rider holds
+      ``map_kpa`` (a load-control sweep), or wide open without it. Falling (``to_rpm`` below
+      ``from_rpm``): a closed-throttle decel down a ramp (500 rpm/s by default), no map_kpa.
+    - "release": let the roller sweep freely.
+    - "run_plan": ``value`` = plan name the dyno knows.
+
+    Values are tuples (not lists) so that commands stay hashable and compare equal after a
+    round trip through the dyno line (docs/dyno-line-protocol.md).
     """
 
     action: str
-    value: float | str | None = None
+    value: float | str | tuple[float | None, ...] | None = None
 
 
 class DeviceRegistry:

@@ -4,7 +4,9 @@ Commercial dynos publish no serial protocol (protocols.md §6.1); DIY dynos stre
 decimals (SimpleDyno, §6.2), and §6.2 recommends a superset "with a header line": this is it.
 docs/dyno-line-protocol.md is the contract: ``#DYNO v1,time_s[s],rpm[rpm],...`` declares the
 fields and units, data lines follow in that order, an optional ``*HHHH`` CRC-16 guards a line,
-and the host may send ``!HOLD 3500``, ``!RELEASE``, ``!PLAN wot_pull`` (answered ``#ACK``/``#ERR``).
+and the host may send ``!HOLD 3500``, ``!HOLD 3500 MAP 90``, ``!PULL 2000 5500``,
+``!PULL 2500 4500 MAP 80 RATE 300``, ``!RELEASE``, ``!PLAN wot_pull`` (answered
+``#ACK``/``#ERR``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from dynoai_desktop.core import units
 from dynoai_desktop.core.channels import CHANNELS, STATUS_CHANNEL_FOR, SensorStatus
 from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.core.plan import MIN_PULL_SPAN_RPM, RANGES
 from dynoai_desktop.devices.base import DecoderStats, DeviceKind, DeviceOption, DynoCommand, Reading
 
 PROTOCOL = "dyno-line"
@@ -47,7 +50,12 @@ _HEADER = re.compile(r"#DYNO v([0-9]+),(.*)", re.DOTALL)
 _NUMBER = re.compile(rb"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _HEX4 = re.compile(rb"[0-9A-Fa-f]{4}")
 _PLAN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-_COMMAND = re.compile(rb"!(HOLD|RELEASE|PLAN)(?: (.+))?")
+_COMMAND = re.compile(rb"!(HOLD|PULL|RELEASE|PLAN)(?: (.+))?")
+_NUM = rb"(" + _NUMBER.pattern + rb")"
+_HOLD_ARGS = re.compile(_NUM + rb"(?: MAP " + _NUM + rb")?")
+_PULL_ARGS = re.compile(_NUM + rb" " + _NUM + rb"(?: MAP " + _NUM + rb")?(?: RATE " + _NUM + rb")?")
+MAP_KPA_RANGE = RANGES["map_kpa"]  # a MAP the rider holds (HOLD ... MAP, PULL ... MAP)
+RATE_RANGE = RANGES["rpm_per_s"]  # a PULL's ramp, rpm/s
 _ALL_UNITS = [*units.UNIT_ALIASES, *(u for us in units.UNIT_CHOICES.values() for u in us)]
 _KNOWN_UNITS = {s.lower(): s for s in [*_ALL_UNITS, *units.FIXED_UNITS.values()]}
 _STATUS_CODES = frozenset(float(s) for s in SensorStatus)
@@ -364,12 +372,72 @@ def encode_data_line(
     return encode_line(",".join(texts), checksum=checksum)
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _num_text(value: float) -> str:
+    """A command's number: whole numbers without a fraction (``3500``), else ``repr``."""
+    return str(int(value)) if value == int(value) < 1e15 else repr(float(value))
+
+
+def _hold_map_problem(rpm: float, map_kpa: float) -> str | None:
+    """What is wrong with the numbers of ``!HOLD rpm MAP kPa``, or None."""
+    if not (math.isfinite(rpm) and rpm > 0):
+        return f"the rpm must be a positive number, got {rpm!r}"
+    lo, hi = MAP_KPA_RANGE
+    if not (math.isfinite(map_kpa) and lo <= map_kpa <= hi):
+        return f"MAP {map_kpa:g} kPa is out of range {lo:g}-{hi:g}"
+    return None
+
+
+def _pull_problem(from_rpm: float, to_rpm: float, map_kpa: float | None,
+                  rate: float | None) -> str | None:
+    """What is wrong with the numbers of ``!PULL from to [MAP kPa] [RATE rpm/s]``, or None."""
+    for rpm in (from_rpm, to_rpm):
+        if not (math.isfinite(rpm) and rpm > 0):
+            return f"the rpm must be positive numbers, got {rpm!r}"
+    if abs(to_rpm - from_rpm) < MIN_PULL_SPAN_RPM:
+        return f"the two rpm must differ by {MIN_PULL_SPAN_RPM:g} or more"
+    if map_kpa is not None:
+        lo, hi = MAP_KPA_RANGE
+        if not (math.isfinite(map_kpa) and lo <= map_kpa <= hi):
+            return f"MAP {map_kpa:g} kPa is out of range {lo:g}-{hi:g}"
+    if rate is not None:
+        lo, hi = RATE_RANGE
+        if not (math.isfinite(rate) and lo <= rate <= hi):
+            return f"RATE {rate:g} rpm/s is out of range {lo:g}-{hi:g}"
+    return None
+
+
 def _command_text(cmd: DynoCommand) -> str:
     value = cmd.value
     if cmd.action == "hold_rpm":
         if isinstance(value, int | float) and not isinstance(value, bool):
             if math.isfinite(value) and value > 0:  # integral rpm without a fraction
-                return f"HOLD {int(value) if value == int(value) < 1e15 else float(value)!r}"
+                return f"HOLD {_num_text(value)}"
+    elif cmd.action == "hold_rpm_map":
+        if isinstance(value, tuple) and len(value) == 2 and all(map(_is_number, value)):
+            rpm, map_kpa = value
+            problem = _hold_map_problem(rpm, map_kpa)
+            if problem:
+                raise InputError(f"{PROTOCOL}: dyno command hold_rpm_map {value!r}: {problem}")
+            return f"HOLD {_num_text(rpm)} MAP {_num_text(map_kpa)}"
+        raise InputError(f"{PROTOCOL}: dyno command hold_rpm_map takes (rpm, map_kpa), "
+                         f"got {value!r}")
+    elif cmd.action == "pull":
+        if (isinstance(value, tuple) and len(value) == 4
+                and all(map(_is_number, value[:2]))
+                and all(v is None or _is_number(v) for v in value[2:])):
+            from_rpm, to_rpm, map_kpa, rate = value
+            problem = _pull_problem(from_rpm, to_rpm, map_kpa, rate)
+            if problem:
+                raise InputError(f"{PROTOCOL}: dyno command pull {value!r}: {problem}")
+            return " ".join([f"PULL {_num_text(from_rpm)} {_num_text(to_rpm)}",
+                             *([f"MAP {_num_text(map_kpa)}"] if map_kpa is not None else []),
+                             *([f"RATE {_num_text(rate)}"] if rate is not None else [])])
+        raise InputError(f"{PROTOCOL}: dyno command pull takes (from_rpm, to_rpm, map_kpa or "
+                         f"None, rpm_per_s or None), got {value!r}")
     elif cmd.action == "release":
         if value is None:
             return "RELEASE"
@@ -378,13 +446,18 @@ def _command_text(cmd: DynoCommand) -> str:
             return f"PLAN {value}"
     else:
         raise InputError(
-            f"{PROTOCOL}: unknown dyno command {cmd.action!r}; use hold_rpm, release or run_plan"
+            f"{PROTOCOL}: unknown dyno command {cmd.action!r}; use hold_rpm, hold_rpm_map, "
+            "pull, release or run_plan"
         )
     raise InputError(f"{PROTOCOL}: dyno command {cmd.action} cannot take value {value!r}")
 
 
 def encode_command(cmd: DynoCommand, *, checksum: bool = False) -> bytes:
-    """Host -> dyno bytes: ``!HOLD 3500``, ``!RELEASE`` or ``!PLAN wot_pull`` + ``\\r\\n``."""
+    """Host -> dyno bytes: ``!HOLD 3500``, ``!HOLD 3500 MAP 90``, ``!PULL 2000 5500``,
+    ``!PULL 2500 4500 MAP 80 RATE 300``, ``!RELEASE`` or ``!PLAN wot_pull`` + ``\\r\\n``.
+
+    InputError (naming the problem) for an unknown action or a value the line cannot carry.
+    """
     return encode_line("!" + _command_text(cmd), checksum=checksum)
 
 
@@ -407,9 +480,20 @@ def parse_command(line: bytes | str) -> DynoCommand | None:
     if match is None:
         return None
     verb, arg = match[1], match[2]
-    if verb == b"HOLD" and arg is not None and _NUMBER.fullmatch(arg):
-        rpm = float(arg)
-        return DynoCommand("hold_rpm", rpm) if math.isfinite(rpm) and rpm > 0 else None
+    if verb == b"HOLD" and arg is not None and (hold := _HOLD_ARGS.fullmatch(arg)):
+        rpm = float(hold[1])
+        if hold[2] is None:
+            return DynoCommand("hold_rpm", rpm) if math.isfinite(rpm) and rpm > 0 else None
+        map_kpa = float(hold[2])
+        return None if _hold_map_problem(rpm, map_kpa) else DynoCommand("hold_rpm_map",
+                                                                         (rpm, map_kpa))
+    if verb == b"PULL" and arg is not None and (pull := _PULL_ARGS.fullmatch(arg)):
+        from_rpm, to_rpm = float(pull[1]), float(pull[2])
+        map_kpa = None if pull[3] is None else float(pull[3])
+        rate = None if pull[4] is None else float(pull[4])
+        if _pull_problem(from_rpm, to_rpm, map_kpa, rate):
+            return None
+        return DynoCommand("pull", (from_rpm, to_rpm, map_kpa, rate))
     if verb == b"RELEASE" and arg is None:
         return DynoCommand("release")
     if verb == b"PLAN" and arg is not None and _PLAN.fullmatch(arg.decode("latin-1")):

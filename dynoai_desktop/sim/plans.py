@@ -18,6 +18,7 @@ from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.plan import (
     DEFAULT_ENGINE_TEMP_C,
     DEFAULT_FAN_CFM,
+    DEFAULT_SWEEP_RPM_PER_S,
     DecelStep,
     FanStep,
     GridStep,
@@ -27,6 +28,7 @@ from dynoai_desktop.core.plan import (
     PullStep,
     Step,
     StreetStep,
+    SweepStep,
     TipInStep,
     parse_plan_spec,
 )
@@ -148,6 +150,32 @@ def pull(from_rpm: float, to_rpm: float, tps_pct: float = 100.0) -> list[Phase]:
         Phase(label + " (braking)", lambda t, r0, now: Setpoint(
             label + " (braking)", 0.0, None, _ramp(r0, 2500.0, 900.0, t)),
             until=lambda s: s.rpm <= 2600.0, timeout_s=15.0),
+    ]
+
+
+SWEEP_SETTLED_S = 1.0  # a sweep holds its MAP this long at from_rpm before the ramp
+SWEEP_GRACE_S = 5.0  # how long past the ramp's end a sweep waits for a lagging engine
+
+
+def sweep(from_rpm: float, to_rpm: float, map_kpa: float | None,
+          rpm_per_s: float = DEFAULT_SWEEP_RPM_PER_S, *, tps_pct: float | None = None
+          ) -> list[Phase]:
+    """A load-control sweep: move to ``from_rpm`` and hold ``map_kpa`` (or ``tps_pct``: 100 is
+    a wide-open sweep) there for a second, then the brake ramps the rpm to ``to_rpm`` at
+    ``rpm_per_s`` while the rider keeps holding it. The ramp phase ends when the ramp has
+    reached ``to_rpm`` and the engine with it (within 30 rpm), or ``SWEEP_GRACE_S`` after the
+    ramp's end if the engine cannot pull the ramp at that load (the brake only absorbs)."""
+    if (map_kpa is None) == (tps_pct is None):
+        raise ValueError("a sweep holds either map_kpa or tps_pct")
+    what = f"{map_kpa:g} kPa" if map_kpa is not None else f"{tps_pct:g} % throttle"
+    label = f"sweep {from_rpm:g}-{to_rpm:g} rpm {what} at {rpm_per_s:g} rpm/s"
+    ramp_s = abs(to_rpm - from_rpm) / rpm_per_s
+    return [
+        *hold(from_rpm, SWEEP_SETTLED_S, map_kpa=map_kpa, tps_pct=tps_pct),
+        Phase(label, lambda t, r0, now: Setpoint(
+            label, tps_pct, map_kpa, _ramp(from_rpm, to_rpm, rpm_per_s, t)),
+            until=lambda s: s.time_s >= ramp_s and abs(s.rpm - to_rpm) <= 30.0,
+            timeout_s=ramp_s + SWEEP_GRACE_S),
     ]
 
 
@@ -329,6 +357,8 @@ def step_phases(step: Step) -> list[Phase]:
         return grid(list(step.rpm), list(step.map_kpa), step.seconds_per_cell)
     if isinstance(step, PullStep):
         return pull(step.from_rpm, step.to_rpm, step.tps_pct)
+    if isinstance(step, SweepStep):
+        return sweep(step.from_rpm, step.to_rpm, step.map_kpa, step.rpm_per_s)
     if isinstance(step, DecelStep):
         return decel(step.from_rpm, step.to_rpm, step.rpm_per_s)
     if isinstance(step, TipInStep):

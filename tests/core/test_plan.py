@@ -78,7 +78,8 @@ def test_repeats_and_seed_are_truncated_to_whole_numbers() -> None:
 
 
 def test_the_step_types_and_their_keys_are_the_documented_ones() -> None:
-    assert list(STEP_TYPES) == ["idle", "hold", "grid", "pull", "decel", "tip_in", "street", "fan"]
+    assert list(STEP_TYPES) == ["idle", "hold", "grid", "pull", "sweep", "decel", "tip_in",
+                                "street", "fan"]
     assert step_keys("hold") == (("rpm", "seconds"), ("map_kpa", "tps_pct"))
     assert step_keys("grid") == (("rpm", "map_kpa"), ("seconds_per_cell",))
     assert step_keys("fan") == (("cfm",), ())
@@ -116,7 +117,8 @@ BAD_PLANS = [
                  '"type", e.g. {"type": "pull", "from_rpm": 2000, "to_rpm": 5800}',
                  id="no-type"),
     pytest.param(_plan(IDLE, {"type": "burnout"}), "step 2 (burnout): unknown step type; use "
-                 "one of idle, hold, grid, pull, decel, tip_in, street, fan", id="unknown-type"),
+                 "one of idle, hold, grid, pull, sweep, decel, tip_in, street, fan",
+                 id="unknown-type"),
     pytest.param(_plan({"type": "hold", "rpm": 2500, "map_kpa": 40}),
                  "step 1 (hold): 'seconds' is missing", id="missing-key"),
     pytest.param(_plan({"type": "grid", "rpm": [2000], "map_kpa": [40], "secs": 3}),
