@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dynoai_desktop.app.autotune_session import AutotuneSession
+from dynoai_desktop.app.coverage_session import CoverageSession
 from dynoai_desktop.app.live_session import LiveSession, TuneSink
 from dynoai_desktop.app.run_library import RunLibrary
 from dynoai_desktop.app.settings import AppSettings
@@ -63,6 +64,7 @@ class DynoApp:
                                 tune_sink=demo.tune_sink if demo is not None else None,
                                 time_scale=demo.time_scale if demo is not None else 1.0)
         self.autotune = AutotuneSession(self.tune, self.live)
+        self.coverage = CoverageSession(self.live, self.runs, self.tune)
         self._coverage_grid: tuple[object, ...] | None = None
         self.tune.changed.connect(self._tune_changed)
         if demo is not None:  # the virtual bike's calibration; a real bike's tune is opened

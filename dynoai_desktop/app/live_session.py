@@ -25,6 +25,7 @@ from dynoai_desktop.core.autotune.live import LiveAutotune, LiveCorrections
 from dynoai_desktop.core.cell_hits import CellHitCounter, CellHits
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.table import Table
+from dynoai_desktop.devices.base import DynoCommand
 from dynoai_desktop.storage.catalog import Catalog, RunRecord
 from dynoai_desktop.storage.settings import DevicePort
 
@@ -102,6 +103,21 @@ class LiveSession:
         for status in self.statuses():
             details.update(status.sensor_details)
         return details
+
+    def dyno_device(self) -> str | None:
+        """The connected device that takes dyno-control commands (None: none does)."""
+        if self.acquisition is None:
+            return None
+        return next((name for name, reader in self.acquisition.readers.items()
+                     if reader.kind.role == "dyno" and reader.kind.encode_command is not None),
+                    None)
+
+    def send_dyno(self, command: DynoCommand) -> None:
+        """A command to the dyno (hold, pull, release); InputError when no dyno takes one."""
+        device = self.dyno_device()
+        if device is None or self.acquisition is None:
+            raise InputError("No dyno that takes host commands is connected.")
+        self.acquisition.send(device, command)
 
     def now_s(self) -> float:
         """The current time on the live buffer's clock (time_s)."""

@@ -44,6 +44,9 @@ DYNO_ONLY = NEEDS_LOAD_CONTROL
 SWEEP_HOLD_S = 1.0
 """A sweep holds its load this long at its first rpm before the ramp (sim.plans.sweep)."""
 FRICTION_MAP_KPA = 20.0
+FILL_MARGIN = 1.25
+"""A test promises to fill a cell only when it should bring this much of the weight needed
+(the real path wanders; the rest still counts in its gain)."""
 CLIMB_EXTRA_KPA = 30.0
 """Climbing to a held rpm the rider opens this much more MAP than the cell's (sim.plans.hold)."""
 
@@ -88,7 +91,7 @@ class BikeBehaviour:
     by :func:`learn_behaviour`, else typical of a Harley V-twin on a chassis dyno)."""
 
     log_rate_hz: float = 100.0
-    wot_map_kpa: float = 96.0
+    wot_map_kpa: float = 98.0
     pull_rpm_per_s: float = 450.0
     idle_rpm: float = 1000.0
     idle_map_kpa: float = 38.0
@@ -453,7 +456,7 @@ def next_tests(coverage: TableCoverage, regions: Sequence[Region],
         gain, per_cell = ctx.value(added)
         if gain < settings.min_gain:
             continue
-        filled = ctx.weight + added >= settings.min_weight
+        filled = ctx.weight + added >= FILL_MARGIN * settings.min_weight
         newly = np.argwhere(filled & (ctx.missing > 0) & (ctx.worth > 0))
         cells = tuple((int(r), int(c)) for r, c in newly)
         useful = per_cell >= 0.25 * ctx.worth

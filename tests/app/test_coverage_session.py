@@ -1,0 +1,118 @@
+"""Coverage in the app on the demo cell (issue 17): the planner's top test, run step by step
+through the dyno line's host commands, fills the cells it promised; the run counts once into the
+vehicle's coverage in the catalog, live while it records and for good when saved."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from dynoai_desktop.app.application import DynoApp
+from dynoai_desktop.app.coverage_session import CoverageSession, run_key
+from dynoai_desktop.core.build_spec import BuildSpec
+from dynoai_desktop.core.coverage.planner import Constraints
+from dynoai_desktop.demo import DemoCell
+
+RATE = 10.0  # the demo cell at 10x
+
+
+def _wait(condition: Callable[[], bool], timeout_s: float, what: str,
+          each: Callable[[], object] | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        if each is not None:
+            each()
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def demo_app():  # noqa: ANN201
+    with DemoCell(rate_multiplier=RATE) as demo:
+        app = DynoApp(demo=demo.start())
+        try:
+            _wait(lambda: any(s.state == "streaming" and s.role == "wideband"
+                              for s in app.live.statuses()), 20, "the widebands")
+            customer = app.runs.add_customer("Coverage test")
+            vehicle = app.runs.add_vehicle(customer, "bike", BuildSpec.stock("twin_cam_103"))
+            yield app, app.runs.start_session(vehicle), vehicle
+        finally:
+            app.close()
+
+
+def _run_top(app: DynoApp, session: int, name: str):  # noqa: ANN202
+    """Record a run while the dyno runs the planner's top suggestion; the suggestion, the run
+    and the most live weight seen while it recorded."""
+    coverage = app.coverage
+    top = coverage.view().plan.suggestions[0]
+    saved = []
+    app.live.run_saved.connect(saved.append)
+    app.live.start_recording(session, name)
+    driver = coverage.run_suggestion(top)
+    live_seen = [0.0]
+
+    def tick() -> None:
+        coverage.tick_driver()
+        if coverage.refresh_live():
+            live_seen[0] = max(live_seen[0], float(coverage.view().live_weight.sum()))
+
+    _wait(lambda: driver.finished, 120, f"{top.title} to run", each=tick)
+    app.live.stop_recording()
+    app.live.run_saved.disconnect(saved.append)
+    return top, saved[0], live_seen[0]
+
+
+def test_the_top_suggestion_run_through_dyno_control_fills_its_cells(demo_app) -> None:  # noqa: ANN001
+    app, session, vehicle = demo_app
+    coverage = app.coverage
+    assert coverage.vehicle_id == vehicle and coverage.can_drive()
+    before = coverage.view()
+    assert before.summary.covered == 0 and before.plan.suggestions
+    assert before.summary.priority_percent(1) == 0.0
+
+    top, run, live_weight = _run_top(app, session, "planned 1")
+    assert live_weight > 0  # the heatmap filled while the run recorded
+    after = coverage.view()
+    covered = after.coverage.covered(coverage.min_weight)
+    promised = top.cells_filled
+    assert len(promised) >= 5
+    assert sum(covered[r, c] for r, c in promised) >= 0.8 * len(promised)
+    assert after.summary.priority_percent(1) > 0
+    assert coverage.constraints.pulls_done == 1  # a pull or a sweep counts against the session
+
+    # Kept in the catalog once per run and table; counting the run again changes nothing.
+    catalog = app.catalog
+    assert catalog is not None
+    keys = {(r.table_name, r.run_key) for r in catalog.coverage_runs(vehicle)}
+    assert keys == {("ve_front", run_key(run.id)), ("ve_rear", run_key(run.id))}
+    weight = after.coverage.weight.copy()
+    coverage.add_run(run)
+    assert np.array_equal(coverage.view().coverage.weight, weight)
+    assert len(catalog.coverage_runs(vehicle)) == 2
+
+    # A new session of the app reads the same coverage back.
+    again = CoverageSession(app.live, app.runs, app.tune)
+    assert np.array_equal(again.view().coverage.weight, weight)
+
+    # The next suggestion is about what is still missing, not what was just filled.
+    nxt = coverage.view().plan.suggestions[0]
+    assert not set(nxt.cells_filled) & {cell for cell in promised
+                                        if covered[cell[0], cell[1]]}
+
+
+def test_constraints_and_reset(demo_app) -> None:  # noqa: ANN001
+    app, session, vehicle = demo_app
+    coverage = app.coverage
+    coverage.set_constraints(Constraints(venue="street"))
+    kinds = {s.kind for s in coverage.view().plan.suggestions}
+    assert kinds and kinds <= {"pull", "decel", "idle"}
+    coverage.set_constraints(Constraints())
+    _run_top(app, session, "planned")
+    assert coverage.view().summary.covered > 0
+    coverage.reset()
+    assert coverage.view().summary.covered == 0
+    assert app.catalog is not None and app.catalog.coverage_runs(vehicle) == []
