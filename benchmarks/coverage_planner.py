@@ -5,8 +5,11 @@ method (one virtual cell kept running, its widebands warmed by a 20 s idle first
 
 - **planner**: ask ``core.coverage.planner.next_tests`` for the next tests on the coverage so
   far (front and rear together, default regions and constraints), run the top suggestion's test
-  plan on the cell, count its coverage in as a run, repeat until 90 % of the priority-1
-  regions' cells are covered. Minutes are the simulated time of the tests run.
+  plan on the cell, count its coverage in as a run (and learn the bike's behaviour from it, as
+  the app does from a saved run), repeat until 90 % of the priority-1 regions' cells are
+  covered. Minutes are the simulated time of the tests run, each from its first row to the
+  end of the second in which it finished (the log mode runs in whole seconds: a little
+  against the planner).
 - **steady holds**: hold every cell of the priority-1 regions at its centre, rpm by rpm with
   MAP rising, each until it is covered (its minutes are counted from the start of its move and
   settle to the sample that covers it; a cell covered earlier by a neighbour's hold costs
@@ -39,7 +42,9 @@ from dynoai_desktop.core.coverage.grid import (  # noqa: E402
     tables_coverage,
 )
 from dynoai_desktop.core.coverage.planner import (  # noqa: E402
+    BikeBehaviour,
     Constraints,
+    learn_behaviour,
     next_tests,
     with_run,
 )
@@ -102,6 +107,7 @@ def run_planner(preset: str, max_tests: int) -> PlannerResult:
     regions = default_regions(tables["ve_front"].col_axis)
     coverage = VehicleCoverage()
     constraints = Constraints()
+    bike = BikeBehaviour()  # learned from each test's rows, as the app learns from a run
     seconds, tests, percent = 0.0, [], 0.0
     for n in range(max_tests):
         combined = coverage.combined()
@@ -110,7 +116,7 @@ def run_planner(preset: str, max_tests: int) -> PlannerResult:
         percent = summarise(combined, regions, 20.0).priority_percent(1)
         if percent >= GOAL_PERCENT:
             break
-        answer = next_tests(combined, regions, constraints,
+        answer = next_tests(combined, regions, constraints, bike=bike,
                             start_rpm=float(session.cell.values.get("rpm", 1000.0)))
         if not answer.suggestions:
             tests.append("(no suggestion left)")
@@ -122,6 +128,7 @@ def run_planner(preset: str, max_tests: int) -> PlannerResult:
         for name, run in tables_coverage(columns, tables, source=f"test {n + 1}").items():
             coverage.add(name, f"test {n + 1}", run)
         constraints = with_run(constraints, top)
+        bike = learn_behaviour([columns], bike)
         tests.append(f"{took:5.1f} s  {top.title}  (expected {len(top.cells_filled)} cells)")
     else:
         combined = coverage.combined()

@@ -61,6 +61,8 @@ TABLES = {
 PAIRS = {"map_kpa": ("ve_front", "ve_rear"), "tps_pct": ("ve_front_tps", "ve_rear_tps")}
 LIVE_EVERY_S = 1.0
 """How often the live layer is worked out again while a run records (cell seconds)."""
+LEARN_FROM_RUNS = 5
+"""How many of the vehicle's newest runs teach the planner how the bike moves."""
 COVERAGE_CHANNELS = ("rpm", "map_kpa", "tps_pct", "engine_temp_c", "afr_front", "afr_rear",
                      "afr_front_status", "afr_rear_status", "baro_kpa", "torque_ftlb",
                      "cl_trim_front_pct", "cl_trim_rear_pct")
@@ -143,21 +145,20 @@ class CoverageSession:
                 except InputError as exc:
                     self.notices.append(str(exc))
             self.notices.extend(skipped)
-            self._learn_from_newest_run()
+            self._learn_from_newest_runs()
         self._invalidate()
 
-    def _learn_from_newest_run(self) -> None:
-        """How the bike moves (log rate, WOT MAP, pull rate, idle), from its newest run."""
+    def _learn_from_newest_runs(self) -> None:
+        """How the bike moves (log rate, WOT MAP, pull rate, idle), from its newest runs."""
         self.behaviour = BikeBehaviour()
         runs = self.runs.runs_of_vehicle(self.vehicle_id) if self.vehicle_id is not None else []
-        for record in reversed(runs):
+        for record in runs[-LEARN_FROM_RUNS:]:
             try:
                 columns, _meta = read_run_arrays(self.runs.run_path(record),
                                                  ("time_s", "rpm", "tps_pct", "map_kpa"))
             except (InputError, OSError):
-                continue
-            self.behaviour = learn_behaviour([columns])
-            return
+                continue  # a run file that cannot be read teaches nothing; coverage still holds
+            self.behaviour = learn_behaviour([columns], self.behaviour)
 
     def vehicle_name(self) -> str:
         catalog = self.runs.catalog

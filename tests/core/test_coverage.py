@@ -17,6 +17,7 @@ from dynoai_desktop.core.coverage.planner import (
     BikeBehaviour,
     Constraints,
     PlannerSettings,
+    learn_behaviour,
     next_tests,
     with_run,
 )
@@ -305,3 +306,17 @@ def test_bad_constraints_are_refused() -> None:
 
 def test_the_min_weight_is_the_autotunes() -> None:
     assert PlannerSettings().min_weight == AutotuneSettings().min_weight
+
+
+def test_how_the_bike_moves_is_learned_and_a_sweep_does_not_lower_the_wot_figures() -> None:
+    t = np.arange(0, 8.0, 0.01)
+    pull = {"time_s": t, "rpm": 2000.0 + 400.0 * t, "tps_pct": np.full(t.size, 100.0),
+            "map_kpa": np.full(t.size, 97.0)}
+    bike = learn_behaviour([pull])
+    assert bike.wot_learned and bike.log_rate_hz == pytest.approx(100.0)
+    assert bike.pull_rpm_per_s == pytest.approx(400.0) and bike.wot_map_kpa == 97.0
+    sweep = dict(pull, rpm=2000.0 + 250.0 * t, map_kpa=np.full(t.size, 90.0))
+    after = learn_behaviour([sweep], bike)
+    assert (after.pull_rpm_per_s, after.wot_map_kpa) == (400.0, 97.0)
+    # A part-throttle sweep climbs no faster than the engine's torque there allows.
+    assert after.sweep_rpm_per_s(60.0) < after.sweep_rpm_per_s(90.0) <= after.pull_rpm_per_s

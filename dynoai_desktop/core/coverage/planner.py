@@ -95,6 +95,8 @@ class BikeBehaviour:
     pull_rpm_per_s: float = 450.0
     idle_rpm: float = 1000.0
     idle_map_kpa: float = 38.0
+    wot_learned: bool = False
+    """The WOT MAP and pull rate come from the bike's runs (not typical values)."""
 
     def sweep_rpm_per_s(self, map_kpa: float) -> float:
         """The fastest ramp the engine can pull the roller through at ``map_kpa``: its WOT pull
@@ -105,9 +107,14 @@ class BikeBehaviour:
 
 
 def learn_behaviour(runs: Sequence[Mapping[str, FloatArray]],
-                    default: BikeBehaviour | None = None) -> BikeBehaviour:
-    """What the runs show of the log rate, WOT MAP, pull rate and idle (defaults otherwise)."""
-    out = default or BikeBehaviour()
+                    known: BikeBehaviour | None = None) -> BikeBehaviour:
+    """What the runs show of the log rate, WOT MAP, WOT pull rate and idle, over ``known``.
+
+    A load-control ramp at full throttle climbs no faster than a free pull and a part-throttle
+    sweep's MAP is below WOT's, so once learned the WOT MAP and pull rate only ever rise (the
+    most seen is the bike's); before that, what a run shows replaces the typical value.
+    """
+    out = known or BikeBehaviour()
     rates, wot_map, pull_rate, idle_rpm, idle_map = [], [], [], [], []
     for cols in runs:
         t = np.asarray(cols.get("time_s", ()), dtype=np.float64)
@@ -123,7 +130,7 @@ def learn_behaviour(runs: Sequence[Mapping[str, FloatArray]],
             continue
         wot = tps >= 90.0
         if kpa is not None and wot.sum() > 50:
-            wot_map.append(float(np.nanmedian(kpa[wot])))
+            wot_map.append(float(np.nanpercentile(kpa[wot], 90)))
         if wot.sum() > 50:
             rising = np.gradient(rpm, t)[wot]
             rising = rising[rising > 100.0]
@@ -138,9 +145,16 @@ def learn_behaviour(runs: Sequence[Mapping[str, FloatArray]],
     def pick(values: list[float], fallback: float) -> float:
         return float(np.median(values)) if values else fallback
 
-    return BikeBehaviour(pick(rates, out.log_rate_hz), pick(wot_map, out.wot_map_kpa),
-                         pick(pull_rate, out.pull_rpm_per_s), pick(idle_rpm, out.idle_rpm),
-                         pick(idle_map, out.idle_map_kpa))
+    def most(values: list[float], fallback: float, learned: bool) -> float:
+        if not values:
+            return fallback
+        return max(max(values), fallback) if learned else max(values)
+
+    return BikeBehaviour(pick(rates, out.log_rate_hz),
+                         most(wot_map, out.wot_map_kpa, out.wot_learned),
+                         most(pull_rate, out.pull_rpm_per_s, out.wot_learned),
+                         pick(idle_rpm, out.idle_rpm), pick(idle_map, out.idle_map_kpa),
+                         wot_learned=out.wot_learned or bool(wot_map or pull_rate))
 
 
 @dataclass(frozen=True)
