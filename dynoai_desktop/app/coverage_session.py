@@ -104,6 +104,7 @@ class CoverageSession:
         self.regions: dict[str, tuple[Region, ...]] = {
             ch: default_regions(ch) for ch in PAIRS}
         self.vehicle_id: int | None = None
+        self._session_id: int | None = None
         self.coverage = VehicleCoverage()
         self.behaviour = BikeBehaviour()
         self.notices: list[str] = []
@@ -122,10 +123,13 @@ class CoverageSession:
     # ------------------------------------------------------------------ the vehicle
     def _session_changed(self) -> None:
         session = self.runs.session
+        session_id = None if session is None else session.id
+        if session_id != self._session_id:  # a new session: its pulls start from none
+            self._session_id = session_id
+            self.constraints = replace(self.constraints, pulls_done=0)
         vehicle_id = None if session is None else session.vehicle_id
         if vehicle_id != self.vehicle_id:
             self.vehicle_id = vehicle_id
-            self.constraints = replace(self.constraints, pulls_done=0)
             self.reload()
 
     def reload(self) -> None:

@@ -44,6 +44,9 @@ DYNO_ONLY = NEEDS_LOAD_CONTROL
 SWEEP_HOLD_S = 1.0
 """A sweep holds its load this long at its first rpm before the ramp (sim.plans.sweep)."""
 FRICTION_MAP_KPA = 20.0
+CLIMB_MARGIN = 0.8
+"""A rising ramp is asked at this share of what the engine could just pull (a ramp it falls
+behind waits for it and fills its cells unevenly)."""
 FILL_MARGIN = 1.25
 """A test promises to fill a cell only when it should bring this much of the weight needed
 (the real path wanders; the rest still counts in its gain)."""
@@ -103,7 +106,7 @@ class BikeBehaviour:
         rate scaled by the torque, which grows about linearly with MAP above the friction's
         share (about 20 kPa)."""
         share = (map_kpa - FRICTION_MAP_KPA) / max(1.0, self.wot_map_kpa - FRICTION_MAP_KPA)
-        return self.pull_rpm_per_s * float(np.clip(share, 0.1, 1.0))
+        return CLIMB_MARGIN * self.pull_rpm_per_s * float(np.clip(share, 0.1, 1.0))
 
 
 def learn_behaviour(runs: Sequence[Mapping[str, FloatArray]],
