@@ -10,7 +10,7 @@ test:  ## set up, then run the whole suite offscreen, the 3D view under Xvfb, th
 smoke:  ## the installer's check: open the main window for 5 s offscreen, exit 0
 	QT_QPA_PLATFORM=offscreen scripts/run.sh --smoke
 
-screenshots:  ## regenerate the docs' screenshots under Xvfb (about three minutes: the demo runs in real time)
+screenshots:  ## regenerate the docs' screenshots under Xvfb (about four minutes: the demo runs in real time)
 	scripts/bootstrap.sh gui
 	DYNOAI_CONFIG_DIR=$$(mktemp -d) DYNOAI_DATA_DIR=$$(mktemp -d) xvfb-run -a -s "-screen 0 1600x1000x24" \
 		.venv/bin/dynoai --demo --screenshot docs/main_window.png --screenshot-after-s 23
@@ -20,6 +20,7 @@ screenshots:  ## regenerate the docs' screenshots under Xvfb (about three minute
 		.venv/bin/dynoai --demo --screenshot docs/main_window_1920x1080.png --screenshot-after-s 23
 	xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/docs_shots.py docs
 	DYNOAI_CONFIG_DIR=$$(mktemp -d) xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/autotune_shots.py docs
+	DYNOAI_CONFIG_DIR=$$(mktemp -d) xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/coverage_shots.py docs
 	xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/editor_shots.py docs
 
 clean:

@@ -58,7 +58,7 @@ class MainWindow(QMainWindow):
         self.tables.view.set_steps(app.settings.current.editor_steps.by_kind())
         self.tables.set_live_source(app.live.buffer, app.live.now_s)
         self.history = TuneHistoryPanel(app.tune)
-        self.coverage = CoveragePanel(app.live)
+        self.coverage = CoveragePanel(app.coverage)
         self.autotune = AutotunePanel(app.autotune, self.tables)
         self.ai = AiSuggestionsPanel()
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
@@ -245,7 +245,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
         self.live.timer.stop()
-        self.coverage.timer.stop()
+        self.coverage.shutdown()  # its timer and its session event
         self.tables.set_live_source(None)
         self.app.tune.changed.disconnect(self.tables.show_tune)
         self.app.tune.changed.disconnect(self.history.refresh)

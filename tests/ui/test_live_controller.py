@@ -1,6 +1,6 @@
 """The live dock on the demo cell: data through the real device path, a fault shows on the right
 light, Disconnect turns the lights off, a run recorded from the session bar opens in review
-mode, a real log opens too, and the Coverage panel fills from the live analysis."""
+mode, a real log opens too, and the Coverage panel fills while a run records."""
 
 from __future__ import annotations
 
@@ -110,10 +110,21 @@ def test_disconnect_turns_every_light_back_to_not_connected(qtbot, demo_window) 
     qtbot.waitUntil(lambda: window.indicators[0].state == "streaming", timeout=5000)
 
 
-def test_the_coverage_panel_fills_from_the_live_analysis(qtbot, demo_window) -> None:
+def test_the_coverage_panel_fills_while_a_run_records(qtbot, demo_window) -> None:
     window, app, _ = demo_window
-    qtbot.waitUntil(lambda: window.coverage.hit_counts.sum() > 200, timeout=15000)
-    hits = window.coverage.hits
-    assert hits is not None and hits.table_name == "VE (MAP based/Front Cyl)"
-    assert hits.hits.shape == app.tune.coverage_table.normalised().shape
-    assert "cells hit" in window.coverage.message.text()
+    customer = app.runs.add_customer("Shop test")
+    vehicle = app.runs.add_vehicle(customer, "2016 Low Rider S", BuildSpec.stock("twin_cam_103"))
+    session = app.runs.start_session(vehicle)
+    qtbot.waitUntil(lambda: _light(window, "wideband").state == "streaming", timeout=10000)
+    app.live.start_recording(session, "run 1")
+    panel = window.coverage
+    qtbot.waitUntil(lambda: panel.hit_counts.sum() > 200, timeout=15000)
+    view = panel.view
+    assert view is not None and view.coverage.name == "ve_front+ve_rear"
+    assert view.coverage.axes.shape == app.tune.coverage_table.normalised().shape
+    assert "cells covered" in panel.message.text()
+    assert panel.headline.text().startswith("2016 Low Rider S: priority-1 regions")
+    assert panel.map.marker_at is not None  # the engine now, on the map
+    assert panel.plan_list.topLevelItemCount() > 0
+    assert panel.run_button.isEnabled()  # the demo dyno takes host commands
+    app.live.stop_recording()

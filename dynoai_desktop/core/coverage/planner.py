@@ -496,9 +496,9 @@ def _why(ctx: _Context, regions: Sequence[Region], title: str,
         if filled:
             parts.append(f"{filled} of {gaps} gaps in {region.name} (priority "
                          f"{region.priority})")
-    what = "; ".join(parts) if parts else "adds weight to partly covered cells"
+    what = f"fills {'; '.join(parts)}" if parts else "adds weight to partly covered cells"
     name, _unit = LOAD_NAMES.get(ctx.axes.load_channel, ("load", ""))
-    return (f"{title}: fills {what}; about {seconds / 60.0:.1f} min for "
+    return (f"{title}: {what}; about {seconds / 60.0:.1f} min for "
             f"{gain:.1f} cells' worth of {name} coverage")
 
 
