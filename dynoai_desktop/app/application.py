@@ -64,7 +64,7 @@ class DynoApp:
                                 tune_sink=demo.tune_sink if demo is not None else None,
                                 time_scale=demo.time_scale if demo is not None else 1.0)
         self.autotune = AutotuneSession(self.tune, self.live)
-        self.coverage = CoverageSession(self.live, self.runs, self.tune)
+        self.coverage = CoverageSession(self.live, self.runs, self.tune, self.settings)
         self._coverage_grid: tuple[object, ...] | None = None
         self.tune.changed.connect(self._tune_changed)
         if demo is not None:  # the virtual bike's calibration; a real bike's tune is opened

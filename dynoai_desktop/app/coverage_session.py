@@ -11,7 +11,7 @@ load-control dyno step by step (``plan_driver``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -39,6 +39,7 @@ from dynoai_desktop.core.coverage.regions import (
     CoverageSummary,
     Region,
     default_regions,
+    regions_from_dicts,
     summarise,
 )
 from dynoai_desktop.core.errors import InputError
@@ -47,10 +48,12 @@ from dynoai_desktop.core.tune import VE_FRONT_MAP, VE_FRONT_TPS, VE_REAR_MAP, VE
 from dynoai_desktop.devices.base import DynoCommand
 from dynoai_desktop.storage.catalog import RunRecord
 from dynoai_desktop.storage.run_files import read_run_arrays
+from dynoai_desktop.storage.settings import CoveragePrefs
 
 if TYPE_CHECKING:
     from dynoai_desktop.app.live_session import LiveSession
     from dynoai_desktop.app.run_library import RunLibrary
+    from dynoai_desktop.app.settings import AppSettings
     from dynoai_desktop.app.tune_session import TuneSession
 
 # Coverage's table keys, the tune's table names and the cylinder whose wideband fills them.
@@ -61,6 +64,9 @@ TABLES = {
 PAIRS = {"map_kpa": ("ve_front", "ve_rear"), "tps_pct": ("ve_front_tps", "ve_rear_tps")}
 LIVE_EVERY_S = 1.0
 """How often the live layer is worked out again while a run records (cell seconds)."""
+CONSTRAINT_KEYS = frozenset(f.name for f in fields(Constraints)) - {"pulls_done", "head_temp_c"}
+"""The constraints kept between starts (not this session's pulls, not the heads' temperature
+now)."""
 LEARN_FROM_RUNS = 5
 """How many of the vehicle's newest runs teach the planner how the bike moves."""
 COVERAGE_CHANNELS = ("rpm", "map_kpa", "tps_pct", "engine_temp_c", "afr_front", "afr_rear",
@@ -93,21 +99,24 @@ class CoverageSession:
     changes. Everything is called on the UI thread."""
 
     def __init__(self, live: LiveSession, runs: RunLibrary, tune: TuneSession,
+                 prefs: AppSettings | None = None,
                  settings: AutotuneSettings | None = None) -> None:
         self.live = live
         self.runs = runs
         self.tune = tune
+        self.prefs = prefs
         self.autotune_settings = settings or AutotuneSettings()
         self.min_weight = self.autotune_settings.min_weight
         self.constraints = Constraints()
         self.load_channel = "map_kpa"
         self.regions: dict[str, tuple[Region, ...]] = {
             ch: default_regions(ch) for ch in PAIRS}
+        self._read_prefs()
+        self.notices: list[str] = list(self._pref_notices)
         self.vehicle_id: int | None = None
         self._session_id: int | None = None
         self.coverage = VehicleCoverage()
         self.behaviour = BikeBehaviour()
-        self.notices: list[str] = []
         self.driver: PlanDriver | None = None
         self.changed = Event("coverage, its plan or its settings changed")
         self._live_run: dict[str, RunCoverage] = {}
@@ -136,7 +145,7 @@ class CoverageSession:
         """Read the vehicle's coverage from the catalog (runs on other axes than the open
         tune's are left out, with a notice)."""
         self.coverage = VehicleCoverage()
-        self.notices = []
+        self.notices = list(self._pref_notices)
         catalog = self.runs.catalog
         if self.vehicle_id is not None and catalog is not None:
             skipped: list[str] = []
@@ -252,18 +261,57 @@ class CoverageSession:
         return rpm, load
 
     # ------------------------------------------------------------------ settings
-    def set_min_weight(self, weight: float) -> None:
-        if not (math.isfinite(weight) and weight > 0):
+    def _read_prefs(self) -> None:
+        """The tuner's kept choices (settings.json); a bad one is replaced by the default,
+        with a notice."""
+        self._pref_notices: list[str] = []
+        if self.prefs is None:
+            return
+        kept = self.prefs.current.coverage
+        try:
+            if kept.covered_at is not None:
+                self._check_weight(kept.covered_at)
+                self.min_weight = kept.covered_at
+            fields_ = {k: v for k, v in kept.constraints.items() if k in CONSTRAINT_KEYS}
+            self.constraints = Constraints(**fields_)
+            for channel, items in kept.regions.items():
+                if channel in PAIRS:
+                    self.regions[channel] = regions_from_dicts(items, "the kept regions")
+        except (InputError, TypeError, ValueError) as exc:
+            self._pref_notices.append(f"Coverage settings were not all usable ({exc}); "
+                                      "the defaults are used instead.")
+
+    def _keep_prefs(self) -> None:
+        if self.prefs is None:
+            return
+        changed = {k: v for k, v in asdict(self.constraints).items()
+                   if k in CONSTRAINT_KEYS and v != getattr(Constraints(), k)}
+        regions = {ch: [r.to_dict() for r in regions] for ch, regions in self.regions.items()
+                   if regions != default_regions(ch)}
+        covered_at = (None if self.min_weight == self.autotune_settings.min_weight
+                      else self.min_weight)
+        self.prefs.update(coverage=CoveragePrefs(covered_at, changed, regions))
+
+    @staticmethod
+    def _check_weight(weight: float) -> None:
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or \
+                not (math.isfinite(weight) and weight > 0):
             raise InputError(f"covered at {weight!r}: give a good-sample weight above 0")
+
+    def set_min_weight(self, weight: float) -> None:
+        self._check_weight(weight)
         self.min_weight = float(weight)
+        self._keep_prefs()
         self._invalidate()
 
     def set_constraints(self, constraints: Constraints) -> None:
         self.constraints = constraints
+        self._keep_prefs()
         self._invalidate()
 
     def set_regions(self, regions: tuple[Region, ...]) -> None:
         self.regions[self.load_channel] = tuple(regions)
+        self._keep_prefs()
         self._invalidate()
 
     def set_load_channel(self, channel: str) -> None:

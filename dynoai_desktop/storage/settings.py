@@ -50,6 +50,20 @@ def _default_devices() -> tuple[DevicePort, ...]:
 
 
 @dataclass(frozen=True)
+class CoveragePrefs:
+    """The Coverage dock's choices, as plain JSON values (the app checks them when it reads
+    them: a bad value falls back to the default with a notice)."""
+
+    covered_at: float | None = None
+    """The good-sample weight a cell is covered at (None: autotune's minimum weight)."""
+    constraints: dict[str, Any] = field(default_factory=dict)
+    """``core.coverage.planner.Constraints`` fields the tuner changed (pulls_done is never
+    kept: a new start is a new session)."""
+    regions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Per load axis (``map_kpa``/``tps_pct``), the tuner's regions (``Region.to_dict``)."""
+
+
+@dataclass(frozen=True)
 class Settings:
     schema_version: int = SCHEMA_VERSION
     units: DisplayUnits = field(default_factory=DisplayUnits)
@@ -58,6 +72,7 @@ class Settings:
     # How far an overlay may move a table (core.overlay; older files' four keys still load).
     authority: AuthorityLimits = field(default_factory=AuthorityLimits)
     editor_steps: EditorSteps = field(default_factory=EditorSteps)
+    coverage: CoveragePrefs = field(default_factory=CoveragePrefs)
     # Qt's saveGeometry()/saveState() bytes, base64: opaque to everything but the main window.
     window_geometry_b64: str = ""
     window_state_b64: str = ""
@@ -81,9 +96,26 @@ class Settings:
             or _default_devices(),
             authority=_build(AuthorityLimits, data.get("authority", {})),
             editor_steps=_build(EditorSteps, data.get("editor_steps", {})),
+            coverage=_coverage_prefs(data.get("coverage", {})),
             window_geometry_b64=str(data.get("window_geometry_b64", "")),
             window_state_b64=str(data.get("window_state_b64", "")),
         )
+
+
+def _coverage_prefs(data: Any) -> CoveragePrefs:
+    """The coverage choices of a settings file; a value of the wrong shape is left out."""
+    if not isinstance(data, dict):
+        return CoveragePrefs()
+    covered_at = data.get("covered_at")
+    if isinstance(covered_at, bool) or not isinstance(covered_at, int | float):
+        covered_at = None
+    constraints = data.get("constraints")
+    regions = data.get("regions")
+    return CoveragePrefs(
+        float(covered_at) if covered_at is not None else None,
+        dict(constraints) if isinstance(constraints, dict) else {},
+        {str(k): list(v) for k, v in regions.items() if isinstance(v, list)}
+        if isinstance(regions, dict) else {})
 
 
 def _build(kind: type, data: dict[str, Any]) -> Any:

@@ -116,3 +116,41 @@ def test_constraints_and_reset(demo_app) -> None:  # noqa: ANN001
     coverage.reset()
     assert coverage.view().summary.covered == 0
     assert app.catalog is not None and app.catalog.coverage_runs(vehicle) == []
+
+
+def test_the_tuners_coverage_choices_are_kept_between_starts(tmp_path) -> None:  # noqa: ANN001
+    from dynoai_desktop.core.coverage.regions import Region
+
+    app = DynoApp(tmp_path / "config")
+    try:
+        coverage = app.coverage
+        coverage.set_constraints(Constraints(rpm_max=5000.0, venue="both", pulls_done=3))
+        coverage.set_min_weight(30.0)
+        coverage.set_regions((Region("Cruise", 2000.0, 3000.0, 40.0, 60.0, 2),))
+    finally:
+        app.close()
+    again = DynoApp(tmp_path / "config")
+    try:
+        kept = again.coverage
+        assert (kept.constraints.rpm_max, kept.constraints.venue) == (5000.0, "both")
+        assert kept.constraints.pulls_done == 0  # a new start is a new session
+        assert kept.min_weight == 30.0
+        assert [r.name for r in kept.regions["map_kpa"]] == ["Cruise"]
+        assert not kept.notices
+    finally:
+        again.close()
+
+
+def test_a_bad_kept_choice_falls_back_to_the_defaults_with_a_notice(tmp_path) -> None:  # noqa: ANN001
+    import json
+
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "settings.json").write_text(json.dumps(
+        {"schema_version": 1, "coverage": {"constraints": {"venue": "track"}}}))
+    app = DynoApp(config)
+    try:
+        assert app.coverage.constraints == Constraints()
+        assert any("venue 'track'" in n for n in app.coverage.notices)
+    finally:
+        app.close()
