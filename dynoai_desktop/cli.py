@@ -78,6 +78,7 @@ _SUBCOMMAND_MODULES: dict[str, str] = {
     "autotune": "dynoai_desktop.commands.autotune",
     "convert": "dynoai_desktop.commands.convert",
     "simulate": "dynoai_desktop.commands.simulate",
+    "validate-training-data": "dynoai_desktop.commands.validate_training_data",
 }
 
 
