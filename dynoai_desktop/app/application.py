@@ -17,6 +17,7 @@ from dynoai_desktop.app.coverage_session import CoverageSession
 from dynoai_desktop.app.live_session import LiveSession, TuneSink
 from dynoai_desktop.app.run_library import RunLibrary
 from dynoai_desktop.app.settings import AppSettings
+from dynoai_desktop.app.training_session import TrainingSession
 from dynoai_desktop.app.tune_session import TuneSession
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.table import Table
@@ -44,8 +45,9 @@ class DemoStart:
 
 
 class DynoApp:
-    """The application's state: ``settings``, ``tune``, ``live``, ``runs`` and what happened
-    at start-up (``notices``). ``close`` saves and stops everything."""
+    """The application's state: ``settings``, ``tune``, ``live``, ``runs``, ``autotune``,
+    ``coverage``, ``training`` and what happened at start-up (``notices``). ``close`` saves and
+    stops everything."""
 
     def __init__(self, config_dir: Path | None = None, demo: DemoStart | None = None) -> None:
         self.notices: list[str] = []
@@ -65,6 +67,7 @@ class DynoApp:
                                 time_scale=demo.time_scale if demo is not None else 1.0)
         self.autotune = AutotuneSession(self.tune, self.live)
         self.coverage = CoverageSession(self.live, self.runs, self.tune, self.settings)
+        self.training = TrainingSession(self.catalog, self.runs, self.live, self.tune)
         self._coverage_grid: tuple[object, ...] | None = None
         self.tune.changed.connect(self._tune_changed)
         if demo is not None:  # the virtual bike's calibration; a real bike's tune is opened
@@ -135,8 +138,10 @@ class DynoApp:
             self.live.count_hits_in(table)
 
     def close(self) -> None:
-        """Stop recording (the run is saved), reading and analysing; close the catalog."""
+        """Stop recording (the run is saved), reading and analysing; finish the training
+        extraction running (the rest is caught up at the next start); close the catalog."""
         self.live.close()
+        self.training.close()
         if self.catalog is not None:
             self.catalog.close()
             self.catalog = None

@@ -1,4 +1,4 @@
-"""The main window: assembles the four dock panels, the device status bar and the menus (layout
+"""The main window: assembles the dock panels, the device status bar and the menus (layout
 presets, preferences), and keeps itself inside the screen it is on."""
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from dynoai_desktop.ui.panels.live_logging import LiveLoggingPanel
 from dynoai_desktop.ui.panels.review import ReviewPanel
 from dynoai_desktop.ui.panels.session_bar import SessionBar
 from dynoai_desktop.ui.panels.tables import TablesPanel
+from dynoai_desktop.ui.panels.training_data import TrainingDataPanel
 from dynoai_desktop.ui.panels.tune_history import TuneHistoryPanel
 from dynoai_desktop.ui.preferences import PreferencesDialog
 from dynoai_desktop.ui.widgets import ElidedLabel
@@ -61,6 +62,7 @@ class MainWindow(QMainWindow):
         self.coverage = CoveragePanel(app.coverage)
         self.autotune = AutotunePanel(app.autotune, self.tables)
         self.ai = AiSuggestionsPanel()
+        self.training = TrainingDataPanel(app.training)
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         self.docks = {
             "live": self._dock("Live logging", self.live_dock, left),
@@ -69,13 +71,17 @@ class MainWindow(QMainWindow):
             "history": self._dock("Tune history", self.history, right),
             "autotune": self._dock("Autotune", self.autotune, right),
             "ai": self._dock("AI suggestions", self.ai, right),
+            "training": self._dock("Training data", self.training, right),
         }
-        # Tables over the right half; Coverage and AI suggestions side by side beneath it.
+        # Tables over the right half; Coverage and AI suggestions side by side beneath it, the
+        # Training data a tab beside AI suggestions.
         self.splitDockWidget(self.docks["tables"], self.docks["coverage"], Qt.Orientation.Vertical)
         self.splitDockWidget(self.docks["coverage"], self.docks["ai"], Qt.Orientation.Horizontal)
         self.tabifyDockWidget(self.docks["coverage"], self.docks["history"])
         self.tabifyDockWidget(self.docks["coverage"], self.docks["autotune"])
+        self.tabifyDockWidget(self.docks["ai"], self.docks["training"])
         self.docks["coverage"].raise_()
+        self.docks["ai"].raise_()
         self.resizeDocks(
             [self.docks["live"], self.docks["tables"]], [800, 700], Qt.Orientation.Horizontal
         )
@@ -246,6 +252,7 @@ class MainWindow(QMainWindow):
         self.save_layout()
         self.live.timer.stop()
         self.coverage.shutdown()  # its timer and its session event
+        self.training.shutdown()
         self.tables.set_live_source(None)
         self.app.tune.changed.disconnect(self.tables.show_tune)
         self.app.tune.changed.disconnect(self.history.refresh)

@@ -44,7 +44,7 @@ SIDECARS = ("-wal", "-shm", "-journal")
 @functools.cache
 def real_catalog() -> bytes:
     """A closed catalog holding a bit of everything: a tune with two versions, customers,
-    vehicles, sessions, finished runs and their coverage."""
+    vehicles, sessions, finished runs, their coverage and training records."""
     front, rear = demo_base_tables()[0]
     tune = Tune(
         {front.name: front, rear.name: rear}, BuildSpec.stock(EngineFamily.TC103), "demo.pvv"
@@ -73,6 +73,9 @@ def real_catalog() -> bytes:
                                          [30, 60, 100], [[0.5, 1.0, 0.0], [2.25, 0.0, 1.0]],
                                          [[3, 4, 1], [9, 0, 2]])
                 catalog.end_session(session, "2026-11-22T11:00:00")
+                catalog.put_training_record(session, f'{{"session_id": "session:{session}",'
+                                                     f' "runs": [{{}}, {{}}]}}')
+            catalog.put_imported_training_record("shop-b:1", '{"session_id": "shop-b:1"}')
         return path.read_bytes()
 
 
@@ -94,6 +97,9 @@ def read_everything(catalog: Catalog) -> None:
             return []
 
     read(lambda: [catalog.history(t.id) for t in catalog.tunes()])
+    read(catalog.training_records, True)
+    read(catalog.imported_training_records, True)
+    read(catalog.stale_training_sessions, 1)
     for status in RUN_STATUSES:
         read(catalog.runs_in_status, status)
     for customer in read(catalog.customers):

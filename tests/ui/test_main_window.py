@@ -1,4 +1,4 @@
-"""The main window: four dock panels, one status light per device, layout kept across starts."""
+"""The main window: its dock panels, one status light per device, layout kept across starts."""
 
 from __future__ import annotations
 
@@ -29,10 +29,11 @@ def test_the_window_shows_the_panels_and_a_light_per_device(qtbot, _window) -> N
     window = _window(qtbot)
     titles = sorted(d.windowTitle() for d in window.docks.values())
     assert titles == ["AI suggestions", "Autotune", "Coverage", "Live logging", "Tables",
-                      "Tune history"]
+                      "Training data", "Tune history"]
     assert all(d.isVisible() for d in window.docks.values())
     assert set(window.tabifiedDockWidgets(window.docks["history"])) == {
         window.docks["coverage"], window.docks["autotune"]}
+    assert window.tabifiedDockWidgets(window.docks["ai"]) == [window.docks["training"]]
     assert [i.text.text() for i in window.indicators] == ["Dyno: no port", "Wideband: no port"]
     assert "pick a serial port" in window.indicators[0].toolTip().lower()
 

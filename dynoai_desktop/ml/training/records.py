@@ -44,6 +44,8 @@ class Environment:
                                       hi=600.0, unit="min", default=None)
     fan_cfm: float | None = spec("cooling fan airflow", lo=0.0, hi=50000.0, unit="CFM",
                                  default=None)
+    air_measured: bool = spec("false when no run logged the air and the cell's standard air "
+                              "(25 °C, 100.5 kPa, 40 %) stands in", default=True)
 
 
 @dataclass(frozen=True)
@@ -81,12 +83,14 @@ class TableRecord:
 class Outcome:
     """How the session's tuning went."""
 
-    afr_error_rms_before: float = spec("RMS of measured - target AFR over the steady cells, "
-                                       "first run", lo=0.0, hi=10.0, unit="AFR")
-    afr_error_rms_after: float = spec("the same on the last run", lo=0.0, hi=10.0, unit="AFR")
     cells_corrected: int = spec("VE cells changed (both cylinders)", lo=0)
     autotune_rounds: int = spec("autotune rounds applied", lo=0, hi=100)
-    converged: bool = spec("the last round moved no cell by more than its interval")
+    converged: bool = spec("the last round moved no cell by more than 1 %")
+    afr_error_rms_before: float | None = spec(
+        "RMS of measured - target AFR over the samples autotune would use, first run (null: "
+        "no usable wideband sample)", lo=0.0, hi=10.0, unit="AFR", default=None)
+    afr_error_rms_after: float | None = spec("the same on the last run", lo=0.0, hi=10.0,
+                                             unit="AFR", default=None)
 
 
 @dataclass(frozen=True)
@@ -185,8 +189,8 @@ class KnockTiming:
     knock_cells: list[TimingCell] = spec("cells with knock retard")
     advance_opportunities: list[TimingCell] = spec("cells run without knock at high load",
                                                    default=[])
-    front_rear: Literal["front", "rear", "both"] = spec("which cylinders knocked",
-                                                        default="both")
+    front_rear: Literal["front", "rear", "both", "none"] = spec("which cylinders knocked",
+                                                                default="both")
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,13 @@ vehicles (each with its BuildSpec) -> sessions (a visit to the dyno, optionally 
 catalog's folder so the whole store can move), and each tune version's locked and knock-prone
 cells (schema 3), and each vehicle's coverage: what every run put into the cells of each of its
 VE tables, good-sample weight and raw hits, kept once per run so they add up over all its runs
-(schema 4). ARCHITECTURE.md "Storage".
+(schema 4), and each session's training record, with records imported from other shops' datasets
+beside them (schema 5). ARCHITECTURE.md "Storage".
 
 One module per part, each a mixin over :class:`CatalogBase` (``connection``: opening, damage
-checks, migrating): ``tunes``, ``shop`` (customers, vehicles, sessions), ``runs``, ``coverage``;
-``records`` holds the frozen records they return and ``schema`` the migrations. Models and
-training records will join the same way: a further module and a further migration in
+checks, migrating): ``tunes``, ``shop`` (customers, vehicles, sessions), ``runs``, ``coverage``,
+``training``; ``records`` holds the frozen records they return and ``schema`` the migrations.
+Models will join the same way: a further module and a further migration in
 :data:`~dynoai_desktop.storage.catalog.schema.MIGRATIONS`.
 
 The app opens it with :func:`open_catalog_at_start`, which no damaged file can stop.
@@ -48,6 +49,7 @@ from dynoai_desktop.storage.catalog.records import (
 from dynoai_desktop.storage.catalog.runs import RunsMixin
 from dynoai_desktop.storage.catalog.shop import ShopMixin
 from dynoai_desktop.storage.catalog.start import open_at_start
+from dynoai_desktop.storage.catalog.training import TrainingMixin
 from dynoai_desktop.storage.catalog.tunes import TunesMixin, describe_changes
 
 __all__ = [
@@ -72,7 +74,7 @@ __all__ = [
 ]
 
 
-class Catalog(TunesMixin, ShopMixin, RunsMixin, CoverageMixin, CatalogBase):
+class Catalog(TunesMixin, ShopMixin, RunsMixin, CoverageMixin, TrainingMixin, CatalogBase):
     """Open (creating or migrating as needed) the catalog at ``path``, by default
     ``default_data_dir() / CATALOG_FILE``; raises CatalogDamaged, CatalogTooNew or
     CatalogUnavailable when it cannot."""

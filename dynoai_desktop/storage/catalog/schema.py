@@ -117,11 +117,40 @@ def _v3_to_v4(db: sqlite3.Connection) -> None:
     )
 
 
+def _v4_to_v5(db: sqlite3.Connection) -> None:
+    # Training data (docs/training-data.md): every session's training record, extracted from its
+    # runs and tables (a TuningSession, docs/formats.md "Training data"), kept whole as JSON with
+    # the schema version it was written in, and the tuner's switch to leave it out of the
+    # dataset. Records imported from another shop's dataset have no session here: they are kept
+    # beside them by the id they came with.
+    if not db.in_transaction:
+        db.execute("BEGIN")
+    db.execute(
+        """CREATE TABLE training_records (
+            session_id INTEGER PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+            record_json TEXT NOT NULL,       -- one TuningSession as JSON
+            excluded INTEGER NOT NULL DEFAULT 0,
+            extracted_at TEXT NOT NULL,
+            schema_version INTEGER NOT NULL  -- the training-data schema it was written in
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE imported_training_records (
+            record_id TEXT PRIMARY KEY,      -- the session_id the dataset file gave it
+            record_json TEXT NOT NULL,
+            excluded INTEGER NOT NULL DEFAULT 0,
+            imported_at TEXT NOT NULL,
+            schema_version INTEGER NOT NULL
+        )"""
+    )
+
+
 # MIGRATIONS[n] brings a version-n database to version n+1 (PRAGMA user_version).
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _v0_to_v1,
     _v1_to_v2,
     _v2_to_v3,
     _v3_to_v4,
+    _v4_to_v5,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

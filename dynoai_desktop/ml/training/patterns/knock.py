@@ -1,0 +1,187 @@
+"""Knock and timing: where the ECM pulled spark, how much, and where spark could go up."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dynoai_desktop.core.autotune import AutotuneSettings
+from dynoai_desktop.core.autotune.filters import sample_seconds, segments
+from dynoai_desktop.ml.training.patterns.common import FloatArray, IntArray, session_runs
+from dynoai_desktop.ml.training.records import KnockTiming, TimingCell
+from dynoai_desktop.ml.training.session_data import SessionData
+
+CYLS = ("front", "rear")
+ONSET_MIN_DEG = 0.05
+"""A rise of the logged retard by this much from one row to the next is a knock event: the ECM
+only adds retard at an event (2° a time on a Delphi) and otherwise takes it away steadily, so the
+logged value never rises on its own."""
+HIGH_LOAD_KPA = 80.0
+"""Advance is looked for only at and above this MAP, where timing makes the torque and knocks."""
+MIN_VISIT_S = 0.5
+"""A high-load cell counts as run when the engine spent this long nearest to it."""
+ADVANCE_MARGIN_DEG = 1.0
+"""An opportunity stays this far under the spark that knocked."""
+MIN_ADVANCE_DEG = 1.0
+"""Less advance than this is not worth listing (so a cell must sit 2° or more under)."""
+MAX_DEGREES = 30.0
+DEFAULT_RPM = np.arange(750.0, 6501.0, 250.0)
+DEFAULT_MAP_KPA = np.array([15.0, 20.0, 25.0, 30.0, 35.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0,
+                            100.0, 105.0])
+"""The cells knock is binned into when the session has no MAP-based spark or VE table: a Delphi
+calibration's 250 rpm x 5-10 kPa grid."""
+
+
+def _axes(session: SessionData) -> tuple[FloatArray, FloatArray, str]:
+    """The grid knock is binned into: the spark table's, else the starting VE table's (when
+    MAP-based), else the default."""
+    for source, tables in (("the spark table", session.spark or {}),
+                           ("the VE table", session.tables_before or {})):
+        for table in tables.values():
+            if table.col_axis == "map_kpa":
+                view = table.normalised()
+                return (np.asarray(view.row_breakpoints, dtype=np.float64),
+                        np.asarray(view.col_breakpoints, dtype=np.float64), source)
+    return DEFAULT_RPM, DEFAULT_MAP_KPA, "the default grid"
+
+
+def _nearest(axis: FloatArray, x: FloatArray) -> IntArray:
+    """Index of the nearest breakpoint (ties to the lower), clamped to the axis."""
+    if axis.size == 1:
+        return np.zeros(x.shape, dtype=np.intp)
+    upper = np.clip(np.searchsorted(axis, x, side="left"), 1, axis.size - 1)
+    lower = upper - 1
+    return np.where(np.abs(x - axis[upper]) < np.abs(x - axis[lower]), upper, lower)
+
+
+def knock_timing(session: SessionData, settings: AutotuneSettings,
+                 ) -> tuple[KnockTiming | None, str | None]:
+    """Knock cells, the retard pulled, and advance opportunities.
+
+    Inputs: each run's ``knock_retard_front_deg``/``knock_retard_rear_deg`` with ``rpm`` and
+    ``map_kpa`` (required); for opportunities also the spark: the session's spark tables
+    (``spark_front``/``spark_rear``), else the logged ``spark_front_deg``/``spark_rear_deg``
+    (none: no opportunities). Cells are the spark table's (else the VE table's, else a default
+    250 rpm grid), nearest cell.
+
+    A knock event is a rise of the logged retard (``ONSET_MIN_DEG``); a knock cell is where an
+    event happened: its events, and its degrees the most retard the ECM held there just after
+    an event. An advance opportunity is a cell at ``HIGH_LOAD_KPA`` or more, run for
+    ``MIN_VISIT_S`` with no retard at all, whose spark sits at least ``ADVANCE_MARGIN_DEG`` +
+    ``MIN_ADVANCE_DEG`` under the lowest spark that knocked at that rpm (± one row) at the same
+    or a higher MAP: the advance up to ``ADVANCE_MARGIN_DEG`` under it. No knock anywhere, no
+    reference: no opportunity is claimed. ``settings``: the throttle a shut one is under and the
+    gap that splits a log.
+    """
+    runs = session_runs(session)
+    logged = [run for run in runs
+              if any(run.channel(f"knock_retard_{c}_deg") is not None for c in CYLS)]
+    if not logged:
+        return None, ("no knock-retard channel in any run (knock_retard_front_deg or "
+                      "knock_retard_rear_deg): where it knocked is unknown")
+    rpm_axis, map_axis, _source = _axes(session)
+    shape = (rpm_axis.size, map_axis.size)
+    size = shape[0] * shape[1]
+    events = np.zeros(size)
+    degrees = np.zeros(size)
+    knock_spark = np.full(size, np.inf)  # the lowest spark that knocked in each cell
+    seen_retard = np.zeros(size)
+    seconds = np.zeros(size)
+    spark_sum = np.zeros(size)
+    spark_n = np.zeros(size)
+    cylinders: set[str] = set()
+    usable = False
+    for run in logged:
+        rpm, map_kpa = run.channel("rpm"), run.channel("map_kpa")
+        if rpm is None or map_kpa is None:
+            continue
+        usable = True
+        t = run.time_s
+        seg = segments(t, settings.seam_gap_s)
+        located = np.isfinite(rpm) & np.isfinite(map_kpa)
+        cell = np.where(located, _nearest(rpm_axis, np.nan_to_num(rpm)) * shape[1]
+                        + _nearest(map_axis, np.nan_to_num(map_kpa)), 0)
+        sparks = []
+        for cyl in CYLS:
+            retard = run.channel(f"knock_retard_{cyl}_deg")
+            spark = run.channel(f"spark_{cyl}_deg")
+            if spark is not None:
+                sparks.append(spark)
+            if retard is None:
+                continue
+            r = np.nan_to_num(retard)
+            seen = located & np.isfinite(retard)
+            np.maximum.at(seen_retard, cell[seen], r[seen])
+            rise = np.zeros(r.size, dtype=bool)
+            rise[1:] = ((r[1:] - r[:-1]) >= ONSET_MIN_DEG) & (seg[1:] == seg[:-1]) & \
+                np.isfinite(retard[1:]) & np.isfinite(retard[:-1])
+            at = np.flatnonzero(rise & located)
+            if at.size == 0:
+                continue
+            cylinders.add(cyl)
+            np.add.at(events, cell[at], 1.0)
+            np.maximum.at(degrees, cell[at], np.minimum(r[at], MAX_DEGREES))
+            if spark is not None:
+                fired = spark[at - 1]  # the spark that knocked, before the ECM pulled it
+                ok = np.isfinite(fired)
+                np.minimum.at(knock_spark, cell[at[ok]], fired[ok])
+        tps = run.channel("tps_pct")
+        loaded = located & (map_kpa >= HIGH_LOAD_KPA)
+        if tps is not None:
+            loaded &= ~(tps < settings.closed_throttle_below_pct)
+        dt = sample_seconds(t, seg)
+        seconds += np.bincount(cell[loaded], dt[loaded], size)
+        if sparks:
+            logged_spark = np.fmax.reduce(sparks)  # the higher cylinder's; NaN ignored
+            ok = loaded & np.isfinite(logged_spark)
+            spark_sum += np.bincount(cell[ok], logged_spark[ok], size)
+            spark_n += np.bincount(cell[ok], minlength=size)
+    if not usable:
+        return None, "the runs with knock retard logged no rpm and MAP to place it by"
+    knocked = np.flatnonzero(events > 0)
+    knock_cells = [TimingCell(rpm=float(rpm_axis[k // shape[1]]),
+                              map_kpa=float(map_axis[k % shape[1]]),
+                              degrees=round(float(degrees[k]), 2), events=int(events[k]))
+                   for k in knocked]
+    front_rear = ("none" if not knock_cells else "both" if len(cylinders) != 1
+                  else next(iter(cylinders)))
+    opportunities = _opportunities(session, rpm_axis, map_axis, knock_spark, seen_retard,
+                                   seconds, spark_sum, spark_n, events)
+    return KnockTiming(knock_cells, opportunities, front_rear), None  # type: ignore[arg-type]
+
+
+def _cell_spark(session: SessionData, rpm_axis: FloatArray, map_axis: FloatArray,
+                spark_sum: FloatArray, spark_n: FloatArray) -> FloatArray:
+    """Spark per cell: the higher of the session's spark tables there, else the logged mean."""
+    tables = [t for k, t in (session.spark or {}).items()
+              if k in ("spark_front", "spark_rear") and t.col_axis == "map_kpa"]
+    if tables:
+        rpm, kpa = np.meshgrid(rpm_axis, map_axis, indexing="ij")
+        return np.max([np.asarray(t.lookup(rpm, kpa), dtype=np.float64) for t in tables],
+                      axis=0).ravel()
+    return np.divide(spark_sum, spark_n, out=np.full(spark_sum.shape, np.nan),
+                     where=spark_n > 0)
+
+
+def _opportunities(session: SessionData, rpm_axis: FloatArray, map_axis: FloatArray,
+                   knock_spark: FloatArray, seen_retard: FloatArray, seconds: FloatArray,
+                   spark_sum: FloatArray, spark_n: FloatArray, events: FloatArray,
+                   ) -> list[TimingCell]:
+    ncol = map_axis.size
+    spark = _cell_spark(session, rpm_axis, map_axis, spark_sum, spark_n)
+    reference = np.flatnonzero(np.isfinite(knock_spark))
+    if reference.size == 0 or not np.isfinite(spark).any():
+        return []
+    candidates = np.flatnonzero((seconds >= MIN_VISIT_S) & (events == 0) & (seen_retard <= 0)
+                                & np.isfinite(spark))
+    if candidates.size == 0:
+        return []
+    c_row, c_col = candidates // ncol, candidates % ncol
+    k_row, k_col = reference // ncol, reference % ncol
+    near = (np.abs(c_row[:, None] - k_row[None, :]) <= 1) & (
+        map_axis[k_col][None, :] >= map_axis[c_col][:, None])
+    limit = np.where(near, knock_spark[reference][None, :], np.inf).min(axis=1)
+    available = limit - spark[candidates] - ADVANCE_MARGIN_DEG
+    keep = np.isfinite(available) & (available >= MIN_ADVANCE_DEG)
+    return [TimingCell(rpm=float(rpm_axis[r]), map_kpa=float(map_axis[c]),
+                       degrees=round(float(min(a, MAX_DEGREES)), 2), events=0)
+            for r, c, a in zip(c_row[keep], c_col[keep], available[keep], strict=True)]
