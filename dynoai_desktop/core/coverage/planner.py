@@ -44,6 +44,8 @@ DYNO_ONLY = NEEDS_LOAD_CONTROL
 SWEEP_HOLD_S = 1.0
 """A sweep holds its load this long at its first rpm before the ramp (sim.plans.sweep)."""
 FRICTION_MAP_KPA = 20.0
+HOLDABLE_BELOW_WOT_KPA = 2.0
+"""A rider can hold a MAP up to this far below the bike's WOT MAP (above it is wide open)."""
 CLIMB_MARGIN = 0.8
 """A rising ramp is asked at this share of what the engine could just pull (a ramp it falls
 behind waits for it and fills its cells unevenly)."""
@@ -179,8 +181,9 @@ class PlannerSettings:
     """The shortest hold: autotune's 0.5 s minimum dwell after its 0.3 s settle."""
     sweep_rpm_per_s: tuple[float, float] = (150.0, 600.0)
     """Slowest and fastest ramp a sweep may ask of the dyno."""
-    sweep_margin: float = 2.0
-    """A sweep gives each row this many times the weight its worst gap misses."""
+    sweep_margin: float = 1.5
+    """A sweep gives each row this many times the weight its worst gap misses (the rider's MAP
+    wanders; what a sweep leaves short, the next plan fills)."""
     max_holds_per_test: int = 10
     roll_off_s: float = 2.0
     """After a pull: rolling off and coasting down."""
@@ -334,16 +337,22 @@ def _holds(ctx: _Context, mask: npt.NDArray[np.bool_], label: str,
     return title, tuple(steps), seconds, added
 
 
-def _sweep(ctx: _Context, col: int, rising: bool,
+def _sweep(ctx: _Context, cols: tuple[int, ...], rising: bool,
            ) -> tuple[str, tuple[Step, ...], float, FloatArray] | None:
-    """A load-control sweep along one load column over the rpm span of its gaps: held at the
-    first gap row it meets (which that covers), then ramped just past the last. Rising, the
-    ramp is no faster than the engine can accelerate the roller at that load (the brake only
-    absorbs); falling, the brake sets the pace. Neither is faster than the gaps' missing
-    weight allows."""
-    rows = np.flatnonzero(ctx.gaps()[:, col])
-    if rows.size == 0 or ctx.axes.load_channel != "map_kpa":
+    """A load-control sweep over the rpm span of the gaps of one load column, or of two
+    neighbouring columns at once (held between them, each gets half of every sample's weight):
+    held at the first gap row it meets (which that covers), then ramped just past the last.
+    Rising, the ramp is no faster than the engine can accelerate the roller at that load (the
+    brake only absorbs); falling, the brake sets the pace. Neither is faster than the gaps'
+    missing weight allows."""
+    if ctx.axes.load_channel != "map_kpa":
         return None
+    gaps = ctx.gaps()[:, list(cols)]
+    rows = np.flatnonzero(gaps.any(axis=1))
+    load = float(np.mean(ctx.axes.load[list(cols)]))
+    if not gaps.any(axis=0).all() or load > ctx.constraints.load_max or \
+            load > ctx.bike.wot_map_kpa - HOLDABLE_BELOW_WOT_KPA:
+        return None  # a column of the pair without gaps: its own sweep does better
     s, c, axis = ctx.settings, ctx.constraints, ctx.axes.rpm
     lo_row, hi_row = int(rows[0]), int(rows[-1])
     low_rpm = float(axis[lo_row]) - (0.0 if rising else 0.5 * _row_step(axis, lo_row))
@@ -353,10 +362,10 @@ def _sweep(ctx: _Context, col: int, rising: bool,
         return None
     start, end = (low_rpm, high_rpm) if rising else (high_rpm, low_rpm)
     spacing = min(_row_step(axis, int(r)) for r in rows)
-    needed = float(ctx.missing[rows, col].max())
-    load = float(ctx.axes.load[col])
+    needed = float(ctx.missing[:, list(cols)][gaps].max())
+    share = 1.0 / len(cols)  # of each sample's weight, per column
     low, high = s.sweep_rpm_per_s
-    rate = ctx.hz * spacing / (s.sweep_margin * needed)
+    rate = ctx.hz * spacing * share / (s.sweep_margin * needed)
     if rising:
         rate = min(rate, ctx.bike.sweep_rpm_per_s(load))
     rate = float(np.floor(np.clip(rate, low, high) / 10.0) * 10.0)
@@ -451,7 +460,9 @@ def next_tests(coverage: TableCoverage, regions: Sequence[Region],
                    bike.idle_rpm if start_rpm is None else start_rpm)
     candidates: list[tuple[str, tuple[str, tuple[Step, ...], float, FloatArray] | None]] = [
         ("pull", _wot_pull(ctx))]
-    candidates += [("sweep", _sweep(ctx, col, rising)) for col in range(axes.shape[1])
+    columns = [(col,) for col in range(axes.shape[1])]
+    columns += [(col, col + 1) for col in range(axes.shape[1] - 1)]
+    candidates += [("sweep", _sweep(ctx, cols, rising)) for cols in columns
                    for rising in (True, False)]
     candidates.append(("holds", _holds(ctx, np.ones(axes.shape, dtype=bool), "in the gaps")))
     for region in sorted(regions, key=lambda r: r.priority):
