@@ -67,8 +67,8 @@ class _TopLevelParser(_Parser):
         super().print_help(file)
 
 
-# Subcommands register here as later issues add them (autotune, simulate, convert,
-# validate-training-data): name -> (help, add_arguments(parser), run(args) -> exit code).
+# Subcommands register here as later issues add them (autotune, simulate, simulate-shop,
+# convert, validate-training-data): name -> (help, add_arguments(parser), run(args) -> exit code).
 AddArguments = Callable[[argparse.ArgumentParser], None]
 RunCommand = Callable[[argparse.Namespace], int]
 Subcommand = tuple[str, AddArguments, RunCommand]
@@ -78,6 +78,7 @@ _SUBCOMMAND_MODULES: dict[str, str] = {
     "autotune": "dynoai_desktop.commands.autotune",
     "convert": "dynoai_desktop.commands.convert",
     "simulate": "dynoai_desktop.commands.simulate",
+    "simulate-shop": "dynoai_desktop.commands.simulate_shop",
     "validate-training-data": "dynoai_desktop.commands.validate_training_data",
 }
 

@@ -1,0 +1,68 @@
+"""Shop history generator: sessions per minute, and the time 200 sessions would take.
+
+Runs what ``dynoai simulate-shop --sessions N --seed 1 --catalog TMP [--jobs J]`` runs (the shop's
+bikes played on the virtual cell in worker processes, every session written into a fresh catalog
+in a temporary folder) and prints the wall time, sessions per minute, the simulated minutes per
+session, the seconds per session per worker, and the projected time for 200 sessions at this
+rate (goal: 200 sessions in 30 minutes or less on this 2-core machine). The figure depends on
+the machine and what else runs on it; the benchmark asserts nothing.
+
+    .venv/bin/python benchmarks/simulate_shop.py [--sessions N] [--jobs J] [--short]
+
+``--short``: 2 sessions (what the test suite runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dynoai_desktop.commands.simulate_shop import simulate_shop  # noqa: E402
+from dynoai_desktop.storage.catalog import CATALOG_FILE, Catalog  # noqa: E402
+
+GOAL_SESSIONS = 200
+GOAL_MINUTES = 30.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, default=GOAL_SESSIONS, metavar="N",
+                        help=f"sessions to generate (default {GOAL_SESSIONS})")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="J",
+                        help="worker processes (default: the CPU count)")
+    parser.add_argument("--seed", type=int, default=1, metavar="S")
+    parser.add_argument("--short", action="store_true", help="2 sessions (the test suite)")
+    args = parser.parse_args()
+    sessions = 2 if args.short else args.sessions
+    with tempfile.TemporaryDirectory(prefix="simulate-shop-") as tmp:
+        folder = Path(tmp)
+        start = time.perf_counter()
+        ids = simulate_shop(folder, sessions, args.seed, args.jobs)
+        wall = time.perf_counter() - start
+        with Catalog(folder / CATALOG_FILE) as catalog:
+            runs = [r for sid in ids for r in catalog.runs(sid)]
+            sim_s = sum(r.duration_s or 0.0 for r in runs)
+            rows = sum(r.rows or 0 for r in runs)
+        size_mb = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
+    per_minute = sessions / (wall / 60.0)
+    projected = GOAL_SESSIONS / per_minute
+    print(f"simulate-shop: {sessions} sessions with {args.jobs} workers in {wall:.1f} s wall "
+          f"({per_minute:.2f} sessions/min)")
+    print(f"  {sim_s / 60.0 / sessions:.2f} simulated minutes per session (runs), "
+          f"{rows / sessions:.0f} rows, {len(runs) / sessions:.1f} runs; catalog and run files "
+          f"{size_mb / sessions:.2f} MB per session")
+    print(f"  {wall * args.jobs / sessions:.2f} s per session per worker; simulated "
+          f"{sim_s / (wall * args.jobs):.1f}x real time per worker")
+    print(f"  projected for {GOAL_SESSIONS} sessions: {projected:.1f} min "
+          f"(goal <= {GOAL_MINUTES:.0f} min: {'met' if projected <= GOAL_MINUTES else 'MISSED'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,422 @@
+"""One tuning session of the simulated shop, played on one running virtual cell (log mode).
+
+:func:`play_session` tunes one bike of ``sim.shop`` the way a tuner would, in 8 to 10 simulated
+minutes on one :class:`~dynoai_desktop.sim.cell.VirtualCell` kept running from test to test
+(logged through ``sim.logmode.DirectLog``: one acquisition for the whole session):
+
+1. the ECM starts on the generic base map of the build's family and stage (the AFR target and
+   spark are the build's base calibration); a warm-up idle lets the widebands light off;
+2. autotune rounds: the coverage planner (``core.coverage.planner.next_tests``) picks the
+   tests (pulls, load-control sweeps and holds up to 90 kPa: wide open comes from the pulls)
+   that cover the table's part-throttle and wide-open cells, the round's rows go through
+   ``core.autotune.autotune`` with the tables that fuelled them (authority clamp 25 % the first
+   round, 10 % after), and the corrected tables are flashed into the ECM; a later round only
+   goes back to the cells the last one moved by more than 1 %; done when no cell of those
+   regions moves by more than 1 % (converged) or after 4 rounds;
+3. a final pull on the tuned map;
+4. closed-throttle decels; where the bike pops (the pops a tuner hears: the cell's decel-pop
+   events), a decel enrichment: the VE cells of the pop zone at closed-throttle MAP are raised
+   by a percentage that grows with the popping, flashed, and the decels run again;
+5. a heat-soaked run: idle with the fan off for a few minutes, then a pull with the fan on.
+
+Each test sequence is one run (its rows as the app would record them, markers at each test);
+the tune versions are the base map, each round's result and the decel enrichment. The result is
+plain data (numpy arrays and tables) for the parent process to write into the catalog
+(``commands.simulate_shop``); nothing here touches files.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from dynoai_desktop.core.autotune import AutotuneSettings, LogData, autotune
+from dynoai_desktop.core.coverage.grid import (
+    CoverageAxes,
+    RunCoverage,
+    TableCoverage,
+    tables_coverage,
+)
+from dynoai_desktop.core.coverage.planner import (
+    BikeBehaviour,
+    Constraints,
+    PlannerSettings,
+    learn_behaviour,
+    next_tests,
+    with_run,
+)
+from dynoai_desktop.core.coverage.regions import Region
+from dynoai_desktop.core.plan import (
+    DEFAULT_FAN_CFM,
+    DecelStep,
+    FanStep,
+    IdleStep,
+    PlanSpec,
+    PullStep,
+)
+from dynoai_desktop.core.table import Table
+from dynoai_desktop.core.tune import ChangeSource
+from dynoai_desktop.sim.cell import DECEL_POP_ZONE_RPM, CellConfig, VirtualCell
+from dynoai_desktop.sim.ecm_tables import EcmTables, base_tables
+from dynoai_desktop.sim.emitters import decoder_options
+from dynoai_desktop.sim.engine import EngineModel
+from dynoai_desktop.sim.logmode import DirectLog
+from dynoai_desktop.sim.plans import PlanRunner, plan_from_spec
+from dynoai_desktop.sim.presets import preset_for_build
+from dynoai_desktop.sim.shop import ShopBike
+from dynoai_desktop.sim.stream import ServedDevice
+from dynoai_desktop.storage.run_files import Marker
+from dynoai_desktop.storage.settings import DevicePort
+
+FloatArray = npt.NDArray[np.float64]
+VE_KEYS = ("ve_front", "ve_rear")
+
+
+@dataclass(frozen=True)
+class SessionProfile:
+    """How a session is played (the shop's habits); the defaults are the generator's."""
+
+    start_engine_temp_c: float = 80.0  # the bike was ridden in
+    warm_up_s: float = 20.0
+    regions: tuple[Region, ...] = (
+        Region("Part throttle", 1500.0, 5000.0, 40.0, 90.0, 1),
+        Region("Wide open", 2000.0, 5500.0, 90.0, 100.0, 1),
+    )
+    hold_map_max_kpa: float = 90.0
+    """The most MAP a hold or sweep asks for: wide open is left to the pulls, as in a shop (a
+    long hold at wide open heats the intake and the heads: what it measures drifts)."""
+    covered_share: float = 0.9  # a round's tests stop when this share of its cells is covered
+    round_cap_s: float = 90.0  # ... or after this long
+    first_round_cap_s: float = 180.0
+    max_rounds: int = 4
+    authority_pct: tuple[float, ...] = (25.0, 10.0)
+    """The most a cell may move per round (the last value for every later round): a generic
+    map can be far off a bike, so the first round may move more."""
+    converged_pct: float = 1.0  # no cell moved more than this: converged
+    settings: AutotuneSettings = field(default_factory=AutotuneSettings)
+    planner: PlannerSettings = field(default_factory=lambda: PlannerSettings(min_hold_s=2.0))
+    pull_rpm: tuple[float, float] = (2000.0, 5500.0)
+    decels: tuple[DecelStep, ...] = (
+        DecelStep(5000.0, 1500.0, 500.0),
+        DecelStep(4500.0, 1800.0, 300.0),
+    )
+    pops_to_fix: int = 1  # pops heard over the decels that make a tuner fix them
+    decel_map_max_kpa: float = 30.0  # the VE columns the decel enrichment raises
+    soak_s: tuple[float, float] = (120.0, 160.0)  # the heat soak's idle, drawn per bike
+
+
+@dataclass(frozen=True, eq=False)
+class PlayedRun:
+    """One run as the app would have recorded it."""
+
+    name: str
+    kind: str  # ml.training.session_data.RUN_KINDS
+    start_s: float  # on the session's clock (the cell's time) at its first row
+    columns: dict[str, FloatArray]  # canonical channels; time_s from 0 at the first row
+    markers: tuple[Marker, ...]
+    tune_version: int  # the tune version the ECM ran during it
+    coverage: dict[str, RunCoverage]
+    """Per VE table (``ve_front``/``ve_rear``): good-sample weight and raw hits per cell on the
+    table's (normalised) axes, as the app keeps a saved run's coverage."""
+
+    @property
+    def duration_s(self) -> float:
+        t = self.columns["time_s"]
+        return float(t[-1]) if t.size else 0.0
+
+    @property
+    def rows(self) -> int:
+        return int(self.columns["time_s"].size)
+
+
+@dataclass(frozen=True, eq=False)
+class PlayedVersion:
+    """A version of the session's tune: its VE tables and what made it."""
+
+    number: int  # 1 = the base map
+    made_by: ChangeSource
+    at_s: float  # on the session's clock
+    note: str
+    ve_front: Table
+    ve_rear: Table
+
+
+@dataclass(frozen=True)
+class DecelFix:
+    """The decel test and, where the bike popped, its fix."""
+
+    decels: int
+    pops_before: int
+    enrichment_pct: float | None  # None: no fix needed
+    zone_rpm: tuple[float, float]
+    zone_map_kpa: tuple[float, float]
+    pops_after: int | None
+
+
+@dataclass(frozen=True, eq=False)
+class PlayedSession:
+    """Everything one session produced, for the catalog."""
+
+    bike: ShopBike
+    base: EcmTables  # the calibration the session started on (VE: the generic base map)
+    versions: tuple[PlayedVersion, ...]
+    runs: tuple[PlayedRun, ...]
+    duration_s: float  # simulated time from the first row to the last
+    autotune_rounds: int
+    converged: bool
+    round_moves_pct: tuple[float, ...]  # the largest cell move of each round
+    decel: DecelFix
+    soak_s: float
+    knock_events: int
+    devices: tuple[DevicePort, ...]  # the cell's devices, as a recorded run lists them
+    wall_s: float  # how long playing it took (for the benchmark)
+
+
+def _mask_move(change: FloatArray) -> float:
+    finite = np.abs(change[np.isfinite(change)])
+    return float(finite.max()) if finite.size else 0.0
+
+
+class _Session:
+    """The running cell and what the session has made so far."""
+
+    def __init__(self, bike: ShopBike, base_maps: tuple[Table, Table],
+                 profile: SessionProfile) -> None:
+        self.bike = bike
+        self.profile = profile
+        preset = preset_for_build(bike.build, name=f"shop bike {bike.index + 1}")
+        engine = EngineModel(preset, bike.weather.baro_kpa, bike.bike_seed)
+        front, rear = base_maps
+        self.base = replace(base_tables(engine), ve_front=front, ve_rear=rear)
+        warm_up = PlanSpec("warm-up", (IdleStep(profile.warm_up_s),),
+                           engine_temp_c=profile.start_engine_temp_c)
+        self.cell = VirtualCell(CellConfig(
+            preset=preset, plan=plan_from_spec(warm_up), tables=self.base,
+            seed=bike.noise_seed, bike_seed=bike.bike_seed, weather=bike.weather,
+            loop_plan=False))
+        self.log = DirectLog(self.cell)  # one acquisition for the whole session
+        self.versions: list[PlayedVersion] = [PlayedVersion(
+            1, ChangeSource.IMPORT, 0.0,
+            f"generic base map for {bike.build.engine_family.label} stage {bike.build.stage}",
+            front, rear)]
+        self.runs: list[PlayedRun] = []
+        self.behaviour = BikeBehaviour(idle_rpm=engine.idle_rpm, idle_map_kpa=engine.idle_map_kpa)
+        self.axes = CoverageAxes.of_table(front)
+
+    # ---------------------------------------------------------------- running tests
+    @property
+    def tables(self) -> dict[str, Table]:
+        return {"ve_front": self.cell.tables.ve_front, "ve_rear": self.cell.tables.ve_rear}
+
+    def run_plan(self, spec: PlanSpec) -> dict[str, FloatArray]:
+        """Run ``spec`` to its end on the running cell; its rows (session clock)."""
+        self.cell.runner = PlanRunner(plan_from_spec(spec), loop=False)
+        block = self.log.run(None)
+        return {k: np.asarray(v, dtype=np.float64) for k, v in block.columns.items()}
+
+    def record(self, name: str, kind: str, parts: list[tuple[str, dict[str, FloatArray]]]
+               ) -> PlayedRun:
+        """Keep the rows of ``parts`` (one per test, each with its marker note) as a run."""
+        columns = {k: np.concatenate([cols[k] for _, cols in parts]) for k in parts[0][1]}
+        start = float(columns["time_s"][0])
+        columns["time_s"] = np.round(columns["time_s"] - start, 6)
+        markers = tuple(Marker(round(float(cols["time_s"][0]) - start, 3), note)
+                        for note, cols in parts if note)
+        coverage = tables_coverage(columns, self.tables, self.profile.settings)
+        run = PlayedRun(name, kind, start, columns, markers, self.versions[-1].number, coverage)
+        self.runs.append(run)
+        return run
+
+    def flash(self, front: Table, rear: Table, made_by: ChangeSource, note: str) -> None:
+        self.cell.load_ve_tables(front, rear)
+        self.versions.append(PlayedVersion(len(self.versions) + 1, made_by, self.cell.time_s,
+                                           note, front, rear))
+
+    # ---------------------------------------------------------------- the session's parts
+    def warm_up(self) -> None:
+        cols = self.run_plan(PlanSpec("warm-up", (IdleStep(self.profile.warm_up_s),)))
+        self.record("warm-up", "warm-up", [("warm-up idle", cols)])
+
+    def autotune_rounds(self) -> tuple[int, bool, list[float]]:
+        """Rounds until converged or ``max_rounds``; (rounds applied, converged, moves)."""
+        p = self.profile
+        redo = np.ones(self.axes.shape, dtype=bool)  # cells a round must cover
+        moves: list[float] = []
+        converged = False
+        for k in range(1, p.max_rounds + 1):
+            parts = self._round_tests(redo, p.first_round_cap_s if k == 1 else p.round_cap_s)
+            if not parts:
+                break
+            kinds = {note.split()[0].lower() for note, _ in parts}
+            kind = "sweeps" if kinds == {"sweep"} else "pulls" if kinds <= {"wot"} else "mixed"
+            run = self.record(f"autotune round {k}", kind, parts)
+            logs = [LogData.from_frame(run.name, run.columns)]
+            if k == 1:  # the warm-up ran on the same tables
+                logs.insert(0, LogData.from_frame("warm-up", self.runs[0].columns))
+            authority = p.authority_pct[min(k, len(p.authority_pct)) - 1]
+            settings = replace(p.settings, max_change_pct=authority)
+            result = autotune(logs, self.tables, None, settings)
+            changes = [result.tables[key].change_pct for key in VE_KEYS]
+            move = max(_mask_move(np.where(self._in_regions(key), c, np.nan))
+                       for key, c in zip(VE_KEYS, changes, strict=True))
+            moves.append(move)
+            changed = sum(int(np.isfinite(c).sum()) for c in changes)
+            if changed:
+                self.flash(result.tables["ve_front"].corrected, result.tables["ve_rear"].corrected,
+                           ChangeSource.AUTOTUNE,
+                           f"autotune round {k}: {changed} cells changed, largest {move:.1f} %")
+            if move <= p.converged_pct:
+                converged = True
+                return k, converged, moves
+            # Go back to the cells this round moved by more than the convergence limit.
+            redo = np.zeros(self.axes.shape, dtype=bool)
+            for key, c in zip(VE_KEYS, changes, strict=True):
+                view = self.tables[key].normalised()
+                moved = np.abs(np.nan_to_num(c)) > p.converged_pct
+                redo |= moved[np.ix_(view.row_source, view.col_source)]
+        return len(moves), converged, moves
+
+    def _in_regions(self, key: str) -> npt.NDArray[np.bool_]:
+        """The raw cells of table ``key`` inside the session's regions."""
+        table = self.tables[key]
+        inside = np.zeros(table.shape, dtype=bool)
+        for region in self.profile.regions:
+            rows = (table.row_breakpoints >= region.rpm_min) & (
+                table.row_breakpoints <= region.rpm_max)
+            cols = (table.col_breakpoints >= region.load_min) & (
+                table.col_breakpoints <= region.load_max)
+            inside |= rows[:, None] & cols[None, :]
+        return inside
+
+    def _round_tests(self, redo: npt.NDArray[np.bool_], cap_s: float
+                     ) -> list[tuple[str, dict[str, FloatArray]]]:
+        """The planner's tests until the round's cells are covered or ``cap_s`` is spent."""
+        p = self.profile
+        min_weight = p.settings.min_weight
+        worth = np.zeros(self.axes.shape, dtype=bool)
+        for region in p.regions:
+            worth |= region.cells(self.axes)
+        target = redo & worth
+        if not target.any():
+            return []
+        weight = {key: np.zeros(self.axes.shape) for key in VE_KEYS}
+        constraints = Constraints(max_pulls=1000, load_max=p.hold_map_max_kpa)
+        parts: list[tuple[str, dict[str, FloatArray]]] = []
+        tried: set[str] = set()
+        start = self.cell.time_s
+        while self.cell.time_s - start < cap_s:
+            least = np.minimum(weight["ve_front"], weight["ve_rear"])
+            if (least[target] >= min_weight).mean() >= p.covered_share:
+                break
+            coverage = TableCoverage("round", self.axes)
+            coverage.weight = np.where(target, least, np.maximum(least, min_weight))
+            answer = next_tests(coverage, p.regions, constraints, p.planner, bike=self.behaviour,
+                                start_rpm=float(self.cell.values.get("rpm", 1000.0)))
+            if not answer.suggestions:
+                break
+            fresh = [t for t in answer.suggestions if t.title not in tried]
+            if not fresh:
+                break
+            top = fresh[0]  # a test run once this round and still suggested cannot do better
+            tried.add(top.title)
+            cols = self.run_plan(top.plan_spec(engine_temp_c=p.start_engine_temp_c))
+            parts.append((top.title, cols))
+            for key, run in tables_coverage(cols, self.tables, p.settings).items():
+                weight[key] += run.weight
+            self.behaviour = learn_behaviour([cols], self.behaviour)
+            constraints = with_run(constraints, top)
+        return parts
+
+    def final_pull(self) -> None:
+        lo, hi = self.profile.pull_rpm
+        cols = self.run_plan(PlanSpec("final pull", (PullStep(lo, hi),)))
+        self.record("final pull", "pulls", [(f"WOT pull {lo:g}-{hi:g} rpm", cols)])
+
+    def _pops(self, since_s: float) -> int:
+        return sum(1 for e in self.cell.events if e.kind == "decel_pop" and e.time_s >= since_s)
+
+    def decel_test(self) -> DecelFix:
+        p = self.profile
+        spec = PlanSpec("decels", p.decels)
+        since = self.cell.time_s
+        cols = self.run_plan(spec)
+        pops = self._pops(since)
+        self.record("decel check", "decel", [(f"{len(p.decels)} closed-throttle decels", cols)])
+        zone_rpm = DECEL_POP_ZONE_RPM
+        zone_map = (float(self.axes.load[0]), p.decel_map_max_kpa)
+        if pops < p.pops_to_fix:
+            return DecelFix(len(p.decels), pops, None, zone_rpm, zone_map, None)
+        per_decel = pops / len(p.decels)
+        enrichment = float(min(20.0, 6.0 + 3.0 * per_decel))
+        tables = []
+        for key in VE_KEYS:
+            table = self.tables[key]
+            rows = (table.row_breakpoints >= zone_rpm[0]) & (table.row_breakpoints <= zone_rpm[1])
+            cols_ = table.col_breakpoints <= zone_map[1]
+            zone = rows[:, None] & cols_[None, :]
+            tables.append(table.with_values(np.where(
+                zone, np.round(table.values * (1.0 + enrichment / 100.0), 2), table.values)))
+        self.flash(tables[0], tables[1], ChangeSource.DECEL_ENRICHMENT,
+                   f"decel enrichment +{enrichment:g} % at {zone_rpm[0]:g}-{zone_rpm[1]:g} rpm"
+                   f" x {zone_map[0]:g}-{zone_map[1]:g} kPa: {pops} pop{'s' if pops > 1 else ''}"
+                   f" in {len(p.decels)} decels")
+        since = self.cell.time_s
+        cols = self.run_plan(spec)
+        after = self._pops(since)
+        self.record("decel check after enrichment", "decel",
+                    [(f"{len(p.decels)} closed-throttle decels", cols)])
+        return DecelFix(len(p.decels), pops, enrichment, zone_rpm, zone_map, after)
+
+    def heat_soak(self, soak_s: float) -> None:
+        lo, hi = self.profile.pull_rpm
+        spec = PlanSpec("heat soak", (FanStep(0.0), IdleStep(soak_s), FanStep(DEFAULT_FAN_CFM),
+                                      PullStep(lo, hi)))
+        cols = self.run_plan(spec)
+        t = cols["time_s"]
+        soaked = t < t[0] + soak_s
+        self.record("heat-soaked pull", "heat-soak", [
+            (f"heat soak: idle, fan off, {soak_s / 60.0:.1f} min", _take(cols, soaked)),
+            (f"WOT pull {lo:g}-{hi:g} rpm after the soak, fan on", _take(cols, ~soaked))])
+
+
+LOG_MODE_PORT = "virtual cell, log mode (no port)"
+MTS_CHAIN = {"front": 1, "rear": 2}  # the app's default chain of two LC-2s (FORMATS.md §4)
+
+
+def _device_port(device: ServedDevice) -> DevicePort:
+    options = MTS_CHAIN if device.protocol == "innovate-mts" else decoder_options(device)
+    return DevicePort(device.name, device.protocol, LOG_MODE_PORT, dict(options))
+
+
+def _take(columns: Mapping[str, FloatArray], mask: npt.NDArray[np.bool_]
+          ) -> dict[str, FloatArray]:
+    return {k: v[mask] for k, v in columns.items()}
+
+
+def play_session(bike: ShopBike, base_maps: tuple[Table, Table],
+                 profile: SessionProfile | None = None) -> PlayedSession:
+    """Tune ``bike`` from ``base_maps`` (front, rear: its family and stage's generic map)."""
+    started = time.perf_counter()
+    profile = profile or SessionProfile()
+    session = _Session(bike, base_maps, profile)
+    session.warm_up()
+    rounds, converged, moves = session.autotune_rounds()
+    session.final_pull()
+    decel = session.decel_test()
+    rng = np.random.default_rng([bike.noise_seed, 7])
+    soak_s = round(float(rng.uniform(*profile.soak_s)), 0)
+    session.heat_soak(soak_s)
+    first = session.runs[0]
+    last = session.runs[-1]
+    knocks = sum(1 for e in session.cell.events if e.kind == "knock")
+    return PlayedSession(
+        bike=bike, base=session.base, versions=tuple(session.versions),
+        runs=tuple(session.runs), duration_s=last.start_s + last.duration_s - first.start_s,
+        autotune_rounds=rounds, converged=converged, round_moves_pct=tuple(moves),
+        decel=decel, soak_s=soak_s, knock_events=knocks,
+        devices=tuple(_device_port(d) for d in session.cell.devices),
+        wall_s=time.perf_counter() - started)
