@@ -19,19 +19,23 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
-from dynoai_desktop.core.autotune.binning import locate, place_corners
-from dynoai_desktop.core.coverage.grid import LOAD_NAMES, CoverageAxes, TableCoverage
+from dynoai_desktop.core.coverage.behaviour import BikeBehaviour, learn_behaviour
+from dynoai_desktop.core.coverage.candidates import (
+    Context,
+    decel,
+    holds,
+    idle,
+    path_weight,
+    sweep,
+    wot_pull,
+)
+from dynoai_desktop.core.coverage.grid import LOAD_NAMES, TableCoverage
 from dynoai_desktop.core.coverage.regions import Region, best_priority, priority_weights
 from dynoai_desktop.core.errors import InputError
-from dynoai_desktop.core.plan import (
-    DecelStep,
-    HoldStep,
-    IdleStep,
-    PlanSpec,
-    PullStep,
-    Step,
-    SweepStep,
-)
+from dynoai_desktop.core.plan import PlanSpec, PullStep, Step, SweepStep
+
+__all__ = ["BikeBehaviour", "Constraints", "NextTests", "PlannerSettings", "Suggestion",
+           "learn_behaviour", "next_tests", "path_weight", "with_run"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -41,19 +45,9 @@ VENUES = ("dyno", "street", "both")
 NEEDS_LOAD_CONTROL = frozenset({"sweep", "holds"})
 """Tests only a load-control dyno can run (it holds or ramps the rpm)."""
 DYNO_ONLY = NEEDS_LOAD_CONTROL
-SWEEP_HOLD_S = 1.0
-"""A sweep holds its load this long at its first rpm before the ramp (sim.plans.sweep)."""
-FRICTION_MAP_KPA = 20.0
-HOLDABLE_BELOW_WOT_KPA = 2.0
-"""A rider can hold a MAP up to this far below the bike's WOT MAP (above it is wide open)."""
-CLIMB_MARGIN = 0.8
-"""A rising ramp is asked at this share of what the engine could just pull (a ramp it falls
-behind waits for it and fills its cells unevenly)."""
 FILL_MARGIN = 1.25
 """A test promises to fill a cell only when it should bring this much of the weight needed
 (the real path wanders; the rest still counts in its gain)."""
-CLIMB_EXTRA_KPA = 30.0
-"""Climbing to a held rpm the rider opens this much more MAP than the cell's (sim.plans.hold)."""
 
 
 @dataclass(frozen=True)
@@ -88,78 +82,6 @@ class Constraints:
             raise InputError(f"load limit {self.load_max:g}: give 1-250")
         if self.max_pulls < 0 or self.pulls_done < 0:
             raise InputError("pull counts cannot be negative")
-
-
-@dataclass(frozen=True)
-class BikeBehaviour:
-    """How this bike moves on the dyno, for laying out a test's path (learned from its runs
-    by :func:`learn_behaviour`, else typical of a Harley V-twin on a chassis dyno)."""
-
-    log_rate_hz: float = 100.0
-    wot_map_kpa: float = 98.0
-    pull_rpm_per_s: float = 450.0
-    idle_rpm: float = 1000.0
-    idle_map_kpa: float = 38.0
-    wot_learned: bool = False
-    """The WOT MAP and pull rate come from the bike's runs (not typical values)."""
-
-    def sweep_rpm_per_s(self, map_kpa: float) -> float:
-        """The fastest ramp the engine can pull the roller through at ``map_kpa``: its WOT pull
-        rate scaled by the torque, which grows about linearly with MAP above the friction's
-        share (about 20 kPa)."""
-        share = (map_kpa - FRICTION_MAP_KPA) / max(1.0, self.wot_map_kpa - FRICTION_MAP_KPA)
-        return CLIMB_MARGIN * self.pull_rpm_per_s * float(np.clip(share, 0.1, 1.0))
-
-
-def learn_behaviour(runs: Sequence[Mapping[str, FloatArray]],
-                    known: BikeBehaviour | None = None) -> BikeBehaviour:
-    """What the runs show of the log rate, WOT MAP, WOT pull rate and idle, over ``known``.
-
-    A load-control ramp at full throttle climbs no faster than a free pull and a part-throttle
-    sweep's MAP is below WOT's, so once learned the WOT MAP and pull rate only ever rise (the
-    most seen is the bike's); before that, what a run shows replaces the typical value.
-    """
-    out = known or BikeBehaviour()
-    rates, wot_map, pull_rate, idle_rpm, idle_map = [], [], [], [], []
-    for cols in runs:
-        t = np.asarray(cols.get("time_s", ()), dtype=np.float64)
-        if t.size < 20:
-            continue
-        dt = np.diff(t)
-        dt = dt[(dt > 0) & (dt < 1.0)]
-        if dt.size:
-            rates.append(1.0 / float(np.median(dt)))
-        rpm, tps, kpa = (np.asarray(cols[k], dtype=np.float64) if k in cols else None
-                         for k in ("rpm", "tps_pct", "map_kpa"))
-        if rpm is None or tps is None:
-            continue
-        wot = tps >= 90.0
-        if kpa is not None and wot.sum() > 50:
-            wot_map.append(float(np.nanpercentile(kpa[wot], 90)))
-        if wot.sum() > 50:
-            rising = np.gradient(rpm, t)[wot]
-            rising = rising[rising > 100.0]
-            if rising.size > 50:
-                pull_rate.append(float(np.median(rising)))
-        idle = (tps < 2.0) & (rpm < 1300.0) & (rpm > 500.0)
-        if idle.sum() > 100:
-            idle_rpm.append(float(np.nanmedian(rpm[idle])))
-            if kpa is not None:
-                idle_map.append(float(np.nanmedian(kpa[idle])))
-
-    def pick(values: list[float], fallback: float) -> float:
-        return float(np.median(values)) if values else fallback
-
-    def most(values: list[float], fallback: float, learned: bool) -> float:
-        if not values:
-            return fallback
-        return max(max(values), fallback) if learned else max(values)
-
-    return BikeBehaviour(pick(rates, out.log_rate_hz),
-                         most(wot_map, out.wot_map_kpa, out.wot_learned),
-                         most(pull_rate, out.pull_rpm_per_s, out.wot_learned),
-                         pick(idle_rpm, out.idle_rpm), pick(idle_map, out.idle_map_kpa),
-                         wot_learned=out.wot_learned or bool(wot_map or pull_rate))
 
 
 @dataclass(frozen=True)
@@ -231,205 +153,7 @@ class NextTests:
     """(test, why) for each candidate a constraint removed."""
 
 
-# ------------------------------------------------------------------------ paths
-def path_weight(axes: CoverageAxes, rpm: FloatArray, load: FloatArray) -> FloatArray:
-    """Good-sample weight per cell of samples at these (rpm, load) points."""
-    size = axes.shape[0] * axes.shape[1]
-    if rpm.size == 0:
-        return np.zeros(axes.shape)
-    bins = locate(axes.table().normalised(), rpm, load)
-    cells, weights = place_corners(bins.place, axes.shape)
-    return np.bincount(cells.ravel(), weights.ravel(), minlength=size).reshape(axes.shape)
-
-
-def _ramp(start: float, end: float, rate: float, hz: float) -> FloatArray:
-    n = max(1, int(abs(end - start) / rate * hz))
-    return np.linspace(start, end, n)
-
-
-@dataclass
-class _Context:
-    axes: CoverageAxes
-    weight: FloatArray
-    worth: FloatArray
-    priority: npt.NDArray[np.int64]
-    settings: PlannerSettings
-    bike: BikeBehaviour
-    constraints: Constraints
-    start_rpm: float
-
-    @property
-    def hz(self) -> float:
-        return self.bike.log_rate_hz
-
-    @property
-    def missing(self) -> FloatArray:
-        return np.maximum(0.0, self.settings.min_weight - self.weight)
-
-    def value(self, added: FloatArray) -> tuple[float, FloatArray]:
-        """Worth gained by adding ``added`` weight, and the gain per cell."""
-        w = self.settings.min_weight
-        before = np.minimum(self.weight, w) / w
-        after = np.minimum(self.weight + added, w) / w
-        per_cell = self.worth * (after - before)
-        return float(per_cell.sum()), per_cell
-
-    def move_s(self, from_rpm: float, to_rpm: float, load: float | None = None) -> float:
-        """Moving to a held rpm and settling there: the brake brings it down fast; climbing,
-        the engine pulls the roller up on the rider's extra throttle."""
-        rate = self.settings.move_rpm_per_s
-        if to_rpm > from_rpm:
-            climb_kpa = self.bike.wot_map_kpa if load is None else load + CLIMB_EXTRA_KPA
-            rate = min(rate, self.bike.sweep_rpm_per_s(min(climb_kpa, self.bike.wot_map_kpa)))
-        return abs(to_rpm - from_rpm) / rate + self.settings.settle_s
-
-    def in_limits(self) -> npt.NDArray[np.bool_]:
-        c = self.constraints
-        rows = (self.axes.rpm >= c.rpm_min) & (self.axes.rpm <= c.rpm_max)
-        cols = self.axes.load <= c.load_max
-        return rows[:, None] & cols[None, :]
-
-    def gaps(self) -> npt.NDArray[np.bool_]:
-        """Cells worth filling that the limits allow."""
-        return (self.worth > 0) & (self.missing > 0) & self.in_limits()
-
-    def load_key(self) -> str:
-        return "tps_pct" if self.axes.load_channel == "tps_pct" else "map_kpa"
-
-    def load_text(self, load: float) -> str:
-        return f"{load:g} %" if self.axes.load_channel == "tps_pct" else f"{load:g} kPa"
-
-
-def _row_step(axis: FloatArray, i: int) -> float:
-    """The spacing to a row's neighbours (the smaller one)."""
-    steps = np.diff(axis)
-    if steps.size == 0:
-        return 250.0
-    around = [steps[j] for j in (i - 1, i) if 0 <= j < steps.size]
-    return float(min(around))
-
-
-# ------------------------------------------------------------------------ candidates
-def _holds(ctx: _Context, mask: npt.NDArray[np.bool_], label: str,
-           ) -> tuple[str, tuple[Step, ...], float, FloatArray] | None:
-    """Steady holds at the worst-off cells of ``mask``, rpm by rpm in a snake (load rising
-    then falling), each only as long as its missing weight needs."""
-    cells = np.argwhere(mask & ctx.gaps())
-    if cells.size == 0:
-        return None
-    order = np.lexsort((-ctx.missing[cells[:, 0], cells[:, 1]],
-                        ctx.priority[cells[:, 0], cells[:, 1]]))
-    chosen = cells[order[: ctx.settings.max_holds_per_test]]
-    chosen = sorted(map(tuple, chosen), key=lambda rc: (rc[0], rc[1] if rc[0] % 2 == 0
-                                                        else -rc[1]))
-    s, key = ctx.settings, ctx.load_key()
-    steps, added, seconds, rpm_now = [], np.zeros(ctx.axes.shape), 0.0, ctx.start_rpm
-    for r, c in chosen:
-        rpm, load = float(ctx.axes.rpm[r]), float(ctx.axes.load[c])
-        hold_s = max(s.min_hold_s, s.hold_margin * ctx.missing[r, c] / ctx.hz)
-        hold_s = float(np.ceil(hold_s * 2.0) / 2.0)
-        steps.append(HoldStep(rpm=rpm, seconds=hold_s, **{key: load}))
-        seconds += ctx.move_s(rpm_now, rpm, load) + hold_s
-        rpm_now = rpm
-        n = int(hold_s * ctx.hz)
-        added += path_weight(ctx.axes, np.full(n, rpm), np.full(n, load))
-    title = f"Hold {len(steps)} cell{'s' if len(steps) > 1 else ''} {label}"
-    return title, tuple(steps), seconds, added
-
-
-def _sweep(ctx: _Context, cols: tuple[int, ...], rising: bool,
-           ) -> tuple[str, tuple[Step, ...], float, FloatArray] | None:
-    """A load-control sweep over the rpm span of the gaps of one load column, or of two
-    neighbouring columns at once (held between them, each gets half of every sample's weight):
-    held at the first gap row it meets (which that covers), then ramped just past the last.
-    Rising, the ramp is no faster than the engine can accelerate the roller at that load (the
-    brake only absorbs); falling, the brake sets the pace. Neither is faster than the gaps'
-    missing weight allows."""
-    if ctx.axes.load_channel != "map_kpa":
-        return None
-    gaps = ctx.gaps()[:, list(cols)]
-    rows = np.flatnonzero(gaps.any(axis=1))
-    load = float(np.mean(ctx.axes.load[list(cols)]))
-    if not gaps.any(axis=0).all() or load > ctx.constraints.load_max or \
-            load > ctx.bike.wot_map_kpa - HOLDABLE_BELOW_WOT_KPA:
-        return None  # a column of the pair without gaps: its own sweep does better
-    s, c, axis = ctx.settings, ctx.constraints, ctx.axes.rpm
-    lo_row, hi_row = int(rows[0]), int(rows[-1])
-    low_rpm = float(axis[lo_row]) - (0.0 if rising else 0.5 * _row_step(axis, lo_row))
-    high_rpm = float(axis[hi_row]) + (0.5 * _row_step(axis, hi_row) if rising else 0.0)
-    low_rpm, high_rpm = max(c.rpm_min, low_rpm), min(c.rpm_max, high_rpm)
-    if high_rpm - low_rpm < 200.0:
-        return None
-    start, end = (low_rpm, high_rpm) if rising else (high_rpm, low_rpm)
-    spacing = min(_row_step(axis, int(r)) for r in rows)
-    needed = float(ctx.missing[:, list(cols)][gaps].max())
-    share = 1.0 / len(cols)  # of each sample's weight, per column
-    low, high = s.sweep_rpm_per_s
-    rate = ctx.hz * spacing * share / (s.sweep_margin * needed)
-    if rising:
-        rate = min(rate, ctx.bike.sweep_rpm_per_s(load))
-    rate = float(np.floor(np.clip(rate, low, high) / 10.0) * 10.0)
-    held = np.full(int(SWEEP_HOLD_S * ctx.hz), start)
-    rpm = np.concatenate((held, _ramp(start, end, rate, ctx.hz)))
-    added = path_weight(ctx.axes, rpm, np.full(rpm.size, load))
-    seconds = ctx.move_s(ctx.start_rpm, start, load) + SWEEP_HOLD_S + abs(end - start) / rate
-    step = SweepStep(from_rpm=start, to_rpm=end, map_kpa=load, rpm_per_s=rate)
-    title = f"Sweep {start:g}-{end:g} rpm at {ctx.load_text(load)} ({rate:g} rpm/s)"
-    return title, (step,), seconds, added
-
-
-def _wot_pull(ctx: _Context) -> tuple[str, tuple[Step, ...], float, FloatArray] | None:
-    """A WOT pull over the rpm span of the gaps its MAP (or 100 % throttle) touches."""
-    load = 100.0 if ctx.axes.load_channel == "tps_pct" else ctx.bike.wot_map_kpa
-    touched = path_weight(ctx.axes, np.full(1, float(np.mean(ctx.axes.rpm))),
-                          np.full(1, load)).sum(axis=0) > 0
-    gap_rows = np.flatnonzero((ctx.gaps() & touched[None, :]).any(axis=1))
-    if gap_rows.size == 0:
-        return None
-    c, axis = ctx.constraints, ctx.axes.rpm
-    start = max(c.rpm_min, 1500.0, float(axis[gap_rows[0]]) - _row_step(axis, gap_rows[0]))
-    end = min(c.rpm_max, float(axis[gap_rows[-1]]) + _row_step(axis, gap_rows[-1]))
-    if end - start < 500.0:
-        start = max(c.rpm_min, end - 500.0)
-    if end - start < 200.0:
-        return None
-    rpm = _ramp(start, end, ctx.bike.pull_rpm_per_s, ctx.hz)
-    added = path_weight(ctx.axes, rpm, np.full(rpm.size, load))
-    seconds = (ctx.move_s(ctx.start_rpm, start - 200.0) + (end - start + 200.0)
-               / ctx.bike.pull_rpm_per_s + ctx.settings.roll_off_s)
-    return (f"WOT pull {start:g}-{end:g} rpm", (PullStep(from_rpm=start, to_rpm=end),),
-            seconds, added)
-
-
-def _decel(ctx: _Context) -> tuple[str, tuple[Step, ...], float, FloatArray] | None:
-    """A closed-throttle decel: overrun is never a good VE sample, so it only pays where it
-    ends at idle (kept by autotune); its gain says so."""
-    c, s = ctx.constraints, ctx.settings
-    start = min(c.rpm_max, 4500.0)
-    end = max(c.rpm_min, 1200.0)
-    if start - end < 200.0:
-        return None
-    seconds = ctx.move_s(ctx.start_rpm, start, 45.0) + (start - end) / s.decel_rpm_per_s
-    added = np.zeros(ctx.axes.shape)  # shut throttle above idle: rejected as decel/overrun
-    step = DecelStep(from_rpm=start, to_rpm=end, rpm_per_s=s.decel_rpm_per_s)
-    return f"Decel run {start:g}-{end:g} rpm", (step,), seconds, added
-
-
-def _idle(ctx: _Context) -> tuple[str, tuple[Step, ...], float, FloatArray] | None:
-    """Clutch in at idle, long enough for the idle cells it touches."""
-    load = 0.0 if ctx.axes.load_channel == "tps_pct" else ctx.bike.idle_map_kpa
-    one = path_weight(ctx.axes, np.full(1, ctx.bike.idle_rpm), np.full(1, load))
-    touched = (one > 0) & (ctx.worth > 0) & (ctx.missing > 0)
-    if not touched.any():
-        return None
-    low, high = ctx.settings.idle_soak_s
-    need = float(np.max(ctx.missing[touched] / one[touched])) / ctx.hz
-    seconds = float(np.clip(np.ceil(need * ctx.settings.hold_margin) + 2.0, low, high))
-    added = one * (seconds - 2.0) * ctx.hz  # the first seconds settle
-    return (f"Idle soak {seconds:g} s", (IdleStep(seconds=seconds),), seconds, added)
-
-
-def _ruled_out(kind: str, ctx: _Context) -> str | None:
+def _ruled_out(kind: str, ctx: Context) -> str | None:
     """Why a constraint removes a test of ``kind`` (None: allowed)."""
     c = ctx.constraints
     if c.venue == "street" and kind in DYNO_ONLY:
@@ -455,19 +179,19 @@ def next_tests(coverage: TableCoverage, regions: Sequence[Region],
     settings = settings or PlannerSettings()
     bike = bike or BikeBehaviour()
     axes = coverage.axes
-    ctx = _Context(axes, coverage.weight, priority_weights(axes, regions),
+    ctx = Context(axes, coverage.weight, priority_weights(axes, regions),
                    best_priority(axes, regions), settings, bike, constraints,
                    bike.idle_rpm if start_rpm is None else start_rpm)
     candidates: list[tuple[str, tuple[str, tuple[Step, ...], float, FloatArray] | None]] = [
-        ("pull", _wot_pull(ctx))]
+        ("pull", wot_pull(ctx))]
     columns = [(col,) for col in range(axes.shape[1])]
     columns += [(col, col + 1) for col in range(axes.shape[1] - 1)]
-    candidates += [("sweep", _sweep(ctx, cols, rising)) for cols in columns
+    candidates += [("sweep", sweep(ctx, cols, rising)) for cols in columns
                    for rising in (True, False)]
-    candidates.append(("holds", _holds(ctx, np.ones(axes.shape, dtype=bool), "in the gaps")))
+    candidates.append(("holds", holds(ctx, np.ones(axes.shape, dtype=bool), "in the gaps")))
     for region in sorted(regions, key=lambda r: r.priority):
-        candidates.append(("holds", _holds(ctx, region.cells(axes), f"in {region.name}")))
-    candidates += [("decel", _decel(ctx)), ("idle", _idle(ctx))]
+        candidates.append(("holds", holds(ctx, region.cells(axes), f"in {region.name}")))
+    candidates += [("decel", decel(ctx)), ("idle", idle(ctx))]
 
     out, ruled_out, seen = [], [], set()
     for kind, made in candidates:
@@ -496,7 +220,7 @@ def next_tests(coverage: TableCoverage, regions: Sequence[Region],
     return NextTests(tuple(out), tuple(ruled_out))
 
 
-def _why(ctx: _Context, regions: Sequence[Region], title: str,
+def _why(ctx: Context, regions: Sequence[Region], title: str,
          cells: tuple[tuple[int, int], ...], gain: float, seconds: float) -> str:
     """One line: what the test fills, where, and at what cost."""
     parts = []
