@@ -59,4 +59,5 @@ def _print_summary(total: Contents, files: int) -> None:
           f"{total.dyno_hours:.2f} dyno hours; patterns: {patterns}")
     if total.families:
         print("  engine families: " + ", ".join(f"{k} {v}" for k, v in total.families.items()))
-        print("  stages: " + ", ".join(f"{k} {v}" for k, v in total.stages.items()))
+        print("  stages: " + ", ".join(f"{'stock' if k == '0' else 'stage ' + k} {v}"
+                                       for k, v in total.stages.items()))

@@ -64,15 +64,11 @@ class Contents:
                         dict(Counter(self.stages) + Counter(other.stages)))
 
 
-def _stage_name(stage: object) -> str:
-    return "stock" if stage in (0, None, "stock") else f"stage {stage}"
-
-
 def contents(sessions: list[TuningSession]) -> Contents:
     patterns = {name: sum(1 for s in sessions if getattr(s.patterns, name) is not None)
                 for name in PATTERNS}
     families = Counter(str(s.build.get("engine_family", "?")) for s in sessions)
-    stages = Counter(_stage_name(s.build.get("stage", 0)) for s in sessions)
+    stages = Counter(str(s.build.get("stage", 0)) for s in sessions)  # "0" is stock
     return Contents(len(sessions), sum(s.simulated for s in sessions),
                     sum(s.dyno_time_s for s in sessions) / 3600.0, patterns,
                     dict(sorted(families.items())), dict(sorted(stages.items())))
