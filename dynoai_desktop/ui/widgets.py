@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPainter, QResizeEvent
-from PySide6.QtWidgets import QComboBox, QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 ELIDED_MIN_WIDTH_PX = 40
 
@@ -70,3 +78,17 @@ class CompactCombo(QComboBox):
         view = self.view()
         view.setMinimumWidth(max(self.width(), view.sizeHintForColumn(0) + 24))
         super().showPopup()
+
+
+def scrolling_content(panel: QWidget) -> QVBoxLayout:
+    """Make ``panel`` scroll inside its dock (so it never makes the window larger than the
+    screen); the layout of the scrolled content, for the panel to fill."""
+    content = QWidget()
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setWidget(content)
+    outer = QVBoxLayout(panel)
+    outer.setContentsMargins(0, 0, 0, 0)
+    outer.addWidget(scroll)
+    return QVBoxLayout(content)

@@ -14,14 +14,11 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
-    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
-    QScrollArea,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -31,6 +28,7 @@ from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.ui.panels.afr_error_view import AfrErrorView
 from dynoai_desktop.ui.panels.autotune_layer import pending_layer
 from dynoai_desktop.ui.panels.tables import TablesPanel
+from dynoai_desktop.ui.widgets import scrolling_content
 
 REFRESH_MS = 400
 LIVE, OFFLINE = "Live runs", "Offline analysis"
@@ -108,16 +106,7 @@ class AutotunePanel(QWidget):
         row2 = QHBoxLayout()
         for w in (self.preview_button, self.apply_button, self.send_button):
             row2.addWidget(w)
-        # The panel scrolls inside its dock: it never makes the window wider than the screen.
-        content = QWidget()
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(content)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
-        layout = QVBoxLayout(content)
+        layout = scrolling_content(self)  # scrolls inside its dock
         layout.addWidget(self.status)
         layout.addLayout(row1)
         layout.addWidget(self.progress)

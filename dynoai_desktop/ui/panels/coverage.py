@@ -14,11 +14,9 @@ from PySide6.QtGui import QFont, QResizeEvent
 from PySide6.QtWidgets import (
     QBoxLayout,
     QFileDialog,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -37,6 +35,7 @@ from dynoai_desktop.ui.panels.coverage_map import (
     CoverageMap,
 )
 from dynoai_desktop.ui.panels.coverage_plan import PlanList, muted
+from dynoai_desktop.ui.widgets import scrolling_content
 
 POLL_INTERVAL_MS = 250
 SIDE_BY_SIDE_PX = 760  # wider than this, the list stands beside the map
@@ -109,16 +108,7 @@ class CoveragePanel(QWidget):
         self.columns = QBoxLayout(QBoxLayout.Direction.TopToBottom)
         self.columns.addLayout(map_column, 3)
         self.columns.addLayout(plan_column, 2)
-        # The panel scrolls inside its dock: it never makes the window larger than the screen.
-        content = QWidget()
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(content)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
-        layout = QVBoxLayout(content)
+        layout = scrolling_content(self)  # scrolls inside its dock
         self._content = layout
         layout.addWidget(self.headline)
         layout.addLayout(self.columns, 1)

@@ -15,17 +15,14 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QBoxLayout,
     QFileDialog,
-    QFrame,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -35,6 +32,7 @@ from dynoai_desktop.app.training_session import TrainingSession
 from dynoai_desktop.core.build_spec import EngineFamily
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.ui import theme
+from dynoai_desktop.ui.widgets import scrolling_content
 
 POLL_INTERVAL_MS = 250
 SESSION_COLUMNS = ("Session", "State", "Exclude", "Vehicle", "Started")
@@ -167,8 +165,7 @@ class TrainingDataPanel(QWidget):
         buttons.addWidget(self.import_button)
         buttons.addStretch(1)
 
-        content = QWidget()
-        layout = QVBoxLayout(content)
+        layout = scrolling_content(self)  # scrolls inside its dock
         layout.addWidget(self.headline)
         layout.addWidget(self.working)
         layout.addLayout(bars)
@@ -178,14 +175,6 @@ class TrainingDataPanel(QWidget):
         layout.addWidget(self.sessions, 1)
         layout.addLayout(buttons)
         layout.addWidget(self.message)
-        # The panel scrolls inside its dock: it never makes the window larger than the screen.
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(content)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
 
         self.export_button.clicked.connect(self._ask_export)
         self.import_button.clicked.connect(self._ask_import)
