@@ -50,10 +50,12 @@ class Recorder:
         return self._journal is not None
 
     def start(self, session_id: int, name: str, devices: list[DevicePort],
-              then: Callable[[int], None] | None = None) -> int:
+              then: Callable[[int], None] | None = None,
+              tune_version: int | None = None) -> int:
         """Start recording a run called ``name``; returns its catalog id. ``then(run_id)``
         runs the moment the run's rows begin (between two blocks: what it tells another feed
-        lands just before the run's first block)."""
+        lands just before the run's first block). ``tune_version``: the version of the
+        session's tune the ECM runs during it."""
         if self._journal is not None:
             raise InputError(f"already recording {self._journal.name!r}; stop it first")
         started = now_utc()
@@ -61,7 +63,7 @@ class Recorder:
         buffer = self.acquisition.buffer
         weather = Weather(*(finite_or_none(buffer.latest(c)) for c in WEATHER_CHANNELS))
         run_id = self.catalog.add_run(session_id, name, started, file, "recording", devices,
-                                      weather)
+                                      weather, tune_version)
         metadata = RunMetadata(name, started, tuple(devices), (), weather)
         self._journal = Journal(journal_folder(self.catalog, run_id), metadata,
                                 self.acquisition.now_s())

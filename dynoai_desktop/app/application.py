@@ -68,6 +68,7 @@ class DynoApp:
         self.autotune = AutotuneSession(self.tune, self.live)
         self.coverage = CoverageSession(self.live, self.runs, self.tune, self.settings)
         self.training = TrainingSession(self.catalog, self.runs, self.live, self.tune)
+        self.live.run_tune = self.tune.version_for_run  # each run names the tables it ran on
         self._coverage_grid: tuple[object, ...] | None = None
         self.tune.changed.connect(self._tune_changed)
         if demo is not None:  # the virtual bike's calibration; a real bike's tune is opened

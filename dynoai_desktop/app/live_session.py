@@ -56,6 +56,9 @@ class LiveSession:
         self.acquisition: Acquisition | None = None
         self.recorder: Recorder | None = None
         self.last_run: RunRecord | None = None
+        self.run_tune: Callable[[int], int | None] | None = None
+        """For a run about to record in session N: the version of the session's tune the ECM
+        runs (the app keeps the tune in the catalog and links it); None: not known."""
         self.analysis = AnalysisWorker()
         self.analysis.start()
         self.connection_changed = Event("devices connected or disconnected")
@@ -137,9 +140,11 @@ class LiveSession:
         if self.catalog is None:
             raise InputError("The catalog is not open, so a run cannot be kept; see the "
                              "message at start-up.")
+        version = self.run_tune(session_id) if self.run_tune is not None else None
         recorder = Recorder(self.acquisition, self.catalog)
         # The live autotune takes the run's rows from its first block, exactly.
-        run_id = recorder.start(session_id, name, list(self.ports), then=self._autotune_opens)
+        run_id = recorder.start(session_id, name, list(self.ports), then=self._autotune_opens,
+                                tune_version=version)
         self.recorder = recorder
         self.recording_changed.emit(True)
         return run_id

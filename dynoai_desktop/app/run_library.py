@@ -40,6 +40,10 @@ class RunView:
     notes: tuple[str, ...] = ()
 
 
+def _now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
 def readable_time(iso: str, seconds: bool = False) -> str:
     """'2026-11-22T10:00:00+01:00' as '2026-11-22 10:00' (or '10:00:00') in local time."""
     try:
@@ -88,17 +92,23 @@ class RunLibrary:
 
     # ------------------------------------------------------------------ sessions
     def start_session(self, vehicle_id: int) -> int:
-        """Open a session for the vehicle, now; runs are recorded into it."""
-        when = datetime.now().astimezone().isoformat(timespec="seconds")
-        self.session_id = self._catalog().start_session(vehicle_id, when)
+        """Open a session for the vehicle, now (ending the one open); runs are recorded
+        into it."""
+        self._end_open_session()
+        self.session_id = self._catalog().start_session(vehicle_id, _now())
         self.changed.emit()
         return self.session_id
 
     def close_session(self) -> None:
-        """Forget the open session (another vehicle needs its own)."""
+        """End the open session, now (another vehicle needs its own)."""
         if self.session_id is not None:
-            self.session_id = None
+            self._end_open_session()
             self.changed.emit()
+
+    def _end_open_session(self) -> None:
+        session_id, self.session_id = self.session_id, None
+        if session_id is not None and self.catalog is not None:
+            self.catalog.end_session(session_id, _now())
 
     @property
     def session(self) -> Session | None:

@@ -277,6 +277,23 @@ class TuneSession:
         self._changed()
         return number
 
+    def version_for_run(self, session_id: int) -> int | None:
+        """The version a run of session ``session_id`` records on: the tune as it is now, kept
+        as a version first when the catalog does not hold it yet (so a saved session names the
+        tables it ran on); the session is tied to this tune at its first run. None: no tune
+        open, no catalog, or the session already runs another tune."""
+        if self.catalog is None or not self.tune.tables:
+            return None
+        session = self.catalog.session(session_id)
+        if session.tune_id is not None and session.tune_id != self.tune_id:
+            return None
+        if self.unsaved or self.tune_id is None:
+            self.save_version(note="" if self._pending else "the tune as a run started")
+        assert self.tune_id is not None
+        if session.tune_id is None:
+            self.catalog.set_session_tune(session_id, self.tune_id)
+        return self.catalog.newest_version(self.tune_id)
+
     def history(self) -> TuneHistory | None:
         """Every version of the tune kept in the catalog, oldest first (None: not kept)."""
         if self.catalog is None or self.tune_id is None:

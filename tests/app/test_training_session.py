@@ -22,6 +22,7 @@ from dynoai_desktop.core.build_spec import BuildSpec, CamSpec, EngineFamily
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.demo import DemoCell
 from dynoai_desktop.ml.training.dataset import check_text, dataset_json, load
+from dynoai_desktop.ml.training.from_catalog import session_source
 from dynoai_desktop.ml.training.records import PATTERNS, SCHEMA_VERSION
 from dynoai_desktop.storage.catalog import Catalog
 from tests.training_data import (
@@ -309,6 +310,12 @@ def test_a_session_recorded_in_demo_mode_appears_as_a_training_record(tmp_path: 
             assert entry.record is not None and entry.record.simulated  # the demo's ports
             assert entry.record.vehicle == "bike" and len(entry.record.runs) == 1
             assert set(entry.record.tables_before) >= {"ve_front", "ve_rear"}
+            # The run names the tune version it ran on, so the catalog alone (after a restart)
+            # still knows the session's tables.
+            [run] = catalog.runs(session)
+            assert run.tune_version_id == 1 and catalog.session(session).tune_id is not None
+            source = session_source(catalog, session)
+            assert set(source.tables_before) >= {"ve_front", "ve_rear"}
             assert set(entry.record.refusals) | set(entry.patterns) == set(PATTERNS)
             path = tmp_path / "demo.json"
             assert app.training.export(path) == 1

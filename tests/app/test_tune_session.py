@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from dynoai_desktop.app.tune_session import TuneSession
+from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.overlay import (
     AuthorityLimits,
@@ -237,3 +238,32 @@ def test_without_a_catalog_an_overlay_is_still_an_undo_step() -> None:
     session.show(Tune({t.name: t for t in tables}), label)
     session.apply_overlay(_autotune(session, 3.0))
     assert session.can_undo and session.unsaved
+
+
+# ---------------------------------------------------------------- the tables a run ran on
+
+
+def test_each_run_names_the_tune_version_it_ran_on(session: TuneSession, catalog: Catalog,
+                                                   ) -> None:
+    """A session's runs record the version of the tune the ECM ran: a tune not kept yet is
+    kept first, an edit since the last run is kept as the next version, and the session is
+    tied to the tune at its first run; so a saved session names its tables after a restart."""
+    customer = catalog.add_customer("Runs on versions")
+    vehicle = catalog.add_vehicle(customer, "bike", BuildSpec.stock("twin_cam_103"))
+    first = catalog.start_session(vehicle, "2026-12-05T10:00:00+00:00")
+    assert session.version_for_run(first) == 1
+    assert catalog.session(first).tune_id == session.tune_id and not session.unsaved
+    assert session.version_for_run(first) == 1  # nothing changed: the same version
+    session.edit(_scaled(session, VE_FRONT_MAP, 5.0), "+5 %")
+    assert session.version_for_run(first) == 2
+    history = session.history()
+    assert history is not None and history.latest.tune.tables[VE_FRONT_MAP] == \
+        session.table(VE_FRONT_MAP)
+
+    other = TuneSession(catalog)  # another tune opened: the session's runs cannot name it
+    tables, label = demo_base_tables()
+    other.show(Tune({t.name: t for t in tables}), label)
+    assert other.version_for_run(first) is None
+    second = catalog.start_session(vehicle, "2026-12-05T11:00:00+00:00")
+    assert other.version_for_run(second) == 1
+    assert TuneSession(catalog).version_for_run(second) is None  # no tune open

@@ -125,6 +125,14 @@ class ShopMixin(CatalogBase):
             values,
         )
 
+    def set_session_tune(self, session_id: int, tune_id: int) -> None:
+        """Say the session runs on the stored tune ``tune_id`` (a session started without one
+        gets it when its first run records)."""
+        self._require("sessions", session_id, "session")
+        self._require("tunes", tune_id, "tune")
+        with self._db:
+            self._db.execute("UPDATE sessions SET tune_id = ? WHERE id = ?", (tune_id, session_id))
+
     def end_session(self, session_id: int, when: str | datetime) -> None:
         self._require("sessions", session_id, "session")
         with self._db:

@@ -50,6 +50,15 @@ class TunesMixin(CatalogBase):
              json.dumps(_marks_to_json(tune))),
         )
 
+    def newest_version(self, tune_id: int) -> int:
+        """The number of the tune's newest version."""
+        last = self._db.execute(
+            "SELECT MAX(number) FROM tune_versions WHERE tune_id = ?", (tune_id,)
+        ).fetchone()[0]
+        if last is None:
+            raise InputError(f"there is no tune {tune_id} in the catalog {self.path}")
+        return int(last)
+
     def tunes(self) -> list[TuneRecord]:
         rows = self._db.execute("SELECT id, name, source FROM tunes ORDER BY id").fetchall()
         return [TuneRecord(*row) for row in rows]
