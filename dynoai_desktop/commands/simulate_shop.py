@@ -28,8 +28,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import numpy as np
-
 from dynoai_desktop.commands.shop_session import (
     PlayedRun,
     PlayedSession,
@@ -40,7 +38,7 @@ from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.plan import DEFAULT_FAN_CFM
 from dynoai_desktop.core.table import Table
-from dynoai_desktop.core.tune import ChangeSource, Tune
+from dynoai_desktop.core.tune import Tune
 from dynoai_desktop.sim.scatter import BIKE_SEED_MAX
 from dynoai_desktop.sim.shop import ShopBike, base_map_names, draw_shop
 from dynoai_desktop.storage.catalog import (
@@ -298,34 +296,12 @@ def simulate_shop(folder: Path, sessions: int, seed: int, jobs: int,
     return written
 
 
-def decel_enrichment_pct(catalog: Catalog, session_id: int) -> float | None:
-    """The decel enrichment a session's tune got (its version made by 'decel enrichment'
-    against the version before it: the median rise of the cells it raised), None without one."""
-    session = catalog.session(session_id)
-    if session.tune_id is None:
-        return None
-    versions = catalog.history(session.tune_id).versions
-    for before, after in zip(versions, versions[1:], strict=False):
-        if after.made_by != ChangeSource.DECEL_ENRICHMENT:
-            continue
-        rises = []
-        for name, table in after.tune.tables.items():
-            old = before.tune.tables.get(name)
-            if old is None or old.shape != table.shape:
-                continue
-            raised = (table.values > old.values) & (old.values > 0)
-            rises.extend((table.values[raised] / old.values[raised] - 1.0) * 100.0)
-        if rises:
-            return round(float(np.median(rises)), 1)
-    return None
-
-
 def export_dataset(folder: Path, session_ids: Sequence[int], out: Path, seed: int) -> int:
     """The generated sessions' training records as one dataset file; how many were written.
 
     Each session is read from the catalog as the app reads a saved one
     (``ml.training.from_catalog``), with what the generator knows beside it: the decel
-    enrichment it applied (from the tune's 'decel enrichment' version) and the cell's fan."""
+    fan of the virtual cell (not a logged channel)."""
     from dynoai_desktop.ml.training.dataset import dataset_json
     from dynoai_desktop.ml.training.extract import extract
     from dynoai_desktop.ml.training.from_catalog import read_session
@@ -334,9 +310,7 @@ def export_dataset(folder: Path, session_ids: Sequence[int], out: Path, seed: in
     records = []
     with open_catalog(folder) as catalog:
         for sid in session_ids:
-            data = replace(read_session(catalog, sid),
-                           decel_enrichment_pct=decel_enrichment_pct(catalog, sid),
-                           fan_cfm=DEFAULT_FAN_CFM)
+            data = replace(read_session(catalog, sid), fan_cfm=DEFAULT_FAN_CFM)
             records.append(extract(data))
     dataset = Dataset(schema_version=SCHEMA_VERSION, kind=DATASET_KIND, sessions=records,
                       created_at=records[-1].started_at if records else "",

@@ -109,6 +109,31 @@ def test_an_open_session_ends_on_the_newest_version(shop) -> None:  # noqa: ANN0
                        _tune().tables[front].values * 1.10)
 
 
+def test_a_decel_enrichment_made_in_the_session_is_read_from_its_version(catalog: Catalog,
+                                                                         ) -> None:
+    """The decel fix a tuner applied (a version made by 'decel enrichment') is the session's
+    enrichment: the median rise of the cells it raised; one made after the session is not."""
+    base = _tune()
+    front = next(iter(base.tables))
+    tune_id = catalog.add_tune("Low Rider", base, "2026-11-22T09:00:00")
+    table = base.tables[front]
+    zone = np.zeros(table.shape, dtype=bool)
+    zone[2:6, :2] = True
+    enriched = Tune({**base.tables, front: table.with_values(
+        np.where(zone, table.values * 1.12, table.values))}, base.build_spec, base.source)
+    catalog.record_version(tune_id, enriched, ChangeSource.DECEL_ENRICHMENT,
+                           "2026-11-22T10:30:00")
+    customer = catalog.add_customer("Dana Ortiz")
+    bike = catalog.add_vehicle(customer, "2016 Low Rider S", BuildSpec.stock(EngineFamily.TC103))
+    session = catalog.start_session(bike, "2026-11-22T10:00:00", tune_id=tune_id)
+    _add_run(catalog, session, "decels", "2026-11-22T10:01:00", version=1)
+    _add_run(catalog, session, "decels after the fix", "2026-11-22T10:40:00", version=2)
+    assert read_session(catalog, session).decel_enrichment_pct == 12.0
+    later = catalog.start_session(bike, "2026-11-23T10:00:00", tune_id=tune_id)
+    _add_run(catalog, later, "pull", "2026-11-23T10:01:00", version=2)
+    assert read_session(catalog, later).decel_enrichment_pct is None
+
+
 def test_the_days_air_fills_the_channels_the_rows_do_not_log(shop) -> None:  # noqa: ANN001
     catalog, session, _ = shop
     _add_run(catalog, session, "hold", "2026-11-22T10:01:00",

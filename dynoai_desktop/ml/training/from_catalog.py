@@ -48,6 +48,7 @@ from dynoai_desktop.core.tune import (
     VE_FRONT_TPS,
     VE_REAR_MAP,
     VE_REAR_TPS,
+    ChangeSource,
     Tune,
     TuneHistory,
     TuneVersion,
@@ -116,6 +117,7 @@ class SessionSource:
     started_at: str
     afr_target: Table | None = None
     spark: Tables = field(default_factory=dict)
+    decel_enrichment_pct: float | None = None
 
 
 def record_id(session_id: int) -> str:
@@ -181,6 +183,26 @@ def _numbered(history: TuneHistory, number: int | None) -> TuneVersion | None:
     return history.versions[number - 1]
 
 
+def decel_enrichment_pct(versions: Sequence[TuneVersion], first: int, last: int
+                         ) -> float | None:
+    """The decel enrichment made between versions ``first`` and ``last`` (numbers): the first
+    version made by 'decel enrichment' there, against the version before it, as the median rise
+    of the cells it raised, %. None without one."""
+    for before, after in zip(versions, versions[1:], strict=False):
+        if after.made_by != ChangeSource.DECEL_ENRICHMENT or not first < after.number <= last:
+            continue
+        rises: list[float] = []
+        for name, table in after.tune.tables.items():
+            old = before.tune.tables.get(name)
+            if old is None or old.shape != table.shape:
+                continue
+            raised = (table.values > old.values) & (old.values > 0)
+            rises.extend((table.values[raised] / old.values[raised] - 1.0) * 100.0)
+        if rises:
+            return round(float(np.median(rises)), 1)
+    return None
+
+
 def _tables(tune: Tune | None) -> dict[str, Table]:
     return {} if tune is None else ve_tables(tune.tables)
 
@@ -212,10 +234,12 @@ def session_source(catalog: Catalog, session_id: int, known: KnownTables | None 
         tune = after_version.tune if after_version is not None else before_version.tune
         afr_target = tune.tables.get(AFR_TARGET)
         spark = _spark_tables(tune.tables)
+        enrichment = decel_enrichment_pct(versions, before_version.number, (
+            after_version or before_version).number)
     else:
         before = ve_tables(known.before)
         after = ve_tables(known.after) or before
-        afr_target, spark = known.afr_target, {}
+        afr_target, spark, enrichment = known.afr_target, {}, None
 
     def tables_of(run: RunRecord) -> Tables:
         if history is None:
@@ -228,7 +252,7 @@ def session_source(catalog: Catalog, session_id: int, known: KnownTables | None 
     devices = [d for r in runs for d in r.devices]
     return SessionSource(record_id(session_id), vehicle.name, vehicle.build_spec, sources,
                          before, after, is_simulated(session.notes, devices),
-                         session.started_at, afr_target, spark)
+                         session.started_at, afr_target, spark, enrichment)
 
 
 def _with_weather(columns: dict[str, FloatArray], weather: Weather) -> dict[str, FloatArray]:
@@ -263,7 +287,8 @@ def session_data(source: SessionSource) -> tuple[SessionData, list[str]]:
                              + "; ".join(skipped))
     data = SessionData(source.session_id, source.vehicle, source.build, tuple(runs),
                        source.tables_before, source.tables_after, source.simulated,
-                       source.started_at, afr_target=source.afr_target, spark=source.spark)
+                       source.started_at, afr_target=source.afr_target, spark=source.spark,
+                       decel_enrichment_pct=source.decel_enrichment_pct)
     return data, skipped
 
 
