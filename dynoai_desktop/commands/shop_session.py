@@ -14,9 +14,10 @@ minutes on one :class:`~dynoai_desktop.sim.cell.VirtualCell` kept running from t
    goes back to the cells the last one moved by more than 1 %; done when no cell of those
    regions moves by more than 1 % (converged) or after 4 rounds;
 3. a final pull on the tuned map;
-4. closed-throttle decels; where the bike pops (the pops a tuner hears: the cell's decel-pop
-   events), a decel enrichment: the VE cells of the pop zone at closed-throttle MAP are raised
-   by a percentage that grows with the popping, flashed, and the decels run again;
+4. closed-throttle decels, each pop the tuner hears (the cell's decel-pop events) marked "pop"
+   in the run; where the bike pops, a decel enrichment: the VE cells of the pop zone at
+   closed-throttle MAP are raised by a percentage that grows with the popping, flashed, and
+   the decels run again;
 5. a heat-soaked run: idle with the fan off for a few minutes, then a pull with the fan on.
 
 Each test sequence is one run (its rows as the app would record them, markers at each test);
@@ -74,6 +75,7 @@ from dynoai_desktop.storage.settings import DevicePort
 
 FloatArray = npt.NDArray[np.float64]
 VE_KEYS = ("ve_front", "ve_rear")
+POP_REACTION_S = 0.4  # the tuner marks a pop this long after it (the session bar's Pop button)
 
 
 @dataclass(frozen=True)
@@ -218,14 +220,18 @@ class _Session:
         block = self.log.run(None)
         return {k: np.asarray(v, dtype=np.float64) for k, v in block.columns.items()}
 
-    def record(self, name: str, kind: str, parts: list[tuple[str, dict[str, FloatArray]]]
-               ) -> PlayedRun:
-        """Keep the rows of ``parts`` (one per test, each with its marker note) as a run."""
+    def record(self, name: str, kind: str, parts: list[tuple[str, dict[str, FloatArray]]],
+               pops_heard_s: tuple[float, ...] = ()) -> PlayedRun:
+        """Keep the rows of ``parts`` (one per test, each with its marker note) as a run; a
+        "pop" marker for each pop heard (session clock), a moment after it."""
         columns = {k: np.concatenate([cols[k] for _, cols in parts]) for k in parts[0][1]}
         start = float(columns["time_s"][0])
         columns["time_s"] = np.round(columns["time_s"] - start, 6)
-        markers = tuple(Marker(round(float(cols["time_s"][0]) - start, 3), note)
-                        for note, cols in parts if note)
+        markers = tuple(sorted(
+            [Marker(round(float(cols["time_s"][0]) - start, 3), note)
+             for note, cols in parts if note]
+            + [Marker(round(at - start + POP_REACTION_S, 3), "pop") for at in pops_heard_s],
+            key=lambda m: m.time_s))
         coverage = tables_coverage(columns, self.tables, self.profile.settings)
         run = PlayedRun(name, kind, start, columns, markers, self.versions[-1].number, coverage)
         self.runs.append(run)
@@ -336,16 +342,20 @@ class _Session:
         cols = self.run_plan(PlanSpec("final pull", (PullStep(lo, hi),)))
         self.record("final pull", "pulls", [(f"WOT pull {lo:g}-{hi:g} rpm", cols)])
 
-    def _pops(self, since_s: float) -> int:
-        return sum(1 for e in self.cell.events if e.kind == "decel_pop" and e.time_s >= since_s)
+    def _pops(self, since_s: float) -> tuple[float, ...]:
+        """When the bike popped since ``since_s`` (the pops the tuner hears)."""
+        return tuple(e.time_s for e in self.cell.events
+                     if e.kind == "decel_pop" and e.time_s >= since_s)
 
     def decel_test(self) -> DecelFix:
         p = self.profile
         spec = PlanSpec("decels", p.decels)
         since = self.cell.time_s
         cols = self.run_plan(spec)
-        pops = self._pops(since)
-        self.record("decel check", "decel", [(f"{len(p.decels)} closed-throttle decels", cols)])
+        heard = self._pops(since)
+        pops = len(heard)
+        self.record("decel check", "decel", [(f"{len(p.decels)} closed-throttle decels", cols)],
+                    heard)
         zone_rpm = DECEL_POP_ZONE_RPM
         zone_map = (float(self.axes.load[0]), p.decel_map_max_kpa)
         if pops < p.pops_to_fix:
@@ -366,9 +376,10 @@ class _Session:
                    f" in {len(p.decels)} decels")
         since = self.cell.time_s
         cols = self.run_plan(spec)
-        after = self._pops(since)
+        heard = self._pops(since)
+        after = len(heard)
         self.record("decel check after enrichment", "decel",
-                    [(f"{len(p.decels)} closed-throttle decels", cols)])
+                    [(f"{len(p.decels)} closed-throttle decels", cols)], heard)
         return DecelFix(len(p.decels), pops, enrichment, zone_rpm, zone_map, after)
 
     def heat_soak(self, soak_s: float) -> None:

@@ -371,6 +371,35 @@ def test_decel_fix_is_read_before_and_after(decels: Played) -> None:
     assert outcome.cells_corrected > 0
 
 
+REACTION_S = 0.4  # a tuner marks a pop this long after hearing it
+
+
+def test_pops_the_tuner_marked_are_counted_before_and_after_the_fix(decels: Played) -> None:
+    """A wideband cannot tell a pop from a misfire that does not light in the pipe; the tuner's
+    ear can. With each of the truth's pops marked "pop" (as the Pop button does), pops heard per
+    decel are the truth's pops per decel, before and after the fix."""
+    pops = [e["time_s"] for e in decels.truth["events"] if e["kind"] == "decel_pop"]
+    runs = []
+    for run in decels.session.runs:
+        t = run.columns["time_s"]
+        marks = tuple((round(at - float(t[0]) + REACTION_S, 3), "pop") for at in pops
+                      if t[0] <= at <= t[-1])
+        columns = {**run.columns, "time_s": t - t[0]}
+        runs.append(replace(run, columns=columns, markers=(*marks, (1.0, "popped? listen"))))
+    record = extract(replace(decels.session, runs=tuple(runs)))
+    decel = record.patterns.decel_popping
+    assert decel is not None, record.refusals
+    start = decels.runs["after"]["time_s"][0]
+    before = sum(at < start for at in pops) / len(DECELS)
+    after = sum(at >= start for at in pops) / len(DECELS)
+    assert decel.pops_heard_per_decel_before == pytest.approx(before)
+    assert decel.pops_heard_per_decel_after == pytest.approx(after)
+    assert decel.pops_heard_per_decel_after < decel.pops_heard_per_decel_before
+    # Unmarked, the session says nothing of pops heard.
+    unmarked = decels.record.patterns.decel_popping
+    assert unmarked is not None and unmarked.pops_heard_per_decel_before is None
+
+
 # ------------------------------------------------------------------------ heat soak
 def truth_inflation(played: Played) -> float:
     """Weighted mean of 100 x (effective VE after / before - 1) over the record's band."""

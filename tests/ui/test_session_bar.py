@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QDialog
 
 from dynoai_desktop.app.run_library import RunLibrary
 from dynoai_desktop.core.build_spec import EngineFamily
+from dynoai_desktop.ml.training.patterns.decel import POP_NOTE as COUNTED_AS_POP
 from dynoai_desktop.storage.catalog import Catalog
 from dynoai_desktop.ui import theme
 from dynoai_desktop.ui.panels.session_bar import (
@@ -271,3 +272,18 @@ def test_f9_records_and_stops_from_anywhere(qtbot, bar: SessionBar, with_session
     with qtbot.waitSignal(bar.stop_requested, timeout=1000):
         bar.record_shortcut.activated.emit()
     assert bar.record_shortcut.key().toString() == "F9"
+
+
+def test_pop_marks_a_pop_heard_while_recording(bar: SessionBar, with_session: int, qtbot) -> None:
+    """The Pop button (Ctrl+P anywhere) drops a "pop" marker: the training data counts decel
+    pops from these."""
+    with qtbot.assertNotEmitted(bar.marker_requested):
+        bar._on_pop()  # no run, no marker
+    assert not bar.pop_button.isEnabled()
+    bar.set_recording(True)
+    bar.marker_note_edit.setText("kept for the next marker")
+    with qtbot.waitSignal(bar.marker_requested, timeout=1000) as blocker:
+        bar.pop_button.click()
+    assert blocker.args == ["pop"]
+    assert bar.marker_note_edit.text() == "kept for the next marker"
+    assert COUNTED_AS_POP.match(blocker.args[0])  # what the decel extractor counts

@@ -276,12 +276,13 @@ def session_data(source: SessionSource) -> tuple[SessionData, list[str]]:
     skipped: list[str] = []
     for run in source.runs:
         try:
-            columns, _metadata = read_run_arrays(run.path)
+            columns, metadata = read_run_arrays(run.path)
         except (InputError, OSError) as exc:
             skipped.append(f"run {run.name!r} left out: {exc}")
             continue
         runs.append(RunData(run.name, _with_weather(dict(columns), run.weather), run.kind,
-                            run.started_at, run.tables))
+                            run.started_at, run.tables,
+                            tuple((m.time_s, m.note) for m in metadata.markers)))
     if not runs:
         raise NotExtractable(f"none of the runs of {source.session_id} could be read: "
                              + "; ".join(skipped))

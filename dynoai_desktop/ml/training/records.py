@@ -17,7 +17,7 @@ from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.ml.training.typed_json import spec
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DATASET_KIND = "dynoai-training-data"
 PATTERNS = ("ve_scaling", "cylinder_imbalance", "decel_popping", "heat_soak", "knock_timing",
             "afr_targets")
@@ -156,6 +156,12 @@ class DecelPopping:
                                         unit="%", default=None)
     pops_per_decel_after: float | None = spec("spikes per decel after the fix", lo=0.0, hi=100.0,
                                               default=None)
+    pops_heard_per_decel_before: float | None = spec(
+        "pops the tuner marked (a 'pop' marker) per decel before the fix; null when the session "
+        "marks none", lo=0.0, hi=100.0, default=None)
+    pops_heard_per_decel_after: float | None = spec(
+        "pops the tuner marked per decel after the fix; null when the session marks none or "
+        "has no fix", lo=0.0, hi=100.0, default=None)
 
 
 @dataclass(frozen=True)

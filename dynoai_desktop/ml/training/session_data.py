@@ -32,6 +32,9 @@ class RunData:
     tables: Mapping[str, Table] = field(default_factory=dict)
     """The VE tables (``ve_front``/``ve_rear``) the ECM fuelled this run from, when known:
     corrections found in the run are relative to these."""
+    markers: tuple[tuple[float, str], ...] = ()
+    """The tuner's markers: (seconds on the run's ``time_s`` clock, note); a "pop" marker is a
+    decel pop heard."""
 
     @property
     def duration_s(self) -> float:

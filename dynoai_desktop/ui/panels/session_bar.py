@@ -34,6 +34,8 @@ from dynoai_desktop.ui.widgets import CompactCombo, ElidedLabel
 
 FIRST_RUN_NAME = "run 1"
 RECORD_KEY = "F9"
+POP_KEY = "Ctrl+P"  # a decel pop heard, from anywhere
+POP_NOTE = "pop"  # the note the training data counts pops by (ml/training/patterns/decel.py)
 COMBO_CHARS = 10  # customer and vehicle boxes: this wide at least, never wider for a long name
 RUN_NAME_MAX_PX = 140
 MARKER_NOTE_MAX_PX = 160
@@ -211,6 +213,10 @@ class SessionBar(QWidget):
         self.marker_note_edit.setPlaceholderText("marker note")
         self.marker_button = QPushButton("Marker")
         self.marker_button.setToolTip("Drop a marker in the run (M, or Ctrl+M anywhere)")
+        self.pop_button = QPushButton("Pop")
+        self.pop_button.setToolTip(
+            f"Mark a decel pop you heard ({POP_KEY} anywhere): the training data counts pops "
+            "from these, as a wideband cannot tell a pop from a misfire")
         self.problem = _problem_label()
 
         top = QHBoxLayout()
@@ -231,6 +237,7 @@ class SessionBar(QWidget):
             self.record_button,
             self.marker_note_edit,
             self.marker_button,
+            self.pop_button,
         ):
             bottom.addWidget(widget)
         bottom.addWidget(self.session_label, stretch=1)
@@ -248,6 +255,9 @@ class SessionBar(QWidget):
         self.app_marker_shortcut = QShortcut(QKeySequence("Ctrl+M"), self)
         self.app_marker_shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
         self.app_marker_shortcut.activated.connect(self._on_marker)
+        self.pop_shortcut = QShortcut(QKeySequence(POP_KEY), self)
+        self.pop_shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.pop_shortcut.activated.connect(self._on_pop)
         # Record / Stop from anywhere in the app, as a tuner's other hand is on the throttle.
         self.record_shortcut = QShortcut(QKeySequence(RECORD_KEY), self)
         self.record_shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
@@ -260,6 +270,7 @@ class SessionBar(QWidget):
         self.start_session_button.clicked.connect(self.start_session)
         self.record_button.clicked.connect(self._on_record)
         self.marker_button.clicked.connect(self._on_marker)
+        self.pop_button.clicked.connect(self._on_pop)
         self.run_name_edit.textChanged.connect(self._clear_problem)
 
         self.refresh_customers()
@@ -301,6 +312,7 @@ class SessionBar(QWidget):
         self.run_name_edit.setEnabled(idle)
         self.record_button.setEnabled(self.recording or self.session_id is not None)
         self.marker_button.setEnabled(self.recording)
+        self.pop_button.setEnabled(self.recording)
         self.marker_note_edit.setEnabled(self.recording)
 
     # ------------------------------------------------------------------ lists
@@ -440,3 +452,7 @@ class SessionBar(QWidget):
         note = self.marker_note_edit.text().strip()
         self.marker_requested.emit(note)
         self.marker_note_edit.clear()
+
+    def _on_pop(self) -> None:
+        if self.recording:
+            self.marker_requested.emit(POP_NOTE)

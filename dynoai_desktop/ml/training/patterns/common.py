@@ -52,6 +52,8 @@ class Run:
     does not say)."""
     own_tables: bool
     """Whether the run itself said which tables fuelled it."""
+    markers: tuple[tuple[float, str], ...] = ()
+    """The tuner's markers (time on ``time_s``, note), those with a finite time and a text."""
 
     @property
     def rows(self) -> int:
@@ -83,7 +85,8 @@ def _float_column(value: object, size: int) -> FloatArray | None:
 
 
 def clean_run(name: str, kind: str, columns: Mapping[str, object],
-              tables: Mapping[str, Table], fallback: Mapping[str, Table]) -> Run:
+              tables: Mapping[str, Table], fallback: Mapping[str, Table],
+              markers: object = ()) -> Run:
     """A run's columns made safe (see the module docstring)."""
     raw_time = columns.get("time_s") if isinstance(columns, Mapping) else None
     time_s = None
@@ -106,14 +109,25 @@ def clean_run(name: str, kind: str, columns: Mapping[str, object],
     own = {k: t for k, t in (tables or {}).items() if k in VE_TABLES and isinstance(t, Table)}
     chosen = own if set(own) == set(VE_TABLES) else {
         k: t for k, t in fallback.items() if k in VE_TABLES}
-    return Run(str(name), str(kind), out, chosen, chosen is own)
+    return Run(str(name), str(kind), out, chosen, chosen is own, _clean_markers(markers))
+
+
+def _clean_markers(markers: object) -> tuple[tuple[float, str], ...]:
+    out = []
+    for marker in markers if isinstance(markers, (list, tuple)) else ():
+        if not isinstance(marker, (list, tuple)) or len(marker) != 2:
+            continue
+        at, note = marker
+        if isinstance(at, (int, float)) and math.isfinite(at) and isinstance(note, str):
+            out.append((float(at), note))
+    return tuple(out)
 
 
 def session_runs(session: SessionData) -> list[Run]:
     """The session's runs, in order, made safe (see the module docstring)."""
     fallback = {k: t for k, t in (session.tables_before or {}).items()
                 if k in VE_TABLES and isinstance(t, Table)}
-    return [clean_run(run.name, run.kind, run.columns, run.tables, fallback)
+    return [clean_run(run.name, run.kind, run.columns, run.tables, fallback, run.markers)
             for run in session.runs]
 
 

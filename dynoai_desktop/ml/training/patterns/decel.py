@@ -7,11 +7,14 @@ reading at least ``SPIKE_MIN_AFR`` (and ``SPIKE_MIN_FRACTION``) over the median 
 within ``BASELINE_HALF_S`` around it, and ``SPIKE_OVER_TARGET_AFR`` over the target where one is
 known. Where the median itself reads ``FUEL_CUT_AFR`` or leaner the injectors are off (decel fuel
 cut: the sensor sees air) and nothing can pop. A wideband cannot tell a pop from a partial misfire
-that does not light in the pipe: both are the same spike.
+that does not light in the pipe: both are the same spike. So pops are also counted the way a
+tuner counts them, by ear: a marker whose note is "pop" (the session bar's Pop button) in a decel
+or within ``POP_MARK_AFTER_S`` after it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -44,6 +47,9 @@ SPIKE_MIN_AFR = 1.0
 SPIKE_MIN_FRACTION = 0.06
 SPIKE_OVER_TARGET_AFR = 1.0
 FUEL_CUT_AFR = 21.0
+POP_NOTE = re.compile(r"^\s*pop!?\s*$", re.IGNORECASE)
+POP_MARK_AFTER_S = 1.0
+"""A pop heard is marked a moment after it happened (the tuner's reaction)."""
 DECEL_CELLS = {"map_kpa": Box((1500.0, float("inf")), (0.0, 35.0)),
                "tps_pct": Box((1500.0, float("inf")), (0.0, 5.0))}
 """The VE cells a decel runs in; a run fuelled from tables that differ there from the first
@@ -62,6 +68,10 @@ class DecelScan:
     tps_pct: FloatArray
     decel: IntArray
     """Which decel of the run each spike is in."""
+    pops_heard: int = 0
+    """Pop markers in the decels."""
+    marked: bool = False
+    """The run has a pop marker anywhere."""
 
     @property
     def spikes(self) -> int:
@@ -131,8 +141,20 @@ def scan_decels(run: Run, target: Table | None, settings: AutotuneSettings) -> D
         at_rpm.append(rpm[first])
         at_tps.append(tps[first])
         which.append(decel_id[first])
+    heard, marked = _pops_heard(run, t[starts], t[ends])
     return DecelScan(int(starts.size), int(read.sum()), _joined(peaks), _joined(at_rpm),
-                     _joined(at_tps), _joined(which, np.intp))
+                     _joined(at_tps), _joined(which, np.intp), heard, marked)
+
+
+def _pops_heard(run: Run, start_s: FloatArray, end_s: FloatArray) -> tuple[int, bool]:
+    """Pop markers in the decels (from each start to ``POP_MARK_AFTER_S`` after its end), and
+    whether the run has any pop marker."""
+    marks = np.array([at for at, note in run.markers if POP_NOTE.match(note)])
+    if not marks.size:
+        return 0, False
+    inside = (marks[:, None] >= start_s[None, :]) & (
+        marks[:, None] <= end_s[None, :] + POP_MARK_AFTER_S)
+    return int(inside.any(axis=1).sum()), True
 
 
 def _target(run: Run, target: Table | None) -> FloatArray | None:
@@ -185,6 +207,7 @@ def decel_popping(session: SessionData, settings: AutotuneSettings,
     Inputs: each run's ``rpm`` and ``tps_pct`` (the decels), ``afr_front``/``afr_rear`` with
     their status (the spikes), the AFR target (the session's table, else each run's
     ``afr_target``; without either the spike is judged against the decel's own reading only);
+    the runs' "pop" markers (pops heard; none in the session: not counted);
     for before/after, ``SessionData.decel_enrichment_pct`` and the VE tables each run was
     fuelled from (``RunData.tables``). ``settings``: what a shut throttle and idle are.
 
@@ -220,6 +243,13 @@ def decel_popping(session: SessionData, settings: AutotuneSettings,
     enrichment = session.decel_enrichment_pct
     if enrichment is not None and not (np.isfinite(enrichment) and 0.0 <= enrichment <= 100.0):
         enrichment = None
+    marked = any(s.marked for s in scans if s is not None)
+
+    def heard(part: list[DecelScan], decels: int) -> float | None:
+        if not marked or not decels:
+            return None
+        return round(min(sum(s.pops_heard for s in part) / decels, 100.0), 3)
+
     return DecelPopping(
         events=sum(s.decels_with_spikes for s in before_scans),
         spike_afr=round(float(np.clip(finite_median(peaks), AFR["lo"], AFR["hi"])), 2),
@@ -229,4 +259,6 @@ def decel_popping(session: SessionData, settings: AutotuneSettings,
         pops_per_decel_before=round(min(peaks.size / n_before, 100.0), 3),
         enrichment_pct=enrichment,
         pops_per_decel_after=(round(min(sum(s.spikes for s in after_scans) / n_after, 100.0), 3)
-                              if n_after else None)), None
+                              if n_after else None),
+        pops_heard_per_decel_before=heard(before_scans, n_before),
+        pops_heard_per_decel_after=heard(after_scans, n_after)), None
