@@ -1,24 +1,28 @@
 """One tuning session of the simulated shop, played on one running virtual cell (log mode).
 
-:func:`play_session` tunes one bike of ``sim.shop`` the way a tuner would, in 8 to 10 simulated
+:func:`play_session` tunes one bike of ``sim.shop`` the way a tuner would, in 13 to 15 simulated
 minutes on one :class:`~dynoai_desktop.sim.cell.VirtualCell` kept running from test to test
 (logged through ``sim.logmode.DirectLog``: one acquisition for the whole session):
 
 1. the ECM starts on the generic base map of the build's family and stage (the AFR target and
    spark are the build's base calibration); a warm-up idle lets the widebands light off;
-2. autotune rounds: the coverage planner (``core.coverage.planner.next_tests``) picks the
-   tests (pulls, load-control sweeps and holds up to 90 kPa: wide open comes from the pulls)
-   that cover the table's part-throttle and wide-open cells, the round's rows go through
-   ``core.autotune.autotune`` with the tables that fuelled them (authority clamp 25 % the first
-   round, 10 % after), and the corrected tables are flashed into the ECM; a later round only
-   goes back to the cells the last one moved by more than 1 %; done when no cell of those
-   regions moves by more than 1 % (converged) or after 4 rounds;
-3. a final pull on the tuned map;
-4. closed-throttle decels, each pop the tuner hears (the cell's decel-pop events) marked "pop"
+2. baseline pulls for the "before" dyno sheet: three WOT pulls, each followed by a cooling
+   idle;
+3. autotune rounds: each opens with a WOT pull (the wide-open cells), then the coverage planner
+   (``core.coverage.planner.next_tests``) picks the tests that cover the part-throttle cells:
+   load-control sweeps on the table's MAP columns (up to 90 kPa) in the first two rounds,
+   steady holds after; the round's rows go through ``core.autotune.autotune`` with the tables
+   that fuelled them (authority clamp 25 % the first round, 10 % after; the first round also
+   takes the warm-up and the baseline pulls), and the corrected tables are flashed into the ECM;
+   a later round goes back to the cells the last one moved by more than 1 % or held for a wide
+   interval; converged when no cell measured with confidence 0.5 or more moved by more than 1 %
+   and none was held, else done after 6 rounds;
+4. three final pulls on the tuned map (the "after" dyno sheet), each followed by a cooling idle;
+5. closed-throttle decels, each pop the tuner hears (the cell's decel-pop events) marked "pop"
    in the run; where the bike pops, a decel enrichment: the VE cells of the pop zone at
    closed-throttle MAP are raised by a percentage that grows with the popping, flashed, and
    the decels run again;
-5. a heat-soaked run: idle with the fan off for a few minutes, then a pull with the fan on.
+6. a heat-soaked run: idle with the fan off for a few minutes, then a pull with the fan on.
 
 Each test sequence is one run (its rows as the app would record them, markers at each test);
 the tune versions are the base map, each round's result and the decel enrichment. The result is
@@ -46,6 +50,7 @@ from dynoai_desktop.core.coverage.planner import (
     BikeBehaviour,
     Constraints,
     PlannerSettings,
+    Suggestion,
     learn_behaviour,
     next_tests,
     with_run,
@@ -58,6 +63,7 @@ from dynoai_desktop.core.plan import (
     IdleStep,
     PlanSpec,
     PullStep,
+    SweepStep,
 )
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.core.tune import ChangeSource
@@ -75,6 +81,7 @@ from dynoai_desktop.storage.settings import DevicePort
 
 FloatArray = npt.NDArray[np.float64]
 VE_KEYS = ("ve_front", "ve_rear")
+ON_COLUMN_KPA = 0.5
 POP_REACTION_S = 0.4  # the tuner marks a pop this long after it (the session bar's Pop button)
 
 
@@ -94,14 +101,23 @@ class SessionProfile:
     covered_share: float = 0.9  # a round's tests stop when this share of its cells is covered
     round_cap_s: float = 90.0  # ... or after this long
     first_round_cap_s: float = 180.0
-    max_rounds: int = 4
+    max_rounds: int = 6
     authority_pct: tuple[float, ...] = (25.0, 10.0)
     """The most a cell may move per round (the last value for every later round): a generic
     map can be far off a bike, so the first round may move more."""
-    converged_pct: float = 1.0  # no cell moved more than this: converged
+    sweep_rounds: int = 2
+    """Rounds that sweep; later ones hold the cells still unsettled (a sample at a cell's
+    centre does not mix in its neighbours' errors, so the cells a sweep leaves unsure settle)."""
+    converged_pct: float = 1.0
+    confident: float = 0.5
+    """Converged: no cell measured with at least this confidence moved by more than
+    ``converged_pct`` and none was held for a wide interval (a tuner judges by the cells with
+    enough data; the others go into the next round)."""
     settings: AutotuneSettings = field(default_factory=AutotuneSettings)
     planner: PlannerSettings = field(default_factory=lambda: PlannerSettings(min_hold_s=2.0))
     pull_rpm: tuple[float, float] = (2000.0, 5500.0)
+    sheet_pulls: int = 3  # WOT pulls for the dyno sheet, before tuning and after
+    cool_down_s: float = 30.0  # idling with the fan on after each of them
     decels: tuple[DecelStep, ...] = (
         DecelStep(5000.0, 1500.0, 500.0),
         DecelStep(4500.0, 1800.0, 300.0),
@@ -176,6 +192,16 @@ class PlayedSession:
     knock_events: int
     devices: tuple[DevicePort, ...]  # the cell's devices, as a recorded run lists them
     wall_s: float  # how long playing it took (for the benchmark)
+
+
+def on_columns(test: Suggestion, axes: CoverageAxes) -> bool:
+    """Every sweep of ``test`` holds a MAP of the table's columns. A sweep between two columns
+    measures what the ECM's interpolation between them fuels, not either cell: where the VE
+    curves between columns the two read differently, and rounds that alternate between them
+    never settle; the shop's tuner sweeps on the columns."""
+    return all(not isinstance(step, SweepStep)
+               or bool(np.any(np.abs(axes.load - step.map_kpa) < ON_COLUMN_KPA))
+               for step in test.steps)
 
 
 def _mask_move(change: FloatArray) -> float:
@@ -254,15 +280,16 @@ class _Session:
         moves: list[float] = []
         converged = False
         for k in range(1, p.max_rounds + 1):
-            parts = self._round_tests(redo, p.first_round_cap_s if k == 1 else p.round_cap_s)
+            parts = self._round_tests(redo, p.first_round_cap_s if k == 1 else p.round_cap_s,
+                                      holds_only=k > p.sweep_rounds)
             if not parts:
                 break
             kinds = {note.split()[0].lower() for note, _ in parts}
             kind = "sweeps" if kinds == {"sweep"} else "pulls" if kinds <= {"wot"} else "mixed"
             run = self.record(f"autotune round {k}", kind, parts)
             logs = [LogData.from_frame(run.name, run.columns)]
-            if k == 1:  # the warm-up ran on the same tables
-                logs.insert(0, LogData.from_frame("warm-up", self.runs[0].columns))
+            if k == 1:  # the warm-up and the baseline pulls ran on the same tables
+                logs[:0] = [LogData.from_frame(r.name, r.columns) for r in self.runs[:-1]]
             authority = p.authority_pct[min(k, len(p.authority_pct)) - 1]
             settings = replace(p.settings, max_change_pct=authority)
             result = autotune(logs, self.tables, None, settings)
@@ -270,21 +297,36 @@ class _Session:
             move = max(_mask_move(np.where(self._in_regions(key), c, np.nan))
                        for key, c in zip(VE_KEYS, changes, strict=True))
             moves.append(move)
+            sure = [np.where(self._in_regions(key) & (result.tables[key].confidence
+                                                      >= p.confident), c, np.nan)
+                    for key, c in zip(VE_KEYS, changes, strict=True)]
             changed = sum(int(np.isfinite(c).sum()) for c in changes)
             if changed:
                 self.flash(result.tables["ve_front"].corrected, result.tables["ve_rear"].corrected,
                            ChangeSource.AUTOTUNE,
                            f"autotune round {k}: {changed} cells changed, largest {move:.1f} %")
-            if move <= p.converged_pct:
-                converged = True
-                return k, converged, moves
-            # Go back to the cells this round moved by more than the convergence limit.
+            # Go back to the cells this round moved by more than the convergence limit, and to
+            # those it measured but held because their samples disagreed too much (a wide
+            # interval: more samples, or corrected neighbours, settle them).
             redo = np.zeros(self.axes.shape, dtype=bool)
             for key, c in zip(VE_KEYS, changes, strict=True):
                 view = self.tables[key].normalised()
                 moved = np.abs(np.nan_to_num(c)) > p.converged_pct
                 redo |= moved[np.ix_(view.row_source, view.col_source)]
+                redo |= result.tables[key].stats.held_reason == "ci_too_wide"
+            held = any(bool(((result.tables[key].stats.held_reason == "ci_too_wide")
+                             & self._worth()).any()) for key in VE_KEYS)
+            if max(_mask_move(c) for c in sure) <= p.converged_pct and not held:
+                converged = True
+                break
         return len(moves), converged, moves
+
+    def _worth(self) -> npt.NDArray[np.bool_]:
+        """The cells of the session's regions (normalised axes)."""
+        worth = np.zeros(self.axes.shape, dtype=bool)
+        for region in self.profile.regions:
+            worth |= region.cells(self.axes)
+        return worth
 
     def _in_regions(self, key: str) -> npt.NDArray[np.bool_]:
         """The raw cells of table ``key`` inside the session's regions."""
@@ -298,22 +340,31 @@ class _Session:
             inside |= rows[:, None] & cols[None, :]
         return inside
 
-    def _round_tests(self, redo: npt.NDArray[np.bool_], cap_s: float
+    def _round_tests(self, redo: npt.NDArray[np.bool_], cap_s: float, holds_only: bool = False
                      ) -> list[tuple[str, dict[str, FloatArray]]]:
-        """The planner's tests until the round's cells are covered or ``cap_s`` is spent."""
+        """A WOT pull when the round's cells reach wide open (a tuner opens each round with
+        one: holds and sweeps stay at or under ``hold_map_max_kpa``), then the planner's tests
+        until the round's other cells are covered or ``cap_s`` is spent."""
         p = self.profile
         min_weight = p.settings.min_weight
-        worth = np.zeros(self.axes.shape, dtype=bool)
-        for region in p.regions:
-            worth |= region.cells(self.axes)
-        target = redo & worth
-        if not target.any():
-            return []
+        worth = self._worth()
+        held = (self.axes.load <= p.hold_map_max_kpa)[None, :]
+        target = redo & worth & held
         weight = {key: np.zeros(self.axes.shape) for key in VE_KEYS}
-        constraints = Constraints(max_pulls=1000, load_max=p.hold_map_max_kpa)
         parts: list[tuple[str, dict[str, FloatArray]]] = []
-        tried: set[str] = set()
         start = self.cell.time_s
+        if (redo & worth & ~held).any():
+            lo, hi = p.pull_rpm
+            cols = self.run_plan(PlanSpec("pull", (PullStep(lo, hi),),
+                                          engine_temp_c=p.start_engine_temp_c))
+            parts.append((f"WOT pull {lo:g}-{hi:g} rpm", cols))
+            for key, run in tables_coverage(cols, self.tables, p.settings).items():
+                weight[key] += run.weight
+            self.behaviour = learn_behaviour([cols], self.behaviour)
+        if not target.any():
+            return parts
+        constraints = Constraints(max_pulls=1000, load_max=p.hold_map_max_kpa)
+        tried: set[str] = set()
         while self.cell.time_s - start < cap_s:
             least = np.minimum(weight["ve_front"], weight["ve_rear"])
             if (least[target] >= min_weight).mean() >= p.covered_share:
@@ -324,7 +375,9 @@ class _Session:
                                 start_rpm=float(self.cell.values.get("rpm", 1000.0)))
             if not answer.suggestions:
                 break
-            fresh = [t for t in answer.suggestions if t.title not in tried]
+            fresh = [t for t in answer.suggestions
+                     if t.title not in tried and on_columns(t, self.axes)
+                     and (t.kind == "holds" or not holds_only)]
             if not fresh:
                 break
             top = fresh[0]  # a test run once this round and still suggested cannot do better
@@ -337,10 +390,17 @@ class _Session:
             constraints = with_run(constraints, top)
         return parts
 
-    def final_pull(self) -> None:
-        lo, hi = self.profile.pull_rpm
-        cols = self.run_plan(PlanSpec("final pull", (PullStep(lo, hi),)))
-        self.record("final pull", "pulls", [(f"WOT pull {lo:g}-{hi:g} rpm", cols)])
+    def dyno_sheet(self, name: str) -> None:
+        """``sheet_pulls`` WOT pulls for the customer's dyno sheet, the engine idling with the
+        fan on for ``cool_down_s`` after each (the heads cool back, so the pulls compare)."""
+        p = self.profile
+        lo, hi = p.pull_rpm
+        parts = []
+        for n in range(1, p.sheet_pulls + 1):
+            cols = self.run_plan(PlanSpec(name, (PullStep(lo, hi), IdleStep(p.cool_down_s))))
+            parts.append((f"WOT pull {n} of {p.sheet_pulls}, {lo:g}-{hi:g} rpm, then "
+                          f"{p.cool_down_s:g} s cooling", cols))
+        self.record(name, "pulls", parts)
 
     def _pops(self, since_s: float) -> tuple[float, ...]:
         """When the bike popped since ``since_s`` (the pops the tuner hears)."""
@@ -415,8 +475,9 @@ def play_session(bike: ShopBike, base_maps: tuple[Table, Table],
     profile = profile or SessionProfile()
     session = _Session(bike, base_maps, profile)
     session.warm_up()
+    session.dyno_sheet("baseline pulls")
     rounds, converged, moves = session.autotune_rounds()
-    session.final_pull()
+    session.dyno_sheet("final pulls")
     decel = session.decel_test()
     rng = np.random.default_rng([bike.noise_seed, 7])
     soak_s = round(float(rng.uniform(*profile.soak_s)), 0)
