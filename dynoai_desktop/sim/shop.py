@@ -307,6 +307,15 @@ def generic_base_map(family: EngineFamily | str, stage: int) -> tuple[Table, Tab
     return out[0], out[1]
 
 
+def bike_true_ve(bike: ShopBike) -> tuple[Table, Table]:
+    """The true VE (front, rear) of the shop's ``bike`` on the ECM grid, at the day's air: what
+    a perfect tune of it holds (for scoring the shop's tuned maps and the models that learn
+    from them)."""
+    engine = EngineModel(preset_for_build(bike.build, name=f"shop bike {bike.index + 1}"),
+                         bike.weather.baro_kpa, bike.bike_seed)
+    return true_ve_table(engine, FRONT), true_ve_table(engine, REAR)
+
+
 def base_map_names(family: EngineFamily | str, stage: int) -> tuple[str, str]:
     """The shipped files' names: ``<family>_stage<k>_front.csv`` and ``..._rear.csv``."""
     fam = EngineFamily(family).value
