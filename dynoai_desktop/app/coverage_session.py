@@ -26,6 +26,7 @@ from dynoai_desktop.core.coverage.grid import (
     VehicleCoverage,
     run_coverage,
 )
+from dynoai_desktop.core.coverage.live import LiveCoverage
 from dynoai_desktop.core.coverage.planner import (
     BikeBehaviour,
     Constraints,
@@ -120,6 +121,7 @@ class CoverageSession:
         self.driver: PlanDriver | None = None
         self.changed = Event("coverage, its plan or its settings changed")
         self._live_run: dict[str, RunCoverage] = {}
+        self._live_counters: dict[str, LiveCoverage] = {}
         self._live_from_s: float | None = None
         self._live_at_s = -math.inf
         self._view: CoverageView | None = None
@@ -224,14 +226,15 @@ class CoverageSession:
 
     # ------------------------------------------------------------------ live
     def _recording_changed(self, recording: bool) -> None:
-        self._live_run = {}
+        self._live_run, self._live_counters = {}, {}
         self._live_from_s = self.live.now_s() if recording else None
         self._live_at_s = -math.inf
         self._invalidate()
 
     def refresh_live(self) -> bool:
-        """Count the recording run's rows so far (at most every LIVE_EVERY_S); True when the
-        view changed. The panel's timer calls it."""
+        """Count the recording run's rows since the last time (at most every LIVE_EVERY_S;
+        ``core.coverage.live``: the cost stays flat however long the run); True when the view
+        changed. The panel's timer calls it."""
         if self._live_from_s is None or not self.live.recording:
             return False
         now = self.live.now_s()
@@ -239,15 +242,21 @@ class CoverageSession:
             return False
         self._live_at_s = now
         channels = [c for c in COVERAGE_CHANNELS if c in self.live.buffer.channels]
-        rows = self.live.buffer.since(self._live_from_s, channels)
-        if rows["time_s"].size < 2:
-            return False
-        live = {}
+        counters = {}
         for name, (table, cylinder) in self.tables().items():
             axes = CoverageAxes.of_table(table)
-            if table.col_axis in rows:
-                live[name] = run_coverage(rows, axes, cylinder, self.autotune_settings)
-        self._live_run = live
+            counter = self._live_counters.get(name)
+            if counter is None or not counter.axes.same_as(axes):  # another tune's table
+                counter = LiveCoverage(axes, cylinder, self.autotune_settings,
+                                       self._live_from_s)
+            counters[name] = counter
+        self._live_counters = counters
+        since = min((c.read_from_s for c in counters.values()), default=self._live_from_s)
+        rows = self.live.buffer.since(since, channels)  # each update reads a few seconds
+        if rows["time_s"].size < 2:
+            return False
+        self._live_run = {name: counter.update(rows) for name, counter in counters.items()
+                          if counter.axes.load_channel in rows}
         self._invalidate()
         return True
 

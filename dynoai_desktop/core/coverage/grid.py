@@ -110,11 +110,14 @@ def good_samples(columns: Mapping[str, FloatArray], cylinder: str,
 
 def run_coverage(columns: Mapping[str, FloatArray], axes: CoverageAxes, cylinder: str,
                  settings: AutotuneSettings | None = None, source: str = "the log",
-                 ) -> RunCoverage:
+                 counted_s: tuple[float, float] | None = None) -> RunCoverage:
     """One run's coverage of a table on ``axes`` from the wideband of ``cylinder``.
 
     ``columns``: canonical channels (time_s, rpm, the load channel, afr_<cyl> and what the
     filters read when present). InputError naming ``source`` when a needed column is missing.
+    ``counted_s``: count only the samples from the first time up to (not including) the second;
+    the others only give the filters their context (a run counted piece by piece as it
+    records: see ``LiveCoverage``).
     """
     settings = settings or AutotuneSettings()
     for needed in ("time_s", "rpm", axes.load_channel):
@@ -126,12 +129,19 @@ def run_coverage(columns: Mapping[str, FloatArray], axes: CoverageAxes, cylinder
     load = np.asarray(columns[axes.load_channel], dtype=np.float64)
     size = axes.shape[0] * axes.shape[1]
     good = good_samples(columns, cylinder, settings)
+    if counted_s is not None:
+        with np.errstate(invalid="ignore"):
+            inside = (time_s >= counted_s[0]) & (time_s < counted_s[1])
+        rpm, load, good = np.where(inside, rpm, np.nan), np.where(inside, load, np.nan), \
+            good & inside
     bins = locate(axes.table().normalised(), rpm, load)
     hits = np.bincount(bins.nearest, minlength=size).astype(np.int64)
     cells, weights = place_corners(bins.place, axes.shape)
     use = good[bins.located]
     weight = np.bincount(cells.ravel(), (weights * use).ravel(), minlength=size)
     finite = time_s[np.isfinite(time_s)]
+    if counted_s is not None:
+        finite = finite[(finite >= counted_s[0]) & (finite < counted_s[1])]
     seconds = float(finite[-1] - finite[0]) if finite.size > 1 else 0.0
     return RunCoverage(axes, weight.reshape(axes.shape), hits.reshape(axes.shape),
                        int(use.sum()), seconds)
