@@ -70,7 +70,6 @@ class FakeLive:
 
     def __init__(self) -> None:
         self.run_saved = Event("run saved")
-        self.recording_changed = Event("recording started or stopped")
 
 
 def a_tune(afr: bool = False) -> Tune:

@@ -67,7 +67,7 @@ class DynoApp:
                                 time_scale=demo.time_scale if demo is not None else 1.0)
         self.autotune = AutotuneSession(self.tune, self.live)
         self.coverage = CoverageSession(self.live, self.runs, self.tune, self.settings)
-        self.training = TrainingSession(self.catalog, self.runs, self.live, self.tune)
+        self.training = TrainingSession(self.catalog, self.runs, self.live)
         self.live.run_tune = self.tune.version_for_run  # each run names the tables it ran on
         self._coverage_grid: tuple[object, ...] | None = None
         self.tune.changed.connect(self._tune_changed)

@@ -19,7 +19,7 @@ import json
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,17 +33,13 @@ from dynoai_desktop.app.training_progress import (
     progress_of,
 )
 from dynoai_desktop.core.errors import InputError
-from dynoai_desktop.core.table import Table
-from dynoai_desktop.core.tune import AFR_TARGET
 from dynoai_desktop.ml.training.dataset import dataset_json, load
 from dynoai_desktop.ml.training.from_catalog import (
     FINISHED,
-    KnownTables,
     SessionSource,
     record_id,
     session_data,
     session_source,
-    ve_tables,
 )
 from dynoai_desktop.ml.training.records import (
     DATASET_KIND,
@@ -59,7 +55,6 @@ from dynoai_desktop.storage.file_io import write_bytes_atomic
 if TYPE_CHECKING:
     from dynoai_desktop.app.live_session import LiveSession
     from dynoai_desktop.app.run_library import RunLibrary
-    from dynoai_desktop.app.tune_session import TuneSession
 
 WORKER_NAME = "training"
 Extractor = Callable[[SessionData], TuningSession]
@@ -91,18 +86,6 @@ class _Job:
     future: Future[Any]
     session_id: int | None = None
     path: str = ""
-
-
-@dataclass
-class _Snapshot:
-    """The tune the app had open while a session recorded (for sessions without a tune in the
-    catalog: demo mode's)."""
-
-    before: dict[str, Table] = field(default_factory=dict)
-    after: dict[str, Table] = field(default_factory=dict)
-    runs: dict[int, dict[str, Table]] = field(default_factory=dict)
-    recording: dict[str, Table] | None = None
-    afr_target: Table | None = None
 
 
 def _now() -> str:
@@ -160,11 +143,9 @@ class TrainingSession:
     or the work in progress change. Everything but the worker's jobs runs on the UI thread."""
 
     def __init__(self, catalog: Catalog | None, runs: RunLibrary, live: LiveSession,
-                 tune: TuneSession, extract: Extractor | None = None,
-                 collecting: bool = True) -> None:
+                 extract: Extractor | None = None, collecting: bool = True) -> None:
         self.catalog = catalog
         self.runs = runs
-        self.tune = tune
         self.collecting = collecting
         """On by default: sessions become records as they are saved."""
         self._extract = extract  # None: ml.training.extract's, imported when first needed
@@ -178,14 +159,12 @@ class TrainingSession:
         self._kept: dict[str, _Kept] = {}  # catalog sessions' by 'session:<id>'
         self._imported: dict[str, _Kept] = {}
         self._problems: dict[int, _Kept] = {}  # sessions without a record: why
-        self._snapshots: dict[int, _Snapshot] = {}
         self._open_session = runs.session_id
         self._exclusions: dict[str, bool] = {}  # switched before the records were read
         self._closed = False
         self.loaded = catalog is None
         runs.changed.connect(self._session_changed)
         live.run_saved.connect(self._run_saved)
-        live.recording_changed.connect(self._recording_changed)
         if catalog is not None:
             self._load()
             self.catch_up()
@@ -300,7 +279,7 @@ class TrainingSession:
         while self._queue:
             session_id = self._queue.pop(0)
             try:
-                source = session_source(self.catalog, session_id, self._known(session_id))
+                source = session_source(self.catalog, session_id)
             except InputError as exc:
                 self._refused(session_id, str(exc))
                 continue
@@ -319,38 +298,7 @@ class TrainingSession:
             self._extract = extract
         return self._extract
 
-    def _known(self, session_id: int) -> KnownTables:
-        """The tables the app knows the session ran (used when the catalog has none)."""
-        snapshot = self._snapshots.get(session_id)
-        if snapshot is None:
-            return KnownTables()
-        if session_id == self.runs.session_id:  # still open: the tune as it is now
-            self._tune_at_end(snapshot)
-        return KnownTables(snapshot.before, snapshot.after or snapshot.before,
-                           dict(snapshot.runs), snapshot.afr_target)
-
-    def _tune_at_end(self, snapshot: _Snapshot) -> None:
-        snapshot.after = self._tune_tables()
-        snapshot.afr_target = self.tune.tune.tables.get(AFR_TARGET)
-
-    def _tune_tables(self) -> dict[str, Table]:
-        return ve_tables(self.tune.tune.tables)
-
-    def _recording_changed(self, recording: bool) -> None:
-        session_id = self.runs.session_id
-        if not recording or session_id is None:
-            return
-        snapshot = self._snapshots.setdefault(session_id, _Snapshot())
-        tables = self._tune_tables()
-        if not snapshot.before:
-            snapshot.before = tables
-        snapshot.recording = tables
-
     def _run_saved(self, run: RunRecord) -> None:
-        snapshot = self._snapshots.get(run.session_id)
-        if snapshot is not None and snapshot.recording is not None:
-            snapshot.runs[run.id] = snapshot.recording
-            snapshot.recording = None
         self.request(run.session_id, first=True)
 
     def _session_changed(self) -> None:
@@ -358,8 +306,6 @@ class TrainingSession:
         now = self.runs.session_id
         closed, self._open_session = self._open_session, now
         if closed is not None and closed != now and self.catalog is not None:
-            if (snapshot := self._snapshots.get(closed)) is not None:
-                self._tune_at_end(snapshot)  # what it ended on
             try:
                 finished = any(r.status in FINISHED for r in self.catalog.runs(closed))
             except InputError:  # the session is gone

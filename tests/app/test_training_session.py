@@ -17,7 +17,6 @@ from dynoai_desktop.app.application import DynoApp
 from dynoai_desktop.app.run_library import RunLibrary
 from dynoai_desktop.app.training_progress import MINIMUM_SESSIONS, cam_class
 from dynoai_desktop.app.training_session import TrainingSession
-from dynoai_desktop.app.tune_session import TuneSession
 from dynoai_desktop.core.build_spec import BuildSpec, CamSpec, EngineFamily
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.demo import DemoCell
@@ -46,7 +45,7 @@ def make(catalog: Catalog) -> Iterator[Callable[..., TrainingSession]]:
     def new(on: Catalog = catalog, live: FakeLive | None = None, runs: RunLibrary | None = None,
             ) -> TrainingSession:
         training = TrainingSession(on, runs or RunLibrary(on), live or FakeLive(),  # type: ignore[arg-type]
-                                   TuneSession(on), extract=stub_extract)
+                                   extract=stub_extract)
         made.append(training)
         return training
 
@@ -111,7 +110,7 @@ def test_collecting_never_waits_for_extraction_and_closing_keeps_the_one_running
         return stub_extract(data)
 
     training = TrainingSession(catalog, RunLibrary(catalog), FakeLive(),  # type: ignore[arg-type]
-                               TuneSession(catalog), extract=slow)
+                               extract=slow)
     # Constructed, and the first session is being extracted: nothing here waited for it.
     assert training.extracting == sessions[0] and not training.poll()
     assert [e.state for e in training.entries()] == ["extracting…"] * 3

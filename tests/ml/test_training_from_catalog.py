@@ -14,7 +14,6 @@ from dynoai_desktop.core.table import Table
 from dynoai_desktop.core.tune import AFR_TARGET, ChangeSource, Tune
 from dynoai_desktop.core.weather import Weather
 from dynoai_desktop.ml.training.from_catalog import (
-    KnownTables,
     NotExtractable,
     is_simulated,
     read_session,
@@ -202,18 +201,15 @@ def test_a_run_whose_file_is_gone_is_left_out_and_named(shop) -> None:  # noqa: 
         session_data(source)
 
 
-def test_a_session_without_a_tune_takes_the_tables_the_app_knew(catalog: Catalog) -> None:
+def test_a_session_without_a_tune_has_no_tables(catalog: Catalog) -> None:
+    """Recorded with no tune open (or by an older DynoAI): the session names no tables, and
+    extraction refuses what needs them."""
     customer = catalog.add_customer("Demo")
     bike = catalog.add_vehicle(customer, "bike", BuildSpec.stock("twin_cam_103"))
     session = catalog.start_session(bike, "2026-11-22T10:00:00")
-    run = _add_run(catalog, session, "run 1", "2026-11-22T10:01:00", devices=LOOPBACK)
-    assert read_session(catalog, session).tables_before == {}  # nothing known: none
-    before, after = _tune().tables, _tune(1.02).tables
-    data = read_session(catalog, session, KnownTables(before, after, {run: before}))
-    front = next(iter(before))
-    assert np.array_equal(_values(data.tables_before, "ve_front"), before[front].values)
-    assert np.array_equal(_values(data.tables_after, "ve_front"), after[front].values)
-    assert set(data.runs[0].tables) == {"ve_front", "ve_rear"}
+    _add_run(catalog, session, "run 1", "2026-11-22T10:01:00", devices=LOOPBACK)
+    data = read_session(catalog, session)
+    assert data.tables_before == {} and data.tables_after == {} and data.runs[0].tables == {}
     assert data.simulated is True
 
 

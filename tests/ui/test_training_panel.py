@@ -13,7 +13,6 @@ from PySide6.QtCore import Qt
 
 from dynoai_desktop.app.run_library import RunLibrary
 from dynoai_desktop.app.training_session import TrainingSession
-from dynoai_desktop.app.tune_session import TuneSession
 from dynoai_desktop.core.build_spec import BuildSpec, CamSpec, EngineFamily
 from dynoai_desktop.ml.training.dataset import check_text
 from dynoai_desktop.storage.catalog import Catalog
@@ -32,7 +31,7 @@ WAIT_MS = 30_000
 @pytest.fixture
 def training(catalog: Catalog) -> Iterator[TrainingSession]:
     made = TrainingSession(catalog, RunLibrary(catalog), FakeLive(),  # type: ignore[arg-type]
-                           TuneSession(catalog), extract=stub_extract)
+                           extract=stub_extract)
     yield made
     made.close()
 
@@ -120,7 +119,7 @@ def test_export_and_import_from_the_panel(qtbot, catalog, training, tmp_path: Pa
     with Catalog(other_path) as other:
         a_session_with_runs(other, vehicle="their bike")
         theirs = TrainingSession(other, RunLibrary(other), FakeLive(),  # type: ignore[arg-type]
-                                 TuneSession(other), extract=stub_extract)
+                                 extract=stub_extract)
         assert theirs.wait()
         theirs.export(tmp_path / "theirs.json")
         theirs.close()

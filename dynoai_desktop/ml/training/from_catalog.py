@@ -10,9 +10,10 @@ The rules, also in docs/training-data.md:
   (``runs.tune_version_id``); else the newest version made by the session's start; else the
   tune's first version. **Tables after**: the newest version made by the session's end (the
   newest of all while it is open), else the same as before. A run's own tables (what the ECM
-  fuelled it from): its version, else the newest made by its start. A session without a tune
-  takes what the caller knows (:class:`KnownTables`: the app passes the tune it had open while
-  the session recorded), else none.
+  fuelled it from): its version, else the newest made by its start. The app ties a session to
+  the tune open when its first run records and records each run's version
+  (``app.tune_session.TuneSession.version_for_run``); a session without a tune (recorded with
+  none open) has no tables.
 - **AFR target** and spark: the tune's ``Air-Fuel Ratio`` and spark tables, when it has them.
 - **simulated**: a run's devices were read on loopback ``socket://`` ports (127.0.0.1, ::1,
   localhost: the demo's virtual cell; a real cell's devices are serial ports), or the session's
@@ -77,18 +78,6 @@ Tables = Mapping[str, Table]
 
 class NotExtractable(InputError):
     """The session cannot become a training record; the message says why."""
-
-
-@dataclass(frozen=True)
-class KnownTables:
-    """What the caller knows of a session's tables when the catalog does not (a session
-    recorded without a tune in the catalog, as demo mode does): each by tune or key name."""
-
-    before: Tables = field(default_factory=dict)
-    after: Tables = field(default_factory=dict)
-    runs: Mapping[int, Tables] = field(default_factory=dict)
-    """By run id: the tables the ECM fuelled that run from."""
-    afr_target: Table | None = None
 
 
 @dataclass(frozen=True)
@@ -207,8 +196,7 @@ def _tables(tune: Tune | None) -> dict[str, Table]:
     return {} if tune is None else ve_tables(tune.tables)
 
 
-def session_source(catalog: Catalog, session_id: int, known: KnownTables | None = None
-                   ) -> SessionSource:
+def session_source(catalog: Catalog, session_id: int) -> SessionSource:
     """What the catalog holds of session ``session_id``; :class:`NotExtractable` when it has no
     finished run (InputError when there is no such session)."""
     session = catalog.session(session_id)
@@ -219,7 +207,6 @@ def session_source(catalog: Catalog, session_id: int, known: KnownTables | None 
                              "a run in it")
     history = catalog.history(session.tune_id) if session.tune_id is not None else None
     versions = history.versions if history is not None else []
-    known = known or KnownTables()
     before_version = (
         (_numbered(history, runs[0].tune_version_id) if history is not None else None)
         or _newest_by(versions, session.started_at)
@@ -236,14 +223,12 @@ def session_source(catalog: Catalog, session_id: int, known: KnownTables | None 
         spark = _spark_tables(tune.tables)
         enrichment = decel_enrichment_pct(versions, before_version.number, (
             after_version or before_version).number)
-    else:
-        before = ve_tables(known.before)
-        after = ve_tables(known.after) or before
-        afr_target, spark, enrichment = known.afr_target, {}, None
+    else:  # recorded with no tune open: no tables
+        before, after, afr_target, spark, enrichment = {}, {}, None, {}, None
 
     def tables_of(run: RunRecord) -> Tables:
         if history is None:
-            return ve_tables(known.runs.get(run.id, {}))
+            return {}
         version = _numbered(history, run.tune_version_id) or _newest_by(versions, run.started_at)
         return _tables(version.tune) if version is not None else before
 
@@ -293,7 +278,6 @@ def session_data(source: SessionSource) -> tuple[SessionData, list[str]]:
     return data, skipped
 
 
-def read_session(catalog: Catalog, session_id: int, known: KnownTables | None = None
-                 ) -> SessionData:
+def read_session(catalog: Catalog, session_id: int) -> SessionData:
     """Session ``session_id`` as extraction reads it (runs that cannot be read left out)."""
-    return session_data(session_source(catalog, session_id, known))[0]
+    return session_data(session_source(catalog, session_id))[0]
