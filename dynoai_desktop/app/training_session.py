@@ -15,17 +15,27 @@ the app was not collecting (or closed before a record was kept) are caught up at
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
-from datetime import datetime
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dynoai_desktop import __version__
 from dynoai_desktop.app.events import Event
+from dynoai_desktop.app.training_jobs import (
+    WORKER_NAME,
+    Extracted,
+    Extractor,
+    Job,
+    Kept,
+    export_job,
+    extract_job,
+    load_job,
+    now,
+    record_text,
+)
 from dynoai_desktop.app.training_progress import (
     ImportReport,
     TrainingEntry,
@@ -33,12 +43,10 @@ from dynoai_desktop.app.training_progress import (
     progress_of,
 )
 from dynoai_desktop.core.errors import InputError
-from dynoai_desktop.ml.training.dataset import dataset_json, load
+from dynoai_desktop.ml.training.dataset import load
 from dynoai_desktop.ml.training.from_catalog import (
     FINISHED,
-    SessionSource,
     record_id,
-    session_data,
     session_source,
 )
 from dynoai_desktop.ml.training.records import (
@@ -47,96 +55,11 @@ from dynoai_desktop.ml.training.records import (
     Dataset,
     TuningSession,
 )
-from dynoai_desktop.ml.training.session_data import SessionData
-from dynoai_desktop.ml.training.typed_json import read, to_json_value
 from dynoai_desktop.storage.catalog import Catalog, RunRecord
-from dynoai_desktop.storage.file_io import write_bytes_atomic
 
 if TYPE_CHECKING:
     from dynoai_desktop.app.live_session import LiveSession
     from dynoai_desktop.app.run_library import RunLibrary
-
-WORKER_NAME = "training"
-Extractor = Callable[[SessionData], TuningSession]
-
-
-@dataclass
-class _Kept:
-    key: str
-    session_id: int | None
-    record: TuningSession | None
-    excluded: bool
-    problem: str = ""
-    notes: tuple[str, ...] = ()
-    vehicle: str = ""
-    started_at: str = ""
-
-
-@dataclass(frozen=True)
-class _Extracted:
-    text: str | None
-    record: TuningSession | None
-    problem: str
-    notes: tuple[str, ...] = ()
-
-
-@dataclass
-class _Job:
-    kind: str  # 'extract', 'load', 'import', 'export'
-    future: Future[Any]
-    session_id: int | None = None
-    path: str = ""
-
-
-def _now() -> str:
-    return datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-def _record_text(record: TuningSession) -> str:
-    return json.dumps(to_json_value(record), ensure_ascii=False, separators=(",", ":"))
-
-
-def _parse(text: str) -> tuple[TuningSession | None, str]:
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        return None, f"its record in the catalog is not JSON ({exc})"
-    record, problems = read(TuningSession, data)
-    if record is None:
-        return None, "its record in the catalog cannot be read (" + "; ".join(problems[:2]) + ")"
-    return record, ""
-
-
-def _extract_job(source: SessionSource, extract: Extractor) -> _Extracted:
-    """On the worker: read the run files, extract, check the record as a dataset reader would."""
-    try:
-        data, skipped = session_data(source)
-        record = extract(data)
-    except InputError as exc:
-        return _Extracted(None, None, str(exc))
-    if record.session_id != source.session_id:
-        record = replace(record, session_id=source.session_id)
-    value = to_json_value(record)
-    checked, problems = read(TuningSession, value)
-    if checked is None:
-        return _Extracted(None, None, "the extracted record is not valid training data: "
-                          + "; ".join(problems[:3]), tuple(skipped))
-    return _Extracted(json.dumps(value, ensure_ascii=False, separators=(",", ":")), checked, "",
-                      tuple(skipped))
-
-
-def _load_job(rows: list[tuple[str, int | None, str, bool]]) -> list[_Kept]:
-    kept = []
-    for key, session_id, text, excluded in rows:
-        record, problem = _parse(text)
-        kept.append(_Kept(key, session_id, record, excluded, problem))
-    return kept
-
-
-def _export_job(dataset: Dataset, path: Path) -> int:
-    write_bytes_atomic(path, dataset_json(dataset).encode("utf-8"))
-    return len(dataset.sessions)
-
 
 class TrainingSession:
     """Every session's training record; ``changed`` (and ``version``) when records, exclusions
@@ -154,11 +77,11 @@ class TrainingSession:
         self.message = ""
         """What the last export or import did (or why it failed), for the panel."""
         self._executor: ThreadPoolExecutor | None = None
-        self._jobs: list[_Job] = []
+        self._jobs: list[Job] = []
         self._queue: list[int] = []  # sessions to extract, next first
-        self._kept: dict[str, _Kept] = {}  # catalog sessions' by 'session:<id>'
-        self._imported: dict[str, _Kept] = {}
-        self._problems: dict[int, _Kept] = {}  # sessions without a record: why
+        self._kept: dict[str, Kept] = {}  # catalog sessions' by 'session:<id>'
+        self._imported: dict[str, Kept] = {}
+        self._problems: dict[int, Kept] = {}  # sessions without a record: why
         self._open_session = runs.session_id
         self._exclusions: dict[str, bool] = {}  # switched before the records were read
         self._closed = False
@@ -176,7 +99,7 @@ class TrainingSession:
             raise InputError("the training data collection has stopped (the app is closing)")
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=WORKER_NAME)
-        self._jobs.append(_Job(job_kind, self._executor.submit(fn, *args), session_id, path))
+        self._jobs.append(Job(job_kind, self._executor.submit(fn, *args), session_id, path))
 
     @property
     def busy(self) -> bool:
@@ -245,7 +168,7 @@ class TrainingSession:
         if not rows:
             self.loaded = True
             return
-        self._submit("load", _load_job, rows)
+        self._submit("load", load_job, rows)
 
     def catch_up(self) -> int:
         """Queue every session whose record is missing or out of date (a run saved after it,
@@ -283,7 +206,7 @@ class TrainingSession:
             except InputError as exc:
                 self._refused(session_id, str(exc))
                 continue
-            self._submit("extract", _extract_job, source, extract, session_id=session_id)
+            self._submit("extract", extract_job, source, extract, session_id=session_id)
             return True
         return True  # only refusals: they changed the view
 
@@ -314,7 +237,7 @@ class TrainingSession:
                 self.request(closed, first=True)
 
     # ------------------------------------------------------------------ results
-    def _take(self, job: _Job, result: Any) -> bool:
+    def _take(self, job: Job, result: Any) -> bool:
         if job.kind == "load":
             for kept in result:
                 kept.excluded = self._exclusions.get(kept.key, kept.excluded)
@@ -334,9 +257,9 @@ class TrainingSession:
             return True
         return False
 
-    def _failed(self, job: _Job, why: str) -> bool:
+    def _failed(self, job: Job, why: str) -> bool:
         if job.kind == "extract" and job.session_id is not None:
-            return self._extracted(job.session_id, _Extracted(None, None,
+            return self._extracted(job.session_id, Extracted(None, None,
                                                               f"extraction failed: {why}"))
         if job.kind == "load":
             self.loaded = True
@@ -345,7 +268,7 @@ class TrainingSession:
         self.message += f": {why}"
         return True
 
-    def _extracted(self, session_id: int | None, result: _Extracted) -> bool:
+    def _extracted(self, session_id: int | None, result: Extracted) -> bool:
         if session_id is None or self.catalog is None:
             return False
         key = record_id(session_id)
@@ -363,7 +286,7 @@ class TrainingSession:
             self._refused(session_id, str(exc))
             return True
         self._problems.pop(session_id, None)
-        self._kept[key] = _Kept(key, session_id, result.record,
+        self._kept[key] = Kept(key, session_id, result.record,
                                 old.excluded if old is not None else False, "", result.notes)
         return True
 
@@ -380,7 +303,7 @@ class TrainingSession:
         if kept is not None:
             kept.problem = why
         else:
-            self._problems[session_id] = _Kept(record_id(session_id), session_id, None, False,
+            self._problems[session_id] = Kept(record_id(session_id), session_id, None, False,
                                                why, (), vehicle, started)
 
     # ------------------------------------------------------------------ the tuner's switches
@@ -458,7 +381,7 @@ class TrainingSession:
     def dataset(self) -> Dataset:
         """The dataset: every record not excluded, the shop's sessions then the imported."""
         self.wait_loaded()
-        return Dataset(SCHEMA_VERSION, DATASET_KIND, self._included(), created_at=_now(),
+        return Dataset(SCHEMA_VERSION, DATASET_KIND, self._included(), created_at=now(),
                        source=f"DynoAI Desktop {__version__}")
 
     def progress(self) -> TrainingProgress:
@@ -472,12 +395,12 @@ class TrainingSession:
         """Write the dataset to ``path`` (.json, docs/formats.md "Training data"); returns the
         sessions written. InputError naming the file when it cannot be written."""
         target = self._export_path(path)
-        return _export_job(self.dataset(), target)
+        return export_job(self.dataset(), target)
 
     def export_later(self, path: str | Path) -> None:
         """As :meth:`export`, written on the worker; :attr:`message` says how it went."""
         target = self._export_path(path)
-        self._submit("export", _export_job, self.dataset(), target, path=str(target))
+        self._submit("export", export_job, self.dataset(), target, path=str(target))
 
     @staticmethod
     def _export_path(path: str | Path) -> Path:
@@ -507,12 +430,12 @@ class TrainingSession:
     def _add_imported(self, dataset: Dataset, source: str) -> ImportReport:
         catalog = self._catalog()
         # The same session under another id (our own export, imported back) is not taken twice.
-        held = {_record_text(replace(k.record, session_id=""))
+        held = {record_text(replace(k.record, session_id=""))
                 for k in [*self._kept.values(), *self._imported.values()] if k.record is not None}
         added = replaced = already = 0
         for session in dataset.sessions:
-            text = _record_text(session)
-            content = _record_text(replace(session, session_id=""))
+            text = record_text(session)
+            content = record_text(replace(session, session_id=""))
             if content in held:
                 already += 1
                 continue
@@ -524,5 +447,5 @@ class TrainingSession:
                 replaced += 1
             key = session.session_id.strip()
             old = self._imported.get(key)
-            self._imported[key] = _Kept(key, None, session, old.excluded if old else False)
+            self._imported[key] = Kept(key, None, session, old.excluded if old else False)
         return ImportReport(source, added, replaced, already)
