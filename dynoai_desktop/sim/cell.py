@@ -25,7 +25,7 @@ from dynoai_desktop.core.plan import (
 )
 from dynoai_desktop.core.power import power_hp
 from dynoai_desktop.core.table import Table
-from dynoai_desktop.core.units import GASOLINE_STOICH_AFR, NM_PER_FTLB
+from dynoai_desktop.core.units import NM_PER_FTLB
 from dynoai_desktop.core.weather import CELL_AIR, Weather
 from dynoai_desktop.devices import dyno_line
 from dynoai_desktop.devices.base import DynoCommand
@@ -39,10 +39,10 @@ from dynoai_desktop.sim.ecm_tables import (
     EcmTables,
     base_tables,
 )
-from dynoai_desktop.sim.effective_ve import EffectiveVe
+from dynoai_desktop.sim.effective_ve import EffectiveVe, counts_for_effective_ve
 from dynoai_desktop.sim.engine import FRONT, REAR, EngineModel
 from dynoai_desktop.sim.fuel_film import FilmParams
-from dynoai_desktop.sim.mixture import CylinderMixture, Mixture, MixtureParams
+from dynoai_desktop.sim.mixture import Mixture, MixtureParams
 from dynoai_desktop.sim.plans import Phase, Plan, PlanRunner, Setpoint, builtin_plan
 from dynoai_desktop.sim.presets import DEFAULT_PRESET, EnginePreset, get_preset
 from dynoai_desktop.sim.scatter import DEFAULT_BIKE_SEED
@@ -141,7 +141,7 @@ class VirtualCell:
         self._map = engine.idle_map_kpa
         self._override: float | None = None  # rpm a host asked the dyno to hold
         self._host_driven = False  # the runner runs a host's hold/pull, not the cell's plan
-        self.values: dict[str, float] = {}
+        self._values: dict[str, float] | None = None  # built when read: see ``values``
         self.lambdas = [1.0, 1.0]  # what each cylinder burns (λ)
         self.lambdas_read = [1.0, 1.0]  # what its exhaust looks like to a sensor (λ)
         self.events: list[Event] = []
@@ -155,9 +155,9 @@ class VirtualCell:
         ]
         self._commands = dyno_line.CommandDecoder()
         self._posted: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        self._update_values(self.ecm.step(0.0, STEP_S, self.dyno.state.rpm, self._map_read, 0.0,
-                                          plan.start_engine_temp_c, self.weather.ambient_temp_c,
-                                          True), 0.0)
+        self._values_of = (self.ecm.step(0.0, STEP_S, self.dyno.state.rpm, self._map_read, 0.0,
+                                         plan.start_engine_temp_c, self.weather.ambient_temp_c,
+                                         True), 0.0)  # what ``values`` shows: ECM out, torque
 
     @property
     def _map_read(self) -> float:
@@ -184,17 +184,20 @@ class VirtualCell:
         out: list[Emission] = []
         while not self._posted.empty():
             self._posted.get()()
+        due = min(e.next_time_s for e in self._emitters)  # the next frame of any device
+        now = self.time_s
         while True:
-            now = self.time_s
-            for emitter in self._emitters:
-                while emitter.next_time_s <= now + 1e-9:
-                    data = emitter.encode(now)
-                    emitter.count += 1
-                    if data:
-                        out.append(Emission(emitter.device.name, now, data))
+            if due <= now + 1e-9:
+                for emitter in self._emitters:
+                    while emitter.next_time_s <= now + 1e-9:
+                        data = emitter.encode(now)
+                        emitter.count += 1
+                        if data:
+                            out.append(Emission(emitter.device.name, now, data))
+                due = min(e.next_time_s for e in self._emitters)
             if (self._steps + 1) * STEP_S > to_time_s + 1e-9:
                 return out
-            self._step()
+            now = self._step()
 
     def receive(self, device: str, data: bytes) -> bytes:
         """Host bytes to a device: dyno commands are obeyed and answered ``#ACK``/``#ERR``."""
@@ -352,10 +355,13 @@ class VirtualCell:
         else:
             wanted = self.engine.tps_for_map(sp.map_kpa or 30.0, rpm, baro)
         step = THROTTLE_RATE_PCT_PER_S * STEP_S
-        self._tps += max(-step, min(step, wanted - self._tps))
+        change = wanted - self._tps  # by at most ``step`` either way (sim/scalar.py):
+        change = change if change < step else step  # min(step, change)
+        self._tps += change if change > -step else -step  # max(-step, change)
         return self._tps
 
-    def _step(self) -> None:
+    def _step(self) -> float:
+        """One step of the physics; returns the new ``time_s``."""
         t = round((self._steps + 1) * STEP_S, 6)
         sp = self._setpoint(t)
         rpm = self.dyno.state.rpm
@@ -368,18 +374,23 @@ class VirtualCell:
         out = self.ecm.step(t, STEP_S, rpm, map_read, tps, temps.head_c, temps.iat_sensor_c,
                             sp.clutch_in)
         trims = self._closed_loop(t, out, rpm, map_read, temps.head_c)
-        engine_nm = self._combustion(t, out, rpm, trims, closed_throttle=tps < 2.0)
+        engine_nm = self._combustion(t, out, rpm, map_read, trims, closed_throttle=tps < 2.0)
         state = self.dyno.step(STEP_S, engine_nm, sp.target_rpm, sp.clutch_in, out.idle_rpm)
         self.thermal.step(STEP_S, state.rpm, self._map, self.runner.fan_cfm)
+        transport = self.config.wideband.transport_s(state.rpm, self._map)  # both sensors' flow
         for c in (FRONT, REAR):
-            self.sensors[c].push(t, self.lambdas_read[c], state.rpm, self._map)
+            self.sensors[c].push(t, self.lambdas_read[c], state.rpm, self._map,
+                                 transport_s=transport)
         if abs(tps - self._throttle_ref_pct) > THROTTLE_MOVED_PCT:
             self._throttle_ref_pct, self._throttle_moved_s = tps, t
         if t - self._throttle_moved_s >= SETTLE_AFTER_THROTTLE_S and \
-                self._counts_for_effective_ve(sp, out):
-            self._add_effective_ve(out, rpm, map_read, trims)
+                counts_for_effective_ve(sp, out, self.tables.ve_mode):
+            self.effective_ve.add_burned(STEP_S, rpm, map_read, out.afr_target, self.lambdas,
+                                         trims, self.mixture.false_lean,
+                                         self.config.mixture.max_true_lambda)
         self._steps += 1
-        self._update_values(out, engine_nm if not sp.clutch_in else 0.0)
+        self._values_of, self._values = (out, engine_nm if not sp.clutch_in else 0.0), None
+        return t
 
     def _closed_loop(self, t: float, out: EcmOutput, rpm: float, map_read: float,
                      head_c: float) -> tuple[float, float]:
@@ -391,67 +402,42 @@ class VirtualCell:
             enrichment_active=out.enrichment_active, hot_idle=out.hot_idle_phase > 0,
             fuel_cut=out.fuel_cut, lambdas=self.lambdas_read)
 
-    def _counts_for_effective_ve(self, sp: Setpoint, out: EcmOutput) -> bool:
-        """A sample a correct autotune would keep: a settled hold or idle, or a WOT pull on
-        the roller, a second or more after the throttle last moved; no accel/decel enrichment,
-        fuel cut or hot-idle cuts; MAP-based fuelling."""
-        if (self.tables.ve_mode != "map" or out.fuel_cut or out.enrichment_active
-                or out.hot_idle_phase >= 4):
-            return False
-        in_pull = (sp.target_rpm is None and not sp.clutch_in and sp.tps_pct is not None
-                   and sp.tps_pct >= 90.0)
-        return sp.steady or in_pull
-
-    def _add_effective_ve(self, out: EcmOutput, rpm: float, map_read: float,
-                          trims: tuple[float, float]) -> None:
-        """A sample for the truth's effective VE (sim/effective_ve.py): by how much the table
-        VE the ECM looked up missed what would have put the burning mixture on target."""
-        wanted = out.afr_target / GASOLINE_STOICH_AFR
-        burns_up_to = self.config.mixture.max_true_lambda
-        if max(self.lambdas) > burns_up_to:
-            return
-        need = tuple((1.0 + trims[c] / 100.0) * self.lambdas[c] / wanted for c in (FRONT, REAR))
-        lean = self.mixture.false_lean
-        self.effective_ve.add(STEP_S, rpm, map_read, need, (lean[FRONT], lean[REAR]))
-
-    def _combustion(self, t: float, out: EcmOutput, rpm: float, trims: tuple[float, float],
-                    *, closed_throttle: bool) -> float:
+    def _combustion(self, t: float, out: EcmOutput, rpm: float, map_read: float,
+                    trims: tuple[float, float], *, closed_throttle: bool) -> float:
         """Mixture, knock and torque of both cylinders; returns torque at the roller (N·m)."""
-        engine, temps, map_kpa = self.engine, self.thermal.state, self._map
-        ve_true = (engine.ve_true(FRONT, rpm, map_kpa), engine.ve_true(REAR, rpm, map_kpa))
-        mixes = self.mixture.step(
-            STEP_S, rpm, map_kpa, map_read_kpa=self._map_read, ve_true=ve_true,
+        engine, temps, map_kpa, mixture = self.engine, self.thermal.state, self._map, self.mixture
+        point = engine.point(rpm, map_kpa)  # both cylinders' true VE and knock limits
+        mixture.step(
+            STEP_S, rpm, map_kpa, map_read_kpa=map_read, ve_true=point.ve_true,
             ve_table=out.ve_table, afr_target=out.afr_target, fuel_scale=out.fuel_scale,
             trims_pct=trims, iat_sensor_c=temps.iat_sensor_c, charge_c=temps.charge_c,
             port_temp_c=temps.head_c, closed_throttle=closed_throttle)
-        self._decel_pops(t, out, rpm, mixes)
+        self._decel_pops(t, out, rpm)
+        self.lambdas[:], self.lambdas_read[:] = mixture.lam_true, mixture.lam_read
+        charge_nm = engine.charge_torques_nm(point.ve_true, map_kpa, self._dry_fraction,
+                                             temps.charge_c)
         torque = 0.0
         mbt = engine.mbt_deg(rpm, map_kpa)
         burns_up_to = self.config.mixture.max_true_lambda
         for c in (FRONT, REAR):
-            mix = mixes[c]
-            self.lambdas[c] = mix.lam_true
-            self.lambdas_read[c] = mix.lam_read
-            if mix.lam_true > burns_up_to:
+            lam, spark = self.lambdas[c], out.spark_deg[c]
+            if lam > burns_up_to:
                 continue  # fuel cut: nothing burns, nothing knocks
             head = temps.head_c if c == FRONT else temps.rear_head_c
-            limit = engine.knock_limit_deg(c, rpm, map_kpa, head, temps.charge_c)
-            excess = out.spark_deg[c] - limit
+            limit = engine.knock_limit_at(point, c, head, temps.charge_c)
+            excess = spark - limit
             if (excess > 0 and map_kpa >= KNOCK_MIN_MAP_KPA
                     and self._rng_engine.random() < min(1.0, 6.0 * excess * STEP_S)):
                 self.events.append(Event(t, "knock", f"{('front', 'rear')[c]} "
-                                                     f"{out.spark_deg[c]:.1f}° > {limit:.1f}°"))
+                                                     f"{spark:.1f}° > {limit:.1f}°"))
                 self.ecm.knock(c, map_kpa, rpm, temps.head_c)
-            torque += (engine.charge_torque_nm(ve_true[c], map_kpa, self._dry_fraction,
-                                               temps.charge_c)
-                       * mix.burned * engine.lambda_efficiency(mix.lam_true)
-                       * engine.spark_efficiency(out.spark_deg[c], mbt))
-        pumping = PUMPING_NM_PER_KPA_L * max(self.weather.baro_kpa - map_kpa, 0.0) \
-            * engine.displacement_l
+            torque += (charge_nm[c] * mixture.burned[c] * engine.lambda_efficiency(lam)
+                       * engine.spark_efficiency(spark, mbt))
+        vacuum = self.weather.baro_kpa - map_kpa
+        pumping = PUMPING_NM_PER_KPA_L * (0.0 if 0.0 > vacuum else vacuum) * engine.displacement_l
         return torque - engine.friction_nm(rpm) - pumping
 
-    def _decel_pops(self, t: float, out: EcmOutput, rpm: float,
-                    mixes: list[CylinderMixture]) -> None:
+    def _decel_pops(self, t: float, out: EcmOutput, rpm: float) -> None:
         """Pops in the pipe: closed throttle, low MAP, lean, in the pop zone (vtwin.md §5).
 
         A lean closed-throttle charge misfires (more with overlap and an open pipe); what did
@@ -460,7 +446,7 @@ class VirtualCell:
         low, high = DECEL_POP_ZONE_RPM
         if self._tps > 2.0 or not low <= rpm <= high or out.fuel_cut:
             return  # in fuel cut there is nothing to burn in the pipe
-        lean = min(1.0, max(0.0, (max(m.lam_true for m in mixes) - 0.95) / 0.15))
+        lean = min(1.0, max(0.0, (max(self.mixture.lam_true) - 0.95) / 0.15))
         worst = 1.0 if 2500 <= rpm <= 3000 or rpm >= 4000 else 0.5
         rate = 3.0 * self.engine.decel_pop_tendency * lean * worst
         if self._rng_engine.random() < rate * STEP_S:
@@ -469,10 +455,18 @@ class VirtualCell:
             self.events.append(Event(t, "decel_pop", f"{('front', 'rear')[c]}, {rpm:.0f} rpm, "
                                                      f"MAP {self._map:.1f} kPa"))
 
-    def _update_values(self, out: EcmOutput, engine_nm: float) -> None:
+    @property
+    def values(self) -> dict[str, float]:
+        """The channels now (what the dyno line carries), as of the last step. Built on the
+        first read after a step: the dyno line reads them every fifth step."""
+        if self._values is None:
+            self._values = self._read_values(*self._values_of)
+        return self._values
+
+    def _read_values(self, out: EcmOutput, engine_nm: float) -> dict[str, float]:
         state, temps, w = self.dyno.state, self.thermal.state, self.weather
         torque_ftlb = max(engine_nm, 0.0) / NM_PER_FTLB
-        self.values = {
+        values = {
             "rpm": state.rpm,
             "speed_mph": self.dyno.speed_mph(state.roller_rpm),
             "torque_ftlb": torque_ftlb,
@@ -492,9 +486,8 @@ class VirtualCell:
             "correction_factor": w.correction_factor,
         }
         if self.closed_loop is not None:
-            front, rear = self.closed_loop.reported()
-            self.values["cl_trim_front_pct"] = front
-            self.values["cl_trim_rear_pct"] = rear
+            values["cl_trim_front_pct"], values["cl_trim_rear_pct"] = self.closed_loop.reported()
+        return values
 
     # ---------------------------------------------------------------- device frames
     def _dyno_frame(self, t: float) -> bytes:

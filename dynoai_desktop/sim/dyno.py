@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.units import RAD_S_PER_RPM
+from dynoai_desktop.sim.scalar import clamp
 
 MPS_PER_MPH = 0.44704
 DRUM_EQUIVALENT_MASS_KG = 238.0  # Dynojet 250-class drum, force / acceleration in a WinPEP log
@@ -59,6 +60,7 @@ class Dyno:
         self.mph_per_rpm = GEAR_MPH_PER_RPM[gear]
         self.state = DynoState(rpm=rpm, roller_rpm=rpm)
         self._integral = 0.0
+        self._idle_return_dt, self._idle_return_share = math.nan, 0.0
 
     def step(self, dt: float, engine_nm: float, target_rpm: float | None, clutch_in: bool,
              idle_rpm: float) -> DynoState:
@@ -67,9 +69,10 @@ class Dyno:
         drag = ROLLER_DRAG_NM_PER_KRPM * s.roller_rpm / 1000.0
         if clutch_in:
             # Engine off the roller: the idle controller holds it, the roller coasts down.
-            s.rpm += (idle_rpm - s.rpm) * (1.0 - math.exp(-dt / IDLE_RETURN_S))
+            s.rpm += (idle_rpm - s.rpm) * self._idle_return(dt)
             decel = (drag + COAST_DRAG_NM) / self.inertia_kg_m2 / RAD_S_PER_RPM
-            s.roller_rpm = max(0.0, s.roller_rpm - decel * dt)
+            roller = s.roller_rpm - decel * dt
+            s.roller_rpm = roller if roller > 0.0 else 0.0  # max(0.0, roller) (sim/scalar.py)
             s.brake_nm, self._integral, s.clutch_in = 0.0, 0.0, True
             return s
         if s.clutch_in:  # clutch out again: the engine drives the roller at the roller's speed
@@ -80,17 +83,26 @@ class Dyno:
             s.brake_nm, self._integral = 0.0, 0.0
         else:
             error = s.rpm - target_rpm
-            feed = max(engine_nm - drag, 0.0)
+            feed = engine_nm - drag
+            feed = 0.0 if 0.0 > feed else feed  # max(feed, 0.0) (sim/scalar.py)
             trial = self._integral + error * dt
             raw = feed + BRAKE_KP_NM_PER_RPM * error + BRAKE_KI_NM_PER_RPM_S * trial
             if 0.0 < raw < BRAKE_MAX_NM:  # integrate only while the brake is not saturated
                 self._integral = trial
-            s.brake_nm = min(max(feed + BRAKE_KP_NM_PER_RPM * error
-                                 + BRAKE_KI_NM_PER_RPM_S * self._integral, 0.0), BRAKE_MAX_NM)
+            s.brake_nm = clamp(feed + BRAKE_KP_NM_PER_RPM * error
+                               + BRAKE_KI_NM_PER_RPM_S * self._integral, 0.0, BRAKE_MAX_NM)
         net = engine_nm - s.brake_nm - drag
-        s.rpm = max(300.0, s.rpm + net / self.inertia_kg_m2 / RAD_S_PER_RPM * dt)
+        rpm = s.rpm + net / self.inertia_kg_m2 / RAD_S_PER_RPM * dt
+        s.rpm = rpm if rpm > 300.0 else 300.0  # max(300.0, rpm)
         s.roller_rpm = s.rpm
         return s
+
+    def _idle_return(self, dt: float) -> float:
+        """The share of the way to idle rpm the idle controller goes in ``dt``."""
+        if dt != self._idle_return_dt:  # the cell's step is fixed: computed once
+            self._idle_return_dt = dt
+            self._idle_return_share = 1.0 - math.exp(-dt / IDLE_RETURN_S)
+        return self._idle_return_share
 
     def speed_mph(self, roller_rpm: float) -> float:
         """Roller surface speed."""

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import math
 import random
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from dynoai_desktop.core.units import F_AT_0_C, F_PER_C
-from dynoai_desktop.sim.ecm_tables import EcmTables, FastLookup
+from dynoai_desktop.sim.ecm_tables import EcmTables, FastLookup, LookupAxis, TwinLookup
 from dynoai_desktop.sim.engine import Curve
 
 # vtwin.md §3, vs engine temperature in °F (PVV): AE 2.2 -> 0.25, DE 1.99 -> 1.00 at 262 °F.
@@ -83,18 +84,21 @@ class Ecm:
         self.tables = tables
         self.base_idle_rpm = base_idle_rpm
         self._rng = rng
-        self._ve = (FastLookup(tables.ve_front), FastLookup(tables.ve_rear))
-        self._afr = FastLookup(tables.afr_target)
-        self._spark = (FastLookup(tables.spark_front), FastLookup(tables.spark_rear))
+        self._lookups(tables)
         self._state = _State()
+        self._decays_dt, self._decays_at = math.nan, (1.0, 1.0, 0.0)
 
     def load_tables(self, tables: EcmTables) -> None:
         """A new calibration, flashed while running (the demo's "send tune"); the ECM's state
         (enrichment, hot idle, knock retard) carries on."""
         self.tables = tables
-        self._ve = (FastLookup(tables.ve_front), FastLookup(tables.ve_rear))
-        self._afr = FastLookup(tables.afr_target)
-        self._spark = (FastLookup(tables.spark_front), FastLookup(tables.spark_rear))
+        self._lookups(tables)
+
+    def _lookups(self, tables: EcmTables) -> None:
+        axes: dict[tuple[float, ...], LookupAxis] = {}  # tables on the same grid search it once
+        self._ve = TwinLookup(tables.ve_front, tables.ve_rear, axes)
+        self._afr = FastLookup(tables.afr_target, axes)
+        self._spark = TwinLookup(tables.spark_front, tables.spark_rear, axes)
 
     def load(self, tables: EcmTables) -> None:
         """Flash new tables (the transient state carries on, as after a real reflash)."""
@@ -117,10 +121,21 @@ class Ecm:
             s.accel = max(s.accel, min(0.5, AE_GAIN_PER_PCT_S * rate * AE_MULTIPLIER(temp_f)))
         elif rate < -TIP_RATE_PCT_PER_S:
             s.decel = min(0.5, s.decel + DE_GAIN * (prev - tps) * DE_MULTIPLIER(temp_f))
-        s.accel *= math.exp(-dt / AE_DECAY_S)
-        s.decel *= math.exp(-dt / DE_DECAY_S)
+        ae_decay, de_decay, removal = self._decays(dt)
+        s.accel *= ae_decay
+        s.decel *= de_decay
+        retard = s.retard
         for c in (0, 1):
-            s.retard[c] = max(0.0, s.retard[c] - dt / KNOCK_REMOVAL_S_PER_DEG)
+            left = retard[c] - removal
+            retard[c] = left if left > 0.0 else 0.0
+
+    def _decays(self, dt: float) -> tuple[float, float, float]:
+        """Per step of ``dt``: what remains of AE and DE, and the knock retard removed (°)."""
+        if dt != self._decays_dt:  # the cell's step is fixed: computed once
+            self._decays_dt = dt
+            self._decays_at = (math.exp(-dt / AE_DECAY_S), math.exp(-dt / DE_DECAY_S),
+                               dt / KNOCK_REMOVAL_S_PER_DEG)
+        return self._decays_at
 
     def _fuel_cut(self, dt: float, rpm: float, map_kpa: float, tps: float, temp: float) -> bool:
         s = self._state
@@ -138,7 +153,7 @@ class Ecm:
 
     def _hot_idle(self, head_temp_c: float, idling: bool) -> int:
         s = self._state
-        phase = sum(head_temp_c >= t for t in HOT_IDLE_PHASES_C)
+        phase = bisect_right(HOT_IDLE_PHASES_C, head_temp_c)  # thresholds reached (ascending)
         if phase < s.hot_idle_phase:  # step down only once cooled past the hysteresis
             cooled = head_temp_c < HOT_IDLE_PHASES_C[s.hot_idle_phase - 1] - HOT_IDLE_HYSTERESIS_C
             phase = s.hot_idle_phase - 1 if cooled else s.hot_idle_phase
@@ -150,22 +165,22 @@ class Ecm:
         """Advance the ECM by ``dt`` at this operating point; return its commands."""
         self._transients(dt, tps, head_temp_c)
         s = self._state
-        load = tps if self.tables.ve_mode == "tps" else map_kpa
-        ve = (self._ve[0](rpm, load), self._ve[1](rpm, load))
+        ve = self._ve(rpm, tps if self.tables.ve_mode == "tps" else map_kpa)
         afr = self._afr(rpm, map_kpa)
         cut = self._fuel_cut(dt, rpm, map_kpa, tps, head_temp_c)
         phase = self._hot_idle(head_temp_c, idling)
         scale = WARMUP_ENRICHMENT(head_temp_c) * (1.0 + s.accel) * (1.0 - s.decel)
         if phase >= 3:
             scale *= 1.08
-        trim = (HEAD_TEMP_TRIM(head_temp_c) + IAT_TRIM(iat_c)) * min(map_kpa, 100.0) / 100.0
+        trim_load = 100.0 if 100.0 < map_kpa else map_kpa  # min(map_kpa, 100.0) (sim/scalar.py)
+        trim = (HEAD_TEMP_TRIM(head_temp_c) + IAT_TRIM(iat_c)) * trim_load / 100.0
         if rpm > SOFT_LIMIT_RPM:
             trim -= min(10.0, (rpm - SOFT_LIMIT_RPM) / 50.0)
         if phase >= 3:
             trim += 10.0
-        fuel, spark = [scale, scale], [0.0, 0.0]
+        fuel, spark = [scale, scale], list(self._spark(rpm, map_kpa))
         for c in (0, 1):
-            spark[c] = self._spark[c](rpm, map_kpa) + trim - s.retard[c]
+            spark[c] = spark[c] + trim - s.retard[c]
             if cut:
                 fuel[c] = 0.0
             elif phase >= 4:  # 2 of 8 injector pulses cut at random, stationary only

@@ -32,6 +32,9 @@ from typing import Any
 import numpy as np
 
 from dynoai_desktop.core.table import Table
+from dynoai_desktop.core.units import GASOLINE_STOICH_AFR
+from dynoai_desktop.sim.ecm import EcmOutput
+from dynoai_desktop.sim.plans import Setpoint
 
 
 def _corners(axis: Sequence[float], x: float) -> tuple[int, int, float]:
@@ -45,6 +48,17 @@ def _corners(axis: Sequence[float], x: float) -> tuple[int, int, float]:
     return i - 1, i, (x - axis[i - 1]) / (axis[i] - axis[i - 1])
 
 
+def counts_for_effective_ve(sp: Setpoint, out: EcmOutput, ve_mode: str) -> bool:
+    """A moment a correct autotune would keep (once the throttle has been still for a while:
+    the cell's part): a settled hold or idle, or a WOT pull on the roller; no accel/decel
+    enrichment, fuel cut or hot-idle cuts; MAP-based fuelling."""
+    if ve_mode != "map" or out.fuel_cut or out.enrichment_active or out.hot_idle_phase >= 4:
+        return False
+    in_pull = (sp.target_rpm is None and not sp.clutch_in and sp.tps_pct is not None
+               and sp.tps_pct >= 90.0)
+    return sp.steady or in_pull
+
+
 class EffectiveVe:
     """Accumulates steady samples on an rpm x MAP grid."""
 
@@ -54,10 +68,11 @@ class EffectiveVe:
         self.map_kpa = [float(m) for m in map_kpa]
         self.ve_tables = ve_tables
         """The VE tables the ECM fuelled with (front, rear), MAP-based."""
-        shape = (len(self.rpm), len(self.map_kpa))
-        self._weight = np.zeros(shape)
-        self._ve = [np.zeros(shape), np.zeros(shape)]
-        self._lean = [np.zeros(shape), np.zeros(shape)]
+        # Plain lists: ``add`` runs every step, and numpy is slow one element at a time.
+        rows, cols = len(self.rpm), len(self.map_kpa)
+        self._weight = [[0.0] * cols for _ in range(rows)]
+        self._ve = [[[0.0] * cols for _ in range(rows)] for _ in range(2)]
+        self._lean = [[[0.0] * cols for _ in range(rows)] for _ in range(2)]
 
     def add(self, dt: float, rpm: float, map_read_kpa: float, need: tuple[float, ...],
             false_lean: tuple[float, float]) -> None:
@@ -65,33 +80,49 @@ class EffectiveVe:
         found was off by ``need`` (per cylinder; 1: on target)."""
         r0, r1, wr = _corners(self.rpm, rpm)
         m0, m1, wm = _corners(self.map_kpa, map_read_kpa)
+        (ve_front, ve_rear), (lean_front, lean_rear) = self._ve, self._lean
         for r, w_r in ((r0, 1.0 - wr), (r1, wr)):
             for m, w_m in ((m0, 1.0 - wm), (m1, wm)):
                 w = w_r * w_m * dt
                 if w <= 0.0:
                     continue
-                self._weight[r, m] += w
-                for c in (0, 1):
-                    self._ve[c][r, m] += w * need[c]
-                    self._lean[c][r, m] += w * false_lean[c]
+                self._weight[r][m] += w
+                ve_front[r][m] += w * need[0]
+                ve_rear[r][m] += w * need[1]
+                lean_front[r][m] += w * false_lean[0]
+                lean_rear[r][m] += w * false_lean[1]
+
+    def add_burned(self, dt: float, rpm: float, map_read_kpa: float, afr_target: float,
+                   lambdas: list[float], trims_pct: tuple[float, float],
+                   false_lean: list[float], max_true_lambda: float) -> None:
+        """``add`` what burned (λ per cylinder, ``lambdas``) with the closed-loop trims: by how
+        much the table VE the ECM looked up missed what would have put it on ``afr_target``.
+        Nothing while a cylinder burns nothing (λ past ``max_true_lambda``)."""
+        if max(lambdas) > max_true_lambda:
+            return
+        wanted = afr_target / GASOLINE_STOICH_AFR
+        need = ((1.0 + trims_pct[0] / 100.0) * lambdas[0] / wanted,
+                (1.0 + trims_pct[1] / 100.0) * lambdas[1] / wanted)
+        self.add(dt, rpm, map_read_kpa, need, (false_lean[0], false_lean[1]))
 
     def tables(self) -> dict[str, Any]:
         """The truth's ``ve_effective`` entry: per cylinder VE (null where never visited)."""
-        visited = self._weight > 0.0
+        weight = np.array(self._weight)
+        visited = weight > 0.0
         out: dict[str, Any] = {"rpm": self.rpm, "map_kpa": self.map_kpa}
         rpm, kpa = np.meshgrid(self.rpm, self.map_kpa, indexing="ij")
         for c, name in enumerate(("front", "rear")):
-            need = np.divide(self._ve[c], self._weight, out=np.full_like(self._weight, np.nan),
+            need = np.divide(self._ve[c], weight, out=np.full_like(weight, np.nan),
                              where=visited)
             ve = np.asarray(self.ve_tables[c].lookup(rpm, kpa), dtype=np.float64) * need
-            lean = np.divide(self._lean[c], self._weight, out=np.full_like(self._weight, np.nan),
+            lean = np.divide(self._lean[c], weight, out=np.full_like(weight, np.nan),
                              where=visited)
             out[name] = {
                 "name": f"effective VE ({name})", "units": "%", "rpm": self.rpm,
                 "map_kpa": self.map_kpa, "values": _nulls(np.round(ve, 2)),
                 "wideband_reads_lean_pct": _nulls(np.round(100 * lean, 2)),
             }
-        out["weight_s"] = np.round(self._weight, 3).tolist()
+        out["weight_s"] = np.round(weight, 3).tolist()
         return out
 
 

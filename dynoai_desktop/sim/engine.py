@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Sequence
+from itertools import pairwise
+from typing import NamedTuple
 
 import numpy as np
 
@@ -25,6 +27,7 @@ from dynoai_desktop.sim.build_map import (
     isa_baro_kpa,
 )
 from dynoai_desktop.sim.presets import EnginePreset
+from dynoai_desktop.sim.scalar import clamp
 from dynoai_desktop.sim.scatter import DEFAULT_BIKE_SEED, BikeScatter
 
 FRONT, REAR = 0, 1
@@ -41,31 +44,69 @@ class Curve:
         self.points = tuple((float(x), float(y)) for x, y in points)
         self._xs = [x for x, _ in self.points]
         self._ys = [y for _, y in self.points]
+        # Each segment's rise and run, as the interpolation would compute them (same numbers).
+        self._rise = [0.0] + [b - a for a, b in pairwise(self._ys)]
+        self._run = [1.0] + [b - a for a, b in pairwise(self._xs)]
+        self._first, self._last = self.points[0], self.points[-1]
 
     def __call__(self, x: float) -> float:
-        xs, ys = self._xs, self._ys
-        if x <= xs[0]:
-            return ys[0]
-        if x >= xs[-1]:
-            return ys[-1]
+        x0, y0 = self._first
+        if x <= x0:
+            return y0
+        xn, yn = self._last
+        if x >= xn:
+            return yn
+        xs = self._xs
         i = bisect_right(xs, x)
-        x0, x1 = xs[i - 1], xs[i]
-        return ys[i - 1] + (ys[i] - ys[i - 1]) * (x - x0) / (x1 - x0)
+        return self._ys[i - 1] + self._rise[i] * (x - xs[i - 1]) / self._run[i]
 
     def array(self, x: np.ndarray) -> np.ndarray:
         """The curve at every point of ``x`` (same clamping)."""
         return np.interp(x, self._xs, self._ys)
 
 
+class CurvePair:
+    """Two curves through the same x points, read together with one search (each value the
+    same number its ``Curve`` gives)."""
+
+    def __init__(self, first: Curve, second: Curve) -> None:
+        if first._xs != second._xs:
+            raise ValueError("a curve pair needs the same x points")
+        self._first, self._second = first, second
+
+    def __call__(self, x: float) -> tuple[float, float]:
+        a, b = self._first, self._second
+        xs = a._xs
+        if x <= xs[0]:
+            return a._ys[0], b._ys[0]
+        if x >= xs[-1]:
+            return a._ys[-1], b._ys[-1]
+        i = bisect_right(xs, x)
+        into = x - xs[i - 1]
+        return (a._ys[i - 1] + a._rise[i] * into / a._run[i],
+                b._ys[i - 1] + b._rise[i] * into / b._run[i])
+
+
 class Grid:
-    """Bilinear z(x, y) on a uniform grid, clamped at the edges (fast for scalars)."""
+    """Bilinear z(x, y) on a uniform grid, clamped at the edges (fast for scalars).
+
+    ``locate`` finds a point once and ``at`` reads it off any grid of the same geometry, so
+    several surfaces over the same operating point cost one search.
+    """
 
     def __init__(self, x0: float, dx: float, y0: float, dy: float, values: np.ndarray) -> None:
         self.x0, self.dx, self.y0, self.dy = x0, dx, y0, dy
         self.nx, self.ny = values.shape
         self._flat = [float(v) for v in values.ravel()]
 
-    def __call__(self, x: float, y: float) -> float:
+    @property
+    def geometry(self) -> tuple[float, float, float, float, int, int]:
+        """Origin, steps and size: grids with equal geometry share ``locate``'s answers."""
+        return self.x0, self.dx, self.y0, self.dy, self.nx, self.ny
+
+    def locate(self, x: float, y: float) -> tuple[int, float, float]:
+        """(x, y) on the grid: the flat index of its cell's low corner and the fractions across
+        the cell in x and y."""
         fx = (x - self.x0) / self.dx
         if fx <= 0.0:
             i, tx = 0, 0.0
@@ -83,10 +124,28 @@ class Grid:
         else:
             j = int(fy)
             ty = fy - j
-        v, k = self._flat, i * ny + j
-        a = v[k] + (v[k + 1] - v[k]) * ty
-        b = v[k + ny] + (v[k + ny + 1] - v[k + ny]) * ty
-        return a + (b - a) * tx
+        return i * ny + j, tx, ty
+
+    def at(self, k: int, tx: float, ty: float) -> float:
+        """The value at a point ``locate`` found (on this grid or one of the same geometry)."""
+        return self.at_each((self,), k, tx, ty)[0]
+
+    @staticmethod
+    def at_each(grids: Sequence[Grid], k: int, tx: float, ty: float) -> list[float]:
+        """``at`` on each of ``grids`` (all of the same geometry) at one point."""
+        ny = grids[0].ny
+        k1, k2, k3 = k + 1, k + ny, k + ny + 1  # the cell's other three corners
+        values = []
+        for grid in grids:
+            v = grid._flat
+            a = v[k] + (v[k1] - v[k]) * ty
+            b = v[k2] + (v[k3] - v[k2]) * ty
+            values.append(a + (b - a) * tx)
+        return values
+
+    def __call__(self, x: float, y: float) -> float:
+        k, tx, ty = self.locate(x, y)
+        return self.at(k, tx, ty)
 
 
 # MBT spark at WOT vs rpm (the real tune's WOT column, vtwin.md §3/§8, taken as MBT + knock-safe).
@@ -120,6 +179,14 @@ KNOCK_REAR_DEG = 1.5  # rear first (vtwin.md §8)
 # Fine grids for the precomputed surfaces.
 RPM_STEP, RPM_MAX = 25.0, 8000.0
 MAP_STEP_KPA, MAP_MAX_KPA = 1.0, 120.0
+
+
+class EnginePoint(NamedTuple):
+    """The precomputed surfaces at one operating point (``EngineModel.point``)."""
+
+    ve_true: tuple[float, float]  # front, rear: true VE (%, the table's scale)
+    knock_deg: tuple[float, float]  # front, rear: knock limit at the reference head and charge
+    head_sensitivity: float  # degrees the limit falls per K of head over KNOCK_HEAD_REF_C
 
 
 class EngineModel:
@@ -163,6 +230,10 @@ class EngineModel:
         limits, head_sens = self._knock_surfaces(rpm[:, None], kpa[None, :])
         self._knock = tuple(Grid(0.0, RPM_STEP, 0.0, MAP_STEP_KPA, x) for x in limits)
         self._head_sens = Grid(0.0, RPM_STEP, 0.0, MAP_STEP_KPA, head_sens)
+        # ``point`` locates once on the front VE grid for all five surfaces.
+        self._point_grids = (*self._ve, *self._knock, self._head_sens)
+        assert all(g.geometry == self._ve[FRONT].geometry for g in self._point_grids)
+        self._cylinder_nm = 0.5 * TORQUE_PER_LITRE_NM * self.displacement_l  # per 100 % VE
 
     # ------------------------------------------------------------------ the precomputed surfaces
     def _ve_surfaces(self, rpm: np.ndarray, kpa: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -218,6 +289,15 @@ class EngineModel:
         """True VE (%) of a cylinder: what the ECM's table would hold if it were perfect."""
         return self._ve[cylinder](rpm, map_kpa)
 
+    def point(self, rpm: float, map_kpa: float) -> EnginePoint:
+        """Both cylinders' true VE and knock surfaces at an operating point, found with one
+        search (the cell's per-step call; the same numbers as ``ve_true`` and
+        ``knock_limit_deg``)."""
+        k, tx, ty = self._ve[FRONT].locate(rpm, map_kpa)
+        ve_front, ve_rear, knock_front, knock_rear, head = Grid.at_each(self._point_grids,
+                                                                        k, tx, ty)
+        return EnginePoint((ve_front, ve_rear), (knock_front, knock_rear), head)
+
     @staticmethod
     def table_ve_scale(map_kpa: float) -> float:
         """The Delphi table's VE over physical VE at ``map_kpa`` (1.30-1.40 light, ~1.06 WOT)."""
@@ -234,13 +314,13 @@ class EngineModel:
 
     def throttle_area(self, tps_pct: float) -> float:
         """Effective intake opening: idle air plus the throttle's share (progressive)."""
-        t = min(max(tps_pct, 0.0), 100.0) / 100.0
+        t = clamp(tps_pct, 0.0, 100.0) / 100.0
         return self.idle_area + self.throttle_area_wot * t**1.8
 
     def map_steady_kpa(self, tps_pct: float, rpm: float, baro_kpa: float) -> float:
         """Manifold pressure the engine settles at: throttle flow equals pumping flow."""
         area = self.throttle_area(tps_pct)
-        return baro_kpa * area / (area + max(rpm, 200.0))
+        return baro_kpa * area / (area + (200.0 if 200.0 > rpm else rpm))  # max(rpm, 200)
 
     def tps_for_map(self, map_kpa: float, rpm: float, baro_kpa: float) -> float:
         """Throttle (%) that holds ``map_kpa`` at ``rpm`` (what the rider does on a grid cell)."""
@@ -256,26 +336,34 @@ class EngineModel:
         d = lam - 0.87
         eff = 1.0 - (1.2 if d < 0 else 2.4) * d * d
         if lam > 1.3:
-            eff *= max(0.0, 1.0 - 4.0 * (lam - 1.3))
-        return max(0.0, eff)
+            misfiring = 1.0 - 4.0 * (lam - 1.3)
+            eff *= misfiring if misfiring > 0.0 else 0.0
+        return eff if eff > 0.0 else 0.0
 
     @staticmethod
     def spark_efficiency(spark_deg: float, mbt_deg: float) -> float:
         """Torque fraction vs spark away from MBT (about 3 % at 5° either way)."""
         d = spark_deg - mbt_deg
-        return max(0.0, 1.0 - 0.0012 * d * d)
+        eff = 1.0 - 0.0012 * d * d
+        return eff if eff > 0.0 else 0.0
 
     def mbt_deg(self, rpm: float, map_kpa: float) -> float:
         """Spark advance (°BTDC) for best torque at an operating point."""
-        light = max(0.0, 1.0 - min(map_kpa, 100.0) / 100.0)
-        return MBT_WOT(rpm) + light * MBT_LIGHT_EXTRA(rpm)
+        light = 1.0 - (100.0 if 100.0 < map_kpa else map_kpa) / 100.0
+        return MBT_WOT(rpm) + (light if light > 0.0 else 0.0) * MBT_LIGHT_EXTRA(rpm)
 
     def knock_limit_deg(self, cylinder: int, rpm: float, map_kpa: float, head_temp_c: float,
                         iat_c: float) -> float:
         """Advance (°BTDC) above which the cylinder knocks: build, fuel, load, heat, rear first."""
-        limit = self._knock[cylinder](rpm, map_kpa)
+        return self.knock_limit_at(self.point(rpm, map_kpa), cylinder, head_temp_c, iat_c)
+
+    @staticmethod
+    def knock_limit_at(point: EnginePoint, cylinder: int, head_temp_c: float, iat_c: float
+                       ) -> float:
+        """``knock_limit_deg`` at an operating point ``point`` found."""
+        limit = point.knock_deg[cylinder]
         if head_temp_c > KNOCK_HEAD_REF_C:
-            limit -= self._head_sens(rpm, map_kpa) * (head_temp_c - KNOCK_HEAD_REF_C)
+            limit -= point.head_sensitivity * (head_temp_c - KNOCK_HEAD_REF_C)
         if iat_c > KNOCK_IAT_REF_C:
             limit -= KNOCK_IAT_DEG_PER_C * (iat_c - KNOCK_IAT_REF_C)
         return limit
@@ -292,11 +380,18 @@ class EngineModel:
 
         ``ve_pct`` is the true VE on the table's scale (``ve_true``); the air is its physical VE.
         """
+        return self.charge_torques_nm((ve_pct, ve_pct), map_kpa, dry_fraction,
+                                      charge_temp_c)[FRONT]
+
+    def charge_torques_nm(self, ve_true: tuple[float, float], map_kpa: float,
+                          dry_fraction: float, charge_temp_c: float) -> tuple[float, float]:
+        """``charge_torque_nm`` of front and rear (the air's density is the same for both)."""
         # Air through the engine goes as P_dry / sqrt(T): the form SAE J1349 corrects for.
         density = (map_kpa / SAE_DRY_KPA) * dry_fraction * math.sqrt(
             SAE_TEMP_K / (charge_temp_c + KELVIN_AT_0_C))
-        physical = ve_pct / TABLE_VE_SCALE(map_kpa)
-        return 0.5 * TORQUE_PER_LITRE_NM * self.displacement_l * physical / 100.0 * density
+        scale, per_pct = TABLE_VE_SCALE(map_kpa), self._cylinder_nm
+        return (per_pct * (ve_true[FRONT] / scale) / 100.0 * density,
+                per_pct * (ve_true[REAR] / scale) / 100.0 * density)
 
     def steady_torque_nm(self, rpm: float, map_kpa: float, baro_kpa: float, dry_fraction: float,
                          charge_temp_c: float, head_temp_c: float, lam: float = WOT_LAMBDA,

@@ -23,7 +23,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from dynoai_desktop.sim.engine import Curve
+from dynoai_desktop.sim.engine import Curve, CurvePair
+from dynoai_desktop.sim.scalar import clamp
 
 # rusEFI canned NB2 tune: τ (s) and X vs coolant °C, and their multipliers vs MAP kPa.
 # The tune ends at 100 °C coolant; an air-cooled Harley's head runs 120-180 °C, so the last two
@@ -36,6 +37,8 @@ TAU_MAP_FACTOR = Curve(((10, 0.38), (20, 0.55), (30, 0.69), (40, 0.86), (50, 0.9
                         (70, 0.97), (80, 1.0)))
 FRACTION_MAP_FACTOR = Curve(((10, 0.21), (20, 0.4), (30, 0.6), (40, 0.79), (50, 0.85),
                              (60, 0.9), (70, 0.95), (80, 1.0)))
+_BY_TEMP = CurvePair(FILM_FRACTION, FILM_TAU_S)  # X and τ are read together (one search)
+_BY_MAP = CurvePair(FRACTION_MAP_FACTOR, TAU_MAP_FACTOR)
 
 
 @dataclass(frozen=True)
@@ -50,12 +53,19 @@ class FilmParams:
 
     def fraction(self, port_temp_c: float, map_kpa: float) -> float:
         """X: the share of injected fuel that lands on the wall."""
-        x = FILM_FRACTION(port_temp_c) * FRACTION_MAP_FACTOR(map_kpa) * self.fraction_scale
-        return min(max(x, 0.0), 0.95)
+        return self.fraction_and_tau(port_temp_c, map_kpa)[0]
 
     def tau_s(self, port_temp_c: float, map_kpa: float) -> float:
         """τ: how long the wall film takes to evaporate, s."""
-        return max(0.02, FILM_TAU_S(port_temp_c) * TAU_MAP_FACTOR(map_kpa) * self.tau_scale)
+        return self.fraction_and_tau(port_temp_c, map_kpa)[1]
+
+    def fraction_and_tau(self, port_temp_c: float, map_kpa: float) -> tuple[float, float]:
+        """``fraction`` and ``tau_s`` together."""
+        x_temp, tau_temp = _BY_TEMP(port_temp_c)
+        x_map, tau_map = _BY_MAP(map_kpa)
+        tau = tau_temp * tau_map * self.tau_scale
+        return (clamp(x_temp * x_map * self.fraction_scale, 0.0, 0.95),
+                tau if tau > 0.02 else 0.02)  # max(0.02, tau) (sim/scalar.py)
 
 
 class FuelFilm:
@@ -67,12 +77,22 @@ class FuelFilm:
 
     def step(self, dt: float, injected: float, port_temp_c: float, map_kpa: float) -> float:
         """Advance by ``dt``; returns the fuel flow that reached the cylinder over the step."""
-        x = self.params.fraction(port_temp_c, map_kpa)
-        tau = self.params.tau_s(port_temp_c, map_kpa)
+        return self.step_with(dt, injected, *film_rates(self.params, dt, port_temp_c, map_kpa))
+
+    def step_with(self, dt: float, injected: float, x: float, tau: float, decay: float
+                  ) -> float:
+        """``step`` with X, τ and the film's decay over ``dt`` given (``film_rates``: ports
+        with the same params, temperature and MAP share them)."""
         if self.film is None:  # start in steady state: no start-up transient
             self.film = x * injected * tau
-        decay = math.exp(-dt / tau)
         film_next = self.film * decay + x * injected * tau * (1.0 - decay)
         evaporated = (self.film - film_next + x * injected * dt) / dt  # mass balance over dt
         self.film = film_next
         return (1.0 - x) * injected + evaporated
+
+
+def film_rates(params: FilmParams, dt: float, port_temp_c: float, map_kpa: float
+               ) -> tuple[float, float, float]:
+    """X, τ (s) and the share of the film left after ``dt`` (exp(-dt/τ)), for ``step_with``."""
+    x, tau = params.fraction_and_tau(port_temp_c, map_kpa)
+    return x, tau, math.exp(-dt / tau)

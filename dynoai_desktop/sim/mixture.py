@@ -26,8 +26,9 @@ import random
 from dataclasses import dataclass
 
 from dynoai_desktop.core.units import GASOLINE_STOICH_AFR, KELVIN_AT_0_C
-from dynoai_desktop.sim.fuel_film import FilmParams, FuelFilm
+from dynoai_desktop.sim.fuel_film import FilmParams, FuelFilm, film_rates
 
+TWO_PI = 2.0 * math.pi
 REAR_FIRES_AFTER_DEG = 315.0  # vtwin.md §1: front -> rear 315°, rear -> front 405°
 OEM_OVERLAP_DEG = 5.0  # vtwin.md §2: OEM cams ≈0-10° of overlap (used when the card is unknown)
 
@@ -62,20 +63,16 @@ def reversion_strength_for(engine: object, overlap_deg: float | None) -> float:
 
 
 def _fade(value: float, full_below: float, gone_at: float) -> float:
-    return min(1.0, max(0.0, (gone_at - value) / (gone_at - full_below)))
-
-
-@dataclass
-class CylinderMixture:
-    """One step's result for one cylinder."""
-
-    lam_true: float  # what burns (λ); > max_true_lambda: nothing burns
-    lam_read: float  # what the wideband's exhaust sample looks like (before delay and lag)
-    burned: float  # share of the charge that burned this step (misfires make it < 1)
+    share = (gone_at - value) / (gone_at - full_below)
+    return 1.0 if share > 1.0 else share if share > 0.0 else 0.0  # min(1, max(0, share))
 
 
 class Mixture:
-    """Both cylinders' fuel path and exhaust as the sensor sees it. ``step`` every step."""
+    """Both cylinders' fuel path and exhaust as the sensor sees it. ``step`` every step; its
+    result per cylinder (front, rear) is in ``lam_true`` (what burns, λ; past
+    ``max_true_lambda`` nothing burns), ``lam_read`` (what the wideband's exhaust sample looks
+    like, before delay and lag) and ``burned`` (the share of the charge that burned this step:
+    misfires make it < 1)."""
 
     def __init__(self, params: MixtureParams, film: FilmParams, reversion_strength: float,
                  ripple_lambda: float, rng: random.Random) -> None:
@@ -83,11 +80,16 @@ class Mixture:
         self.reversion_strength = reversion_strength
         self._ripple = ripple_lambda
         self._rng = rng
+        self._film_params = film
         self.films = [FuelFilm(film), FuelFilm(film)]
+        self._lag_cycles = max(params.injection_lag_cycles, 1e-6)
         self._map_ecm: float | None = None
         self._cycle = [0.0, REAR_FIRES_AFTER_DEG / 720.0]  # phase in engine cycles
         self._misfire = [0.0, 0.0]  # unburned share of the current cycle
         self.false_lean = [0.0, 0.0]  # this step's steady false-lean share (for the truth)
+        self.lam_true = [1.0, 1.0]
+        self.lam_read = [1.0, 1.0]
+        self.burned = [1.0, 1.0]
 
     def force_misfire(self, cylinder: int, unburned: float) -> None:
         """The current cycle of ``cylinder`` mostly fails to burn (a decel pop)."""
@@ -96,19 +98,17 @@ class Mixture:
     def step(self, dt: float, rpm: float, map_kpa: float, *, map_read_kpa: float,
              ve_true: tuple[float, float], ve_table: tuple[float, float], afr_target: float,
              fuel_scale: list[float], trims_pct: tuple[float, float], iat_sensor_c: float,
-             charge_c: float, port_temp_c: float, closed_throttle: bool
-             ) -> list[CylinderMixture]:
-        """Advance both cylinders by ``dt``; returns front, rear.
+             charge_c: float, port_temp_c: float, closed_throttle: bool) -> None:
+        """Advance both cylinders by ``dt`` (the result: ``lam_true``, ``lam_read``, ``burned``).
 
         ``map_kpa`` is the true manifold pressure (the air), ``map_read_kpa`` what the ECM's
         MAP sensor reads (the fuel it sizes).
         """
         p = self.params
-        cycles = dt * max(rpm, 1.0) / 120.0
-        if self._map_ecm is None:
-            self._map_ecm = map_read_kpa
-        self._map_ecm += (map_read_kpa - self._map_ecm) * (1.0 - math.exp(-cycles / max(
-            p.injection_lag_cycles, 1e-6)))
+        cycles = dt * (1.0 if 1.0 > rpm else rpm) / 120.0  # max(rpm, 1.0) (sim/scalar.py)
+        map_ecm = map_read_kpa if self._map_ecm is None else self._map_ecm
+        map_ecm += (map_read_kpa - map_ecm) * (1.0 - math.exp(-cycles / self._lag_cycles))
+        self._map_ecm = map_ecm
         sensor_k, charge_k = iat_sensor_c + KELVIN_AT_0_C, charge_c + KELVIN_AT_0_C
         idle_share = (_fade(rpm, p.reversion_full_below_rpm, p.reversion_gone_rpm)
                       * _fade(map_kpa, p.reversion_full_below_kpa, p.reversion_gone_kpa))
@@ -118,23 +118,24 @@ class Mixture:
             misfire_chance += (p.decel_misfire_per_cycle * (0.3 + self.reversion_strength)
                                * _fade(map_kpa, p.decel_misfire_below_kpa - 10.0,
                                        p.decel_misfire_below_kpa))
-        ripple = self._ripple * (1000.0 / max(rpm, 400.0)) ** 2
-        out = []
+        ripple = self._ripple * (1000.0 / (400.0 if 400.0 > rpm else rpm)) ** 2
+        # Both ports share the params, the head temperature and the MAP: one film lookup.
+        x, tau, decay = film_rates(self._film_params, dt, port_temp_c, map_kpa)
+        cycle, misfire = self._cycle, self._misfire
         for c in (0, 1):
-            injected = (self._map_ecm * ve_table[c] * fuel_scale[c] * (1.0 + trims_pct[c] / 100.0)
+            injected = (map_ecm * ve_table[c] * fuel_scale[c] * (1.0 + trims_pct[c] / 100.0)
                         / (afr_target * sensor_k))
-            delivered = self.films[c].step(dt, injected, port_temp_c, map_kpa)
+            delivered = self.films[c].step_with(dt, injected, x, tau, decay)
             air = map_kpa * ve_true[c] / charge_k
             lam = (air / delivered / GASOLINE_STOICH_AFR if delivered > 0.0
                    else p.max_true_lambda + 1.0)
-            self._cycle[c] += cycles
-            if self._cycle[c] >= 1.0:  # a new engine cycle for this cylinder
-                self._cycle[c] %= 1.0
-                self._misfire[c] = (self._rng.uniform(*p.misfire_unburned)
-                                    if self._rng.random() < misfire_chance else 0.0)
-            unburned = self._misfire[c]
+            cycle[c] += cycles
+            if cycle[c] >= 1.0:  # a new engine cycle for this cylinder
+                cycle[c] %= 1.0
+                misfire[c] = (self._rng.uniform(*p.misfire_unburned)
+                              if self._rng.random() < misfire_chance else 0.0)
+            unburned = misfire[c]
             self.false_lean[c] = bias
             read = lam / ((1.0 - bias) * (1.0 - unburned))
-            read += ripple * math.sin(2.0 * math.pi * self._cycle[c])
-            out.append(CylinderMixture(lam, read, 1.0 - unburned))
-        return out
+            read += ripple * math.sin(TWO_PI * cycle[c])
+            self.lam_true[c], self.lam_read[c], self.burned[c] = lam, read, 1.0 - unburned

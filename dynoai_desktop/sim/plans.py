@@ -13,6 +13,7 @@ import dataclasses
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.plan import (
@@ -36,9 +37,12 @@ from dynoai_desktop.core.plan import (
 SETTLE_RPM_PER_S = 1500.0  # how fast the dyno moves between held rpm
 
 
-@dataclass(frozen=True)
-class Setpoint:
-    """The operator's and the dyno's commands at one moment."""
+class Setpoint(NamedTuple):
+    """The operator's and the dyno's commands at one moment.
+
+    (A named tuple, as ``PlanState``: a ramp makes one every step, and a tuple is made in a
+    third of a frozen dataclass's time.)
+    """
 
     label: str
     tps_pct: float | None = None  # throttle, or None when holding map_kpa
@@ -51,8 +55,7 @@ class Setpoint:
 FINISHED = Setpoint("plan finished", 0.0, None, None, clutch_in=True)
 
 
-@dataclass(frozen=True)
-class PlanState:
+class PlanState(NamedTuple):
     """What a phase may look at to decide it is finished."""
 
     time_s: float  # since the phase began
@@ -113,8 +116,10 @@ def hold(rpm: float, seconds: float, *, map_kpa: float | None = None,
                         None if map_kpa is None else min(100.0, map_kpa + extra_map),
                         _ramp(rpm0, rpm, SETTLE_RPM_PER_S, t))
 
+    held = Setpoint(label, tps_pct, map_kpa, rpm, steady=True)
+
     def steady(t: float, rpm0: float, now: float) -> Setpoint:
-        return Setpoint(label, tps_pct, map_kpa, rpm, steady=True)
+        return held
 
     return [
         Phase(settling, move,
@@ -143,9 +148,10 @@ def pull(from_rpm: float, to_rpm: float, tps_pct: float = 100.0) -> list[Phase]:
     (2000 -> 1800 rpm), throttle snapped open, roller free to ``to_rpm``; so by ``from_rpm``
     the engine is at full throttle and the fuel film has caught up."""
     label = f"pull {from_rpm:g}-{to_rpm:g} rpm"
+    pulling = Setpoint(label, tps_pct, None, None)
     return [
         *hold(roll_on_rpm(from_rpm), 2.0, tps_pct=8.0),
-        Phase(label, lambda t, r0, now: Setpoint(label, tps_pct, None, None),
+        Phase(label, lambda t, r0, now: pulling,
               until=lambda s: s.rpm >= to_rpm, timeout_s=30.0),
         Phase(label + " (braking)", lambda t, r0, now: Setpoint(
             label + " (braking)", 0.0, None, _ramp(r0, 2500.0, 900.0, t)),
@@ -193,8 +199,8 @@ def decel(from_rpm: float, to_rpm: float, rpm_per_s: float) -> list[Phase]:
 def idle(seconds: float, fan_cfm: float | None = None) -> list[Phase]:
     """Clutch in at idle for ``seconds`` (heat soak when the fan is off)."""
     label = "idle" if fan_cfm is None else f"idle, fan {fan_cfm:g} cfm"
-    return [Phase(label, lambda t, r0, now: Setpoint(label, 0.0, None, None, clutch_in=True,
-                                                steady=True), seconds=seconds, fan_cfm=fan_cfm)]
+    idling = Setpoint(label, 0.0, None, None, clutch_in=True, steady=True)
+    return [Phase(label, lambda t, r0, now: idling, seconds=seconds, fan_cfm=fan_cfm)]
 
 
 def tip_in(rpm: float, from_tps: float, to_tps: float, repeats: int, period_s: float

@@ -25,6 +25,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from dynoai_desktop.sim.scalar import clamp
+
 IDLE_AIRFLOW = 400.0  # rpm x MAP/100 at 1000 rpm, 40 kPa
 
 
@@ -85,13 +87,14 @@ class ThermalModel:
     def step(self, dt: float, rpm: float, map_kpa: float, fan_cfm: float) -> Temperatures:
         """Advance by ``dt`` at this operating point."""
         p, s, amb = self.params, self.state, self.ambient_c
-        airflow = max(rpm * map_kpa / 100.0, 1.0)
+        airflow = rpm * map_kpa / 100.0
+        airflow = 1.0 if 1.0 > airflow else airflow  # max(airflow, 1.0) (sim/scalar.py)
         running = 1.0 if rpm > 300.0 else 0.0
         fan = fan_cfm / 1e4
         heat = running * p.idle_heat_w * (airflow / IDLE_AIRFLOW) ** p.heat_airflow_exponent
         cooling = p.cooling_still_w_per_k + p.cooling_fan_w_per_k_per_10k_cfm * fan
         s.head_c += dt * (heat - cooling * (s.head_c - amb)) / p.heat_capacity_j_per_k
-        load = min(max(map_kpa / 100.0, 0.0), 1.0)
+        load = clamp(map_kpa / 100.0, 0.0, 1.0)
         s.rear_head_c = s.head_c + p.rear_hotter_under_load_k * load * running
         through = running * p.intake_airflow_w_per_k * (airflow / IDLE_AIRFLOW) ** (
             p.intake_airflow_exponent)
@@ -101,19 +104,25 @@ class ThermalModel:
         s.intake_c += dt * flow_in / p.intake_heat_capacity_j_per_k
         self._settle(airflow if running else IDLE_AIRFLOW / 4.0, fan_cfm)
         target = self._sensor_target(airflow)
-        lag = max(p.sensor_lag_min_s, p.sensor_lag_idle_s * min(1.0, IDLE_AIRFLOW / airflow))
+        # max(sensor_lag_min_s, sensor_lag_idle_s * min(1.0, IDLE_AIRFLOW / airflow))
+        slow = IDLE_AIRFLOW / airflow
+        lag = p.sensor_lag_idle_s * (slow if slow < 1.0 else 1.0)
+        lag = lag if lag > p.sensor_lag_min_s else p.sensor_lag_min_s
         s.iat_sensor_c += (target - s.iat_sensor_c) * (1.0 - math.exp(-dt / lag))
         return s
 
     def _settle(self, airflow: float, fan_cfm: float) -> None:
         """The air and the charge follow the intake and head at once (they are light)."""
         p, s = self.params, self.state
-        pickup = p.air_pickup_idle * min(1.0, (IDLE_AIRFLOW / airflow) ** p.air_pickup_exponent)
+        slow = (IDLE_AIRFLOW / airflow) ** p.air_pickup_exponent
+        slow = slow if slow < 1.0 else 1.0  # min(1.0, slow) (sim/scalar.py)
+        pickup = p.air_pickup_idle * slow
         s.air_c = self.ambient_c + pickup * (s.intake_c - self.ambient_c)
-        port = p.port_heating * min(1.0, (IDLE_AIRFLOW / airflow) ** p.air_pickup_exponent)
+        port = p.port_heating * slow
         s.charge_c = s.air_c + port * (s.head_c - p.reference_head_c)
 
     def _sensor_target(self, airflow: float) -> float:
         p, s = self.params, self.state
         soak = p.sensor_soak_idle * math.exp(-((airflow / p.sensor_soak_airflow) ** 2))
-        return s.air_c + soak * max(s.intake_c - s.air_c, 0.0)
+        warmer = s.intake_c - s.air_c
+        return s.air_c + soak * (0.0 if 0.0 > warmer else warmer)

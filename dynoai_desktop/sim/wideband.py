@@ -17,6 +17,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from dynoai_desktop.core.channels import SensorStatus
+from dynoai_desktop.sim.scalar import clamp
 
 # Controller error numbers (LC-2 style, devices/innovate_mts.py names them) used for faults.
 HEATER_SHORT = 1
@@ -46,9 +47,11 @@ class WidebandParams:
 
     def transport_s(self, rpm: float, map_kpa: float) -> float:
         """Steady plug-flow transport time from the exhaust valve to the sensor."""
-        return (self.delay_idle_s * (1000.0 / max(rpm, MIN_FLOW_RPM)) ** self.delay_exponent
-                * (self.delay_reference_map_kpa / max(map_kpa, MIN_FLOW_MAP_KPA))
-                ** self.delay_load_exponent)
+        # max(rpm, MIN_FLOW_RPM) and max(map_kpa, MIN_FLOW_MAP_KPA) (sim/scalar.py)
+        rpm = MIN_FLOW_RPM if MIN_FLOW_RPM > rpm else rpm
+        map_kpa = MIN_FLOW_MAP_KPA if MIN_FLOW_MAP_KPA > map_kpa else map_kpa
+        return (self.delay_idle_s * (1000.0 / rpm) ** self.delay_exponent
+                * (self.delay_reference_map_kpa / map_kpa) ** self.delay_load_exponent)
 
     def delay_s(self, rpm: float, map_kpa: float = 35.0) -> float:
         """Dead time + transport from the exhaust valve to the reading, held steady at
@@ -95,17 +98,24 @@ class WidebandSensor:
         self._forced: tuple[SensorStatus, int] | None = None
         self._forced_warm_start = 0.0
 
-    def push(self, t: float, lam_exhaust: float, rpm: float, map_kpa: float = 35.0) -> None:
-        """The mixture leaving the cylinder at ``t``; moves the sensor along by one step."""
+    def push(self, t: float, lam_exhaust: float, rpm: float, map_kpa: float = 35.0, *,
+             transport_s: float | None = None) -> None:
+        """The mixture leaving the cylinder at ``t``; moves the sensor along by one step.
+
+        ``transport_s``: ``params.transport_s(rpm, map_kpa)`` if the caller has it already (the
+        two sensors of a twin see the same flow).
+        """
         p = self.params
+        if transport_s is None:
+            transport_s = p.transport_s(rpm, map_kpa)
         dt = 0.0 if self._last_t is None else t - self._last_t
-        self._volume += dt / (p.transport_s(rpm, map_kpa) * self.delay_scale)
+        self._volume += dt / (transport_s * self.delay_scale)
         self._pipe.append((self._volume, lam_exhaust))
         self._map_kpa = map_kpa
         gas = _interpolate(self._pipe, self._volume - 1.0)
         self._at_sensor.append((t, gas))
-        delayed = min(max(_interpolate(self._at_sensor, t - p.delay_base_s), p.min_lambda),
-                      p.max_lambda)
+        delayed = clamp(_interpolate(self._at_sensor, t - p.delay_base_s), p.min_lambda,
+                        p.max_lambda)
         if self._output is None or self._last_t is None or t <= self._last_t:
             self._output = delayed
         else:
@@ -146,10 +156,12 @@ class WidebandSensor:
 
 def _interpolate(history: deque[tuple[float, float]], at: float) -> float:
     """The value at key ``at`` in a rising (key, value) history, dropping what is older."""
-    while len(history) > 2 and history[1][0] <= at:
+    n = len(history)
+    while n > 2 and history[1][0] <= at:
         history.popleft()
+        n -= 1
     k0, v0 = history[0]
-    if at <= k0 or len(history) == 1:
+    if at <= k0 or n == 1:
         return v0
     k1, v1 = history[1]
     if at >= k1:
