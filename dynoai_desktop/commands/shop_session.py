@@ -18,20 +18,22 @@ minutes on one :class:`~dynoai_desktop.sim.cell.VirtualCell` kept running from t
    interval; converged when no cell measured with confidence 0.5 or more moved by more than 1 %
    and none was held, else done after 6 rounds;
 4. three final pulls on the tuned map (the "after" dyno sheet), each followed by a cooling idle;
-5. closed-throttle decels, each pop the tuner hears (the cell's decel-pop events) marked "pop"
-   in the run; where the bike pops, a decel enrichment: the VE cells of the pop zone at
-   closed-throttle MAP are raised by a percentage that grows with the popping, flashed, and
-   the decels run again;
+5. closed-throttle decels; where the bike pops, a decel enrichment: the VE cells of the pop
+   zone at closed-throttle MAP are raised by a percentage that grows with the popping, flashed,
+   and the decels run again;
 6. a heat-soaked run: idle with the fan off for a few minutes, then a pull with the fan on.
 
-Each test sequence is one run (its rows as the app would record them, markers at each test);
-the tune versions are the base map, each round's result and the decel enrichment. The result is
+Each test sequence is one run (its rows as the app would record them, markers at each test and
+a "pop" marker 0.4 s after each pop the bike made in it: the tuner hears them, on the decels and
+the pulls' roll-offs alike); the tune versions are the base map, each round's result and the
+decel enrichment. The result is
 plain data (numpy arrays and tables) for the parent process to write into the catalog
 (``commands.simulate_shop``); nothing here touches files.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -246,12 +248,13 @@ class _Session:
         block = self.log.run(None)
         return {k: np.asarray(v, dtype=np.float64) for k, v in block.columns.items()}
 
-    def record(self, name: str, kind: str, parts: list[tuple[str, dict[str, FloatArray]]],
-               pops_heard_s: tuple[float, ...] = ()) -> PlayedRun:
-        """Keep the rows of ``parts`` (one per test, each with its marker note) as a run; a
-        "pop" marker for each pop heard (session clock), a moment after it."""
+    def record(self, name: str, kind: str, parts: list[tuple[str, dict[str, FloatArray]]]
+               ) -> PlayedRun:
+        """Keep the rows of ``parts`` (one per test, each with its marker note) as a run, with a
+        "pop" marker a moment after each pop the tuner heard in it."""
         columns = {k: np.concatenate([cols[k] for _, cols in parts]) for k in parts[0][1]}
         start = float(columns["time_s"][0])
+        pops_heard_s = self._pops(start, float(columns["time_s"][-1]))
         columns["time_s"] = np.round(columns["time_s"] - start, 6)
         markers = tuple(sorted(
             [Marker(round(float(cols["time_s"][0]) - start, 3), note)
@@ -402,20 +405,18 @@ class _Session:
                           f"{p.cool_down_s:g} s cooling", cols))
         self.record(name, "pulls", parts)
 
-    def _pops(self, since_s: float) -> tuple[float, ...]:
-        """When the bike popped since ``since_s`` (the pops the tuner hears)."""
+    def _pops(self, since_s: float, until_s: float = math.inf) -> tuple[float, ...]:
+        """When the bike popped from ``since_s`` to ``until_s`` (the pops the tuner hears)."""
         return tuple(e.time_s for e in self.cell.events
-                     if e.kind == "decel_pop" and e.time_s >= since_s)
+                     if e.kind == "decel_pop" and since_s <= e.time_s <= until_s)
 
     def decel_test(self) -> DecelFix:
         p = self.profile
         spec = PlanSpec("decels", p.decels)
         since = self.cell.time_s
         cols = self.run_plan(spec)
-        heard = self._pops(since)
-        pops = len(heard)
-        self.record("decel check", "decel", [(f"{len(p.decels)} closed-throttle decels", cols)],
-                    heard)
+        pops = len(self._pops(since))
+        self.record("decel check", "decel", [(f"{len(p.decels)} closed-throttle decels", cols)])
         zone_rpm = DECEL_POP_ZONE_RPM
         zone_map = (float(self.axes.load[0]), p.decel_map_max_kpa)
         if pops < p.pops_to_fix:
@@ -436,10 +437,9 @@ class _Session:
                    f" in {len(p.decels)} decels")
         since = self.cell.time_s
         cols = self.run_plan(spec)
-        heard = self._pops(since)
-        after = len(heard)
+        after = len(self._pops(since))
         self.record("decel check after enrichment", "decel",
-                    [(f"{len(p.decels)} closed-throttle decels", cols)], heard)
+                    [(f"{len(p.decels)} closed-throttle decels", cols)])
         return DecelFix(len(p.decels), pops, enrichment, zone_rpm, zone_map, after)
 
     def heat_soak(self, soak_s: float) -> None:

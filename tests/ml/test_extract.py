@@ -367,7 +367,7 @@ def test_decel_fix_is_read_before_and_after(decels: Played) -> None:
     start = decels.runs["after"]["time_s"][0]
     assert sum(e["time_s"] >= start for e in pops) < sum(e["time_s"] < start for e in pops)
     outcome = decels.record.outcome
-    assert outcome.autotune_rounds == 1 and not outcome.converged
+    assert outcome.autotune_rounds == 0  # the decel fix is not an autotune round
     assert outcome.cells_corrected > 0
 
 

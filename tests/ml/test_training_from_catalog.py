@@ -127,7 +127,9 @@ def test_a_decel_enrichment_made_in_the_session_is_read_from_its_version(catalog
     session = catalog.start_session(bike, "2026-11-22T10:00:00", tune_id=tune_id)
     _add_run(catalog, session, "decels", "2026-11-22T10:01:00", version=1)
     _add_run(catalog, session, "decels after the fix", "2026-11-22T10:40:00", version=2)
-    assert read_session(catalog, session).decel_enrichment_pct == 12.0
+    data = read_session(catalog, session)
+    assert data.decel_enrichment_pct == 12.0
+    assert [r.after_decel_fix for r in data.runs] == [False, True]  # by their versions
     later = catalog.start_session(bike, "2026-11-23T10:00:00", tune_id=tune_id)
     _add_run(catalog, later, "pull", "2026-11-23T10:01:00", version=2)
     assert read_session(catalog, later).decel_enrichment_pct is None

@@ -19,9 +19,10 @@ idle stretch with the fan off when the runs log ``fan_cfm`` (else None). Fan air
 cylinders; ``core.coverage.grid.good_samples``) in the first and in the last run that has any.
 Cells corrected: VE cells that differ between the tables before and after (every VE table both
 hold). Autotune rounds: the distinct VE table sets the runs were fuelled from, in order, and the
-tables after when they differ from the last, minus one; when no run says which tables fuelled
-it, 1 if the tables changed, else 0. Converged: the last round (the last two of those sets, or
-before -> after) moved no cell by more than ``CONVERGED_PCT``.
+tables after when they differ from the last, minus one, not counting a change of the decel
+cells only when the session had a decel enrichment (that is the fix, not a round); when no run
+says which tables fuelled it, 1 if the tables changed, else 0. Converged: the last round (the
+last two of those sets, or before -> after) moved no cell by more than ``CONVERGED_PCT``.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from dynoai_desktop.ml.training.patterns.common import (
     session_runs,
     stretches,
 )
-from dynoai_desktop.ml.training.patterns.decel import decel_popping
+from dynoai_desktop.ml.training.patterns.decel import decel_popping, is_decel_fix
 from dynoai_desktop.ml.training.patterns.heat_soak import (
     IAT_RANGE_C,
     RUNNING_RPM,
@@ -252,8 +253,11 @@ def outcome(session: SessionData, runs: list[Run], settings: AutotuneSettings) -
         final = {k: after[k] for k in VE_TABLES if k in after}
         if len(final) == len(VE_TABLES) and not same_tables(sets[-1], final):
             sets.append(final)
-        rounds = len(sets) - 1
-        _, last_change = _changes(sets[-2], sets[-1]) if len(sets) > 1 else (0, 0.0)
+        # A change of the decel cells only is the decel fix, not an autotune round.
+        steps = [(session.decel_enrichment_pct is None or not is_decel_fix(a, b),
+                  _changes(a, b)[1]) for a, b in zip(sets, sets[1:], strict=False)]
+        rounds = sum(1 for is_round, _ in steps if is_round)
+        last_change = next((change for is_round, change in reversed(steps) if is_round), 0.0)
     else:
         rounds = 1 if corrected else 0
         _, last_change = _changes(before, after)

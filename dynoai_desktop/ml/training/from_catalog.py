@@ -90,6 +90,8 @@ class RunSource:
     kind: str
     weather: Weather
     tables: Tables
+    after_decel_fix: bool = False
+    """Fuelled from the session's decel enrichment version or a later one."""
 
 
 @dataclass(frozen=True)
@@ -172,11 +174,11 @@ def _numbered(history: TuneHistory, number: int | None) -> TuneVersion | None:
     return history.versions[number - 1]
 
 
-def decel_enrichment_pct(versions: Sequence[TuneVersion], first: int, last: int
-                         ) -> float | None:
+def decel_enrichment(versions: Sequence[TuneVersion], first: int, last: int
+                     ) -> tuple[float, int] | None:
     """The decel enrichment made between versions ``first`` and ``last`` (numbers): the first
-    version made by 'decel enrichment' there, against the version before it, as the median rise
-    of the cells it raised, %. None without one."""
+    version made by 'decel enrichment' there, against the version before it: the median rise
+    of the cells it raised, %, and its number. None without one."""
     for before, after in zip(versions, versions[1:], strict=False):
         if after.made_by != ChangeSource.DECEL_ENRICHMENT or not first < after.number <= last:
             continue
@@ -188,7 +190,7 @@ def decel_enrichment_pct(versions: Sequence[TuneVersion], first: int, last: int
             raised = (table.values > old.values) & (old.values > 0)
             rises.extend((table.values[raised] / old.values[raised] - 1.0) * 100.0)
         if rises:
-            return round(float(np.median(rises)), 1)
+            return round(float(np.median(rises)), 1), after.number
     return None
 
 
@@ -221,19 +223,22 @@ def session_source(catalog: Catalog, session_id: int) -> SessionSource:
         tune = after_version.tune if after_version is not None else before_version.tune
         afr_target = tune.tables.get(AFR_TARGET)
         spark = _spark_tables(tune.tables)
-        enrichment = decel_enrichment_pct(versions, before_version.number, (
+        fix = decel_enrichment(versions, before_version.number, (
             after_version or before_version).number)
     else:  # recorded with no tune open: no tables
-        before, after, afr_target, spark, enrichment = {}, {}, None, {}, None
+        before, after, afr_target, spark, fix = {}, {}, None, {}, None
 
-    def tables_of(run: RunRecord) -> Tables:
+    def version_of(run: RunRecord) -> TuneVersion | None:
         if history is None:
-            return {}
-        version = _numbered(history, run.tune_version_id) or _newest_by(versions, run.started_at)
-        return _tables(version.tune) if version is not None else before
+            return None
+        return _numbered(history, run.tune_version_id) or _newest_by(versions, run.started_at)
 
+    run_versions = [version_of(r) for r in runs]
     sources = tuple(RunSource(r.name, catalog.run_path(r), r.started_at, run_kind(r.name),
-                              r.weather, tables_of(r)) for r in runs)
+                              r.weather, _tables(v.tune) if v is not None else before,
+                              fix is not None and v is not None and v.number >= fix[1])
+                    for r, v in zip(runs, run_versions, strict=True))
+    enrichment = fix[0] if fix is not None else None
     devices = [d for r in runs for d in r.devices]
     return SessionSource(record_id(session_id), vehicle.name, vehicle.build_spec, sources,
                          before, after, is_simulated(session.notes, devices),
@@ -267,7 +272,9 @@ def session_data(source: SessionSource) -> tuple[SessionData, list[str]]:
             continue
         runs.append(RunData(run.name, _with_weather(dict(columns), run.weather), run.kind,
                             run.started_at, run.tables,
-                            tuple((m.time_s, m.note) for m in metadata.markers)))
+                            tuple((m.time_s, m.note) for m in metadata.markers),
+                            run.after_decel_fix if source.decel_enrichment_pct is not None
+                            else None))
     if not runs:
         raise NotExtractable(f"none of the runs of {source.session_id} could be read: "
                              + "; ".join(skipped))

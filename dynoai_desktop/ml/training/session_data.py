@@ -35,6 +35,9 @@ class RunData:
     markers: tuple[tuple[float, str], ...] = ()
     """The tuner's markers: (seconds on the run's ``time_s`` clock, note); a "pop" marker is a
     decel pop heard."""
+    after_decel_fix: bool | None = None
+    """Fuelled from the session's decel enrichment (True) or from before it (False), when the
+    tune's versions say; None: the decel extractor tells from the tables each run ran."""
 
     @property
     def duration_s(self) -> float:

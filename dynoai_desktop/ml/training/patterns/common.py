@@ -54,6 +54,8 @@ class Run:
     """Whether the run itself said which tables fuelled it."""
     markers: tuple[tuple[float, str], ...] = ()
     """The tuner's markers (time on ``time_s``, note), those with a finite time and a text."""
+    after_decel_fix: bool | None = None
+    """As ``RunData.after_decel_fix``."""
 
     @property
     def rows(self) -> int:
@@ -86,7 +88,7 @@ def _float_column(value: object, size: int) -> FloatArray | None:
 
 def clean_run(name: str, kind: str, columns: Mapping[str, object],
               tables: Mapping[str, Table], fallback: Mapping[str, Table],
-              markers: object = ()) -> Run:
+              markers: object = (), after_decel_fix: object = None) -> Run:
     """A run's columns made safe (see the module docstring)."""
     raw_time = columns.get("time_s") if isinstance(columns, Mapping) else None
     time_s = None
@@ -109,7 +111,8 @@ def clean_run(name: str, kind: str, columns: Mapping[str, object],
     own = {k: t for k, t in (tables or {}).items() if k in VE_TABLES and isinstance(t, Table)}
     chosen = own if set(own) == set(VE_TABLES) else {
         k: t for k, t in fallback.items() if k in VE_TABLES}
-    return Run(str(name), str(kind), out, chosen, chosen is own, _clean_markers(markers))
+    return Run(str(name), str(kind), out, chosen, chosen is own, _clean_markers(markers),
+               after_decel_fix if isinstance(after_decel_fix, bool) else None)
 
 
 def _clean_markers(markers: object) -> tuple[tuple[float, str], ...]:
@@ -127,8 +130,8 @@ def session_runs(session: SessionData) -> list[Run]:
     """The session's runs, in order, made safe (see the module docstring)."""
     fallback = {k: t for k, t in (session.tables_before or {}).items()
                 if k in VE_TABLES and isinstance(t, Table)}
-    return [clean_run(run.name, run.kind, run.columns, run.tables, fallback, run.markers)
-            for run in session.runs]
+    return [clean_run(run.name, run.kind, run.columns, run.tables, fallback, run.markers,
+                      run.after_decel_fix) for run in session.runs]
 
 
 # ------------------------------------------------------------------------ array helpers

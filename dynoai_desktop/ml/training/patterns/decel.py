@@ -167,8 +167,11 @@ def _target(run: Run, target: Table | None) -> FloatArray | None:
 
 
 def _after_fix(runs: list[Run], scans: list[DecelScan | None]) -> list[bool]:
-    """Which runs ran after the decel fix: fuelled from tables that differ in the decel cells
-    from those of the first run with a decel (all False when the runs do not say)."""
+    """Which runs ran after the decel fix: as the runs say (the tune's versions), else fuelled
+    from tables that differ in the decel cells from those of the first run with a decel (all
+    False when the runs do not say which tables fuelled them)."""
+    if all(run.after_decel_fix is not None for run in runs):
+        return [bool(run.after_decel_fix) for run in runs]
     first = next((i for i, s in enumerate(scans) if s is not None and s.decels), None)
     if first is None or not runs[first].own_tables:
         return [False] * len(runs)
@@ -183,7 +186,10 @@ def _after_fix(runs: list[Run], scans: list[DecelScan | None]) -> list[bool]:
     return out
 
 
-def _differs_in_decel_cells(a: Mapping[str, Table], b: Mapping[str, Table]) -> bool:
+def _differs_in_decel_cells(a: Mapping[str, Table], b: Mapping[str, Table],
+                            outside: bool = False) -> bool:
+    """Whether the VE tables ``b`` differ from ``a`` in the decel cells (``outside``: in the
+    other cells)."""
     for name in VE_TABLES:
         ta, tb = a.get(name), b.get(name)
         if ta is None or tb is None:
@@ -195,9 +201,15 @@ def _differs_in_decel_cells(a: Mapping[str, Table], b: Mapping[str, Table]) -> b
         if tb.col_axis != ta.col_axis:
             return True
         other = np.asarray(tb.lookup(rpm, load), dtype=np.float64)
-        if np.any(np.abs(other - view.values)[inside] > 0.005):
+        if np.any(np.abs(other - view.values)[~inside if outside else inside] > 0.005):
             return True
     return False
+
+
+def is_decel_fix(a: Mapping[str, Table], b: Mapping[str, Table]) -> bool:
+    """From VE tables ``a`` to ``b`` only the decel cells changed (a decel enrichment, not an
+    autotune round)."""
+    return _differs_in_decel_cells(a, b) and not _differs_in_decel_cells(a, b, outside=True)
 
 
 def decel_popping(session: SessionData, settings: AutotuneSettings,
