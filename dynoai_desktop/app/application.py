@@ -69,8 +69,6 @@ class DynoApp:
         self.coverage = CoverageSession(self.live, self.runs, self.tune, self.settings)
         self.training = TrainingSession(self.catalog, self.runs, self.live)
         self.live.run_tune = self.tune.version_for_run  # each run names the tables it ran on
-        self._coverage_grid: tuple[object, ...] | None = None
-        self.tune.changed.connect(self._tune_changed)
         if demo is not None:  # the virtual bike's calibration; a real bike's tune is opened
             if demo.ecm_tables:
                 self._show_ecm_tables(demo.ecm_tables)
@@ -126,17 +124,6 @@ class DynoApp:
             self.notices.append(f"The base map could not be read: {exc}")
             return
         self.tune.show(Tune({t.name: t for t in tables}), label)
-
-    def _tune_changed(self) -> None:
-        """Count live hits in the coverage table's grid; an edit of its values keeps the count,
-        another grid (another tune) starts a new one."""
-        table = self.tune.coverage_table
-        grid = None if table is None else (table.name, table.col_axis,
-                                           table.row_breakpoints.tobytes(),
-                                           table.col_breakpoints.tobytes())
-        if grid != self._coverage_grid:
-            self._coverage_grid = grid
-            self.live.count_hits_in(table)
 
     def close(self) -> None:
         """Stop recording (the run is saved), reading and analysing; finish the training

@@ -22,14 +22,12 @@ from dynoai_desktop.app.events import Event
 from dynoai_desktop.app.settings import AppSettings
 from dynoai_desktop.core.autotune import AutotuneSettings
 from dynoai_desktop.core.autotune.live import LiveAutotune, LiveCorrections
-from dynoai_desktop.core.cell_hits import CellHitCounter, CellHits
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.devices.base import DynoCommand
 from dynoai_desktop.storage.catalog import Catalog, RunRecord
 from dynoai_desktop.storage.settings import DevicePort
 
-CELL_HITS = "cell_hits"
 AUTOTUNE = "autotune"
 
 TuneSink = Callable[[Mapping[str, Table]], None]
@@ -167,19 +165,9 @@ class LiveSession:
         self.marker_added.emit(self.now_s(), note)
 
     # ------------------------------------------------------------------ live analysis
-    def count_hits_in(self, table: Table | None) -> None:
-        """Count the live rows into ``table``'s cells from now on (None: stop counting)."""
-        if table is None:
-            self.analysis.unregister(CELL_HITS)
-        else:
-            self.analysis.register(CELL_HITS, CellHitCounter(table))
-
     @property
     def analysis_version(self) -> int:
         return self.analysis.version
-
-    def cell_hits(self) -> CellHits | None:
-        return self.analysis.result(CELL_HITS)
 
     def autotune_live(self, tables: Mapping[str, Table] | None,
                       settings: AutotuneSettings | None = None,

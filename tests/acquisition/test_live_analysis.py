@@ -5,6 +5,7 @@ equal an offline pass over the run it recorded."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +15,9 @@ from dynoai_desktop.acquisition.analysis import AnalysisWorker
 from dynoai_desktop.acquisition.merger import BlockFeed, RowMerger
 from dynoai_desktop.acquisition.recorder import Recorder
 from dynoai_desktop.core.build_spec import BuildSpec
-from dynoai_desktop.core.cell_hits import CellHitCounter
 from dynoai_desktop.core.channels import LOG_COLUMNS
 from dynoai_desktop.core.rows import RowBlock
+from dynoai_desktop.core.table import Table
 from dynoai_desktop.demo import DemoCell
 from dynoai_desktop.devices.registry import device_registry
 from dynoai_desktop.sim.cell import CellConfig, VirtualCell
@@ -25,6 +26,34 @@ from dynoai_desktop.sim.logmode import run_log
 from dynoai_desktop.storage.catalog import Catalog
 from dynoai_desktop.storage.resources import demo_base_tables
 from dynoai_desktop.storage.run_files import read_run
+
+
+class CellHitCounter:
+    """An accumulator for the worker: rows per cell (nearest) of a table's normalised grid."""
+
+    def __init__(self, table: Table) -> None:
+        self._view = table.normalised()
+        self.load_channel = table.col_axis
+        self.hits = np.zeros(self._view.shape, dtype=np.int64)
+
+    def add(self, block: RowBlock) -> None:
+        rpm, load = block.channel("rpm"), block.channel(self.load_channel)
+        usable = np.isfinite(rpm) & np.isfinite(load)
+        if usable.any():
+            np.add.at(self.hits, self._view.nearest_cell(rpm[usable], load[usable]), 1)
+
+    def snapshot(self) -> CellHits:
+        return CellHits(self.hits.copy())
+
+
+@dataclass(frozen=True)
+class CellHits:
+    hits: np.ndarray
+
+    @property
+    def rows_counted(self) -> int:
+        return int(self.hits.sum())
+
 
 SIM_SECONDS = 25.0  # widebands warm up, then the default plan's first pull
 

@@ -108,8 +108,6 @@ def test_the_live_session_reads_the_demo_cell_records_and_counts_hits() -> None:
             assert not live.recording and saved and saved[0].rows > 50
             view = app.runs.open_run(app.runs.run_path(saved[0]))
             assert view.markers[0].note == "tip-in" and "pull 1" in view.title
-            _wait(lambda: (live.cell_hits() is not None
-                           and live.cell_hits().rows_counted > 100), 5, "hits")
             with pytest.raises(InputError, match="Connect the devices"):
                 live.start_recording(session, "pull 2")
         finally:
