@@ -18,16 +18,10 @@ from dynoai_desktop.core.overlay import AuthorityLimits
 from dynoai_desktop.demo import DemoCell
 from dynoai_desktop.storage.catalog import Catalog, default_data_dir
 from dynoai_desktop.storage.settings import CONFIG_DIR_ENV
+from tests.app.demo_app import wait_for, widebands_streaming
 
 REALDATA = next((p for p in (Path(__file__).resolve().parents[3] / "shared" / "realdata",
                              Path("/work/shared/realdata")) if p.is_dir()), None)
-
-
-def _wait(condition, timeout_s: float, what: str) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.02)
 
 
 def test_a_clean_start_has_nothing_to_say_and_no_tune_until_one_is_opened() -> None:
@@ -90,8 +84,7 @@ def test_the_live_session_reads_the_demo_cell_records_and_counts_hits() -> None:
         try:
             live = app.live
             assert live.connected and app.banner.startswith("Demo mode")
-            _wait(lambda: any(s.state == "streaming" and s.role == "wideband"
-                              for s in live.statuses()), 10, "the widebands")
+            wait_for(lambda: widebands_streaming(app), 10, "the widebands")
             assert {s.role for s in live.statuses()} == {"dyno", "wideband"}
             customer = app.runs.add_customer("Live test")
             vehicle = app.runs.add_vehicle(customer, "bike", BuildSpec.stock("twin_cam_103"))

@@ -4,27 +4,13 @@ comes onto target."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import numpy as np
 import pytest
 
 from dynoai_desktop.app.application import DynoApp
 from dynoai_desktop.core.autotune import AutotuneSettings, LogData, autotune
-from dynoai_desktop.core.build_spec import BuildSpec
-from dynoai_desktop.demo import DemoCell
 from dynoai_desktop.storage.log_files import read_log_arrays
-
-RATE = 10.0  # the demo cell at 10x: a minute of dyno time in six seconds
-
-
-def _wait(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
+from tests.app.demo_app import demo_session, wait_for
 
 
 def _record(app: DynoApp, session: int, name: str, sim_seconds: float):  # noqa: ANN202
@@ -34,7 +20,7 @@ def _record(app: DynoApp, session: int, name: str, sim_seconds: float):  # noqa:
     live.run_saved.connect(saved.append)
     live.start_recording(session, name)
     t0 = live.now_s()
-    _wait(lambda: live.now_s() - t0 >= sim_seconds, 120, f"{name} to run")
+    wait_for(lambda: live.now_s() - t0 >= sim_seconds, 120, f"{name} to run")
     live.stop_recording()
     live.run_saved.disconnect(saved.append)
     return saved[0]
@@ -42,16 +28,8 @@ def _record(app: DynoApp, session: int, name: str, sim_seconds: float):  # noqa:
 
 @pytest.fixture
 def demo_app():  # noqa: ANN201
-    with DemoCell(rate_multiplier=RATE) as demo:
-        app = DynoApp(demo=demo.start())
-        try:
-            _wait(lambda: any(s.state == "streaming" and s.role == "wideband"
-                              for s in app.live.statuses()), 20, "the widebands")
-            customer = app.runs.add_customer("Autotune test")
-            vehicle = app.runs.add_vehicle(customer, "bike", BuildSpec.stock("twin_cam_103"))
-            yield app, app.runs.start_session(vehicle)
-        finally:
-            app.close()
+    with demo_session("Autotune test") as (app, session, _vehicle):
+        yield app, session
 
 
 def test_live_corrections_of_recorded_runs_equal_the_offline_analysis_of_the_saved_runs(

@@ -6,24 +6,22 @@ against the minimums and the mix of builds."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from dynoai_desktop.app.application import DynoApp
 from dynoai_desktop.app.run_library import RunLibrary
 from dynoai_desktop.app.training_progress import MINIMUM_SESSIONS, cam_class
 from dynoai_desktop.app.training_session import TrainingSession
 from dynoai_desktop.core.build_spec import BuildSpec, CamSpec, EngineFamily
 from dynoai_desktop.core.errors import InputError
-from dynoai_desktop.demo import DemoCell
 from dynoai_desktop.ml.training.dataset import check_text, dataset_json, load
 from dynoai_desktop.ml.training.from_catalog import session_source
 from dynoai_desktop.ml.training.records import PATTERNS, SCHEMA_VERSION
 from dynoai_desktop.storage.catalog import Catalog
+from tests.app.demo_app import demo_session, wait_for
 from tests.training_data import (
     BREAKS,
     WORKER_THREADS,
@@ -33,8 +31,6 @@ from tests.training_data import (
     a_tune,
     stub_extract,
 )
-
-RATE = 10.0  # the demo cell at 10x
 
 
 @pytest.fixture
@@ -281,45 +277,28 @@ def test_a_builds_cam_class(cam: dict, stage: int, expected: str) -> None:
 # ---------------------------------------------------------------- on the demo cell
 
 
-def _wait(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 def test_a_session_recorded_in_demo_mode_appears_as_a_training_record(tmp_path: Path) -> None:
-    with DemoCell(rate_multiplier=RATE) as demo:
-        app = DynoApp(demo=demo.start())
-        try:
-            _wait(lambda: any(s.state == "streaming" and s.role == "wideband"
-                              for s in app.live.statuses()), 20, "the widebands")
-            customer = app.runs.add_customer("Training test")
-            vehicle = app.runs.add_vehicle(customer, "bike", BuildSpec.stock("twin_cam_103"))
-            session = app.runs.start_session(vehicle)
-            app.live.start_recording(session, "idle and cruise")
-            rows = app.live.buffer.version
-            _wait(lambda: app.live.buffer.version > rows + 300, 30, "rows to record")
-            app.live.stop_recording()
-            assert app.training.wait(), "the record was not extracted"
-            catalog = app.catalog
-            assert catalog is not None and catalog.training_record(session) is not None
-            [entry] = app.training.entries()
-            assert entry.record is not None and entry.record.simulated  # the demo's ports
-            assert entry.record.vehicle == "bike" and len(entry.record.runs) == 1
-            assert set(entry.record.tables_before) >= {"ve_front", "ve_rear"}
-            # The run names the tune version it ran on, so the catalog alone (after a restart)
-            # still knows the session's tables.
-            [run] = catalog.runs(session)
-            assert run.tune_version_id == 1 and catalog.session(session).tune_id is not None
-            source = session_source(catalog, session)
-            assert set(source.tables_before) >= {"ve_front", "ve_rear"}
-            assert set(entry.record.refusals) | set(entry.patterns) == set(PATTERNS)
-            path = tmp_path / "demo.json"
-            assert app.training.export(path) == 1
-            report = check_text(path.read_text(encoding="utf-8"), str(path))
-            assert report.valid, report.problems
-            assert dataset_json(app.training.dataset()).count('"session_id"') == 1
-        finally:
-            app.close()
+    with demo_session("Training test") as (app, session, _vehicle):
+        app.live.start_recording(session, "idle and cruise")
+        rows = app.live.buffer.version
+        wait_for(lambda: app.live.buffer.version > rows + 300, 30, "rows to record")
+        app.live.stop_recording()
+        assert app.training.wait(), "the record was not extracted"
+        catalog = app.catalog
+        assert catalog is not None and catalog.training_record(session) is not None
+        [entry] = app.training.entries()
+        assert entry.record is not None and entry.record.simulated  # the demo's ports
+        assert entry.record.vehicle == "bike" and len(entry.record.runs) == 1
+        assert set(entry.record.tables_before) >= {"ve_front", "ve_rear"}
+        # The run names the tune version it ran on, so the catalog alone (after a restart)
+        # still knows the session's tables.
+        [run] = catalog.runs(session)
+        assert run.tune_version_id == 1 and catalog.session(session).tune_id is not None
+        source = session_source(catalog, session)
+        assert set(source.tables_before) >= {"ve_front", "ve_rear"}
+        assert set(entry.record.refusals) | set(entry.patterns) == set(PATTERNS)
+        path = tmp_path / "demo.json"
+        assert app.training.export(path) == 1
+        report = check_text(path.read_text(encoding="utf-8"), str(path))
+        assert report.valid, report.problems
+        assert dataset_json(app.training.dataset()).count('"session_id"') == 1
