@@ -4,7 +4,8 @@ Runs what ``dynoai simulate-shop --sessions N --seed 1 --catalog TMP [--jobs J]`
 bikes played on the virtual cell in worker processes, every session written into a fresh catalog
 in a temporary folder) and prints the wall time, sessions per minute, the simulated minutes per
 session, the seconds per session per worker, and the projected time for 200 sessions at this
-rate (goal: 200 sessions in 30 minutes or less on this 2-core machine). The figure depends on
+rate (goal: 200 sessions in 30 minutes or less on this 2-core machine); and how close the
+sessions' tuned maps came to each bike's true VE, and how many converged. The time depends on
 the machine and what else runs on it; the benchmark asserts nothing.
 
     .venv/bin/python benchmarks/simulate_shop.py [--sessions N] [--jobs J] [--short]
@@ -21,9 +22,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dynoai_desktop.commands.simulate_shop import simulate_shop  # noqa: E402
+from dynoai_desktop.core.tune import VE_FRONT_MAP, VE_REAR_MAP  # noqa: E402
+from dynoai_desktop.sim.shop import bike_true_ve, draw_shop  # noqa: E402
 from dynoai_desktop.storage.catalog import CATALOG_FILE, Catalog  # noqa: E402
 
 GOAL_SESSIONS = 200
@@ -50,6 +55,7 @@ def main() -> int:
             sim_s = sum(r.duration_s or 0.0 for r in runs)
             rows = sum(r.rows or 0 for r in runs)
         size_mb = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
+        tuned = tuning_quality(folder, ids, args.seed)
     per_minute = sessions / (wall / 60.0)
     projected = GOAL_SESSIONS / per_minute
     print(f"simulate-shop: {sessions} sessions with {args.jobs} workers in {wall:.1f} s wall "
@@ -61,7 +67,41 @@ def main() -> int:
           f"{sim_s / (wall * args.jobs):.1f}x real time per worker")
     print(f"  projected for {GOAL_SESSIONS} sessions: {projected:.1f} min "
           f"(goal <= {GOAL_MINUTES:.0f} min: {'met' if projected <= GOAL_MINUTES else 'MISSED'})")
+    medians, p90s, converged = tuned
+    print(f"  tuned maps vs the bikes' true VE over {ZONE_TEXT} (front and rear): median error "
+          f"{np.median(medians):.2f} % (worst session {np.max(medians):.2f} %), 90th percentile "
+          f"{np.median(p90s):.2f} % (worst {np.max(p90s):.2f} %); converged "
+          f"{converged}/{sessions} sessions")
     return 0
+
+
+ZONE = ((2000.0, 5000.0), (50.0, 100.0))
+ZONE_TEXT = "2000-5000 rpm x 50-100 kPa"
+
+
+def tuning_quality(folder: Path, ids: list[int], seed: int) -> tuple[list[float], list[float],
+                                                                     int]:
+    """Per session and table: the median and 90th percentile of |tuned / true VE - 1| (%) over
+    ZONE; and how many sessions' autotune converged (their last round's note)."""
+    bikes = draw_shop(seed, len(ids))
+    medians, p90s, converged = [], [], 0
+    with Catalog(folder / CATALOG_FILE) as catalog:
+        for bike, sid in zip(bikes, ids, strict=True):
+            tune_id = catalog.session(sid).tune_id
+            versions = catalog.history(tune_id).versions if tune_id is not None else []
+            if not versions:
+                continue
+            last = versions[-1].tune.tables
+            for name, truth in zip((VE_FRONT_MAP, VE_REAR_MAP), bike_true_ve(bike), strict=True):
+                rpm, kpa = np.meshgrid(truth.row_breakpoints, truth.col_breakpoints,
+                                       indexing="ij")
+                (r0, r1), (k0, k1) = ZONE
+                zone = (rpm >= r0) & (rpm <= r1) & (kpa >= k0) & (kpa <= k1)
+                error = np.abs(np.asarray(last[name].lookup(rpm, kpa)) / truth.values - 1.0)
+                medians.append(float(np.median(error[zone])) * 100.0)
+                p90s.append(float(np.percentile(error[zone], 90)) * 100.0)
+            converged += any("converged" in v.note for v in versions)
+    return medians, p90s, converged
 
 
 if __name__ == "__main__":

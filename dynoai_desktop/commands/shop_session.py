@@ -303,11 +303,17 @@ class _Session:
             sure = [np.where(self._in_regions(key) & (result.tables[key].confidence
                                                       >= p.confident), c, np.nan)
                     for key, c in zip(VE_KEYS, changes, strict=True)]
+            held = any(bool(((result.tables[key].stats.held_reason == "ci_too_wide")
+                             & self._worth()).any()) for key in VE_KEYS)
+            converged = max(_mask_move(c) for c in sure) <= p.converged_pct and not held
             changed = sum(int(np.isfinite(c).sum()) for c in changes)
             if changed:
                 self.flash(result.tables["ve_front"].corrected, result.tables["ve_rear"].corrected,
                            ChangeSource.AUTOTUNE,
-                           f"autotune round {k}: {changed} cells changed, largest {move:.1f} %")
+                           f"autotune round {k}: {changed} cells changed, largest {move:.1f} %"
+                           + ("; converged" if converged else ""))
+            if converged:
+                break
             # Go back to the cells this round moved by more than the convergence limit, and to
             # those it measured but held because their samples disagreed too much (a wide
             # interval: more samples, or corrected neighbours, settle them).
@@ -317,11 +323,6 @@ class _Session:
                 moved = np.abs(np.nan_to_num(c)) > p.converged_pct
                 redo |= moved[np.ix_(view.row_source, view.col_source)]
                 redo |= result.tables[key].stats.held_reason == "ci_too_wide"
-            held = any(bool(((result.tables[key].stats.held_reason == "ci_too_wide")
-                             & self._worth()).any()) for key in VE_KEYS)
-            if max(_mask_move(c) for c in sure) <= p.converged_pct and not held:
-                converged = True
-                break
         return len(moves), converged, moves
 
     def _worth(self) -> npt.NDArray[np.bool_]:
