@@ -92,7 +92,8 @@ class _Progress:
     index: int = 0
     started_s: float = math.nan
     at_target_s: float = math.nan  # a hold: when the engine reached its rpm
-    reached: bool = False  # a pull or ramp: the engine got to its far rpm
+    at_start: bool = False  # a pull or ramp: the engine has been at (or short of) its first rpm
+    reached: bool = False  # a pull or ramp: the engine got to its far rpm after that
 
 
 class PlanDriver:
@@ -151,13 +152,15 @@ class PlanDriver:
             return not math.isnan(p.at_target_s) and \
                 now_s - p.at_target_s >= SETTLE_S + step.seconds
         if isinstance(step, SweepStep | PullStep | DecelStep):
+            # The far rpm counts once the engine has been at the step's start (or short of it:
+            # a pull rolls on below it), not when it was already past it as the step began.
             rising = step.to_rpm > step.from_rpm
-            if not p.reached:
+            if not p.at_start:
+                p.at_start = rpm <= step.from_rpm + AT_RPM if rising else \
+                    rpm >= step.from_rpm - AT_RPM
+            if p.at_start and not p.reached:
                 p.reached = rpm >= step.to_rpm - AT_RPM if rising else \
                     rpm <= step.to_rpm + AT_RPM
-                # A pull (not a sweep) must first have got near its start.
-                if p.reached and elapsed < 0.5:
-                    p.reached = False
             return p.reached
         if isinstance(step, IdleStep):
             return elapsed >= step.seconds

@@ -61,6 +61,19 @@ def test_a_pull_ends_when_the_engine_reaches_its_far_rpm_and_the_plan_releases()
     assert driver.finished and "done" in driver.status()
 
 
+def test_a_ramp_begun_with_the_engine_past_its_end_waits_for_the_engine_to_come_back() -> None:
+    # "Run on dyno" pressed mid-pull at 5000 rpm: the first sweep up to 4500 is not done until
+    # the engine has been back at 2500 and climbed to 4500 again; the next sweep down begins
+    # where that one ended.
+    spec = PlanSpec("t", (SweepStep(from_rpm=2500, to_rpm=4500, map_kpa=95, rpm_per_s=400),
+                          SweepStep(from_rpm=4500, to_rpm=2000, map_kpa=55, rpm_per_s=400)))
+    down = [(t / 10, min(5000.0, 7700.0 - t * 300)) for t in range(0, 19)]  # to 2300 rpm
+    up = [(1.8 + t / 10, min(4500.0, 2300.0 + t * 40)) for t in range(1, 60)]
+    driver, sent = drive(spec, down + up)
+    assert [c.value[2] for _t, c in sent] == [95.0, 55.0]
+    assert sent[1][0] == pytest.approx(next(t for t, rpm in up if rpm >= 4450), abs=1e-9)
+
+
 def test_a_dyno_that_does_not_obey_times_out_instead_of_hanging() -> None:
     spec = PlanSpec("t", (HoldStep(rpm=3000, seconds=1, map_kpa=80),))
     driver, sent = drive(spec, [(t, 1000.0) for t in range(0, 100)])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -193,9 +196,9 @@ def empty() -> TableCoverage:
 def test_on_an_empty_table_sweeps_and_a_pull_come_before_holds() -> None:
     answer = next_tests(empty(), default_regions("map_kpa"))
     kinds = [s.kind for s in answer.suggestions]
-    assert kinds[0] in ("pull", "sweep")
+    assert kinds[0] in ("pull", "sweep", "block")
     first_holds = kinds.index("holds")
-    assert all(k in ("pull", "sweep") for k in kinds[:first_holds])
+    assert all(k in ("pull", "sweep", "block") for k in kinds[:first_holds])
     top = answer.suggestions[0]
     assert top.priority == 1 and top.gain > 3 and top.duration_s > 0
     assert "gaps in" in top.why and "min" in top.why
@@ -295,6 +298,93 @@ def test_a_suggestion_is_a_plan_file_the_simulator_reads() -> None:
     kinds = {type(st) for s in next_tests(empty(), default_regions("map_kpa")).suggestions
              for st in s.steps}
     assert {PullStep, SweepStep, HoldStep} <= kinds
+
+
+def test_a_sweep_block_covers_several_columns_in_one_test_up_and_down_in_turn() -> None:
+    answer = next_tests(empty(), default_regions("map_kpa"))
+    block = answer.suggestions[0]
+    assert block.kind == "block" and block.title.startswith("Sweep block at ")
+    assert "back to back" in block.why and "gaps in" in block.why
+    steps = block.steps
+    assert len(steps) >= 2 and all(isinstance(st, SweepStep) for st in steps)
+    rising = [st.to_rpm > st.from_rpm for st in steps]
+    assert all(up != next_up for up, next_up in pairwise(rising))
+    for before, after in pairwise(steps):  # no return move between sweeps
+        assert abs(after.from_rpm - before.to_rpm) <= 500.0
+    # Every priority-1 column (50-100 kPa) filled by one test.
+    assert {c for _r, c in block.cells_filled} >= set(range(3, 9))
+    assert block.efficiency > max(s.efficiency for s in answer.suggestions[1:])
+
+
+def test_a_block_is_preferred_when_it_saves_dyno_minutes() -> None:
+    regions = default_regions("map_kpa")
+    coverage = empty()
+    coverage.weight[:] = 20.0
+    coverage.weight[2:8, 3] = 0.0  # 50 kPa, 2000-4500 rpm
+    coverage.weight[2:8, 5] = 0.0  # 70 kPa: two columns apart, no sweep between them
+    answer = next_tests(coverage, regions)
+    top = answer.suggestions[0]
+    assert top.kind == "block" and [st.map_kpa for st in top.steps] in ([50.0, 70.0],
+                                                                          [70.0, 50.0])
+    assert set(top.cells_filled) == {(r, c) for r in range(2, 8) for c in (3, 5)}
+    singles = [min(s.duration_s for s in answer.suggestions
+                   if s.kind == "sweep" and s.steps[0].map_kpa == kpa) for kpa in (50.0, 70.0)]
+    assert top.duration_s < sum(singles)
+
+    # One column left: one sweep does it, no block.
+    coverage.weight[2:8, 3] = 20.0
+    answer = next_tests(coverage, regions)
+    assert answer.suggestions[0].kind == "sweep"
+    assert "block" not in {s.kind for s in answer.suggestions}
+
+
+def test_a_block_has_no_more_sweeps_than_the_session_has_pulls_left() -> None:
+    regions = default_regions("map_kpa")
+    two_left = next_tests(empty(), regions, Constraints(max_pulls=8, pulls_done=6))
+    blocks = [s for s in two_left.suggestions if s.kind == "block"]
+    assert blocks and all(len(s.steps) == 2 for s in blocks)
+    assert with_run(Constraints(), blocks[0]).pulls_done == 2
+    one_left = next_tests(empty(), regions, Constraints(max_pulls=8, pulls_done=7))
+    assert "block" not in {s.kind for s in one_left.suggestions}
+    street = next_tests(empty(), regions, Constraints(venue="street"))
+    assert any(t.startswith("Sweep block") for t, _why in street.ruled_out)
+
+
+def shop_grid() -> TableCoverage:
+    """A shop VE table's rows: 250 rpm apart up to 4000, then 500."""
+    rpm = np.array([2000.0, 2250.0, 2500.0, 2750.0, 3000.0, 3250.0, 3500.0, 3750.0, 4000.0,
+                    4500.0, 5000.0])
+    table = Table("ve_front", "%", "rpm", "map_kpa", rpm, KPA,
+                  np.full((rpm.size, KPA.size), 80.0))
+    return TableCoverage("ve_front", CoverageAxes.of_table(table))
+
+
+def test_a_sweep_goes_past_its_last_row_only_when_the_ramp_leaves_it_short() -> None:
+    answer = next_tests(shop_grid(), (Region("midrange", 2000.0, 4500.0, 70.0, 80.0),))
+    spans = {(s.steps[0].from_rpm, s.steps[0].to_rpm) for s in answer.suggestions
+             if s.kind == "sweep" and "at 75 kPa" in s.title}
+    # Up: 4500 is 500 rpm above the row before, so the ramp's last 500 rpm give it enough.
+    # Down: 2000 is 250 rpm below the row before; half a row more gives it its share.
+    assert spans == {(2000.0, 4500.0), (4500.0, 1875.0)}
+
+
+def test_a_rising_sweep_asks_what_its_gaps_need_until_the_bikes_climb_is_learned() -> None:
+    regions = (Region("midrange", 2000.0, 4500.0, 70.0, 80.0),)
+
+    def rising(bike: BikeBehaviour):
+        return next(s for s in next_tests(shop_grid(), regions, bike=bike).suggestions
+                    if s.kind == "sweep" and s.steps[0].to_rpm > s.steps[0].from_rpm)
+
+    typical = BikeBehaviour()
+    climb = typical.sweep_rpm_per_s(75.0)
+    unknown = rising(typical)
+    step = unknown.steps[0]
+    assert step.rpm_per_s > climb  # the engine sets the pace if it cannot follow...
+    assert unknown.duration_s > (step.to_rpm - step.from_rpm) / climb  # ...as the estimate expects
+    learned = replace(typical, wot_learned=True)
+    known = rising(learned)
+    assert known.steps[0].rpm_per_s <= learned.sweep_rpm_per_s(75.0)
+    assert known.duration_s == pytest.approx(unknown.duration_s)
 
 
 def test_bad_constraints_are_refused() -> None:

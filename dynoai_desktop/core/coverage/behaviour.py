@@ -13,8 +13,9 @@ FloatArray = npt.NDArray[np.float64]
 
 FRICTION_MAP_KPA = 20.0
 CLIMB_MARGIN = 0.8
-"""A rising ramp is asked at this share of what the engine could just pull (a ramp it falls
-behind waits for it and fills its cells unevenly)."""
+"""A rising ramp is expected at this share of what the engine could just pull, and once the
+bike's climb is learned it is asked at no more (a ramp it falls behind waits for it and fills
+its cells unevenly)."""
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,9 @@ class BikeBehaviour:
     """The WOT MAP and pull rate come from the bike's runs (not typical values)."""
 
     def sweep_rpm_per_s(self, map_kpa: float) -> float:
-        """The fastest ramp the engine can pull the roller through at ``map_kpa``: its WOT pull
-        rate scaled by the torque, which grows about linearly with MAP above the friction's
-        share (about 20 kPa)."""
+        """``CLIMB_MARGIN`` of the fastest ramp the engine can pull the roller through at
+        ``map_kpa``: its WOT pull rate scaled by the torque, which grows about linearly with MAP
+        above the friction's share (about 20 kPa)."""
         share = (map_kpa - FRICTION_MAP_KPA) / max(1.0, self.wot_map_kpa - FRICTION_MAP_KPA)
         return CLIMB_MARGIN * self.pull_rpm_per_s * float(np.clip(share, 0.1, 1.0))
 

@@ -107,6 +107,17 @@ def _row_step(axis: FloatArray, i: int) -> float:
     return float(min(around))
 
 
+def _per_10(rpm_per_s: float) -> float:
+    """A ramp rate as asked of the dyno: down to a whole 10 rpm/s."""
+    return float(np.floor(rpm_per_s / 10.0) * 10.0)
+
+
+def sweep_lanes(axes: CoverageAxes) -> list[tuple[int, ...]]:
+    """The load columns a sweep may follow: each column, and each two neighbouring ones."""
+    n = axes.shape[1]
+    return [(col,) for col in range(n)] + [(col, col + 1) for col in range(n - 1)]
+
+
 # ------------------------------------------------------------------------ candidates
 def holds(ctx: Context, mask: npt.NDArray[np.bool_], label: str,
            ) -> tuple[str, tuple[Step, ...], float, FloatArray] | None:
@@ -139,10 +150,14 @@ def sweep(ctx: Context, cols: tuple[int, ...], rising: bool,
            ) -> tuple[str, tuple[Step, ...], float, FloatArray] | None:
     """A load-control sweep over the rpm span of the gaps of one load column, or of two
     neighbouring columns at once (held between them, each gets half of every sample's weight):
-    held at the first gap row it meets (which that covers), then ramped just past the last.
-    Rising, the ramp is no faster than the engine can accelerate the roller at that load (the
-    brake only absorbs); falling, the brake sets the pace. Neither is faster than the gaps'
-    missing weight allows."""
+    held at the first gap row it meets (which that covers), then ramped to the last, or half a
+    row past it when the ramp's last stretch alone would leave that row short.
+    Up or down, the ramp is never asked faster than the gaps' missing weight allows. Falling,
+    the brake sets the pace. Rising, the brake only absorbs, so the engine sets the pace where
+    it cannot accelerate the roller that fast at that load: once the bike's climb is learned
+    the ramp is asked within it (``CLIMB_MARGIN``); before, a typical bike's climb is no
+    measure of this one, so the ramp is asked at the gaps' rate and only the estimate (minutes,
+    weight) expects the typical climb."""
     if ctx.axes.load_channel != "map_kpa":
         return None
     gaps = ctx.gaps()[:, list(cols)]
@@ -152,25 +167,35 @@ def sweep(ctx: Context, cols: tuple[int, ...], rising: bool,
             load > ctx.bike.wot_map_kpa - HOLDABLE_BELOW_WOT_KPA:
         return None  # a column of the pair without gaps: its own sweep does better
     s, c, axis = ctx.settings, ctx.constraints, ctx.axes.rpm
-    lo_row, hi_row = int(rows[0]), int(rows[-1])
-    low_rpm = float(axis[lo_row]) - (0.0 if rising else 0.5 * _row_step(axis, lo_row))
-    high_rpm = float(axis[hi_row]) + (0.5 * _row_step(axis, hi_row) if rising else 0.0)
-    low_rpm, high_rpm = max(c.rpm_min, low_rpm), min(c.rpm_max, high_rpm)
-    if high_rpm - low_rpm < 200.0:
-        return None
-    start, end = (low_rpm, high_rpm) if rising else (high_rpm, low_rpm)
+    near, far = (int(rows[0]), int(rows[-1])) if rising else (int(rows[-1]), int(rows[0]))
     spacing = min(_row_step(axis, int(r)) for r in rows)
     needed = float(ctx.missing[:, list(cols)][gaps].max())
     share = 1.0 / len(cols)  # of each sample's weight, per column
     low, high = s.sweep_rpm_per_s
-    rate = ctx.hz * spacing * share / (s.sweep_margin * needed)
+    rate = _per_10(np.clip(ctx.hz * spacing * share / (s.sweep_margin * needed), low, high))
+    pace = rate  # what the estimate expects
     if rising:
-        rate = min(rate, ctx.bike.sweep_rpm_per_s(load))
-    rate = float(np.floor(np.clip(rate, low, high) / 10.0) * 10.0)
+        pace = _per_10(np.clip(min(rate, ctx.bike.sweep_rpm_per_s(load)), low, high))
+        rate = pace if ctx.bike.wot_learned else rate
+    start = float(np.clip(axis[near], c.rpm_min, c.rpm_max))
     held = np.full(int(SWEEP_HOLD_S * ctx.hz), start)
-    rpm = np.concatenate((held, _ramp(start, end, rate, ctx.hz)))
-    added = path_weight(ctx.axes, rpm, np.full(rpm.size, load))
-    seconds = ctx.move_s(ctx.start_rpm, start, load) + SWEEP_HOLD_S + abs(end - start) / rate
+
+    def weight_at(end: float, rpm_per_s: float) -> FloatArray:
+        rpm = np.concatenate((held, _ramp(start, end, rpm_per_s, ctx.hz)))
+        return path_weight(ctx.axes, rpm, np.full(rpm.size, load))
+
+    far_need = s.sweep_margin * ctx.missing[far, list(cols)][gaps[far]]
+    for past in (0.0, 0.5):  # to the last gap row, else half a row past it
+        end = float(axis[far]) + (past if rising else -past) * _row_step(axis, far)
+        end = float(np.clip(end, c.rpm_min, c.rpm_max))
+        added = weight_at(end, rate)  # at the rate asked: the least the ramp gives
+        if np.all(added[far, list(cols)][gaps[far]] >= far_need):
+            break
+    if abs(end - start) < 200.0:
+        return None
+    if pace != rate:
+        added = weight_at(end, pace)
+    seconds = ctx.move_s(ctx.start_rpm, start, load) + SWEEP_HOLD_S + abs(end - start) / pace
     step = SweepStep(from_rpm=start, to_rpm=end, map_kpa=load, rpm_per_s=rate)
     title = f"Sweep {start:g}-{end:g} rpm at {ctx.load_text(load)} ({rate:g} rpm/s)"
     return title, (step,), seconds, added

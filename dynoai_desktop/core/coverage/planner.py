@@ -1,14 +1,16 @@
 """The next-test planner: which test fills the important gaps in the fewest dyno minutes.
 
-Every candidate test (a WOT pull, a load-control sweep along one MAP or throttle column, steady
-holds at chosen cells, a decel run, an idle soak) is laid out as the path it drives through the
-table (rpm and load at the log's rate, only where its samples will pass autotune's filters) and
-binned onto the grid with the same bilinear weights as real samples. Its **expected gain** is how
-much closer that brings each cell to covered, capped at covered (so a cell already covered is
-worth nothing and returns diminish as the table fills), weighted by the cell's best region
-priority. **Efficiency** is gain per minute, times the test type's weight. Constraints drop what
-the tuner cannot or will not run, each with its reason; the rest is ordered by priority, then
-efficiency. A suggestion becomes a ``core.plan`` test plan with :meth:`Suggestion.plan_spec`.
+Every candidate test (a WOT pull, a load-control sweep along one MAP column or between two,
+steady holds at chosen cells, a decel run, an idle soak) is laid out as the path it drives
+through the table (rpm and load at the log's rate, only where its samples will pass autotune's
+filters) and binned onto the grid with the same bilinear weights as real samples. Its **expected
+gain** is how much closer that brings each cell to covered, capped at covered (so a cell already
+covered is worth nothing and returns diminish as the table fills), weighted by the cell's best
+region priority. **Efficiency** is gain per minute, times the test type's weight. A **sweep
+block** chains sweeps up and down in one test, found by a look-ahead over sequences of those
+sweeps (``core.coverage.blocks``). Constraints drop what the tuner cannot or will not run, each
+with its reason; the rest is ordered by priority, then efficiency. A suggestion becomes a
+``core.plan`` test plan with :meth:`Suggestion.plan_spec`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dynoai_desktop.core.coverage.behaviour import BikeBehaviour, learn_behaviour
+from dynoai_desktop.core.coverage.blocks import sweep_block
 from dynoai_desktop.core.coverage.candidates import (
     Context,
     decel,
@@ -27,6 +30,7 @@ from dynoai_desktop.core.coverage.candidates import (
     idle,
     path_weight,
     sweep,
+    sweep_lanes,
     wot_pull,
 )
 from dynoai_desktop.core.coverage.grid import LOAD_NAMES, TableCoverage
@@ -39,10 +43,10 @@ __all__ = ["BikeBehaviour", "Constraints", "NextTests", "PlannerSettings", "Sugg
 
 FloatArray = npt.NDArray[np.float64]
 
-TEST_KINDS = ("pull", "sweep", "holds", "decel", "idle")
+TEST_KINDS = ("pull", "sweep", "block", "holds", "decel", "idle")
 """The planner's test types, in the order a tuner reads them."""
 VENUES = ("dyno", "street", "both")
-NEEDS_LOAD_CONTROL = frozenset({"sweep", "holds"})
+NEEDS_LOAD_CONTROL = frozenset({"sweep", "block", "holds"})
 """Tests only a load-control dyno can run (it holds or ramps the rpm)."""
 DYNO_ONLY = NEEDS_LOAD_CONTROL
 FILL_MARGIN = 1.25
@@ -91,7 +95,7 @@ class PlannerSettings:
     min_weight: float = 20.0
     """A cell is covered at this good-sample weight (autotune's minimum weight)."""
     kind_weights: Mapping[str, float] = field(default_factory=lambda: {
-        "pull": 1.0, "sweep": 1.0, "holds": 1.0, "decel": 0.5, "idle": 0.8})
+        "pull": 1.0, "sweep": 1.0, "block": 1.0, "holds": 1.0, "decel": 0.5, "idle": 0.8})
     """Efficiency multiplier per test type (below 1: run it only when it clearly pays)."""
     settle_s: float = 1.5
     """The dyno and rider settling at a new rpm and load before samples are steady."""
@@ -107,6 +111,10 @@ class PlannerSettings:
     """A sweep gives each row this many times the weight its worst gap misses (the rider's MAP
     wanders; what a sweep leaves short, the next plan fills)."""
     max_holds_per_test: int = 10
+    block_sweeps: int = 4
+    """Most sweeps chained in one sweep block."""
+    block_beam: int = 6
+    """Sequences of sweeps the block's look-ahead keeps at each step."""
     roll_off_s: float = 2.0
     """After a pull: rolling off and coasting down."""
     decel_rpm_per_s: float = 500.0
@@ -160,7 +168,7 @@ def _ruled_out(kind: str, ctx: Context) -> str | None:
         return "needs the dyno (the plan is for the street)"
     if kind in NEEDS_LOAD_CONTROL and not c.load_control:
         return "needs a load-control dyno to hold or ramp the rpm"
-    if kind in ("pull", "sweep") and c.pulls_done >= c.max_pulls:
+    if kind in ("pull", "sweep", "block") and c.pulls_done >= c.max_pulls:
         return f"the session's {c.max_pulls} pulls are used"
     hot = c.head_temp_c is not None and c.head_temp_c >= c.head_temp_limit_c
     if hot and kind != "idle":
@@ -184,10 +192,9 @@ def next_tests(coverage: TableCoverage, regions: Sequence[Region],
                    bike.idle_rpm if start_rpm is None else start_rpm)
     candidates: list[tuple[str, tuple[str, tuple[Step, ...], float, FloatArray] | None]] = [
         ("pull", wot_pull(ctx))]
-    columns = [(col,) for col in range(axes.shape[1])]
-    columns += [(col, col + 1) for col in range(axes.shape[1] - 1)]
-    candidates += [("sweep", sweep(ctx, cols, rising)) for cols in columns
+    candidates += [("sweep", sweep(ctx, cols, rising)) for cols in sweep_lanes(axes)
                    for rising in (True, False)]
+    candidates.append(("block", sweep_block(ctx)))
     candidates.append(("holds", holds(ctx, np.ones(axes.shape, dtype=bool), "in the gaps")))
     for region in sorted(regions, key=lambda r: r.priority):
         candidates.append(("holds", holds(ctx, region.cells(axes), f"in {region.name}")))
@@ -214,15 +221,18 @@ def next_tests(coverage: TableCoverage, regions: Sequence[Region],
         useful = per_cell >= 0.25 * ctx.worth
         priority = int(ctx.priority[useful].min()) if useful.any() else 99
         efficiency = settings.kind_weights.get(kind, 1.0) * gain / (seconds / 60.0)
+        how = (f"{len(steps)} sweeps back to back, up and down in turn, each from where the "
+               "last ended" if kind == "block" else "")
         out.append(Suggestion(kind, title, steps, seconds, gain, cells, efficiency, priority,
-                              _why(ctx, regions, title, cells, gain, seconds), added))
+                              _why(ctx, regions, title, cells, gain, seconds, how), added))
     out.sort(key=lambda s: (s.priority, -s.efficiency))
     return NextTests(tuple(out), tuple(ruled_out))
 
 
 def _why(ctx: Context, regions: Sequence[Region], title: str,
-         cells: tuple[tuple[int, int], ...], gain: float, seconds: float) -> str:
-    """One line: what the test fills, where, and at what cost."""
+         cells: tuple[tuple[int, int], ...], gain: float, seconds: float, how: str = "") -> str:
+    """One line: the test (and how it runs, when that needs saying), what it fills, where, and
+    at what cost."""
     parts = []
     for region in sorted(regions, key=lambda r: r.priority):
         mask = region.cells(ctx.axes)
@@ -233,7 +243,7 @@ def _why(ctx: Context, regions: Sequence[Region], title: str,
                          f"{region.priority})")
     what = f"fills {'; '.join(parts)}" if parts else "adds weight to partly covered cells"
     name, _unit = LOAD_NAMES.get(ctx.axes.load_channel, ("load", ""))
-    return (f"{title}: {what}; about {seconds / 60.0:.1f} min for "
+    return (f"{title}{f' ({how})' if how else ''}: {what}; about {seconds / 60.0:.1f} min for "
             f"{gain:.1f} cells' worth of {name} coverage")
 
 
