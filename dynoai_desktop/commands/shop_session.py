@@ -1,6 +1,6 @@
 """One tuning session of the simulated shop, played on one running virtual cell (log mode).
 
-:func:`play_session` tunes one bike of ``sim.shop`` the way a tuner would, in 13 to 15 simulated
+:func:`play_session` tunes one bike of ``sim.shop`` the way a tuner would, in 13 to 16 simulated
 minutes on one :class:`~dynoai_desktop.sim.cell.VirtualCell` kept running from test to test
 (logged through ``sim.logmode.DirectLog``: one acquisition for the whole session):
 
@@ -26,9 +26,8 @@ minutes on one :class:`~dynoai_desktop.sim.cell.VirtualCell` kept running from t
 Each test sequence is one run (its rows as the app would record them, markers at each test and
 a "pop" marker 0.4 s after each pop the bike made in it: the tuner hears them, on the decels and
 the pulls' roll-offs alike); the tune versions are the base map, each round's result and the
-decel enrichment. The result is
-plain data (numpy arrays and tables) for the parent process to write into the catalog
-(``commands.simulate_shop``); nothing here touches files.
+decel enrichment. The result is plain data (numpy arrays and tables) for the parent process to
+write into the catalog (``commands.simulate_shop``); nothing here touches files.
 """
 
 from __future__ import annotations
@@ -352,12 +351,12 @@ class _Session:
         p = self.profile
         min_weight = p.settings.min_weight
         worth = self._worth()
-        held = (self.axes.load <= p.hold_map_max_kpa)[None, :]
-        target = redo & worth & held
+        holdable = (self.axes.load <= p.hold_map_max_kpa)[None, :]
+        target = redo & worth & holdable
         weight = {key: np.zeros(self.axes.shape) for key in VE_KEYS}
         parts: list[tuple[str, dict[str, FloatArray]]] = []
         start = self.cell.time_s
-        if (redo & worth & ~held).any():
+        if (redo & worth & ~holdable).any():
             lo, hi = p.pull_rpm
             cols = self.run_plan(PlanSpec("pull", (PullStep(lo, hi),),
                                           engine_temp_c=p.start_engine_temp_c))
