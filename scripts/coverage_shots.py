@@ -3,9 +3,10 @@ and a planned test running on the demo dyno.
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/coverage_shots.py docs/
 
-Runs the demo cell at 5x: a session for a vehicle, then the planner's top suggestion run on the
-dyno through its host commands and recorded, twice; the shot is taken while the third runs (about
-half a minute).
+Runs the demo cell at 5x: a session for a vehicle, then the planner's top suggestion (on an
+empty table, a sweep block over every priority-1 column) run on the dyno through its host
+commands and recorded; the shot is taken 16 s into it, the live layer filling the regions
+(about half a minute).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.demo import DemoCell
 
 RATE = 5.0
-SHOT_AFTER_S = 4.0  # into the third test, on the cell's clock
+SHOT_AFTER_S = 16.0  # into the first test (a sweep block of about 26 s), on the cell's clock
 
 
 def _widebands_up(dyno: DynoApp) -> bool:
@@ -65,9 +66,7 @@ def main() -> int:
         # Floated and widened, as a tuner would for a planning session: the list beside the map.
         dock.setFloating(True)
         dock.resize(1100, 680)
-        _run_top(app, dyno, session, "planned 1")
-        _run_top(app, dyno, session, "planned 2")
-        _run_top(app, dyno, session, "planned 3", stop_after_s=SHOT_AFTER_S)
+        _run_top(app, dyno, session, "planned 1", stop_after_s=SHOT_AFTER_S)
         run_for(app, 1.0)
         dock.widget().grab().save(str(out / "coverage_mid_session.png"))
         window.grab().save(str(out / "coverage_main_window.png"))

@@ -119,6 +119,7 @@ class CoverageSession:
         self.coverage = VehicleCoverage()
         self.behaviour = BikeBehaviour()
         self.driver: PlanDriver | None = None
+        self._driver_seen_s = -math.inf  # the live rows the driver has seen, up to this time
         self.changed = Event("coverage, its plan or its settings changed")
         self._live_run: dict[str, RunCoverage] = {}
         self._live_counters: dict[str, LiveCoverage] = {}
@@ -390,16 +391,25 @@ class CoverageSession:
             self.live.send_dyno(command)
 
         self.driver = PlanDriver(suggestion.plan_spec(), send)
+        self._driver_seen_s = self.live.now_s()
         self.constraints = with_run(self.constraints, suggestion)
         self._invalidate()
         return self.driver
 
     def tick_driver(self) -> str:
-        """Advance the running plan on the live clock; its status ('' when none runs)."""
+        """Advance the running plan on the live clock; its status ('' when none runs). The
+        driver gets the least and most rpm since the last call too: the end of a ramp lasts a
+        moment before the rider lets go, which a look at the latest rpm now and then can miss."""
         if self.driver is None:
             return ""
-        rpm = self.live.buffer.latest("rpm")
-        self.driver.tick(self.live.now_s(), rpm if math.isfinite(rpm) else 0.0)
+        rows = self.live.buffer.since(self._driver_seen_s, ["rpm"])
+        seen = rows["rpm"][np.isfinite(rows["rpm"])]
+        if rows["time_s"].size:
+            self._driver_seen_s = float(rows["time_s"][-1])
+        latest = self.live.buffer.latest("rpm")
+        rpm = latest if math.isfinite(latest) else 0.0
+        self.driver.tick(self.live.now_s(), rpm, float(seen.min()) if seen.size else None,
+                         float(seen.max()) if seen.size else None)
         return self.driver.status()
 
     def stop_driver(self) -> None:

@@ -124,8 +124,11 @@ class PlanDriver:
         return (f"Step {self._p.index + 1} of {len(self.steps)}: "
                 f"{step_instruction(self.step)}")
 
-    def tick(self, now_s: float, rpm: float) -> None:
-        """Advance on the live clock and rpm; sends the next step's command when one ends."""
+    def tick(self, now_s: float, rpm: float, low: float | None = None,
+             high: float | None = None) -> None:
+        """Advance on the live clock and rpm; sends the next step's command when one ends.
+        ``low``/``high``: the least and most rpm since the last tick (a ramp's far end lasts a
+        moment before the rider lets go, which the latest rpm alone can miss)."""
         if self.finished:
             return
         for _ in range(len(self.steps) + 1):
@@ -134,14 +137,17 @@ class PlanDriver:
                 self._finish()
                 return
             p = self._p
+            span = (rpm if low is None else low, rpm if high is None else high)
             if math.isnan(p.started_s):
                 p.started_s = now_s
                 self.send(step_command(step))
-            if not self._done(step, now_s, rpm):
+                span = (rpm, rpm)  # what came before the command is not this step's
+            if not self._done(step, now_s, rpm, span):
                 return
             self._p = _Progress(p.index + 1)
 
-    def _done(self, step: Step, now_s: float, rpm: float) -> bool:
+    def _done(self, step: Step, now_s: float, rpm: float,
+              span: tuple[float, float]) -> bool:
         p = self._p
         elapsed = now_s - p.started_s
         if elapsed > _expected_s(step) + TIMEOUT_EXTRA_S:
@@ -155,12 +161,14 @@ class PlanDriver:
             # The far rpm counts once the engine has been at the step's start (or short of it:
             # a pull rolls on below it), not when it was already past it as the step began.
             rising = step.to_rpm > step.from_rpm
+            low, high = span
             if not p.at_start:
-                p.at_start = rpm <= step.from_rpm + AT_RPM if rising else \
-                    rpm >= step.from_rpm - AT_RPM
+                p.at_start = low <= step.from_rpm + AT_RPM if rising else \
+                    high >= step.from_rpm - AT_RPM
+                low = high = rpm  # from the start on: which came first in the span is unknown
             if p.at_start and not p.reached:
-                p.reached = rpm >= step.to_rpm - AT_RPM if rising else \
-                    rpm <= step.to_rpm + AT_RPM
+                p.reached = high >= step.to_rpm - AT_RPM if rising else \
+                    low <= step.to_rpm + AT_RPM
             return p.reached
         if isinstance(step, IdleStep):
             return elapsed >= step.seconds

@@ -74,6 +74,29 @@ def test_a_ramp_begun_with_the_engine_past_its_end_waits_for_the_engine_to_come_
     assert sent[1][0] == pytest.approx(next(t for t, rpm in up if rpm >= 4450), abs=1e-9)
 
 
+def test_a_ramps_far_end_between_two_ticks_still_ends_it() -> None:
+    """The engine reaches 4500 and the rider lets go between two looks at the latest rpm: the
+    least and most rpm since the last tick carry it, and the next step starts then; what came
+    before a step's command does not count for it."""
+    spec = PlanSpec("t", (SweepStep(from_rpm=2500, to_rpm=4500, map_kpa=95, rpm_per_s=400),
+                          SweepStep(from_rpm=4500, to_rpm=1900, map_kpa=55, rpm_per_s=400)))
+    sent: list[DynoCommand] = []
+    driver = PlanDriver(spec, sent.append)
+    driver.tick(0.0, 1000.0)  # the first command goes; the engine is below the ramp's start
+    driver.tick(1.0, 3000.0, low=1000.0, high=3000.0)
+    assert [c.action for c in sent] == ["pull"]
+    # 4500 was reached at 1.6 s; at 2.0 s the engine is already down at 1500 (clutch in): the
+    # falling sweep's command goes, and the 1500 seen before it does not end that sweep.
+    driver.tick(2.0, 1500.0, low=1500.0, high=4500.0)
+    assert [c.action for c in sent] == ["pull", "pull"] and sent[1].value[:2] == (4500.0, 1900.0)
+    driver.tick(3.0, 1400.0, low=1400.0, high=1500.0)  # not yet at its start (4500)
+    assert len(sent) == 2 and driver.status().startswith("Step 2 of 2")
+    driver.tick(4.0, 4480.0, low=1400.0, high=4480.0)  # at its start now
+    assert len(sent) == 2
+    driver.tick(10.0, 2500.0, low=1880.0, high=4480.0)
+    assert [c.action for c in sent] == ["pull", "pull", "release"] and driver.finished
+
+
 def test_a_dyno_that_does_not_obey_times_out_instead_of_hanging() -> None:
     spec = PlanSpec("t", (HoldStep(rpm=3000, seconds=1, map_kpa=80),))
     driver, sent = drive(spec, [(t, 1000.0) for t in range(0, 100)])
