@@ -1,8 +1,9 @@
 """One tuning session of the simulated shop, played on one running virtual cell (log mode).
 
-:func:`play_session` tunes one bike of ``sim.shop`` the way a tuner would, in 13 to 16 simulated
-minutes on one :class:`~dynoai_desktop.sim.cell.VirtualCell` kept running from test to test
-(logged through ``sim.logmode.DirectLog``: one acquisition for the whole session):
+:func:`play_session` tunes one bike of ``sim.shop`` the way a tuner would, in 12 to 20
+simulated minutes (15 on average) on one :class:`~dynoai_desktop.sim.cell.VirtualCell` kept
+running from test to test (logged through ``sim.logmode.DirectLog``: one acquisition for the
+whole session):
 
 1. the ECM starts on the generic base map of the build's family and stage (the AFR target and
    spark are the build's base calibration); a warm-up idle lets the widebands light off;
