@@ -4,44 +4,19 @@ vehicle's coverage in the catalog, live while it records and for good when saved
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import numpy as np
 import pytest
 
 from dynoai_desktop.app.application import DynoApp
 from dynoai_desktop.app.coverage_session import CoverageSession, run_key
-from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.coverage.planner import Constraints
-from dynoai_desktop.demo import DemoCell
-
-RATE = 10.0  # the demo cell at 10x
-
-
-def _wait(condition: Callable[[], bool], timeout_s: float, what: str,
-          each: Callable[[], object] | None = None) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        if each is not None:
-            each()
-        time.sleep(0.05)
+from tests.app.demo_app import demo_session, wait_for
 
 
 @pytest.fixture
 def demo_app():  # noqa: ANN201
-    with DemoCell(rate_multiplier=RATE) as demo:
-        app = DynoApp(demo=demo.start())
-        try:
-            _wait(lambda: any(s.state == "streaming" and s.role == "wideband"
-                              for s in app.live.statuses()), 20, "the widebands")
-            customer = app.runs.add_customer("Coverage test")
-            vehicle = app.runs.add_vehicle(customer, "bike", BuildSpec.stock("twin_cam_103"))
-            yield app, app.runs.start_session(vehicle), vehicle
-        finally:
-            app.close()
+    with demo_session("Coverage test") as opened:
+        yield opened
 
 
 def _run_top(app: DynoApp, session: int, name: str):  # noqa: ANN202
@@ -60,7 +35,7 @@ def _run_top(app: DynoApp, session: int, name: str):  # noqa: ANN202
         if coverage.refresh_live():
             live_seen[0] = max(live_seen[0], float(coverage.view().live_weight.sum()))
 
-    _wait(lambda: driver.finished, 120, f"{top.title} to run", each=tick)
+    wait_for(lambda: driver.finished, 120, f"{top.title} to run", each=tick)
     app.live.stop_recording()
     app.live.run_saved.disconnect(saved.append)
     return top, saved[0], live_seen[0]
