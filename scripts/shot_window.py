@@ -1,5 +1,5 @@
-"""What the screenshot scripts share: the app on the demo cell in a 1600x1000 window (settings
-and data in a scratch folder), and the event loop run for a while."""
+"""What the screenshot scripts share: the app (on the demo cell, or with no devices) in a
+1600x1000 window (settings and data in a scratch folder), and the event loop run for a while."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from dynoai_desktop.app.application import DynoApp
+from dynoai_desktop.app.application import DemoStart, DynoApp
 from dynoai_desktop.demo import DemoCell
 from dynoai_desktop.storage.catalog import DATA_DIR_ENV
 from dynoai_desktop.ui.gc_on_gui_thread import GuiThreadGarbageCollector
@@ -31,9 +31,10 @@ def run_for(app: QApplication, seconds: float) -> None:
 
 
 @contextmanager
-def demo_window(demo_cell: DemoCell) -> Iterator[tuple[QApplication, DynoApp, MainWindow]]:
-    """The main window on ``demo_cell``, shown at 1600x1000; closed with its app after."""
-    start = demo_cell.start()
+def app_window(start: DemoStart | None = None
+               ) -> Iterator[tuple[QApplication, DynoApp, MainWindow]]:
+    """The main window (on a demo cell's ``start``, else with no devices), shown at 1600x1000
+    with settings and data in a scratch folder; closed with its app after."""
     share_opengl_contexts()  # before the QApplication (ui/panels/table_3d.py)
     app = QApplication(sys.argv[:1])
     apply_theme(app)
@@ -52,3 +53,10 @@ def demo_window(demo_cell: DemoCell) -> Iterator[tuple[QApplication, DynoApp, Ma
                 dyno.close()
     finally:
         collector.stop()
+
+
+@contextmanager
+def demo_window(demo_cell: DemoCell) -> Iterator[tuple[QApplication, DynoApp, MainWindow]]:
+    """The main window on ``demo_cell`` (``app_window``)."""
+    with app_window(demo_cell.start()) as opened:
+        yield opened
