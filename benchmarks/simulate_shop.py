@@ -28,7 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dynoai_desktop.commands.simulate_shop import simulate_shop  # noqa: E402
 from dynoai_desktop.core.tune import VE_FRONT_MAP, VE_REAR_MAP  # noqa: E402
-from dynoai_desktop.sim.shop import bike_true_ve, draw_shop  # noqa: E402
+from dynoai_desktop.sim.shop import (  # noqa: E402
+    TUNED_ZONE,
+    bike_true_ve,
+    draw_shop,
+    ve_error_pct,
+)
 from dynoai_desktop.storage.catalog import CATALOG_FILE, Catalog  # noqa: E402
 
 GOAL_SESSIONS = 200
@@ -75,14 +80,14 @@ def main() -> int:
     return 0
 
 
-ZONE = ((2000.0, 5000.0), (50.0, 100.0))
-ZONE_TEXT = "2000-5000 rpm x 50-100 kPa"
+(RPM_LO, RPM_HI), (KPA_LO, KPA_HI) = TUNED_ZONE
+ZONE_TEXT = f"{RPM_LO:g}-{RPM_HI:g} rpm x {KPA_LO:g}-{KPA_HI:g} kPa"
 
 
 def tuning_quality(folder: Path, ids: list[int], seed: int) -> tuple[list[float], list[float],
                                                                      int]:
     """Per session and table: the median and 90th percentile of |tuned / true VE - 1| (%) over
-    ZONE; and how many sessions' autotune converged (their last round's note)."""
+    TUNED_ZONE; and how many sessions' autotune converged (their last round's note)."""
     bikes = draw_shop(seed, len(ids))
     medians, p90s, converged = [], [], 0
     with Catalog(folder / CATALOG_FILE) as catalog:
@@ -93,13 +98,9 @@ def tuning_quality(folder: Path, ids: list[int], seed: int) -> tuple[list[float]
                 continue
             last = versions[-1].tune.tables
             for name, truth in zip((VE_FRONT_MAP, VE_REAR_MAP), bike_true_ve(bike), strict=True):
-                rpm, kpa = np.meshgrid(truth.row_breakpoints, truth.col_breakpoints,
-                                       indexing="ij")
-                (r0, r1), (k0, k1) = ZONE
-                zone = (rpm >= r0) & (rpm <= r1) & (kpa >= k0) & (kpa <= k1)
-                error = np.abs(np.asarray(last[name].lookup(rpm, kpa)) / truth.values - 1.0)
-                medians.append(float(np.median(error[zone])) * 100.0)
-                p90s.append(float(np.percentile(error[zone], 90)) * 100.0)
+                error = ve_error_pct(last[name], truth)
+                medians.append(float(np.median(error)))
+                p90s.append(float(np.percentile(error, 90)))
             converged += any("converged" in v.note for v in versions)
     return medians, p90s, converged
 

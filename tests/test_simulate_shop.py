@@ -22,7 +22,6 @@ from dynoai_desktop.commands.simulate_shop import BASE_MAPS_DIR, notes_for, read
 from dynoai_desktop.core.build_spec import STAGE_MAX, BuildSpec, EngineFamily
 from dynoai_desktop.core.channels import LOG_COLUMNS
 from dynoai_desktop.core.errors import InputError
-from dynoai_desktop.core.table import Table
 from dynoai_desktop.core.tune import VE_FRONT_MAP, VE_REAR_MAP, ChangeSource
 from dynoai_desktop.sim.cell import CellConfig, VirtualCell
 from dynoai_desktop.sim.logmode import DirectLog, run_log, run_log_direct
@@ -39,6 +38,7 @@ from dynoai_desktop.sim.shop import (
     draw_shop,
     family_group,
     median_build,
+    ve_error_pct,
 )
 from dynoai_desktop.storage.catalog import CATALOG_FILE, Catalog
 from dynoai_desktop.storage.run_files import read_run_arrays
@@ -212,16 +212,7 @@ def test_the_command_writes_every_session_with_progress(shop: dict[str, Any]) ->
             assert session.ended_at is not None and session.ended_at > session.started_at
 
 
-TUNED_ZONE = ((2000.0, 5000.0), (50.0, 100.0))  # rpm, kPa: swept, held and pulled every round
 TUNED_MEDIAN_PCT = 2.0
-
-
-def _error_pct(table: Table, truth: Table) -> np.ndarray:
-    """|table / truth - 1| in % over the tuned zone, on the truth's grid."""
-    rpm, kpa = np.meshgrid(truth.row_breakpoints, truth.col_breakpoints, indexing="ij")
-    (r0, r1), (k0, k1) = TUNED_ZONE
-    zone = (rpm >= r0) & (rpm <= r1) & (kpa >= k0) & (kpa <= k1)
-    return np.abs(np.asarray(table.lookup(rpm, kpa)) / truth.values - 1.0)[zone] * 100.0
 
 
 def test_a_generated_session_tunes_the_bike_close_to_its_true_ve(shop: dict[str, Any]) -> None:
@@ -236,8 +227,8 @@ def test_a_generated_session_tunes_the_bike_close_to_its_true_ve(shop: dict[str,
             versions = catalog.history(tune_id).versions
             first, last = versions[0].tune.tables, versions[-1].tune.tables
             for name, truth in zip((VE_FRONT_MAP, VE_REAR_MAP), bike_true_ve(bike), strict=True):
-                tuned = float(np.median(_error_pct(last[name], truth)))
-                base = float(np.median(_error_pct(first[name], truth)))
+                tuned = float(np.median(ve_error_pct(last[name], truth)))
+                base = float(np.median(ve_error_pct(first[name], truth)))
                 assert tuned <= TUNED_MEDIAN_PCT and tuned < base, (n, name, tuned, base)
 
 

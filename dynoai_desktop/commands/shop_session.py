@@ -297,14 +297,15 @@ class _Session:
             settings = replace(p.settings, max_change_pct=authority)
             result = autotune(logs, self.tables, None, settings)
             changes = [result.tables[key].change_pct for key in VE_KEYS]
-            move = max(_mask_move(np.where(self._in_regions(key), c, np.nan))
-                       for key, c in zip(VE_KEYS, changes, strict=True))
+            inside = [self._in_regions(key) for key in VE_KEYS]
+            move = max(_mask_move(np.where(cells, c, np.nan))
+                       for cells, c in zip(inside, changes, strict=True))
             moves.append(move)
-            sure = [np.where(self._in_regions(key) & (result.tables[key].confidence
-                                                      >= p.confident), c, np.nan)
-                    for key, c in zip(VE_KEYS, changes, strict=True)]
+            sure = [np.where(cells & (result.tables[key].confidence >= p.confident), c, np.nan)
+                    for key, cells, c in zip(VE_KEYS, inside, changes, strict=True)]
+            worth = self._worth()
             held = any(bool(((result.tables[key].stats.held_reason == "ci_too_wide")
-                             & self._worth()).any()) for key in VE_KEYS)
+                             & worth).any()) for key in VE_KEYS)
             converged = max(_mask_move(c) for c in sure) <= p.converged_pct and not held
             changed = sum(int(np.isfinite(c).sum()) for c in changes)
             if changed:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import numpy.typing as npt
 
 from dynoai_desktop.core.build_spec import (
     STAGE_MAX,
@@ -314,6 +315,22 @@ def bike_true_ve(bike: ShopBike) -> tuple[Table, Table]:
     engine = EngineModel(preset_for_build(bike.build, name=f"shop bike {bike.index + 1}"),
                          bike.weather.baro_kpa, bike.bike_seed)
     return true_ve_table(engine, FRONT), true_ve_table(engine, REAR)
+
+
+TUNED_ZONE = ((2000.0, 5000.0), (50.0, 100.0))
+"""rpm and MAP (kPa) a shop session sweeps, holds and pulls in every round: where its tuned
+maps are scored against the truth."""
+
+
+def ve_error_pct(table: Table, truth: Table,
+                 zone: tuple[tuple[float, float], tuple[float, float]] = TUNED_ZONE
+                 ) -> npt.NDArray[np.float64]:
+    """|``table`` / ``truth`` - 1| in % at the truth's breakpoints inside ``zone`` (rpm, kPa)."""
+    rpm, kpa = np.meshgrid(truth.row_breakpoints, truth.col_breakpoints, indexing="ij")
+    (r0, r1), (k0, k1) = zone
+    inside = (rpm >= r0) & (rpm <= r1) & (kpa >= k0) & (kpa <= k1)
+    ratio = np.asarray(table.lookup(rpm, kpa), dtype=np.float64) / truth.values
+    return np.abs(ratio - 1.0)[inside] * 100.0
 
 
 def base_map_names(family: EngineFamily | str, stage: int) -> tuple[str, str]:
