@@ -17,3 +17,15 @@ def demo_base_tables() -> tuple[list[Table], str]:
     folder = RESOURCES_DIR / "tables"
     tables = [read_table_csv(folder / name) for name in DEMO_TABLES]
     return tables, f"Demo base map (Twin Cam 103 class, generated; not from a real bike): {folder}"
+
+
+BASE_MAPS_DIR = RESOURCES_DIR / "base_maps"
+
+
+def base_map_tables(family: str, stage: int) -> tuple[Table, Table]:
+    """The shipped generic base VE maps (front, rear) for an engine family (its BuildSpec value,
+    "twin_cam_103") at ``stage`` (0 stock ... 4): ``resources/base_maps/<family>_stage<k>_*.csv``.
+    """
+    names = (f"{family}_stage{stage}_front.csv", f"{family}_stage{stage}_rear.csv")
+    front, rear = (read_table_csv(BASE_MAPS_DIR / name) for name in names)
+    return front, rear

@@ -8,12 +8,13 @@ catalog's folder so the whole store can move), and each tune version's locked an
 cells (schema 3), and each vehicle's coverage: what every run put into the cells of each of its
 VE tables, good-sample weight and raw hits, kept once per run so they add up over all its runs
 (schema 4), and each session's training record, with records imported from other shops' datasets
-beside them (schema 5). ARCHITECTURE.md "Storage".
+beside them (schema 5), and the model registry: every model version, the active one per kind and
+scope, and their history (schema 6). ARCHITECTURE.md "Storage".
 
 One module per part, each a mixin over :class:`CatalogBase` (``connection``: opening, damage
 checks, migrating): ``tunes``, ``shop`` (customers, vehicles, sessions), ``runs``, ``coverage``,
 ``training``; ``records`` holds the frozen records they return and ``schema`` the migrations.
-Models will join the same way: a further module and a further migration in
+``models`` (the model registry's rows) joined the same way, with a further migration in
 :data:`~dynoai_desktop.storage.catalog.schema.MIGRATIONS`.
 
 The app opens it with :func:`open_catalog_at_start`, which no damaged file can stop.
@@ -36,6 +37,7 @@ from dynoai_desktop.storage.catalog.errors import (
     CatalogTooNew,
     CatalogUnavailable,
 )
+from dynoai_desktop.storage.catalog.models import ModelEvent, ModelRow, ModelsMixin
 from dynoai_desktop.storage.catalog.records import (
     RUN_STATUSES,
     RUNS_DIR,
@@ -64,6 +66,8 @@ __all__ = [
     "CatalogUnavailable",
     "CoverageRecord",
     "Customer",
+    "ModelEvent",
+    "ModelRow",
     "RunRecord",
     "Session",
     "TuneRecord",
@@ -74,7 +78,8 @@ __all__ = [
 ]
 
 
-class Catalog(TunesMixin, ShopMixin, RunsMixin, CoverageMixin, TrainingMixin, CatalogBase):
+class Catalog(TunesMixin, ShopMixin, RunsMixin, CoverageMixin, TrainingMixin, ModelsMixin,
+              CatalogBase):
     """Open (creating or migrating as needed) the catalog at ``path``, by default
     ``default_data_dir() / CATALOG_FILE``; raises CatalogDamaged, CatalogTooNew or
     CatalogUnavailable when it cannot."""

@@ -145,6 +145,46 @@ def _v4_to_v5(db: sqlite3.Connection) -> None:
     )
 
 
+def _v5_to_v6(db: sqlite3.Connection) -> None:
+    # The model registry (ml.registry): one row per model version with its artifact folder
+    # (relative to the catalog's folder), the SHA-256 of every artifact file and the version's
+    # metadata; the active version per model kind and scope; and each kind and scope's history
+    # (trained, refused by the gate, activated, rolled back, imported) with its figures.
+    if not db.in_transaction:
+        db.execute("BEGIN")
+    db.execute(
+        """CREATE TABLE model_versions (
+            kind TEXT NOT NULL,              -- 'base_ve', ...
+            scope TEXT NOT NULL,             -- 'shop', 'family:<family>', 'vehicle:<id>'
+            version INTEGER NOT NULL,        -- 1, 2, ... per kind and scope
+            created_at TEXT NOT NULL,
+            folder TEXT NOT NULL,            -- the artifacts' folder, relative to the catalog's
+            artifacts_json TEXT NOT NULL,    -- {file name: SHA-256 hex}
+            metadata_json TEXT NOT NULL,
+            PRIMARY KEY (kind, scope, version)
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE model_active (
+            kind TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            PRIMARY KEY (kind, scope)
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE model_events (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            version INTEGER,                 -- null for a refused candidate
+            at TEXT NOT NULL,
+            event TEXT NOT NULL,             -- trained, refused, activated, rolled back, imported
+            detail_json TEXT NOT NULL DEFAULT '{}'
+        )"""
+    )
+
+
 # MIGRATIONS[n] brings a version-n database to version n+1 (PRAGMA user_version).
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _v0_to_v1,
@@ -152,5 +192,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _v2_to_v3,
     _v3_to_v4,
     _v4_to_v5,
+    _v5_to_v6,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
