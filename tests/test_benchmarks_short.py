@@ -22,6 +22,13 @@ MAIN_GUARD = re.compile(r'^if __name__ == "__main__":', re.MULTILINE)
 # A script needs Qt when it imports it or drives a Qt platform (starts the GUI app).
 NEEDS_QT = re.compile(r"\bPySide6\b|\bpyqtgraph\b|\bdynoai_desktop\.ui\b|\bQT_QPA_PLATFORM\b")
 FIGURE = re.compile(r"\d+\.\d+")
+GOAL_LINES: dict[str, tuple[str, ...]] = {
+    "base_ve_model.py": (r"^held-out MAE vs true VE .*\d+\.\d+ %.*: (PASS|MISS)\)$",
+                         r"^closed loop vs true VE .*\d+\.\d+ %.*: (PASS|MISS)\)$",
+                         r"^held-out 90 % interval coverage .*\d+\.\d+%.*: (PASS|MISS)\)"),
+}
+"""The lines a script's short mode must print beyond a figure: one per goal it measures, with
+its verdict (checked in the same run, so a script is not run twice)."""
 
 
 def benchmark_files() -> list[Path]:
@@ -53,6 +60,9 @@ def assert_printed_figures(script: Path, done: subprocess.CompletedProcess[str])
     assert done.returncode == 0, f"{script.name} --short exited {done.returncode}\n{output}"
     assert done.stdout.strip(), f"{script.name} --short printed nothing\n{output}"
     assert FIGURE.search(done.stdout), f"{script.name} --short printed no figure\n{output}"
+    for line in GOAL_LINES.get(script.name, ()):
+        assert re.search(line, done.stdout, re.MULTILINE), (
+            f"{script.name} --short printed no line like {line!r}\n{output}")
 
 
 def test_the_benchmarks_are_found() -> None:

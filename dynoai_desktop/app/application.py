@@ -15,6 +15,7 @@ from pathlib import Path
 from dynoai_desktop.app.autotune_session import AutotuneSession
 from dynoai_desktop.app.coverage_session import CoverageSession
 from dynoai_desktop.app.live_session import LiveSession, TuneSink
+from dynoai_desktop.app.models_session import ModelsSession
 from dynoai_desktop.app.run_library import RunLibrary
 from dynoai_desktop.app.settings import AppSettings
 from dynoai_desktop.app.training_session import TrainingSession
@@ -46,8 +47,8 @@ class DemoStart:
 
 class DynoApp:
     """The application's state: ``settings``, ``tune``, ``live``, ``runs``, ``autotune``,
-    ``coverage``, ``training`` and what happened at start-up (``notices``). ``close`` saves and
-    stops everything."""
+    ``coverage``, ``training``, ``models`` and what happened at start-up (``notices``).
+    ``close`` saves and stops everything."""
 
     def __init__(self, config_dir: Path | None = None, demo: DemoStart | None = None) -> None:
         self.notices: list[str] = []
@@ -68,6 +69,7 @@ class DynoApp:
         self.autotune = AutotuneSession(self.tune, self.live)
         self.coverage = CoverageSession(self.live, self.runs, self.tune, self.settings)
         self.training = TrainingSession(self.catalog, self.runs, self.live)
+        self.models = ModelsSession(self.catalog, self.training, self.runs, self.tune, self.live)
         self.live.run_tune = self.tune.version_for_run  # each run names the tables it ran on
         if demo is not None:  # the virtual bike's calibration; a real bike's tune is opened
             if demo.ecm_tables:
@@ -129,6 +131,7 @@ class DynoApp:
         """Stop recording (the run is saved), reading and analysing; finish the training
         extraction running (the rest is caught up at the next start); close the catalog."""
         self.live.close()
+        self.models.close()
         self.training.close()
         if self.catalog is not None:
             self.catalog.close()

@@ -470,14 +470,32 @@ def _take(columns: Mapping[str, FloatArray], mask: npt.NDArray[np.bool_]
     return {k: v[mask] for k, v in columns.items()}
 
 
+def _opened(bike: ShopBike, base_maps: tuple[Table, Table], profile: SessionProfile
+            ) -> _Session:
+    """A session's cell on ``base_maps``, warmed up and with its baseline pulls run (the first
+    autotune round learns from them too)."""
+    session = _Session(bike, base_maps, profile)
+    session.warm_up()
+    session.dyno_sheet("baseline pulls")
+    return session
+
+
+def autotune_versions(bike: ShopBike, base_maps: tuple[Table, Table], rounds: int,
+                      profile: SessionProfile | None = None) -> tuple[PlayedVersion, ...]:
+    """The start of :func:`play_session` up to ``rounds`` autotune rounds: the tune versions
+    (the base map first, then each round that changed a cell; fewer when one converged). For
+    comparing base maps by what a few rounds make of them (benchmarks/base_ve_model.py)."""
+    session = _opened(bike, base_maps, replace(profile or SessionProfile(), max_rounds=rounds))
+    session.autotune_rounds()
+    return tuple(session.versions)
+
+
 def play_session(bike: ShopBike, base_maps: tuple[Table, Table],
                  profile: SessionProfile | None = None) -> PlayedSession:
     """Tune ``bike`` from ``base_maps`` (front, rear: its family and stage's generic map)."""
     started = time.perf_counter()
     profile = profile or SessionProfile()
-    session = _Session(bike, base_maps, profile)
-    session.warm_up()
-    session.dyno_sheet("baseline pulls")
+    session = _opened(bike, base_maps, profile)
     rounds, converged, moves = session.autotune_rounds()
     session.dyno_sheet("final pulls")
     decel = session.decel_test()

@@ -199,28 +199,31 @@ class BaseVeModel:
         mean, lo, hi = predict_log(self.estimators, X)
         return mean, lo - self.widening, hi + self.widening
 
+    def learned_mask(self, table: Table) -> npt.NDArray[np.bool_]:
+        """Which cells of ``table`` (a MAP table) the model learned."""
+        learned = set(self.learned)
+        if table.col_axis != "map_kpa":
+            return np.zeros(table.shape, dtype=bool)
+        return np.array([[(float(r), float(k)) in learned for k in table.col_breakpoints]
+                         for r in table.row_breakpoints], dtype=bool).reshape(table.shape)
+
     def predict(self, build: BuildSpec, air: Air, stage_front: Table, stage_rear: Table
                 ) -> BaseVePrediction:
         """The predicted tables on the stage maps' axes (learned cells only; the rest keep the
         stage map's value)."""
-        learned = set(self.learned)
         out = []
         for cylinder, stage in zip(CYLINDERS, (stage_front, stage_rear), strict=True):
             rpm, load = np.meshgrid(stage.row_breakpoints, stage.col_breakpoints, indexing="ij")
-            mask = np.array([[(float(r), float(k)) in learned for r, k in zip(rr, kk,
-                                                                                strict=True)]
-                             for rr, kk in zip(rpm, load, strict=True)], dtype=bool)
+            mask = self.learned_mask(stage)
             values = np.array(stage.values, dtype=np.float64)
             lower = np.full(values.shape, np.nan)
             upper = np.full(values.shape, np.nan)
-            if stage.col_axis == "map_kpa" and mask.any():
+            if mask.any():
                 mean, lo, hi = self.predict_rows(cell_features(build, air, rpm[mask],
                                                                load[mask], cylinder))
                 base = values[mask]
                 values[mask] = np.round(base * np.exp(mean), 2)
                 lower[mask] = base * np.exp(lo)
                 upper[mask] = base * np.exp(hi)
-            else:
-                mask[:] = False
             out.append(CylinderPrediction(stage.with_values(values), lower, upper, mask, stage))
         return BaseVePrediction(out[0], out[1])

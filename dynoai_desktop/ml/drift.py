@@ -32,6 +32,11 @@ _ENUMS = {"engine_family": list(EngineFamily), "exhaust": list(Exhaust),
           "air_cleaner": list(AirCleaner)}
 
 
+def category_index(feature: str, label: str) -> float:
+    """The feature column's value for a category's label ("two_into_one" -> its index)."""
+    return float([m.value for m in _ENUMS[feature]].index(label))
+
+
 def _rows(sessions: Sequence[TuningSession]) -> list[tuple[str, list[float]]]:
     out = []
     for session in sessions:

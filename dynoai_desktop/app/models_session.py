@@ -1,0 +1,406 @@
+"""The shop's models for the panels (Qt-free): the registry's versions and history, training in
+the background with progress and cancel, its triggers, the drift of new sessions, and the AI
+suggestions for the open session's vehicle.
+
+**Training** runs on one worker thread (``models``) with its BLAS/OpenMP threads limited to one
+(threadpoolctl), so the acquisition and the live panels keep the other core. The catalog is
+read, and the trained version stored, on the UI thread: :meth:`ModelsSession.poll` (the panel's
+timer) takes the worker's result in. **Triggers** (checked by :meth:`maybe_train`, which the
+panel's timer calls): at least ``TRAIN_AFTER_SESSIONS`` sessions the active model has not seen,
+or ``TRAIN_AFTER_DAYS`` days since it was trained and at least one new session, and in both
+cases the app idle (not recording) for ``IDLE_BEFORE_TRAINING_S``.
+
+**Suggestions**: the open session's vehicle's build -> the active model (vehicle, then family,
+then shop scope; the shipped prior when the shop has none) -> one predicted-base-map overlay per
+MAP VE table of the tune shown. Previewing and applying go through the tune's overlay mechanism
+(its authority limits and undo), as autotune's corrections do.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from dynoai_desktop.app.events import Event
+from dynoai_desktop.core.build_spec import BuildSpec
+from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.core.overlay import OverlayPreview, OverlayRecord
+from dynoai_desktop.core.tune import VE_FRONT_MAP, VE_REAR_MAP
+from dynoai_desktop.ml.base_ve import KIND, BaseVeModel
+from dynoai_desktop.ml.drift import DriftReport, check_drift
+from dynoai_desktop.ml.errors import ModelError
+from dynoai_desktop.ml.features import Air
+from dynoai_desktop.ml.registry import ModelRegistry, ModelVersion
+from dynoai_desktop.ml.suggest import (
+    Suggestion,
+    drivers,
+    similar_builds,
+    suggestion_for,
+    typical_values,
+)
+from dynoai_desktop.ml.train import FITS, TrainResult, train_base_ve
+from dynoai_desktop.ml.training.records import TuningSession
+from dynoai_desktop.storage.catalog import Catalog, ModelEvent
+from dynoai_desktop.storage.resources import base_map_tables
+
+if TYPE_CHECKING:
+    from dynoai_desktop.app.live_session import LiveSession
+    from dynoai_desktop.app.run_library import RunLibrary
+    from dynoai_desktop.app.training_session import TrainingSession
+    from dynoai_desktop.app.tune_session import TuneSession
+
+WORKER_NAME = "models"
+TRAIN_AFTER_SESSIONS = 10
+TRAIN_AFTER_DAYS = 7.0
+IDLE_BEFORE_TRAINING_S = 600.0
+TUNE_TABLES = {"front": VE_FRONT_MAP, "rear": VE_REAR_MAP}
+"""The tune's MAP VE tables a predicted base map is offered for."""
+
+
+@dataclass(frozen=True)
+class TrainingState:
+    """What background training is doing, for the model page."""
+
+    running: bool = False
+    done: int = 0
+    total: int = FITS
+    step: str = ""
+    message: str = ""  # the last training's outcome (or why it failed)
+    reason: str = ""  # what started it: "asked", "10 new sessions", ...
+
+
+@dataclass
+class _Job:
+    future: Future[TrainResult]
+    cancel: threading.Event
+    scope: str
+    reason: str
+    progress: list[Any] = field(default_factory=lambda: [0, FITS, "starting"])
+
+
+def _train_job(sessions: list[TuningSession], scope: str, active: BaseVeModel | None,
+               active_version: int | None, previous: list[str], job: _Job) -> TrainResult:
+    def progress(done: int, total: int, what: str) -> None:
+        job.progress[:] = [done, total, what]
+
+    with threadpool_limits(limits=1):
+        return train_base_ve(sessions, scope, active, active_version, previous,
+                             progress=progress, cancelled=job.cancel.is_set)
+
+
+class ModelsSession:
+    """The models and the suggestions; ``changed`` (and ``version``) when either changes.
+    Everything but the training job runs on the UI thread."""
+
+    def __init__(self, catalog: Catalog | None, training: TrainingSession, runs: RunLibrary,
+                 tune: TuneSession, live: LiveSession,
+                 registry: Callable[[Catalog], ModelRegistry] = ModelRegistry,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.registry = registry(catalog) if catalog is not None else None
+        self.training_data = training
+        self.runs = runs
+        self.tune = tune
+        self.live = live
+        self.version = 0
+        self.changed = Event("models or suggestions changed")
+        self.problem = "" if catalog is not None else (
+            "the catalog is not open (see the message at start-up): models need it")
+        self.state = TrainingState()
+        self.suggestions: list[Suggestion] = []
+        self.suggestion_note = ""
+        self._executor: ThreadPoolExecutor | None = None
+        self._job: _Job | None = None
+        self._clock = clock
+        self._idle_since = clock()
+        self._closed = False
+
+    # ------------------------------------------------------------------ listing
+    def _emit(self) -> None:
+        self.version += 1
+        self.changed.emit()
+
+    def versions(self) -> list[ModelVersion]:
+        return self.registry.versions(KIND) if self.registry is not None else []
+
+    def active(self, scope: str = "shop") -> ModelVersion | None:
+        """The active version of ``scope`` (the prior in the shop scope when the shop has
+        none); None with ``problem`` saying why."""
+        if self.registry is None:
+            return None
+        try:
+            return self.registry.active(KIND, scope)
+        except ModelError as exc:
+            self.problem = str(exc)
+            return None
+
+    def history(self) -> list[ModelEvent]:
+        return self.registry.catalog.model_events(KIND) if self.registry is not None else []
+
+    def sessions(self) -> list[TuningSession]:
+        """The training data: the shop's records not excluded, and the imported ones."""
+        return list(self.training_data.dataset().sessions)
+
+    def new_sessions(self, version: ModelVersion | None = None) -> list[TuningSession]:
+        """Sessions the version (the active shop one by default) did not learn or validate on."""
+        version = version or self.active()
+        seen: set[str] = set()
+        if version is not None:
+            seen = set(version.metadata.get("training_sessions", [])) | set(
+                version.metadata.get("held_out_sessions", []))
+        return [s for s in self.sessions() if s.session_id not in seen]
+
+    def drift(self) -> DriftReport:
+        """The new sessions against what the active model was trained on."""
+        version = self.active()
+        if version is None or version.prior and not self.sessions():
+            return DriftReport()
+        return check_drift(version.metadata.get("data_stats", {}), self.new_sessions(version))
+
+    # ------------------------------------------------------------------ changing versions
+    def _registry(self) -> ModelRegistry:
+        if self.registry is None:
+            raise InputError(self.problem)
+        return self.registry
+
+    def rollback(self, scope: str = "shop") -> ModelVersion:
+        version = self._registry().rollback(KIND, scope)
+        self.suggestions = []
+        self._emit()
+        return version
+
+    def activate(self, scope: str, number: int) -> ModelVersion:
+        version = self._registry().activate(KIND, scope, number)
+        self.suggestions = []
+        self._emit()
+        return version
+
+    # ------------------------------------------------------------------ training
+    @property
+    def training(self) -> bool:
+        return self._job is not None
+
+    def train(self, scope: str = "shop", reason: str = "asked") -> None:
+        """Start training a new version of ``scope`` in the background (InputError when one is
+        training, or there is no catalog)."""
+        registry = self._registry()
+        if self._job is not None:
+            raise InputError("a model is training already; wait for it or cancel it")
+        sessions = self.sessions()
+        active_version: int | None = None
+        active_model: BaseVeModel | None = None
+        previous: list[str] = []
+        number = registry.catalog.active_model_version(KIND, scope)
+        if number is not None:
+            current = registry.version(KIND, scope, number)
+            active_model, active_version = registry.load(current), number
+            previous = [*current.metadata.get("training_sessions", []),
+                        *current.metadata.get("held_out_sessions", [])]
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=WORKER_NAME)
+        job = _Job(Future(), threading.Event(), scope, reason)
+        job.future = self._executor.submit(_train_job, sessions, scope, active_model,
+                                           active_version, previous, job)
+        self._job = job
+        self.state = TrainingState(True, 0, FITS, "starting", self.state.message, reason)
+        self._emit()
+
+    def cancel(self) -> None:
+        if self._job is not None:
+            self._job.cancel.set()
+
+    def poll(self) -> bool:
+        """Take a finished training in (store it, or its refusal) and refresh the progress; True
+        when something changed."""
+        job = self._job
+        if job is None:
+            return False
+        if not job.future.done():
+            done, total, step = job.progress
+            if (done, step) != (self.state.done, self.state.step):
+                self.state = replace(self.state, done=done, total=total, step=step)
+                self._emit()
+                return True
+            return False
+        self._job = None
+        self._idle_since = self._clock()
+        try:
+            result = job.future.result()
+        except ModelError as exc:
+            message = str(exc)
+        except Exception as exc:  # noqa: BLE001 - a failed training must not take the app down
+            message = f"training failed: {type(exc).__name__}: {exc}"
+        else:
+            message = self._take(job, result)
+        self.state = TrainingState(False, 0, FITS, "", message, job.reason)
+        self._emit()
+        return True
+
+    def _take(self, job: _Job, result: TrainResult) -> str:
+        registry = self._registry()
+        if result.cancelled or result.model is None:
+            return "training cancelled; the active version stays"
+        if not result.accepted:
+            registry.record_refusal(KIND, job.scope, result.metadata)
+            return f"new version {result.reason}; the active version stays"
+        version = registry.save(KIND, job.scope, result.model, result.metadata, activate=True)
+        self.suggestions = []
+        return f"{version.label} ({job.scope}) {result.reason}"
+
+    def wait(self, timeout_s: float = 600.0) -> bool:
+        """Wait for the training running to finish and take it in (tests, scripts)."""
+        job = self._job
+        if job is None:
+            return True
+        try:
+            job.future.result(timeout_s)
+        except TimeoutError:
+            return False
+        except Exception:  # noqa: BLE001 - poll() reports it
+            pass
+        self.poll()
+        return True
+
+    def due(self, now_s: float | None = None, today: datetime | None = None) -> str | None:
+        """Why training should start now, or None (see the module's doc)."""
+        if self.registry is None or self._job is not None or self.live.recording:
+            self._idle_since = self._clock() if self.live.recording else self._idle_since
+            return None
+        now_s = self._clock() if now_s is None else now_s
+        if now_s - self._idle_since < IDLE_BEFORE_TRAINING_S:
+            return None
+        number = self.registry.catalog.active_model_version(KIND, "shop")
+        current = None if number is None else self.registry.version(KIND, "shop", number)
+        fresh = len(self.new_sessions(current or self.active()))
+        if fresh >= TRAIN_AFTER_SESSIONS:
+            return f"{fresh} new sessions"
+        if current is not None and fresh:
+            try:
+                trained = datetime.fromisoformat(current.created_at)
+            except ValueError:
+                return None
+            days = ((today or datetime.now().astimezone()) - trained).total_seconds() / 86400
+            if days >= TRAIN_AFTER_DAYS:
+                return f"{days:.0f} days since the last training"
+        return None
+
+    def maybe_train(self) -> bool:
+        """Start training when a trigger says so (the panel's timer calls this)."""
+        reason = self.due()
+        if reason is None:
+            return False
+        try:
+            self.train("shop", reason)
+        except (InputError, ModelError) as exc:
+            self.state = replace(self.state, message=f"automatic training: {exc}")
+            self._idle_since = self._clock()
+            self._emit()
+            return False
+        return True
+
+    def close(self) -> None:
+        self._closed = True
+        self.cancel()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+        self._job = None
+
+    # ------------------------------------------------------------------ suggestions
+    def build(self) -> tuple[BuildSpec, str] | None:
+        """The open session's vehicle's build and name, or None."""
+        session = self.runs.session
+        catalog = self.registry.catalog if self.registry is not None else None
+        if session is None or catalog is None:
+            return None
+        vehicle = catalog.vehicle(session.vehicle_id)
+        return vehicle.build_spec, vehicle.name
+
+    def scopes(self, build: BuildSpec) -> list[str]:
+        session = self.runs.session
+        vehicle = [] if session is None else [f"vehicle:{session.vehicle_id}"]
+        return [*vehicle, f"family:{build.engine_family.value}", "shop"]
+
+    def suggest(self, air: Air | None = None) -> list[Suggestion]:
+        """Predict the open vehicle's base map and offer it for the tune's MAP VE tables."""
+        self.suggestions, self.suggestion_note = [], ""
+        found = self.build()
+        if found is None or self.registry is None:
+            self.suggestion_note = ("Open a session for a vehicle (its build tells the model "
+                                    "what to predict) to get a predicted base map.")
+            self._emit()
+            return []
+        build, name = found
+        air = air or Air.at_altitude(build.altitude_m)
+        try:
+            version = self.registry.resolve(KIND, self.scopes(build))
+            model = self.registry.load(version)
+            stage = base_map_tables(build.engine_family.value, build.stage)
+        except (ModelError, InputError, OSError) as exc:
+            self.suggestion_note = str(exc)
+            self._emit()
+            return []
+        prediction = model.predict(build, air, *stage).cylinders()
+        why = self._why(version, model, build, air, stage)
+        out = []
+        for cylinder, table_name in TUNE_TABLES.items():
+            if table_name not in self.tune.table_names:
+                continue
+            try:
+                out.append(suggestion_for(prediction[cylinder], self.tune.table(table_name),
+                                          why))
+            except InputError as exc:
+                self.suggestion_note = str(exc)
+        self.suggestions = out
+        source = "prior, simulated shop history" if version.prior else "this shop"
+        self.suggestion_note = (
+            f"Predicted base map for {name} ({build.summary}) by base_ve {version.scope} "
+            f"{version.label} ({source}; learned from {version.sessions_learned} sessions).")
+        self._emit()
+        return out
+
+    def _why(self, version: ModelVersion, model: BaseVeModel, build: BuildSpec, air: Air,
+             stage: tuple[Any, Any]) -> list[str]:
+        lines = []
+        stats = version.metadata.get("data_stats", {})
+        try:
+            sessions = self.sessions()
+        except InputError:
+            sessions = []
+        for similar in similar_builds(build, air, sessions):
+            lines.append(f"similar build: {similar.vehicle} ({similar.summary})")
+        for feature, effect in drivers(model, build, air, *stage, typical_values(stats)):
+            lines.append(f"driven by {feature.replace('_', ' ')}: {effect:+.1f} % VE vs the "
+                         "shop's typical build")
+        return lines
+
+    def _find(self, key: str) -> Suggestion:
+        for s in self.suggestions:
+            if s.key == key:
+                return s
+        raise InputError(f"no suggestion {key!r}; ask for suggestions again")
+
+    def preview(self, key: str, selection: np.ndarray | None = None) -> OverlayPreview:
+        return self.tune.preview_overlay(self._find(key).overlay, selection)
+
+    def apply(self, key: str, selection: np.ndarray | None = None) -> OverlayRecord:
+        """Apply the suggestion (only ``selection`` of its cells, when given) through the
+        tune's overlay mechanism: limited, one undoable step, a version of its own."""
+        record = self.tune.apply_overlay(self._find(key).overlay, selection)
+        self._set_status(key, "applied")
+        return record
+
+    def reject(self, key: str) -> None:
+        self._set_status(key, "rejected")
+
+    def _set_status(self, key: str, status: str) -> None:
+        self.suggestions = [s.with_status(status) if s.key == key else s
+                            for s in self.suggestions]
+        self._emit()
