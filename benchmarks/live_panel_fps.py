@@ -18,6 +18,7 @@ process' CPU, and the dyno line's latency to the buffer (p50/p99, as in acquisit
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/live_panel_fps.py --seconds 10
     .venv/bin/python benchmarks/live_panel_fps.py --short     # 2 s at 1x: proves it runs
     ... --rates 10 --autotune     # with the live autotune accumulating on its worker
+    ... --train-models /tmp/shop200.json   # the shop's model training all the while (issue 19)
 
 Without a display (no ``DISPLAY``/``WAYLAND_DISPLAY``) it runs offscreen.
 """
@@ -31,6 +32,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -57,8 +59,10 @@ from dynoai_desktop.acquisition.acquisition import (  # noqa: E402
 )
 from dynoai_desktop.acquisition.analysis import AnalysisWorker  # noqa: E402
 from dynoai_desktop.acquisition.ring_buffer import SampleRingBuffer  # noqa: E402
+from dynoai_desktop.app.models_session import train_limited  # noqa: E402
 from dynoai_desktop.core.autotune.live import LiveAutotune  # noqa: E402
 from dynoai_desktop.core.display import DisplayUnits  # noqa: E402
+from dynoai_desktop.ml.training.dataset import load  # noqa: E402
 from dynoai_desktop.storage.resources import demo_base_tables  # noqa: E402
 from dynoai_desktop.ui.gc_on_gui_thread import GuiThreadGarbageCollector  # noqa: E402
 from dynoai_desktop.ui.panels.live_logging import LiveLoggingPanel  # noqa: E402
@@ -165,8 +169,34 @@ def live_autotune(acq: Acquisition) -> tuple[AnalysisWorker, QTimer]:
     return worker, poll
 
 
+class BackgroundTraining:
+    """The app's model training (``app.models_session.train_limited``: one worker thread, its
+    BLAS/OpenMP threads limited to one) on ``sessions``, started again as each one ends, until
+    stopped: training runs for the whole measurement."""
+
+    def __init__(self, sessions: list) -> None:
+        self.sessions = sessions
+        self.stopping = threading.Event()
+        self.trainings: list[float] = []  # seconds each completed training took
+        self.thread = threading.Thread(target=self._run, name="models", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stopping.is_set():
+            start = time.monotonic()
+            result = train_limited(self.sessions, cancelled=self.stopping.is_set)
+            if not result.cancelled:
+                self.trainings.append(time.monotonic() - start)
+
+    def stop(self) -> str:
+        self.stopping.set()
+        self.thread.join()
+        done = ", ".join(f"{t:.0f} s" for t in self.trainings) or "none finished"
+        return f"model training on {len(self.sessions)} sessions meanwhile: {done}"
+
+
 def measure(app: QApplication, rate: float, history: str, window_s: float,
-            seconds: float, autotune: bool = False) -> Figures:
+            seconds: float, autotune: bool = False, sessions: list | None = None) -> Figures:
     with served_cell(rate) as devices:
         buffer = live_buffer()
         t0 = time.monotonic() - HISTORY_S  # the history ends now on the rows' clock
@@ -189,6 +219,7 @@ def measure(app: QApplication, rate: float, history: str, window_s: float,
         heartbeat.timeout.connect(lambda: gaps.append(clock.restart() / 1000.0))
         tid = threading.get_native_id()
         with acq:
+            training = BackgroundTraining(sessions) if sessions else None
             _wait(app, SETTLE_S)
             tap.clear()
             paints0, frames0 = counter.paints, panel.repaints
@@ -201,6 +232,8 @@ def measure(app: QApplication, rate: float, history: str, window_s: float,
             heartbeat.stop()
             gui, cpu = gui_thread_cpu_s(tid) - gui0, time.process_time() - cpu0
             paints, frames = counter.paints - paints0, panel.repaints - frames0
+            if training is not None:
+                print(training.stop(), flush=True)
         if worker is not None:
             worker[1].stop()
             rows = worker[0].result("autotune")
@@ -235,7 +268,11 @@ def main(argv: list[str] | None = None) -> None:
                         help="2 s at 1x, clean history, 20 s window (a test runs this)")
     parser.add_argument("--autotune", action="store_true",
                         help="the live autotune accumulating every row on its worker meanwhile")
+    parser.add_argument("--train-models", type=Path, metavar="DATASET.json",
+                        help="train the base-VE model on this training data in the background "
+                             "all the while, as the app's model worker does")
     args = parser.parse_args(argv)
+    sessions = list(load(args.train_models).sessions) if args.train_models else None
     cases = [(r, h, w) for r in args.rates for h in args.histories.split(",")
              for w in args.windows]
     seconds = args.seconds
@@ -248,9 +285,11 @@ def main(argv: list[str] | None = None) -> None:
     screen = app.primaryScreen()
     print(f"platform {app.platformName()}, screen {screen.refreshRate():g} Hz, "
           f"{seconds:g} s per case, {HISTORY_S / 60:g} min of history in the buffer"
-          + (", live autotune accumulating" if args.autotune else ""), flush=True)
+          + (", live autotune accumulating" if args.autotune else "")
+          + (f", model training on {args.train_models}" if sessions else ""), flush=True)
     for rate, history, window_s in cases:
-        print(measure(app, rate, history, window_s, seconds, args.autotune).line(), flush=True)
+        print(measure(app, rate, history, window_s, seconds, args.autotune, sessions).line(),
+              flush=True)
     collector.stop()
 
 

@@ -46,7 +46,7 @@ from dynoai_desktop.ml.suggest import (
     suggestion_for,
     typical_values,
 )
-from dynoai_desktop.ml.train import FITS, TrainResult, train_base_ve
+from dynoai_desktop.ml.train import FITS, Progress, TrainResult, train_base_ve
 from dynoai_desktop.ml.training.records import TuningSession
 from dynoai_desktop.storage.catalog import Catalog, ModelEvent
 from dynoai_desktop.storage.resources import base_map_tables
@@ -86,14 +86,24 @@ class _Job:
     progress: list[Any] = field(default_factory=lambda: [0, FITS, "starting"])
 
 
+def train_limited(sessions: list[TuningSession], scope: str = "shop",
+                  active: BaseVeModel | None = None, active_version: int | None = None,
+                  previous: list[str] | None = None, progress: Progress | None = None,
+                  cancelled: Callable[[], bool] = lambda: False) -> TrainResult:
+    """``ml.train.train_base_ve`` with its BLAS/OpenMP threads limited to one: what the app's
+    worker runs (and benchmarks/live_panel_fps.py --train-models beside the live panel)."""
+    with threadpool_limits(limits=1):
+        return train_base_ve(sessions, scope, active, active_version, previous or [],
+                             progress=progress, cancelled=cancelled)
+
+
 def _train_job(sessions: list[TuningSession], scope: str, active: BaseVeModel | None,
                active_version: int | None, previous: list[str], job: _Job) -> TrainResult:
     def progress(done: int, total: int, what: str) -> None:
         job.progress[:] = [done, total, what]
 
-    with threadpool_limits(limits=1):
-        return train_base_ve(sessions, scope, active, active_version, previous,
-                             progress=progress, cancelled=job.cancel.is_set)
+    return train_limited(sessions, scope, active, active_version, previous, progress,
+                         job.cancel.is_set)
 
 
 class ModelsSession:

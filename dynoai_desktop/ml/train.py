@@ -14,8 +14,8 @@ tuned VE lies inside the stated 90 % interval.
 
 **Gate.** A candidate becomes active only if on the held-out groups it beats the stage map and
 does not regress against the active version (re-scored on the same held-out sessions now):
-``mae_pct <= active's × (1 + GATE_TOLERANCE)``. Otherwise it is refused and the active version
-stays.
+``mae_pct <= max(active's × (1 + GATE_TOLERANCE), active's + GATE_TOLERANCE_PCT)``. Otherwise
+it is refused and the active version stays.
 """
 
 from __future__ import annotations
@@ -52,6 +52,10 @@ MIN_TRAIN_GROUPS = 4
 CV_FOLDS = 5
 HELD_OUT_SHARE = 5  # one group in five (by hash) is held out
 GATE_TOLERANCE = 0.02
+GATE_TOLERANCE_PCT = 0.1
+"""A candidate may be this much worse than the active version on the held-out sessions, the
+larger of the two: 2 % of its error, or 0.1 % VE (below the 0.1-0.5 % steps a VE table holds,
+so no tuner could see it); anything more is a regression."""
 FITS = (CV_FOLDS + 1) * 3
 """Model fits in one training (progress counts them)."""
 
@@ -185,7 +189,7 @@ def _gate(held: dict[str, Any], active: BaseVeModel | None, held_out: Samples
         return True, (f"accepted: held-out error {mae:.2f} % (stage maps {stage:.2f} %); no "
                       "active version to compare with")
     before = metrics(active, held_out)["mae_pct"]
-    if mae > before * (1.0 + GATE_TOLERANCE):
+    if mae > max(before * (1.0 + GATE_TOLERANCE), before + GATE_TOLERANCE_PCT):
         return False, (f"refused: held-out error {mae:.2f} % is worse than the active "
                        f"version's {before:.2f} % on the same sessions")
     return True, f"accepted: held-out error {mae:.2f} % (active version {before:.2f} %)"

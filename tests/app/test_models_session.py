@@ -1,0 +1,132 @@
+"""The models as the app runs them: training in the background from the shop's training data,
+with progress, cancel and its triggers; and a predicted base map offered for the open vehicle,
+previewed and applied through the tune's overlays (limited, undoable)."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dynoai_desktop.app.application import DynoApp
+from dynoai_desktop.app.models_session import IDLE_BEFORE_TRAINING_S, TRAIN_AFTER_SESSIONS
+from dynoai_desktop.core.build_spec import BuildSpec
+from dynoai_desktop.core.tune import VE_FRONT_MAP, VE_REAR_MAP, Tune
+from dynoai_desktop.ml.base_ve import KIND
+from dynoai_desktop.storage.resources import base_map_tables
+from tests.ml.synthetic_sessions import synthetic_sessions, write_dataset
+
+BUILD = replace(BuildSpec.stock("twin_cam_103"), stage=2, exhaust="two_into_one",
+                air_cleaner="high_flow")
+
+
+@pytest.fixture
+def app():
+    app = DynoApp()
+    yield app
+    app.close()
+
+
+def open_vehicle(app: DynoApp) -> None:
+    customer = app.runs.add_customer("Test customer")
+    vehicle = app.runs.add_vehicle(customer, "2014 Street Glide", BUILD)
+    app.runs.start_session(vehicle)
+    front, rear = base_map_tables(BUILD.engine_family.value, BUILD.stage)
+    tables = [replace(front, name=VE_FRONT_MAP), replace(rear, name=VE_REAR_MAP)]
+    app.tune.show(Tune({t.name: t for t in tables}), "stage 2 base map")
+
+
+def import_history(app: DynoApp, tmp_path: Path, count: int = 36) -> None:
+    path = tmp_path / "history.json"
+    write_dataset(path, synthetic_sessions(count, seed=1))
+    app.training.import_(path)
+
+
+def test_training_runs_in_the_background_and_its_version_becomes_active(app, tmp_path) -> None:
+    import_history(app, tmp_path)
+    assert [v.label for v in app.models.versions()] == ["prior"]
+    app.models.train()
+    assert app.models.training and app.models.state.running
+    assert app.models.wait()
+    assert not app.models.training
+    assert "v1" in app.models.state.message and "accepted" in app.models.state.message
+    versions = app.models.versions()
+    assert [(v.label, v.active) for v in versions] == [("prior", False), ("v1", True)]
+    assert versions[1].sessions_learned > 0
+    assert [e.event for e in app.models.history()] == ["trained", "activated"]
+    assert not app.models.new_sessions()  # every imported session was learned or held out
+
+
+def test_cancelling_keeps_the_active_version(app, tmp_path) -> None:
+    import_history(app, tmp_path)
+    app.models.train()
+    app.models.cancel()
+    assert app.models.wait()
+    assert "cancelled" in app.models.state.message
+    assert [v.label for v in app.models.versions() if v.active] == ["prior"]
+
+
+def test_too_little_data_says_so_with_its_code(app, tmp_path) -> None:
+    import_history(app, tmp_path, count=6)
+    app.models.train()
+    assert app.models.wait()
+    assert app.models.state.message.startswith("DYN-M004 too little data")
+
+
+def test_training_starts_by_itself_after_enough_new_sessions_and_idle_time(tmp_path) -> None:
+    ticks = itertools.count()
+    now = [0.0]
+    app = DynoApp()
+    try:
+        app.models._clock = lambda: now[0]  # noqa: SLF001 - the trigger's clock
+        app.models._idle_since = 0.0  # noqa: SLF001
+        import_history(app, tmp_path, count=TRAIN_AFTER_SESSIONS + 26)
+        assert app.models.due() is None  # not idle long enough yet
+        now[0] = IDLE_BEFORE_TRAINING_S + next(ticks)
+        assert app.models.due() == f"{TRAIN_AFTER_SESSIONS + 26} new sessions"
+        assert app.models.maybe_train()
+        assert app.models.wait()
+        assert app.models.due() is None  # all learned now
+    finally:
+        app.close()
+
+
+def test_a_predicted_base_map_is_offered_previewed_applied_and_undone(app) -> None:
+    assert app.models.suggest() == []
+    assert "Open a session for a vehicle" in app.models.suggestion_note
+    open_vehicle(app)
+    suggestions = app.models.suggest()
+    assert [s.table for s in suggestions] == [VE_FRONT_MAP, VE_REAR_MAP]
+    assert "prior, simulated shop history" in app.models.suggestion_note
+    front = suggestions[0]
+    assert front.cells > 0 and 0.0 < front.confidence <= 1.0
+    assert any(line.startswith("driven by") for line in front.why)
+    preview = app.models.preview(front.key)
+    assert preview.table.name == VE_FRONT_MAP
+    before = app.tune.table(VE_FRONT_MAP).values.copy()
+    record = app.models.apply(front.key)
+    after = app.tune.table(VE_FRONT_MAP).values
+    changed = after != before
+    assert changed.sum() == record.cells_changed > 0
+    assert not changed[~front.overlay.mask].any()
+    limit = app.tune.limits.max_ve_change_pct_per_run
+    assert (np.abs(after[changed] / before[changed] - 1.0) * 100.0 <= limit + 1e-6).all()
+    assert app.models.suggestions[0].status == "applied"
+    app.tune.undo()
+    assert np.array_equal(app.tune.table(VE_FRONT_MAP).values, before)
+    app.models.reject(suggestions[1].key)
+    assert app.models.suggestions[1].status == "rejected"
+
+
+def test_rollback_and_activate_go_through_the_registry(app, tmp_path) -> None:
+    import_history(app, tmp_path)
+    app.models.train()
+    assert app.models.wait()
+    assert app.models.rollback().label == "prior"
+    assert app.models.active().prior
+    assert app.models.activate("shop", 1).label == "v1"
+    assert app.models.active().version == 1
+    assert app.models.registry.catalog.active_model_version(KIND, "shop") == 1
