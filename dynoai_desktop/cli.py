@@ -68,7 +68,8 @@ class _TopLevelParser(_Parser):
 
 
 # Subcommands register here as later issues add them (autotune, simulate, simulate-shop,
-# convert, validate-training-data): name -> (help, add_arguments(parser), run(args) -> exit code).
+# convert, validate-training-data, models, predict-ve): name -> (help, add_arguments(parser),
+# run(args) -> exit code).
 AddArguments = Callable[[argparse.ArgumentParser], None]
 RunCommand = Callable[[argparse.Namespace], int]
 Subcommand = tuple[str, AddArguments, RunCommand]
@@ -77,6 +78,8 @@ Subcommand = tuple[str, AddArguments, RunCommand]
 _SUBCOMMAND_MODULES: dict[str, str] = {
     "autotune": "dynoai_desktop.commands.autotune",
     "convert": "dynoai_desktop.commands.convert",
+    "models": "dynoai_desktop.commands.models",
+    "predict-ve": "dynoai_desktop.commands.predict_ve",
     "simulate": "dynoai_desktop.commands.simulate",
     "simulate-shop": "dynoai_desktop.commands.simulate_shop",
     "validate-training-data": "dynoai_desktop.commands.validate_training_data",

@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from dynoai_desktop.core.errors import InputError  # noqa: E402
 from dynoai_desktop.ml.base_ve import KIND  # noqa: E402
 from dynoai_desktop.ml.registry import (  # noqa: E402
     MANIFEST_FILE,
@@ -27,7 +28,6 @@ from dynoai_desktop.ml.registry import (  # noqa: E402
     sha256,
 )
 from dynoai_desktop.ml.train import train_base_ve  # noqa: E402
-from dynoai_desktop.core.errors import InputError  # noqa: E402
 from dynoai_desktop.ml.training.dataset import load  # noqa: E402
 from dynoai_desktop.storage.file_io import write_bytes_atomic  # noqa: E402
 

@@ -13,7 +13,8 @@ from dynoai_desktop.cli import QT_PACKAGES, main
 NO_QT_CHECK = """
 import sys
 from dynoai_desktop.cli import main
-for argv in (["--help"], ["--version"], ["convert", "--help"]):
+for argv in (["--help"], ["--version"], ["convert", "--help"], ["models", "--help"],
+             ["models", "train", "--help"], ["predict-ve", "--help"]):
     try:
         main(argv)
     except SystemExit as exc:

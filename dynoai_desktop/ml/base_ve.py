@@ -39,9 +39,9 @@ from dynoai_desktop.ml.features import (
     CATEGORICAL,
     CYLINDERS,
     Air,
-    build_group,
     cell_features,
     session_air,
+    validation_group,
 )
 from dynoai_desktop.ml.training.records import TableRecord, TuningSession
 
@@ -65,7 +65,7 @@ class Samples:
 
     X: FloatArray
     y: FloatArray  # log(after / before)
-    groups: npt.NDArray[np.str_]  # the session's build group ("family / cam class")
+    groups: npt.NDArray[np.str_]  # the session's validation group ("family / cam class")
     sessions: npt.NDArray[np.str_]  # the row's session id
     cells: npt.NDArray[np.float64]  # (rpm, load kPa) of the row
 
@@ -84,9 +84,10 @@ def _usable(record: TableRecord | None, other: TableRecord | None) -> bool:
             and record.rpm == other.rpm and record.load == other.load)
 
 
-def samples_from_sessions(sessions: Sequence[TuningSession]) -> Samples:
+def samples_from_sessions(sessions: Sequence[TuningSession], scope: str = "shop") -> Samples:
     """Rows for every cell a session corrected on its MAP VE tables (sessions whose build does
-    not read, or whose tables are not MAP tables on one grid, give none)."""
+    not read, or whose tables are not MAP tables on one grid, give none), grouped for a model
+    of ``scope`` (``ml.features.validation_group``)."""
     xs, ys, groups, ids, cells = [], [], [], [], []
     for session in sessions:
         try:
@@ -109,7 +110,7 @@ def samples_from_sessions(sessions: Sequence[TuningSession]) -> Samples:
             xs.append(cell_features(build, air, rpm[changed], load[changed], cylinder))
             ys.append(np.log(a[changed] / b[changed]))
             n = int(changed.sum())
-            groups += [build_group(build)] * n
+            groups += [validation_group(build, scope, session.session_id)] * n
             ids += [session.session_id] * n
             cells.append(np.column_stack([rpm[changed], load[changed]]))
     if not xs:

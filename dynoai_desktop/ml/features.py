@@ -81,6 +81,17 @@ def build_group(build: BuildSpec) -> str:
     return f"{build.engine_family.value} / {cam_class(build)}"
 
 
+def validation_group(build: BuildSpec, scope: str, session_id: str) -> str:
+    """The group a session is validated in for a model of ``scope``: across the shop, its build
+    group (family / cam class); within one family, its cam class and exhaust (a family has at
+    most four cam classes, too few to hold some out); for one vehicle, the session itself."""
+    if scope.startswith("family:"):
+        return f"{cam_class(build)} / {build.exhaust.value}"
+    if scope.startswith("vehicle:"):
+        return f"session {session_id}"
+    return build_group(build)
+
+
 def _or_nan(value: float | None) -> float:
     return math.nan if value is None else float(value)
 

@@ -1,7 +1,8 @@
 """Training a base-VE model with a validation gate: grouped cross-validation, a held-out set of
 build groups, and no new version that does worse than the active one.
 
-**Groups.** A session's group is its engine family and cam class (``ml.features.build_group``).
+**Groups.** A session's group is its engine family and cam class (``ml.features.build_group``;
+within a family scope its cam class and exhaust, for a vehicle the session itself).
 The questions the shop asks of a model are about builds it has not tuned yet, so validation never
 lets a group be on both sides: cross-validation is k-fold by group (``GroupKFold``), and a
 *held-out set* of groups (those whose SHA-256 of the name falls in one fifth: the same groups
@@ -117,7 +118,7 @@ def train_base_ve(sessions: Sequence[TuningSession], scope: str = "shop",
                   ) -> TrainResult:
     """Train a candidate on ``sessions`` and judge it (raises ModelError DYN-M004 when there is
     too little to train or validate on)."""
-    samples = samples_from_sessions(sessions)
+    samples = samples_from_sessions(sessions, scope)
     ids = samples.session_ids
     held = np.array([is_held_out(g) for g in samples.groups], dtype=bool)
     train, held_out = samples.subset(~held), samples.subset(held)

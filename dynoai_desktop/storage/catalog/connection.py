@@ -157,6 +157,12 @@ class CatalogBase:
             raise CatalogDamaged(self.path, "it is not a database")
         if len(head) == 100 and not {head[18], head[19]} <= {1, 2}:
             raise CatalogDamaged(self.path, "its header is damaged (file format bytes)")
+        page = int.from_bytes(head[16:18], "big") if len(head) == 100 else 0
+        page = 65536 if page == 1 else page
+        if page >= 512 and page & (page - 1) == 0 and self.path.stat().st_size % page:
+            # SQLite reads the missing bytes of a last page as zeros and may see no damage.
+            raise CatalogDamaged(self.path, "it is cut short (its size is not a whole number of "
+                                            f"its {page}-byte pages)")
 
     def _open(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]

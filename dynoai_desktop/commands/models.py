@@ -1,0 +1,308 @@
+"""``dynoai models list|train|activate|rollback|verify`` (docs/formats.md "`dynoai models`"): the
+model registry (``ml.registry``) from the command line.
+
+``train`` learns from the catalog's training records that are not excluded (the shop's own and
+the imported ones) and any ``--dataset`` files, narrowed to the scope's sessions; the new version
+is judged by ``ml.train``'s gate against the model that scope's predictions use now, and is
+stored and made active only when the gate accepts it. A refusal is a finding (exit 1), recorded
+in the model history; too little data is unusable input (exit 2, ``DYN-M004``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from threadpoolctl import threadpool_limits
+
+from dynoai_desktop.commands.catalog_option import add_catalog_argument, open_catalog
+from dynoai_desktop.core.build_spec import BuildSpec
+from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.ml import errors
+from dynoai_desktop.ml.base_ve import KIND as BASE_VE
+from dynoai_desktop.ml.base_ve import BaseVeModel
+from dynoai_desktop.ml.errors import ModelError
+from dynoai_desktop.ml.registry import KINDS, ModelRegistry, ModelVersion, check_kind, check_scope
+from dynoai_desktop.ml.train import train_base_ve
+from dynoai_desktop.ml.training import dataset as datasets
+from dynoai_desktop.ml.training.records import TuningSession
+from dynoai_desktop.ml.training.typed_json import read
+from dynoai_desktop.storage.catalog import Catalog
+
+HELP = ("the ML models: list their versions, train one on the shop's sessions, activate a "
+        "version, roll back, verify the stored files")
+PROG = "dynoai models"
+FIGURES = ("mae_pct", "stage_mae_pct", "coverage_90")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    scope_help = "shop, family:<engine family> (e.g. family:twin_cam_103) or vehicle:<id>"
+
+    def action(name: str, text: str) -> argparse.ArgumentParser:
+        return actions.add_parser(name, help=text, description=text)
+
+    p = action("list", "every version of the models, the active one marked '*'")
+    p.add_argument("--kind", default=BASE_VE, help=f"model kind ({', '.join(KINDS)}; default "
+                   f"{BASE_VE})")
+    p.add_argument("--scope", help=f"only this scope: {scope_help}")
+    p.add_argument("--json", action="store_true", help="print the versions as JSON")
+    add_catalog_argument(p)
+    p = action("train", "train a base-VE model on the catalog's training records; it becomes "
+               "active only if the validation gate accepts it (a refusal exits 1)")
+    p.add_argument("--scope", default="shop", help=f"{scope_help} (default shop)")
+    p.add_argument("--dataset", type=Path, action="append", default=[], metavar="FILE.json",
+                   help="a training-data file to learn from too (repeatable)")
+    add_catalog_argument(p)
+    p = action("activate", "make a stored version (or, in the shop scope, the prior) active")
+    p.add_argument("kind", metavar="KIND", help=f"model kind ({', '.join(KINDS)})")
+    p.add_argument("scope", metavar="SCOPE", help=scope_help)
+    p.add_argument("version", metavar="VERSION", help="a version number (3 or v3) or 'prior'")
+    add_catalog_argument(p)
+    p = action("rollback", "make the version before the active one active again")
+    p.add_argument("kind", metavar="KIND", help=f"model kind ({', '.join(KINDS)})")
+    p.add_argument("scope", metavar="SCOPE", nargs="?", default="shop",
+                   help=f"{scope_help} (default shop)")
+    add_catalog_argument(p)
+    p = action("verify", "check every version's files (SHA-256, feature schema, trusted types); "
+               "exit 1 if any fails")
+    p.add_argument("--kind", default=BASE_VE, help=f"model kind (default {BASE_VE})")
+    p.add_argument("--scope", help=f"only this scope: {scope_help}")
+    add_catalog_argument(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    handler = {"list": _list, "train": _train, "activate": _activate, "rollback": _rollback,
+               "verify": _verify}[args.action]
+    return handler(args)
+
+
+def _say(line: str) -> None:
+    sys.stderr.write(f"{PROG}: {line}\n")
+    sys.stderr.flush()
+
+
+# ------------------------------------------------------------------------------ list, verify
+def version_dict(v: ModelVersion) -> dict[str, Any]:
+    """A version as ``models list --json`` prints it."""
+    return {"kind": v.kind, "scope": v.scope, "version": v.version, "label": v.label,
+            "active": v.active, "prior": v.prior, "created_at": v.created_at,
+            "sessions_learned": v.sessions_learned,
+            "held_out": {name: v.held_out(name) for name in FIGURES},
+            "source": str(v.metadata.get("source", ""))}
+
+
+def _pct(value: float | None, scale: float = 1.0, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value * scale:.{digits}f} %"
+
+
+def _line(v: ModelVersion) -> str:
+    return (f"{'*' if v.active else ' '} {v.kind} {v.scope} {v.label}  created {v.created_at}"
+            f"  {v.sessions_learned} sessions learned  held-out MAE "
+            f"{_pct(v.held_out('mae_pct'))} (stage maps {_pct(v.held_out('stage_mae_pct'))})"
+            f"  90 % interval covers {_pct(v.held_out('coverage_90'), 100.0, 0)}"
+            f"  source: {v.metadata.get('source', '?')}")
+
+
+def _optional_scope(text: str | None) -> str | None:
+    return None if text is None else check_scope(text)
+
+
+def _list(args: argparse.Namespace) -> int:
+    kind, scope = check_kind(args.kind), _optional_scope(args.scope)
+    with open_catalog(args.catalog) as catalog:
+        versions = ModelRegistry(catalog).versions(kind, scope)
+    if args.json:
+        print(json.dumps({"models": [version_dict(v) for v in versions]}, indent=2,
+                         ensure_ascii=False))
+    else:
+        for v in versions:
+            print(_line(v))
+    if not versions:
+        _say(f"no {kind} model is stored for {scope}; its predictions use a wider scope's")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    kind, scope = check_kind(args.kind), _optional_scope(args.scope)
+    failures: list[str] = []
+    with open_catalog(args.catalog) as catalog:
+        registry = ModelRegistry(catalog)
+        versions = registry.versions(kind, scope)
+        if scope in (None, "shop") and registry.prior(kind) is None:
+            missing = ModelError(errors.NO_MODEL, f"the shipped prior "
+                                 f"({registry.priors_dir / kind / 'prior'}) is missing or its "
+                                 "manifest cannot be read; reinstall DynoAI")
+            failures.append(f"{kind} shop prior: {missing}")
+            print(failures[-1])
+        for v in versions:
+            try:
+                registry.verify(v)
+            except ModelError as exc:
+                failures.append(f"{v.kind} {v.scope} {v.label}: {exc}")
+                print(failures[-1])
+            else:
+                print(f"{v.kind} {v.scope} {v.label}: OK")
+    if failures:
+        more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+        _say(f"{failures[0]}{more}")
+        return 1
+    return 0
+
+
+# ------------------------------------------------------------------------------ activate, rollback
+def _version_number(text: str, scope: str) -> int:
+    if text.strip().lower() == "prior":
+        if scope != "shop":
+            raise ModelError(errors.NO_MODEL, f"the prior is the shop scope's, not {scope}'s; "
+                             "give a version number")
+        return 0
+    digits = text.strip().lower().removeprefix("v")
+    if not digits.isdigit() or int(digits) < 1:
+        raise InputError(f"VERSION {text!r}: give a version number (3 or v3) or 'prior'")
+    return int(digits)
+
+
+def _activate(args: argparse.Namespace) -> int:
+    kind, scope = check_kind(args.kind), check_scope(args.scope)
+    number = _version_number(args.version, scope)
+    with open_catalog(args.catalog) as catalog:
+        v = ModelRegistry(catalog).activate(kind, scope, number)
+    print(f"{kind} {scope} {v.label} is active")
+    return 0
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    kind, scope = check_kind(args.kind), check_scope(args.scope)
+    with open_catalog(args.catalog) as catalog:
+        was = catalog.active_model_version(kind, scope)
+        v = ModelRegistry(catalog).rollback(kind, scope)
+    print(f"{kind} {scope} {v.label} is active again (was v{was})")
+    return 0
+
+
+# ------------------------------------------------------------------------------ train
+def _parse(text: str, what: str) -> TuningSession | None:
+    try:
+        session, problems = read(TuningSession, json.loads(text))
+    except (ValueError, RecursionError) as exc:
+        session, problems = None, [f"not JSON ({exc})"]
+    if session is None:
+        _say(f"warning: {what} cannot be read ({'; '.join(problems[:2])}); left out")
+    return session
+
+
+def _load_dataset(path: Path) -> list[TuningSession]:
+    try:
+        return datasets.load(path).sessions
+    except (ValueError, RecursionError) as exc:  # InputError (not a dataset) passes through
+        raise InputError(f"--dataset {path}: not valid JSON ({exc})") from None
+
+
+def training_sessions(catalog: Catalog, scope: str, files: dict[Path, list[TuningSession]]
+                      ) -> tuple[list[TuningSession], dict[str, int]]:
+    """The sessions ``scope`` learns from (each id once) and how many came from where."""
+    head, _, tail = scope.partition(":")
+    rows = catalog.training_records()
+    sources: list[tuple[str, list[tuple[str, str]]]] = []
+    if head == "vehicle":
+        if files:
+            raise InputError("--dataset: a vehicle scope learns from that vehicle's own "
+                             "sessions only; leave out --dataset or train a wider scope")
+        mine = {s.id for s in catalog.sessions(int(tail))}
+        rows = [r for r in rows if r[0] in mine]
+    sources.append(("this shop's sessions",
+                    [(f"session {sid}'s training record", text) for sid, text, _ in rows]))
+    if head != "vehicle":
+        imported = catalog.imported_training_records()
+        sources.append(("imported records", [(f"imported record {rid!r}", text)
+                                             for rid, text, _ in imported]))
+    parsed = [(origin, [s for what, text in items if (s := _parse(text, what)) is not None])
+              for origin, items in sources]
+    parsed += [(f"dataset {path.name}", sessions) for path, sessions in files.items()]
+    taken: dict[str, TuningSession] = {}
+    counts: dict[str, int] = {}
+    for origin, sessions in parsed:
+        for session in sessions:
+            if head == "family" and not _of_family(session, tail):
+                continue
+            if session.session_id in taken:
+                if taken[session.session_id] == session:
+                    continue  # the same record twice (an imported copy of a dataset file)
+                session = replace(session, session_id=f"{session.session_id} ({origin})")
+            taken[session.session_id] = session
+            counts[origin] = counts.get(origin, 0) + 1
+    return list(taken.values()), counts
+
+
+def _of_family(session: TuningSession, family: str) -> bool:
+    try:
+        return BuildSpec.from_dict(session.build).engine_family.value == family
+    except InputError:
+        return False
+
+
+def _wider(catalog: Catalog, scope: str) -> list[str]:
+    head, _, tail = scope.partition(":")
+    if head == "vehicle":
+        return [scope, f"family:{catalog.vehicle(int(tail)).build_spec.engine_family.value}",
+                "shop"]
+    return [scope, "shop"] if head == "family" else ["shop"]
+
+
+def _baseline(registry: ModelRegistry, catalog: Catalog, scope: str
+              ) -> tuple[ModelVersion | None, BaseVeModel | None, int | None, list[str]]:
+    """What the candidate is judged against: the version the scope's predictions use now, its
+    model (both None when it cannot be used: the stage maps alone then), its number when it is
+    the scope's own, and the sessions it learned (not the prior's: simulated, not this shop's)."""
+    try:
+        current = registry.resolve(BASE_VE, _wider(catalog, scope))
+        model = registry.load(current)
+    except ModelError as exc:
+        _say(f"warning: {exc}; the new model is judged against the stage maps only")
+        return None, None, None, []
+    _say(f"judged against {current.kind} {current.scope} {current.label}")
+    if current.scope != scope:
+        return current, model, None, []
+    meta = current.metadata
+    learned = [] if current.prior else [*meta.get("training_sessions", []),
+                                        *meta.get("held_out_sessions", [])]
+    return current, model, current.version, learned
+
+
+def _train(args: argparse.Namespace) -> int:
+    scope = check_scope(args.scope)
+    files = {path: _load_dataset(path) for path in args.dataset}
+    with open_catalog(args.catalog) as catalog:
+        registry = ModelRegistry(catalog)
+        sessions, counts = training_sessions(catalog, scope, files)
+        origin = ", ".join(f"{name} ({n})" for name, n in counts.items()) or "no sessions"
+        _say(f"training {BASE_VE} for {scope} on {len(sessions)} sessions: {origin}")
+        current, model, number, learned = _baseline(registry, catalog, scope)
+        try:
+            with threadpool_limits(limits=1):  # small fits: threads cost more than they give
+                result = train_base_ve(
+                    sessions, scope, active=model, active_version=number,
+                    previous_sessions=learned, source=origin,
+                    progress=lambda done, total, what: _say(f"fit {done}/{total} ({what})"))
+        except KeyboardInterrupt:
+            _say("stopped; nothing was saved")
+            return 130
+        assert result.model is not None
+        if not result.accepted:
+            registry.record_refusal(BASE_VE, scope, result.metadata)
+            stays = (f"{current.scope} {current.label} stays in use" if current is not None
+                     else "no model was stored")
+            _say(f"{result.reason}; {stays}")
+            return 1
+        v = registry.save(BASE_VE, scope, result.model, result.metadata, activate=True)
+    held = result.metadata["metrics"]["held_out"]
+    print(f"{v.kind} {v.scope} {v.label} is active: held-out MAE {held['mae_pct']:.2f} % "
+          f"(stage maps {held['stage_mae_pct']:.2f} %), 90 % interval covers "
+          f"{held['coverage_90'] * 100:.0f} % on {held['sessions']} held-out sessions; "
+          f"{v.sessions_learned} sessions learned")
+    return 0
