@@ -39,6 +39,7 @@ from dynoai_desktop.ml.drift import DriftReport, check_drift
 from dynoai_desktop.ml.errors import ModelError
 from dynoai_desktop.ml.features import Air
 from dynoai_desktop.ml.registry import ModelRegistry, ModelVersion
+from dynoai_desktop.ml.scopes import baseline, in_scope
 from dynoai_desktop.ml.suggest import (
     Suggestion,
     drivers,
@@ -89,21 +90,23 @@ class _Job:
 def train_limited(sessions: list[TuningSession], scope: str = "shop",
                   active: BaseVeModel | None = None, active_version: int | None = None,
                   previous: list[str] | None = None, progress: Progress | None = None,
-                  cancelled: Callable[[], bool] = lambda: False) -> TrainResult:
+                  cancelled: Callable[[], bool] = lambda: False,
+                  source: str = "this shop's sessions") -> TrainResult:
     """``ml.train.train_base_ve`` with its BLAS/OpenMP threads limited to one: what the app's
     worker runs (and benchmarks/live_panel_fps.py --train-models beside the live panel)."""
     with threadpool_limits(limits=1):
-        return train_base_ve(sessions, scope, active, active_version, previous or [],
+        return train_base_ve(sessions, scope, active, active_version, previous or [], source,
                              progress=progress, cancelled=cancelled)
 
 
 def _train_job(sessions: list[TuningSession], scope: str, active: BaseVeModel | None,
-               active_version: int | None, previous: list[str], job: _Job) -> TrainResult:
+               active_version: int | None, previous: list[str], source: str, job: _Job
+               ) -> TrainResult:
     def progress(done: int, total: int, what: str) -> None:
         job.progress[:] = [done, total, what]
 
     return train_limited(sessions, scope, active, active_version, previous, progress,
-                         job.cancel.is_set)
+                         job.cancel.is_set, source)
 
 
 class ModelsSession:
@@ -162,7 +165,7 @@ class ModelsSession:
         """Sessions the version (the active shop one by default) did not learn or validate on."""
         version = version or self.active()
         seen: set[str] = set()
-        if version is not None:
+        if version is not None and not version.prior:  # the prior's ids are the simulator's
             seen = set(version.metadata.get("training_sessions", [])) | set(
                 version.metadata.get("held_out_sessions", []))
         return [s for s in self.sessions() if s.session_id not in seen]
@@ -203,21 +206,18 @@ class ModelsSession:
         registry = self._registry()
         if self._job is not None:
             raise InputError("a model is training already; wait for it or cancel it")
-        sessions = self.sessions()
-        active_version: int | None = None
-        active_model: BaseVeModel | None = None
-        previous: list[str] = []
-        number = registry.catalog.active_model_version(KIND, scope)
-        if number is not None:
-            current = registry.version(KIND, scope, number)
-            active_model, active_version = registry.load(current), number
-            previous = [*current.metadata.get("training_sessions", []),
-                        *current.metadata.get("held_out_sessions", [])]
+        sessions = in_scope(registry.catalog, scope, self.sessions())
+        base = baseline(registry, scope)
+        active_model, active_version, previous = base.model, base.number, base.learned
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=WORKER_NAME)
+        # A version learned from the virtual cell says so, as the prior does.
+        simulated = sum(s.simulated for s in sessions)
+        source = "this shop's sessions" + (
+            f" ({simulated} of {len(sessions)} simulated)" if simulated else "")
         job = _Job(Future(), threading.Event(), scope, reason)
         job.future = self._executor.submit(_train_job, sessions, scope, active_model,
-                                           active_version, previous, job)
+                                           active_version, previous, source, job)
         self._job = job
         self.state = TrainingState(True, 0, FITS, "starting", self.state.message, reason)
         self._emit()
@@ -242,13 +242,13 @@ class ModelsSession:
         self._job = None
         self._idle_since = self._clock()
         try:
-            result = job.future.result()
+            # Storing the result can fail too (disk, a damaged catalog): the state must still
+            # leave "running", and the panel's timer must not raise.
+            message = self._take(job, job.future.result())
         except ModelError as exc:
             message = str(exc)
         except Exception as exc:  # noqa: BLE001 - a failed training must not take the app down
             message = f"training failed: {type(exc).__name__}: {exc}"
-        else:
-            message = self._take(job, result)
         self.state = TrainingState(False, 0, FITS, "", message, job.reason)
         self._emit()
         return True
@@ -357,9 +357,12 @@ class ModelsSession:
             self.suggestion_note = str(exc)
             self._emit()
             return []
-        prediction = model.predict(build, air, *stage).cylinders()
-        why = self._why(version, model, build, air, stage)
-        out = []
+        # On the UI thread, beside acquisition: one OpenMP thread. Two fighting the other work
+        # on a busy 2-core machine made this 5-10x slower (measured: 1.9 s -> 15 s).
+        with threadpool_limits(limits=1, user_api="openmp"):
+            prediction = model.predict(build, air, *stage).cylinders()
+            why = self._why(version, model, build, air, stage)
+        out, problems = [], []
         for cylinder, table_name in TUNE_TABLES.items():
             if table_name not in self.tune.table_names:
                 continue
@@ -367,12 +370,13 @@ class ModelsSession:
                 out.append(suggestion_for(prediction[cylinder], self.tune.table(table_name),
                                           why))
             except InputError as exc:
-                self.suggestion_note = str(exc)
+                problems.append(str(exc))
         self.suggestions = out
         source = "prior, simulated shop history" if version.prior else "this shop"
-        self.suggestion_note = (
+        self.suggestion_note = " ".join([
             f"Predicted base map for {name} ({build.summary}) by base_ve {version.scope} "
-            f"{version.label} ({source}; learned from {version.sessions_learned} sessions).")
+            f"{version.label} ({source}; learned from {version.sessions_learned} sessions).",
+            *problems])
         self._emit()
         return out
 

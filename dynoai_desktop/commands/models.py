@@ -20,13 +20,12 @@ from typing import Any
 from threadpoolctl import threadpool_limits
 
 from dynoai_desktop.commands.catalog_option import add_catalog_argument, open_catalog
-from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.ml import errors
 from dynoai_desktop.ml.base_ve import KIND as BASE_VE
-from dynoai_desktop.ml.base_ve import BaseVeModel
 from dynoai_desktop.ml.errors import ModelError
 from dynoai_desktop.ml.registry import KINDS, ModelRegistry, ModelVersion, check_kind, check_scope
+from dynoai_desktop.ml.scopes import baseline, of_family
 from dynoai_desktop.ml.train import train_base_ve
 from dynoai_desktop.ml.training import dataset as datasets
 from dynoai_desktop.ml.training.records import TuningSession
@@ -228,7 +227,7 @@ def training_sessions(catalog: Catalog, scope: str, files: dict[Path, list[Tunin
     counts: dict[str, int] = {}
     for origin, sessions in parsed:
         for session in sessions:
-            if head == "family" and not _of_family(session, tail):
+            if head == "family" and not of_family(session, tail):
                 continue
             if session.session_id in taken:
                 if taken[session.session_id] == session:
@@ -239,41 +238,6 @@ def training_sessions(catalog: Catalog, scope: str, files: dict[Path, list[Tunin
     return list(taken.values()), counts
 
 
-def _of_family(session: TuningSession, family: str) -> bool:
-    try:
-        return BuildSpec.from_dict(session.build).engine_family.value == family
-    except InputError:
-        return False
-
-
-def _wider(catalog: Catalog, scope: str) -> list[str]:
-    head, _, tail = scope.partition(":")
-    if head == "vehicle":
-        return [scope, f"family:{catalog.vehicle(int(tail)).build_spec.engine_family.value}",
-                "shop"]
-    return [scope, "shop"] if head == "family" else ["shop"]
-
-
-def _baseline(registry: ModelRegistry, catalog: Catalog, scope: str
-              ) -> tuple[ModelVersion | None, BaseVeModel | None, int | None, list[str]]:
-    """What the candidate is judged against: the version the scope's predictions use now, its
-    model (both None when it cannot be used: the stage maps alone then), its number when it is
-    the scope's own, and the sessions it learned (not the prior's: simulated, not this shop's)."""
-    try:
-        current = registry.resolve(BASE_VE, _wider(catalog, scope))
-        model = registry.load(current)
-    except ModelError as exc:
-        _say(f"warning: {exc}; the new model is judged against the stage maps only")
-        return None, None, None, []
-    _say(f"judged against {current.kind} {current.scope} {current.label}")
-    if current.scope != scope:
-        return current, model, None, []
-    meta = current.metadata
-    learned = [] if current.prior else [*meta.get("training_sessions", []),
-                                        *meta.get("held_out_sessions", [])]
-    return current, model, current.version, learned
-
-
 def _train(args: argparse.Namespace) -> int:
     scope = check_scope(args.scope)
     files = {path: _load_dataset(path) for path in args.dataset}
@@ -282,7 +246,13 @@ def _train(args: argparse.Namespace) -> int:
         sessions, counts = training_sessions(catalog, scope, files)
         origin = ", ".join(f"{name} ({n})" for name, n in counts.items()) or "no sessions"
         _say(f"training {BASE_VE} for {scope} on {len(sessions)} sessions: {origin}")
-        current, model, number, learned = _baseline(registry, catalog, scope)
+        base = baseline(registry, scope)
+        if base.warning:
+            _say(f"warning: {base.warning}")
+        elif base.current is not None:
+            _say(f"judged against {base.current.kind} {base.current.scope} "
+                 f"{base.current.label}")
+        current, model, number, learned = base.current, base.model, base.number, base.learned
         try:
             with threadpool_limits(limits=1):  # small fits: threads cost more than they give
                 result = train_base_ve(

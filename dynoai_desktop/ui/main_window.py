@@ -32,6 +32,7 @@ from dynoai_desktop.ui.widgets import ElidedLabel
 # Share of the window's width the Live logging dock takes in each layout preset.
 LAYOUT_PRESETS = {"live": ("Live logging layout", 0.58), "tuning": ("Tuning layout", 0.36)}
 DEFAULT_LIVE_SHARE = 800 / 1500
+TAB_BAR_GAP_PX = 8  # a dock group's tab bar in use is this close to its current dock
 
 
 class MainWindow(QMainWindow):
@@ -61,7 +62,7 @@ class MainWindow(QMainWindow):
         self.history = TuneHistoryPanel(app.tune)
         self.coverage = CoveragePanel(app.coverage)
         self.autotune = AutotunePanel(app.autotune, self.tables)
-        self.ai = AiSuggestionsPanel()
+        self.ai = AiSuggestionsPanel(app.models, self.tables)
         self.training = TrainingDataPanel(app.training)
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         self.docks = {
@@ -126,6 +127,8 @@ class MainWindow(QMainWindow):
         dock.setObjectName(f"dock_{panel.__class__.__name__}")  # saveState() keys on this
         dock.setWidget(panel)
         self.addDockWidget(area, dock)
+        dock.dockLocationChanged.connect(
+            lambda _area: QTimer.singleShot(0, self._hide_stale_tab_bars))
         return dock
 
     # ------------------------------------------------------------------ menus
@@ -172,16 +175,34 @@ class MainWindow(QMainWindow):
                          [int(height * 0.6), int(height * 0.4)], Qt.Orientation.Vertical)
 
     def _hide_stale_tab_bars(self) -> None:
-        """restoreState() leaves the dock area's old tab bar shown under the new one (same
-        place, same tabs; Qt 6.11): only the newest of each stays visible."""
-        seen: set[tuple[int, int, int, int]] = set()
-        for bar in reversed(self.findChildren(QTabBar)):
-            if bar.parent() is not self or not bar.isVisible():
-                continue
-            place = bar.geometry().getRect()
-            if place in seen:
-                bar.hide()
-            seen.add(place)
+        """Qt 6.11 leaves a dock group's old tab bar shown: under the new one after
+        restoreState(), and where the group was after the first layout or a dock moved out of
+        it ("AI su… Trai…" over the table editor). A bar in use sits at the dock of its
+        current tab; of those with the same tabs there, the newest stays. The rest are hidden
+        (Qt shows the bars it lays out again itself)."""
+        titles = {d.windowTitle(): d for d in self.docks.values()}
+        groups: dict[tuple[str, ...], list[tuple[int, QTabBar]]] = {}
+        for n, bar in enumerate(self.findChildren(QTabBar)):
+            if bar.parent() is self and bar.isVisible():
+                tabs = tuple(sorted(bar.tabText(i) for i in range(bar.count())))
+                groups.setdefault(tabs, []).append((n, bar))
+
+        def apart(entry: tuple[int, QTabBar]) -> tuple[int, int]:
+            n, bar = entry
+            dock = titles.get(bar.tabText(bar.currentIndex()))
+            if dock is None or not dock.isVisible() or dock.isFloating():
+                return (1 << 30, -n)
+            a, b = bar.geometry(), dock.geometry()
+            dx = max(0, a.left() - b.right(), b.left() - a.right())
+            dy = max(0, a.top() - b.bottom(), b.top() - a.bottom())
+            return (dx + dy, -n)
+
+        for bars in groups.values():
+            near = [e for e in bars if apart(e)[0] <= TAB_BAR_GAP_PX]
+            keep = min(near, key=apart) if near else None
+            for entry in bars:
+                if entry is not keep:
+                    entry[1].hide()
 
     def edit_preferences(self) -> None:
         current = self.app.settings.current
@@ -247,12 +268,14 @@ class MainWindow(QMainWindow):
             self._shown_once = True
             self.fit_to_screen()
             QTimer.singleShot(0, self.fit_to_screen)
+            QTimer.singleShot(0, self._hide_stale_tab_bars)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
         self.live.timer.stop()
         self.coverage.shutdown()  # its timer and its session event
         self.training.shutdown()
+        self.ai.shutdown()
         self.tables.set_live_source(None)
         self.app.tune.changed.disconnect(self.tables.show_tune)
         self.app.tune.changed.disconnect(self.history.refresh)

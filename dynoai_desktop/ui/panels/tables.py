@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -54,6 +55,8 @@ OPEN_FILTER = (
 )
 EXPORT_FILTER = "Table CSV (*.csv);;Power Vision (*.pvv);;TunerStudio (*.msq)"
 PICKER_CHARS = 14
+OverlayApplier = Callable[[np.ndarray | None], OverlayRecord]
+"""Applies the previewed overlay (to the cells of a selection, or all of them: None)."""
 
 
 class TablesPanel(QWidget):
@@ -86,6 +89,7 @@ class TablesPanel(QWidget):
         self.tune_button.setMenu(menu)
         self.overlay_bar = OverlayBar()
         self.overlay: Overlay | None = None
+        self._apply_overlay: OverlayApplier | None = None
         self.view3d_button = QPushButton("3D")
         self.view3d_button.setObjectName("show_3d")
         self.view3d_button.setCheckable(True)
@@ -235,11 +239,14 @@ class TablesPanel(QWidget):
         self.view.set_layer(layer)
 
     # ------------------------------------------------------------------ overlays
-    def preview_overlay(self, overlay: Overlay) -> None:
-        """Show ``overlay`` over its table (switching to it) until applied or discarded."""
+    def preview_overlay(self, overlay: Overlay, apply: OverlayApplier | None = None) -> None:
+        """Show ``overlay`` over its table (switching to it) until applied or discarded.
+        ``apply``: how the bar's Apply applies it when not straight to the tune (an AI
+        suggestion goes through its session, which then knows it was applied)."""
         if overlay.table not in self._names:
             raise InputError(f"the tune has no table {overlay.table!r} for this overlay")
         self.overlay = overlay
+        self._apply_overlay = apply
         index = self._names.index(overlay.table)
         if index != self.picker.currentIndex():
             self.picker.blockSignals(True)
@@ -265,16 +272,17 @@ class TablesPanel(QWidget):
         selection = self.view.selection_mask() if selected_only else None
         if selection is not None and not (selection & overlay.mask).any():
             raise InputError("select some of the proposed cells first, or use Apply")
-        self.overlay = None  # before the session's change event redraws the grid
-        self.view.set_layer(None)
-        self.overlay_bar.hide()
-        record = self.tune.apply_overlay(overlay, selection)
+        applier = self._apply_overlay
+        self.discard_overlay()  # before the session's change event redraws the grid
+        record = (applier(selection) if applier is not None
+                  else self.tune.apply_overlay(overlay, selection))
         self.view.status.emit(record.summary)
         return record
 
     def discard_overlay(self) -> None:
         """Leave the tune as it is; the preview goes."""
         self.overlay = None
+        self._apply_overlay = None
         self.view.set_layer(None)
         self.overlay_bar.hide()
 

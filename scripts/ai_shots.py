@@ -1,0 +1,86 @@
+"""Screenshots of the AI suggestions dock and the model page for the docs: a generated shop
+history imported into a fresh app, a shop model trained on it in the background (so the page
+shows the prior and v1 with their figures), then a Twin Cam 103 stage 2 in an open session with
+its stage map as the tune, its base map predicted and the front table's suggestion previewed.
+
+    .venv/bin/python -m dynoai_desktop simulate-shop --sessions 200 --seed 1 --jobs 2 \\
+        --catalog /tmp/shop200 --export-dataset /tmp/shop200.json
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/ai_shots.py \\
+        /tmp/shop200.json docs/
+
+Writes ``ai_suggestions_preview.png`` (the window: the editor with the preview's diff, the
+suggestions dock beside it) and ``model_page.png``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from shot_window import app_window, run_for
+
+from dynoai_desktop.core.build_spec import AirCleaner, BuildSpec, CamSpec, Exhaust
+from dynoai_desktop.core.tune import VE_FRONT_MAP, VE_REAR_MAP, Tune
+from dynoai_desktop.storage.resources import base_map_tables
+
+STAGE2 = replace(BuildSpec.stock("twin_cam_103"), stage=2,
+                 cam=CamSpec("S&S 475 class bolt-in", intake_duration_deg=222.0,
+                             exhaust_duration_deg=226.0, intake_lift_in=0.475,
+                             exhaust_lift_in=0.475, overlap_deg=22.0),
+                 exhaust=Exhaust.TWO_INTO_ONE, air_cleaner=AirCleaner.HIGH_FLOW)
+
+
+def main() -> int:
+    if len(sys.argv) < 2:
+        print("usage: ai_shots.py DATASET.json [OUT_DIR]", file=sys.stderr)
+        return 2
+    dataset, out = Path(sys.argv[1]), Path(sys.argv[2] if len(sys.argv) > 2 else "docs")
+    with app_window() as (app, dyno, window):
+        print(f"imported {dyno.training.import_(dataset)}")
+        models = dyno.models
+        started = time.monotonic()
+        models.train("shop")
+        if not models.wait():
+            print("training did not finish", file=sys.stderr)
+            return 1
+        print(f"trained in {time.monotonic() - started:.0f} s: {models.state.message}")
+
+        customer = dyno.runs.add_customer("Dale Whitaker")
+        vehicle = dyno.runs.add_vehicle(customer, "2014 Road King", STAGE2)
+        dyno.runs.start_session(vehicle)
+        front, rear = base_map_tables("twin_cam_103", 2)
+        dyno.tune.show(Tune({VE_FRONT_MAP: replace(front, name=VE_FRONT_MAP),
+                             VE_REAR_MAP: replace(rear, name=VE_REAR_MAP)}),
+                       "Stage 2 base map (shipped, Twin Cam 103)")
+
+        # Tuning off the dyno: the live dock closed, the suggestions where it was (dragged
+        # there), the tables beside them.
+        docks = window.docks
+        docks["live"].hide()
+        window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, docks["ai"])
+        window.resizeDocks([docks["ai"], docks["tables"]], [640, 960],
+                           Qt.Orientation.Horizontal)
+        window.resizeDocks([docks["tables"], docks["coverage"]], [700, 300],
+                           Qt.Orientation.Vertical)
+        panel = window.ai
+        panel.predict()
+        panel.select(f"base_ve:{VE_FRONT_MAP}")
+        panel.preview()
+        run_for(app, 1.5)
+        window.grab().save(str(out / "ai_suggestions_preview.png"))
+
+        page = panel.show_models()
+        page.resize(1180, 640)
+        run_for(app, 1.0)
+        page.grab().save(str(out / "model_page.png"))
+        page.close()
+    for name in ("ai_suggestions_preview.png", "model_page.png"):
+        print(f"wrote {out / name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
