@@ -24,6 +24,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -192,6 +193,16 @@ class ModelsSession:
     def activate(self, scope: str, number: int) -> ModelVersion:
         version = self._registry().activate(KIND, scope, number)
         self.suggestions = []
+        self._emit()
+        return version
+
+    def export_version(self, version: ModelVersion, path: Path) -> None:
+        """Write ``version`` into a zip another shop can import (ml.registry's checks)."""
+        self._registry().export(version, path)
+
+    def import_model(self, path: Path) -> ModelVersion:
+        """Store an exported model as a new, inactive version of its own scope."""
+        version = self._registry().import_model(path)
         self._emit()
         return version
 

@@ -67,6 +67,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("scope", metavar="SCOPE", nargs="?", default="shop",
                    help=f"{scope_help} (default shop)")
     add_catalog_argument(p)
+    p = action("export", "write one version (after checking it) into a zip another shop can "
+               "import")
+    p.add_argument("kind", metavar="KIND", help=f"model kind ({', '.join(KINDS)})")
+    p.add_argument("scope", metavar="SCOPE", help=scope_help)
+    p.add_argument("version", metavar="VERSION", help="a version number (3 or v3) or 'prior'")
+    p.add_argument("file", type=Path, metavar="FILE.zip", help="the export to write")
+    add_catalog_argument(p)
+    p = action("import", "store an exported model as a new, inactive version after the same "
+               "checks as loading")
+    p.add_argument("file", type=Path, metavar="FILE.zip", help="a DynoAI model export")
+    p.add_argument("--scope", help=f"store it in this scope ({scope_help}; default: the scope "
+                   "it was exported from)")
+    add_catalog_argument(p)
     p = action("verify", "check every version's files (SHA-256, feature schema, trusted types); "
                "exit 1 if any fails")
     p.add_argument("--kind", default=BASE_VE, help=f"model kind (default {BASE_VE})")
@@ -76,7 +89,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     handler = {"list": _list, "train": _train, "activate": _activate, "rollback": _rollback,
-               "verify": _verify}[args.action]
+               "export": _export, "import": _import, "verify": _verify}[args.action]
     return handler(args)
 
 
@@ -181,6 +194,32 @@ def _rollback(args: argparse.Namespace) -> int:
         was = catalog.active_model_version(kind, scope)
         v = ModelRegistry(catalog).rollback(kind, scope)
     print(f"{kind} {scope} {v.label} is active again (was v{was})")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    kind, scope = check_kind(args.kind), check_scope(args.scope)
+    number = _version_number(args.version, scope)
+    if args.file.suffix.lower() != ".zip":
+        raise InputError(f"FILE {args.file}: give a .zip file name")
+    if not args.file.parent.is_dir():
+        raise InputError(f"FILE {args.file}: the folder {args.file.parent} does not exist")
+    with open_catalog(args.catalog) as catalog:
+        registry = ModelRegistry(catalog)
+        v = registry.version(kind, scope, number)
+        registry.export(v, args.file)
+    print(f"{kind} {scope} {v.label} exported to {args.file}")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    scope = None if args.scope is None else check_scope(args.scope)
+    if not args.file.is_file():
+        raise InputError(f"FILE {args.file}: no such file; check the path")
+    with open_catalog(args.catalog) as catalog:
+        v = ModelRegistry(catalog).import_model(args.file, scope)
+    print(f"{v.kind} {v.scope} {v.label} imported from {args.file} (inactive: "
+          f"dynoai models activate {v.kind} {v.scope} {v.version} to use it)")
     return 0
 
 

@@ -332,3 +332,40 @@ def test_a_refused_model_exits_1_and_is_recorded(
         (event,) = catalog.model_events(KIND, "shop")
     assert event.event == "refused" and event.version is None
     assert event.detail["gate"].startswith("refused: ")
+
+
+# ------------------------------------------------------------------ export, import
+def test_a_version_exported_imports_into_another_shop_inactive_and_predicts_the_same(
+        shop: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bundle = tmp_path / "prior.zip"
+    code, out, err = run_cli(["models", "export", KIND, "shop", "prior", bundle, "--catalog",
+                              shop], capsys)
+    assert code == 0, err
+    assert out.strip() == f"base_ve shop prior exported to {bundle}"
+    other = tmp_path / "other"
+    other.mkdir()
+    code, out, err = run_cli(["models", "import", bundle, "--scope", "family:twin_cam_103",
+                              "--catalog", other], capsys)
+    assert code == 0, err
+    assert out.startswith(f"base_ve family:twin_cam_103 v1 imported from {bundle} (inactive")
+    assert _versions(other, "family:twin_cam_103") == [("v1", False)]
+    with Catalog(other / CATALOG_FILE) as catalog:
+        registry = ModelRegistry(catalog)
+        imported = registry.version(KIND, "family:twin_cam_103", 1)
+        assert "imported from prior.zip" in imported.metadata["source"]
+        registry.verify(imported)
+
+
+def test_a_tampered_export_is_refused_and_nothing_is_stored(
+        shop: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bundle = tmp_path / "prior.zip"
+    assert run_cli(["models", "export", KIND, "shop", "prior", bundle, "--catalog", shop],
+                   capsys)[0] == 0
+    flip_a_byte(bundle)
+    code, _, err = run_cli(["models", "import", bundle, "--catalog", shop], capsys)
+    assert code == 2
+    assert _last(err).startswith("dynoai models: DYN-M003 integrity failure:")
+    assert _versions(shop) == [("prior", True)]
+    code, _, err = run_cli(["models", "import", tmp_path / "nope.zip", "--catalog", shop],
+                           capsys)
+    assert code == 2 and "no such file" in _last(err)

@@ -146,3 +146,22 @@ def test_the_model_page_lists_the_prior_as_active_and_too_little_data_says_dyn_m
     qtbot.mouseClick(page.rollback_button, Qt.MouseButton.LeftButton)
     assert page.message.text().startswith("DYN-M001 no model: no stored base_ve model is "
                                           "active for shop")
+
+
+def test_the_model_page_exports_a_version_and_imports_it_back_inactive(
+        qtbot, make_window, tmp_path) -> None:  # noqa: ANN001
+    window = _window_with_a_stage1_bike(make_window)
+    qtbot.mouseClick(window.ai.models_button, Qt.MouseButton.LeftButton)
+    page = window.ai.page
+    page.versions.selectRow(page.row_of("prior"))
+    assert page.export_button.isEnabled()
+    bundle = tmp_path / "prior.zip"
+    page._guarded(lambda: page.export_selected(bundle))  # noqa: SLF001 - the dialog's path
+    assert page.message.text() == f"shop prior exported to {bundle}."
+    page._guarded(lambda: page.import_file(bundle))  # noqa: SLF001
+    assert page.message.text().startswith("Imported as shop v1 (inactive)")
+    row = page.row_of("v1")
+    assert page.versions.item(row, VERSION_COLUMNS.index("Active")).text() == ""
+    bundle.write_bytes(b"not a zip")
+    page._guarded(lambda: page.import_file(bundle))  # noqa: SLF001
+    assert page.message.text().startswith("DYN-M003 integrity failure")

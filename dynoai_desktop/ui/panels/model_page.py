@@ -8,6 +8,7 @@ AI suggestions dock, a thin view of ``app.models_session``; it does not block th
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDialog,
+    QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -35,6 +37,7 @@ from dynoai_desktop.ml.registry import ModelVersion
 from dynoai_desktop.storage.catalog import ModelEvent
 from dynoai_desktop.ui import theme
 
+EXPORT_FILTER = "DynoAI model export (*.zip)"
 VERSION_COLUMNS = ("Version", "Scope", "Active", "Created", "Sessions learned",
                    "Held-out MAE %", "Stage-map MAE %", "Interval coverage %", "Source")
 HISTORY_COLUMNS = ("Time", "Event", "Version", "Held-out MAE %", "Stage-map MAE %", "Gate")
@@ -126,6 +129,12 @@ class ModelPage(QDialog):
         self.rollback_button = QPushButton("Rollback")
         self.rollback_button.setToolTip("Make the version before the active one active again "
                                         "(the prior after v1), in the selected version's scope")
+        self.export_button = QPushButton("Export selected…")
+        self.export_button.setToolTip("Write the selected version into a zip another shop can "
+                                      "import (its files are checked first)")
+        self.import_button = QPushButton("Import…")
+        self.import_button.setToolTip("Store another shop's exported model as a new, inactive "
+                                      "version after the same checks as loading")
         self.scope = QComboBox()
         self.scope.setToolTip("Train for the whole shop, the open vehicle's engine family, or "
                               "the open vehicle alone")
@@ -157,6 +166,8 @@ class ModelPage(QDialog):
         row.addWidget(self.activate_button)
         row.addWidget(self.rollback_button)
         row.addStretch(1)
+        row.addWidget(self.export_button)
+        row.addWidget(self.import_button)
         box.addLayout(row)
         training = QGroupBox("Training")
         box = QVBoxLayout(training)
@@ -184,6 +195,8 @@ class ModelPage(QDialog):
 
         self.activate_button.clicked.connect(lambda: self._guarded(self.activate_selected))
         self.rollback_button.clicked.connect(lambda: self._guarded(self.rollback))
+        self.export_button.clicked.connect(lambda: self._guarded(self._export_asked))
+        self.import_button.clicked.connect(lambda: self._guarded(self._import_asked))
         self.train_button.clicked.connect(lambda: self._guarded(self.train))
         self.cancel_button.clicked.connect(lambda: self._guarded(self.models.cancel))
         self.versions.itemSelectionChanged.connect(self._update_buttons)
@@ -267,6 +280,7 @@ class ModelPage(QDialog):
     def _update_buttons(self) -> None:
         v = self.selected()
         self.activate_button.setEnabled(v is not None and not v.active)
+        self.export_button.setEnabled(v is not None)
 
     # ------------------------------------------------------------------ actions
     def selected(self) -> ModelVersion | None:
@@ -299,6 +313,30 @@ class ModelPage(QDialog):
         scope = v.scope if v is not None else "shop"
         done = self.models.rollback(scope)
         self.say(f"Rolled back: {done.scope} {done.label} is active again.")
+
+    def export_selected(self, path: Path) -> None:
+        v = self.selected()
+        if v is None:
+            raise InputError("Select a version in the list first.")
+        self.models.export_version(v, path)
+        self.say(f"{v.scope} {v.label} exported to {path}.")
+
+    def import_file(self, path: Path) -> None:
+        v = self.models.import_model(path)
+        self.say(f"Imported as {v.scope} {v.label} (inactive): select it and Activate to use "
+                 "it.")
+
+    def _export_asked(self) -> None:
+        v = self.selected()
+        name = f"{v.kind}_{v.scope.replace(':', '_')}_{v.label}.zip" if v else "model.zip"
+        path, _ = QFileDialog.getSaveFileName(self, "Export model", name, EXPORT_FILTER)
+        if path:
+            self.export_selected(Path(path))
+
+    def _import_asked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import model", "", EXPORT_FILTER)
+        if path:
+            self.import_file(Path(path))
 
     def _guarded(self, action: Callable[[], None]) -> None:
         self.say("")
