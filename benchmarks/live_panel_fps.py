@@ -29,6 +29,7 @@ import argparse
 import gc
 import os
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -59,10 +60,13 @@ from dynoai_desktop.acquisition.acquisition import (  # noqa: E402
 )
 from dynoai_desktop.acquisition.analysis import AnalysisWorker  # noqa: E402
 from dynoai_desktop.acquisition.ring_buffer import SampleRingBuffer  # noqa: E402
-from dynoai_desktop.app.models_session import train_limited  # noqa: E402
+from dynoai_desktop.app.training_jobs import record_text  # noqa: E402
+from dynoai_desktop.app.training_process import TrainingProcess  # noqa: E402
 from dynoai_desktop.core.autotune.live import LiveAutotune  # noqa: E402
 from dynoai_desktop.core.display import DisplayUnits  # noqa: E402
 from dynoai_desktop.ml.training.dataset import load  # noqa: E402
+from dynoai_desktop.ml.training.records import SCHEMA_VERSION  # noqa: E402
+from dynoai_desktop.storage.catalog import Catalog  # noqa: E402
 from dynoai_desktop.storage.resources import demo_base_tables  # noqa: E402
 from dynoai_desktop.ui.gc_on_gui_thread import GuiThreadGarbageCollector  # noqa: E402
 from dynoai_desktop.ui.panels.live_logging import LiveLoggingPanel  # noqa: E402
@@ -170,33 +174,37 @@ def live_autotune(acq: Acquisition) -> tuple[AnalysisWorker, QTimer]:
 
 
 class BackgroundTraining:
-    """The app's model training (``app.models_session.train_limited``: one worker thread, its
-    BLAS/OpenMP threads limited to one) on ``sessions``, started again as each one ends, until
-    stopped: training runs for the whole measurement."""
+    """The app's model training (``app.training_process.TrainingProcess``: a process of its own,
+    one core) on ``sessions``, started again as each one ends, until stopped: training runs for
+    the whole measurement."""
 
-    def __init__(self, sessions: list) -> None:
-        self.sessions = sessions
+    def __init__(self, catalog: Path, sessions: int) -> None:
+        self.catalog, self.sessions = catalog, sessions
         self.stopping = threading.Event()
         self.trainings: list[float] = []  # seconds each completed training took
+        self.process: TrainingProcess | None = None
         self.thread = threading.Thread(target=self._run, name="models", daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
         while not self.stopping.is_set():
             start = time.monotonic()
-            result = train_limited(self.sessions, cancelled=self.stopping.is_set)
-            if not result.cancelled:
+            self.process = TrainingProcess(self.catalog, "shop", None, None, [])
+            if not self.process.result().cancelled:
                 self.trainings.append(time.monotonic() - start)
 
     def stop(self) -> str:
         self.stopping.set()
+        if self.process is not None:
+            self.process.cancel()
         self.thread.join()
         done = ", ".join(f"{t:.0f} s" for t in self.trainings) or "none finished"
-        return f"model training on {len(self.sessions)} sessions meanwhile: {done}"
+        return f"model training on {self.sessions} sessions meanwhile: {done}"
 
 
 def measure(app: QApplication, rate: float, history: str, window_s: float,
-            seconds: float, autotune: bool = False, sessions: list | None = None) -> Figures:
+            seconds: float, autotune: bool = False,
+            training: tuple[Path, int] | None = None) -> Figures:
     with served_cell(rate) as devices:
         buffer = live_buffer()
         t0 = time.monotonic() - HISTORY_S  # the history ends now on the rows' clock
@@ -219,7 +227,7 @@ def measure(app: QApplication, rate: float, history: str, window_s: float,
         heartbeat.timeout.connect(lambda: gaps.append(clock.restart() / 1000.0))
         tid = threading.get_native_id()
         with acq:
-            training = BackgroundTraining(sessions) if sessions else None
+            background = BackgroundTraining(*training) if training else None
             _wait(app, SETTLE_S)
             tap.clear()
             paints0, frames0 = counter.paints, panel.repaints
@@ -232,8 +240,8 @@ def measure(app: QApplication, rate: float, history: str, window_s: float,
             heartbeat.stop()
             gui, cpu = gui_thread_cpu_s(tid) - gui0, time.process_time() - cpu0
             paints, frames = counter.paints - paints0, panel.repaints - frames0
-            if training is not None:
-                print(training.stop(), flush=True)
+            if background is not None:
+                print(background.stop(), flush=True)
         if worker is not None:
             worker[1].stop()
             rows = worker[0].result("autotune")
@@ -250,6 +258,18 @@ def measure(app: QApplication, rate: float, history: str, window_s: float,
     return Figures(rate, history, window_s, frames / wall, paints / wall,
                    max(gaps[1:], default=0.0) * 1000.0, 100.0 * gui / wall, 100.0 * cpu / wall,
                    tap.summary(rate) if tap.stamps else "no dyno lines")
+
+
+def training_catalog(dataset: Path) -> tuple[Path, int]:
+    """A catalog of its own holding ``dataset``'s sessions as imported training records, as
+    the app keeps them: what the training process reads."""
+    folder = Path(tempfile.mkdtemp(prefix="dynoai-train-"))
+    sessions = load(dataset).sessions
+    with Catalog(folder / "catalog.sqlite") as catalog:
+        for session in sessions:
+            catalog.put_imported_training_record(session.session_id, record_text(session),
+                                                 schema_version=SCHEMA_VERSION)
+    return folder / "catalog.sqlite", len(sessions)
 
 
 def _floats(text: str) -> list[float]:
@@ -272,7 +292,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="train the base-VE model on this training data in the background "
                              "all the while, as the app's model worker does")
     args = parser.parse_args(argv)
-    sessions = list(load(args.train_models).sessions) if args.train_models else None
+    training = training_catalog(args.train_models) if args.train_models else None
     cases = [(r, h, w) for r in args.rates for h in args.histories.split(",")
              for w in args.windows]
     seconds = args.seconds
@@ -286,9 +306,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"platform {app.platformName()}, screen {screen.refreshRate():g} Hz, "
           f"{seconds:g} s per case, {HISTORY_S / 60:g} min of history in the buffer"
           + (", live autotune accumulating" if args.autotune else "")
-          + (f", model training on {args.train_models}" if sessions else ""), flush=True)
+          + (f", model training on {args.train_models}" if training else ""), flush=True)
     for rate, history, window_s in cases:
-        print(measure(app, rate, history, window_s, seconds, args.autotune, sessions).line(),
+        print(measure(app, rate, history, window_s, seconds, args.autotune, training).line(),
               flush=True)
     collector.stop()
 

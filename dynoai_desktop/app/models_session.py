@@ -2,10 +2,11 @@
 the background with progress and cancel, its triggers, the drift of new sessions, and the AI
 suggestions for the open session's vehicle.
 
-**Training** runs on one worker thread (``models``) with its BLAS/OpenMP threads limited to one
-(threadpoolctl), so the acquisition and the live panels keep the other core. The catalog is
-read, and the trained version stored, on the UI thread: :meth:`ModelsSession.poll` (the panel's
-timer) takes the worker's result in. **Triggers** (checked by :meth:`maybe_train`, which the
+**Training** runs in a process of its own (``app.training_process``: no share of the UI's
+interpreter lock) with its BLAS/OpenMP threads limited to one (threadpoolctl), so the
+acquisition and the live panels keep the other core. The catalog is read, and the trained
+version stored, on the UI thread: :meth:`ModelsSession.poll` (the panel's timer) takes the
+process's result in. **Triggers** (checked by :meth:`maybe_train`, which the
 panel's timer calls): at least ``TRAIN_AFTER_SESSIONS`` sessions the active model has not seen,
 or ``TRAIN_AFTER_DAYS`` days since it was trained and at least one new session, and in both
 cases the app idle (not recording) for ``IDLE_BEFORE_TRAINING_S``.
@@ -18,11 +19,9 @@ MAP VE table of the tune shown. Previewing and applying go through the tune's ov
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from dynoai_desktop.app.events import Event
+from dynoai_desktop.app.training_process import TrainingOutcome, TrainingProcess
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.overlay import OverlayPreview, OverlayRecord
@@ -40,7 +40,7 @@ from dynoai_desktop.ml.drift import DriftReport, check_drift
 from dynoai_desktop.ml.errors import ModelError
 from dynoai_desktop.ml.features import Air
 from dynoai_desktop.ml.registry import ModelRegistry, ModelVersion
-from dynoai_desktop.ml.scopes import baseline, in_scope
+from dynoai_desktop.ml.scopes import baseline
 from dynoai_desktop.ml.suggest import (
     Suggestion,
     drivers,
@@ -48,7 +48,7 @@ from dynoai_desktop.ml.suggest import (
     suggestion_for,
     typical_values,
 )
-from dynoai_desktop.ml.train import FITS, Progress, TrainResult, train_base_ve
+from dynoai_desktop.ml.train import FITS
 from dynoai_desktop.ml.training.records import TuningSession
 from dynoai_desktop.storage.catalog import Catalog, ModelEvent
 from dynoai_desktop.storage.resources import base_map_tables
@@ -59,7 +59,6 @@ if TYPE_CHECKING:
     from dynoai_desktop.app.training_session import TrainingSession
     from dynoai_desktop.app.tune_session import TuneSession
 
-WORKER_NAME = "models"
 TRAIN_AFTER_SESSIONS = 10
 TRAIN_AFTER_DAYS = 7.0
 IDLE_BEFORE_TRAINING_S = 600.0
@@ -81,33 +80,9 @@ class TrainingState:
 
 @dataclass
 class _Job:
-    future: Future[TrainResult]
-    cancel: threading.Event
+    process: TrainingProcess
     scope: str
     reason: str
-    progress: list[Any] = field(default_factory=lambda: [0, FITS, "starting"])
-
-
-def train_limited(sessions: list[TuningSession], scope: str = "shop",
-                  active: BaseVeModel | None = None, active_version: int | None = None,
-                  previous: list[str] | None = None, progress: Progress | None = None,
-                  cancelled: Callable[[], bool] = lambda: False,
-                  source: str = "this shop's sessions") -> TrainResult:
-    """``ml.train.train_base_ve`` with its BLAS/OpenMP threads limited to one: what the app's
-    worker runs (and benchmarks/live_panel_fps.py --train-models beside the live panel)."""
-    with threadpool_limits(limits=1):
-        return train_base_ve(sessions, scope, active, active_version, previous or [], source,
-                             progress=progress, cancelled=cancelled)
-
-
-def _train_job(sessions: list[TuningSession], scope: str, active: BaseVeModel | None,
-               active_version: int | None, previous: list[str], source: str, job: _Job
-               ) -> TrainResult:
-    def progress(done: int, total: int, what: str) -> None:
-        job.progress[:] = [done, total, what]
-
-    return train_limited(sessions, scope, active, active_version, previous, progress,
-                         job.cancel.is_set, source)
 
 
 class ModelsSession:
@@ -130,7 +105,6 @@ class ModelsSession:
         self.state = TrainingState()
         self.suggestions: list[Suggestion] = []
         self.suggestion_note = ""
-        self._executor: ThreadPoolExecutor | None = None
         self._job: _Job | None = None
         self._clock = clock
         self._idle_since = clock()
@@ -217,25 +191,15 @@ class ModelsSession:
         registry = self._registry()
         if self._job is not None:
             raise InputError("a model is training already; wait for it or cancel it")
-        sessions = in_scope(registry.catalog, scope, self.sessions())
-        base = baseline(registry, scope)
-        active_model, active_version, previous = base.model, base.number, base.learned
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=WORKER_NAME)
-        # A version learned from the virtual cell says so, as the prior does.
-        simulated = sum(s.simulated for s in sessions)
-        source = "this shop's sessions" + (
-            f" ({simulated} of {len(sessions)} simulated)" if simulated else "")
-        job = _Job(Future(), threading.Event(), scope, reason)
-        job.future = self._executor.submit(_train_job, sessions, scope, active_model,
-                                           active_version, previous, source, job)
-        self._job = job
+        base = baseline(registry, scope, load=False)  # the process loads it: not this thread
+        self._job = _Job(TrainingProcess(registry.catalog.path, scope, base.current,
+                                         base.number, base.learned), scope, reason)
         self.state = TrainingState(True, 0, FITS, "starting", self.state.message, reason)
         self._emit()
 
     def cancel(self) -> None:
         if self._job is not None:
-            self._job.cancel.set()
+            self._job.process.cancel()
 
     def poll(self) -> bool:
         """Take a finished training in (store it, or its refusal) and refresh the progress; True
@@ -243,8 +207,8 @@ class ModelsSession:
         job = self._job
         if job is None:
             return False
-        if not job.future.done():
-            done, total, step = job.progress
+        if not job.process.done():
+            done, total, step = job.process.progress()
             if (done, step) != (self.state.done, self.state.step):
                 self.state = replace(self.state, done=done, total=total, step=step)
                 self._emit()
@@ -255,7 +219,7 @@ class ModelsSession:
         try:
             # Storing the result can fail too (disk, a damaged catalog): the state must still
             # leave "running", and the panel's timer must not raise.
-            message = self._take(job, job.future.result())
+            message = self._take(job, job.process.result())
         except ModelError as exc:
             message = str(exc)
         except Exception as exc:  # noqa: BLE001 - a failed training must not take the app down
@@ -264,14 +228,14 @@ class ModelsSession:
         self._emit()
         return True
 
-    def _take(self, job: _Job, result: TrainResult) -> str:
+    def _take(self, job: _Job, result: TrainingOutcome) -> str:
         registry = self._registry()
-        if result.cancelled or result.model is None:
+        if result.cancelled:
             return "training cancelled; the active version stays"
         if not result.accepted:
             registry.record_refusal(KIND, job.scope, result.metadata)
             return f"new version {result.reason}; the active version stays"
-        version = registry.save(KIND, job.scope, result.model, result.metadata, activate=True)
+        version = registry.store(KIND, job.scope, result.files, activate_as_written=True)
         self.suggestions = []
         return f"{version.label} ({job.scope}) {result.reason}"
 
@@ -281,7 +245,7 @@ class ModelsSession:
         if job is None:
             return True
         try:
-            job.future.result(timeout_s)
+            job.process.future.result(timeout_s)
         except TimeoutError:
             return False
         except Exception:  # noqa: BLE001 - poll() reports it
@@ -328,10 +292,8 @@ class ModelsSession:
 
     def close(self) -> None:
         self._closed = True
-        self.cancel()
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        if self._job is not None:
+            self._job.process.close()
         self._job = None
 
     # ------------------------------------------------------------------ suggestions

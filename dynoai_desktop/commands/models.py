@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +24,10 @@ from dynoai_desktop.ml import errors
 from dynoai_desktop.ml.base_ve import KIND as BASE_VE
 from dynoai_desktop.ml.errors import ModelError
 from dynoai_desktop.ml.registry import KINDS, ModelRegistry, ModelVersion, check_kind, check_scope
-from dynoai_desktop.ml.scopes import baseline, of_family
+from dynoai_desktop.ml.scopes import baseline, training_sessions
 from dynoai_desktop.ml.train import train_base_ve
 from dynoai_desktop.ml.training import dataset as datasets
 from dynoai_desktop.ml.training.records import TuningSession
-from dynoai_desktop.ml.training.typed_json import read
-from dynoai_desktop.storage.catalog import Catalog
 
 HELP = ("the ML models: list their versions, train one on the shop's sessions, activate a "
         "version, roll back, verify the stored files")
@@ -224,16 +221,6 @@ def _import(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------ train
-def _parse(text: str, what: str) -> TuningSession | None:
-    try:
-        session, problems = read(TuningSession, json.loads(text))
-    except (ValueError, RecursionError) as exc:
-        session, problems = None, [f"not JSON ({exc})"]
-    if session is None:
-        _say(f"warning: {what} cannot be read ({'; '.join(problems[:2])}); left out")
-    return session
-
-
 def _load_dataset(path: Path) -> list[TuningSession]:
     try:
         return datasets.load(path).sessions
@@ -241,48 +228,14 @@ def _load_dataset(path: Path) -> list[TuningSession]:
         raise InputError(f"--dataset {path}: not valid JSON ({exc})") from None
 
 
-def training_sessions(catalog: Catalog, scope: str, files: dict[Path, list[TuningSession]]
-                      ) -> tuple[list[TuningSession], dict[str, int]]:
-    """The sessions ``scope`` learns from (each id once) and how many came from where."""
-    head, _, tail = scope.partition(":")
-    rows = catalog.training_records()
-    sources: list[tuple[str, list[tuple[str, str]]]] = []
-    if head == "vehicle":
-        if files:
-            raise InputError("--dataset: a vehicle scope learns from that vehicle's own "
-                             "sessions only; leave out --dataset or train a wider scope")
-        mine = {s.id for s in catalog.sessions(int(tail))}
-        rows = [r for r in rows if r[0] in mine]
-    sources.append(("this shop's sessions",
-                    [(f"session {sid}'s training record", text) for sid, text, _ in rows]))
-    if head != "vehicle":
-        imported = catalog.imported_training_records()
-        sources.append(("imported records", [(f"imported record {rid!r}", text)
-                                             for rid, text, _ in imported]))
-    parsed = [(origin, [s for what, text in items if (s := _parse(text, what)) is not None])
-              for origin, items in sources]
-    parsed += [(f"dataset {path.name}", sessions) for path, sessions in files.items()]
-    taken: dict[str, TuningSession] = {}
-    counts: dict[str, int] = {}
-    for origin, sessions in parsed:
-        for session in sessions:
-            if head == "family" and not of_family(session, tail):
-                continue
-            if session.session_id in taken:
-                if taken[session.session_id] == session:
-                    continue  # the same record twice (an imported copy of a dataset file)
-                session = replace(session, session_id=f"{session.session_id} ({origin})")
-            taken[session.session_id] = session
-            counts[origin] = counts.get(origin, 0) + 1
-    return list(taken.values()), counts
-
-
 def _train(args: argparse.Namespace) -> int:
     scope = check_scope(args.scope)
     files = {path: _load_dataset(path) for path in args.dataset}
     with open_catalog(args.catalog) as catalog:
         registry = ModelRegistry(catalog)
-        sessions, counts = training_sessions(catalog, scope, files)
+        sessions, counts, warnings = training_sessions(catalog, scope, files)
+        for warning in warnings:
+            _say(f"warning: {warning}")
         origin = ", ".join(f"{name} ({n})" for name, n in counts.items()) or "no sessions"
         _say(f"training {BASE_VE} for {scope} on {len(sessions)} sessions: {origin}")
         base = baseline(registry, scope)

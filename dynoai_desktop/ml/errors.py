@@ -32,3 +32,7 @@ class ModelError(InputError):
         super().__init__(f"{code} {TITLES[code]}: {message}")
         self.code = code
         self.detail = message
+
+    def __reduce__(self) -> tuple[type[ModelError], tuple[str, str]]:
+        """Rebuilt from its code and message (a training process raises it to the app)."""
+        return (ModelError, (self.code, self.detail))

@@ -188,6 +188,14 @@ def model_from_artifacts(files: dict[str, bytes], what: str) -> tuple[BaseVeMode
     return model, meta
 
 
+def load_version(v: ModelVersion) -> BaseVeModel:
+    """The version's model, its artifacts verified first (ModelError when they fail); needs no
+    catalog (a training process loads the model it is judged against with it)."""
+    what = f"{v.kind} model {v.scope} {v.label}"
+    model, _meta = model_from_artifacts(_read_verified(v.folder, v.artifacts, what), what)
+    return model
+
+
 def artifact_bytes(model: BaseVeModel, metadata: dict[str, Any]) -> dict[str, bytes]:
     """The artifact files of a model: the estimators (skops, compressed) and the metadata."""
     model_bytes = sio.dumps(model.estimators, compression=zipfile.ZIP_DEFLATED,
@@ -272,9 +280,7 @@ class ModelRegistry:
 
     def load(self, v: ModelVersion) -> BaseVeModel:
         """The version's model, its artifacts verified first (ModelError when they fail)."""
-        files = _read_verified(v.folder, v.artifacts, self._what(v))
-        model, _meta = model_from_artifacts(files, self._what(v))
-        return model
+        return load_version(v)
 
     def verify(self, v: ModelVersion) -> None:
         """Check the version's artifacts (hashes, schema, trusted types) without using it."""
@@ -283,12 +289,26 @@ class ModelRegistry:
     # ------------------------------------------------------------------ changing
     def save(self, kind: str, scope: str, model: BaseVeModel, metadata: dict[str, Any],
              activate: bool, event: str = "trained") -> ModelVersion:
-        """Store ``model`` as the next version of ``scope`` (and make it active when asked)."""
+        """Store ``model`` as the next version of ``scope`` (and make it active when asked,
+        after verifying it)."""
+        files = artifact_bytes(model, metadata)
+        v = self.store(kind, scope, files, event)
+        if activate:
+            self.activate(kind, scope, v.version)
+        return self.version(kind, scope, v.version)
+
+    def store(self, kind: str, scope: str, files: dict[str, bytes], event: str = "trained",
+              activate_as_written: bool = False) -> ModelVersion:
+        """Store artifact bytes (``artifact_bytes``: a training process's output) as the next
+        version of ``scope``; its metadata gets the scope and number. ``activate_as_written``
+        makes it active without reading it back (a model this app just trained and wrote;
+        every later load verifies it)."""
         check_kind(kind)
         check_scope(scope)
         number = self.catalog.next_model_version(kind, scope)
-        meta = {**metadata, "kind": kind, "scope": scope, "version": number}
-        files = artifact_bytes(model, meta)
+        meta = {**json.loads(files[META_FILE]), "kind": kind, "scope": scope, "version": number}
+        files = {MODEL_FILE: files[MODEL_FILE], META_FILE: json.dumps(
+            meta, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8")}
         folder_rel = Path(MODELS_DIR) / kind / scope.replace(":", "_") / f"v{number}"
         folder = self.catalog.data_dir / folder_rel
         if folder.exists():  # a leftover of a save that did not reach the catalog
@@ -298,11 +318,11 @@ class ModelRegistry:
             write_bytes_atomic(folder / name, data)
         hashes = {name: sha256(data) for name, data in files.items()}
         stored = self.catalog.add_model_version(kind, scope, folder_rel.as_posix(), hashes,
-                                                json.loads(files[META_FILE]),
-                                                str(meta.get("created_at") or "") or None)
+                                                meta, str(meta.get("created_at") or "") or None)
         self.catalog.add_model_event(kind, scope, stored, event, _event_detail(meta))
-        if activate:
-            self.activate(kind, scope, stored)
+        if activate_as_written:
+            self.catalog.set_active_model_version(kind, scope, stored)
+            self.catalog.add_model_event(kind, scope, stored, "activated")
         return self.version(kind, scope, stored)
 
     def record_refusal(self, kind: str, scope: str, metadata: dict[str, Any]) -> None:

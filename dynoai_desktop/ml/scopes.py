@@ -9,15 +9,17 @@ a new shop model must beat the shipped prior, not just the stage maps.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.ml.base_ve import KIND, BaseVeModel
 from dynoai_desktop.ml.errors import ModelError
 from dynoai_desktop.ml.registry import ModelRegistry, ModelVersion
-from dynoai_desktop.ml.training.from_catalog import record_id
 from dynoai_desktop.ml.training.records import TuningSession
+from dynoai_desktop.ml.training.typed_json import read
 from dynoai_desktop.storage.catalog import Catalog
 
 
@@ -28,16 +30,56 @@ def of_family(session: TuningSession, family: str) -> bool:
         return False
 
 
-def in_scope(catalog: Catalog, scope: str, sessions: list[TuningSession]
-             ) -> list[TuningSession]:
-    """The sessions a model of ``scope`` learns from (the shop: all of them)."""
+def _parse(text: str, what: str, warnings: list[str]) -> TuningSession | None:
+    try:
+        session, problems = read(TuningSession, json.loads(text))
+    except (ValueError, RecursionError) as exc:
+        session, problems = None, [f"not JSON ({exc})"]
+    if session is None:
+        warnings.append(f"{what} cannot be read ({'; '.join(problems[:2])}); left out")
+    return session
+
+
+def training_sessions(catalog: Catalog, scope: str,
+                      files: dict[Path, list[TuningSession]] | None = None
+                      ) -> tuple[list[TuningSession], dict[str, int], list[str]]:
+    """The sessions ``scope`` learns from: the catalog's training records not excluded (the
+    shop's and, but for a vehicle scope, the imported ones) and ``files``' sessions, each id
+    once; how many came from where; and a warning per record that could not be read."""
+    files = files or {}
+    warnings: list[str] = []
     head, _, tail = scope.partition(":")
-    if head == "family":
-        return [s for s in sessions if of_family(s, tail)]
+    rows = catalog.training_records()
+    sources: list[tuple[str, list[tuple[str, str]]]] = []
     if head == "vehicle":
-        mine = {record_id(s.id) for s in catalog.sessions(int(tail))}
-        return [s for s in sessions if s.session_id in mine]
-    return list(sessions)
+        if files:
+            raise InputError("--dataset: a vehicle scope learns from that vehicle's own "
+                             "sessions only; leave out --dataset or train a wider scope")
+        mine = {s.id for s in catalog.sessions(int(tail))}
+        rows = [r for r in rows if r[0] in mine]
+    sources.append(("this shop's sessions",
+                    [(f"session {sid}'s training record", text) for sid, text, _ in rows]))
+    if head != "vehicle":
+        imported = catalog.imported_training_records()
+        sources.append(("imported records", [(f"imported record {rid!r}", text)
+                                             for rid, text, _ in imported]))
+    parsed = [(origin, [s for what, text in items
+                        if (s := _parse(text, what, warnings)) is not None])
+              for origin, items in sources]
+    parsed += [(f"dataset {path.name}", sessions) for path, sessions in files.items()]
+    taken: dict[str, TuningSession] = {}
+    counts: dict[str, int] = {}
+    for origin, sessions in parsed:
+        for session in sessions:
+            if head == "family" and not of_family(session, tail):
+                continue
+            if session.session_id in taken:
+                if taken[session.session_id] == session:
+                    continue  # the same record twice (an imported copy of a dataset file)
+                session = replace(session, session_id=f"{session.session_id} ({origin})")
+            taken[session.session_id] = session
+            counts[origin] = counts.get(origin, 0) + 1
+    return list(taken.values()), counts, warnings
 
 
 def wider_scopes(catalog: Catalog, scope: str) -> list[str]:
@@ -60,10 +102,12 @@ class Baseline:
     warning: str = ""
 
 
-def baseline(registry: ModelRegistry, scope: str) -> Baseline:
+def baseline(registry: ModelRegistry, scope: str, load: bool = True) -> Baseline:
+    """What a candidate for ``scope`` is judged against; without ``load`` its model is left for
+    the caller to load (``model`` None)."""
     try:
         current = registry.resolve(KIND, wider_scopes(registry.catalog, scope))
-        model = registry.load(current)
+        model = registry.load(current) if load else None
     except ModelError as exc:
         return Baseline(None, None, None, [], f"{exc}; the new model is judged against the "
                                               "stage maps only")
