@@ -22,9 +22,7 @@ from dynoai_desktop.core.build_spec import STAGE_MAX, EngineFamily  # noqa: E402
 from dynoai_desktop.core.table_csv import format_table_csv  # noqa: E402
 from dynoai_desktop.sim.shop import base_map_names, generic_base_map, median_build  # noqa: E402
 from dynoai_desktop.storage.file_io import write_bytes_atomic  # noqa: E402
-from dynoai_desktop.storage.resources import RESOURCES_DIR  # noqa: E402
-
-BASE_MAPS_DIR = RESOURCES_DIR / "base_maps"
+from dynoai_desktop.storage.resources import BASE_MAPS_DIR  # noqa: E402
 
 
 def base_map_texts() -> dict[str, str]:

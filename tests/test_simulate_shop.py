@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from dynoai_desktop.cli import QT_PACKAGES, main
-from dynoai_desktop.commands.simulate_shop import BASE_MAPS_DIR, notes_for, read_builds
+from dynoai_desktop.commands.simulate_shop import notes_for, read_builds
 from dynoai_desktop.core.build_spec import STAGE_MAX, BuildSpec, EngineFamily
 from dynoai_desktop.core.channels import LOG_COLUMNS
 from dynoai_desktop.core.errors import InputError
@@ -41,6 +41,7 @@ from dynoai_desktop.sim.shop import (
     ve_error_pct,
 )
 from dynoai_desktop.storage.catalog import CATALOG_FILE, Catalog
+from dynoai_desktop.storage.resources import BASE_MAPS_DIR
 from dynoai_desktop.storage.run_files import read_run_arrays
 from dynoai_desktop.storage.table_files import read_table_csv
 

@@ -49,15 +49,13 @@ from dynoai_desktop.storage.catalog import (
     CatalogUnavailable,
 )
 from dynoai_desktop.storage.file_io import read_bytes, write_bytes_atomic
-from dynoai_desktop.storage.resources import RESOURCES_DIR
+from dynoai_desktop.storage.resources import base_map_tables
 from dynoai_desktop.storage.run_files import RunMetadata, write_run
 from dynoai_desktop.storage.settings import DevicePort
-from dynoai_desktop.storage.table_files import read_table_csv
 
 HELP = ("play a shop's tuning history on the virtual cell (log mode) and write every session "
         "into a catalog, as the app keeps real ones")
 PROG = "dynoai simulate-shop"
-BASE_MAPS_DIR = RESOURCES_DIR / "base_maps"
 MAX_SESSIONS = 100_000
 MAX_JOBS = 256
 OPERATOR = "dynoai simulate-shop"
@@ -150,9 +148,7 @@ def base_maps(bike: ShopBike, cache: dict[tuple[str, int], tuple[Table, Table]]
     """The shipped generic base maps (front, rear) for the bike's family and stage."""
     key = (bike.build.engine_family.value, bike.build.stage)
     if key not in cache:
-        names = base_map_names(*key)
-        cache[key] = (read_table_csv(BASE_MAPS_DIR / names[0]),
-                      read_table_csv(BASE_MAPS_DIR / names[1]))
+        cache[key] = base_map_tables(*key)
     return cache[key]
 
 

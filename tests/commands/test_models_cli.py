@@ -29,15 +29,6 @@ from tests.ml.synthetic_sessions import (
 SESSIONS = 32
 
 
-@pytest.fixture
-def shop(tmp_path: Path) -> Path:
-    """A catalog folder of its own (created, empty)."""
-    folder = tmp_path / "shop"
-    folder.mkdir()
-    Catalog(folder / CATALOG_FILE).close()
-    return folder
-
-
 def _versions(folder: Path, scope: str = "shop") -> list[tuple[str, bool]]:
     with Catalog(folder / CATALOG_FILE) as catalog:
         return [(v.label, v.active) for v in ModelRegistry(catalog).versions(KIND, scope)]

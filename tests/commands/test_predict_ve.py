@@ -15,7 +15,6 @@ import pytest
 from dynoai_desktop.cli import QT_PACKAGES
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.ml.features import Air
-from dynoai_desktop.storage.catalog import CATALOG_FILE, Catalog
 from dynoai_desktop.storage.resources import base_map_tables
 from dynoai_desktop.storage.table_files import read_table_csv
 from tests.commands.model_helpers import copy_of_prior, run_cli, tamper
@@ -25,14 +24,6 @@ BUILD = {"engine_family": "twin_cam_103", "stage": 2, "exhaust": "two_into_one",
          "cam": {"name": "S&S 585", "intake_duration_deg": 234, "exhaust_duration_deg": 242,
                  "overlap_deg": 32}}
 FILES = ("ve_front.csv", "ve_rear.csv", "uncertainty.json")
-
-
-@pytest.fixture
-def shop(tmp_path: Path) -> Path:
-    folder = tmp_path / "shop"
-    folder.mkdir()
-    Catalog(folder / CATALOG_FILE).close()
-    return folder
 
 
 def _build_file(folder: Path, build: dict[str, Any] = BUILD, name: str = "build.json") -> Path:
