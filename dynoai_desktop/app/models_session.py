@@ -108,7 +108,6 @@ class ModelsSession:
         self._job: _Job | None = None
         self._clock = clock
         self._idle_since = clock()
-        self._closed = False
 
     # ------------------------------------------------------------------ listing
     def _emit(self) -> None:
@@ -291,7 +290,6 @@ class ModelsSession:
         return True
 
     def close(self) -> None:
-        self._closed = True
         if self._job is not None:
             self._job.process.close()
         self._job = None

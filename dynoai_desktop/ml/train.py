@@ -36,6 +36,7 @@ from dynoai_desktop.ml.base_ve import (
     KIND,
     PARAMS,
     BaseVeModel,
+    Cancelled,
     Samples,
     conformal_widening,
     fit_estimators,
@@ -61,7 +62,6 @@ FITS = (CV_FOLDS + 1) * 3
 """Model fits in one training (progress counts them)."""
 
 Progress = Callable[[int, int, str], None]
-Cancelled = Callable[[], bool]
 
 
 def is_held_out(group: str) -> bool:
@@ -73,7 +73,12 @@ def metrics(model: BaseVeModel, samples: Samples) -> dict[str, Any]:
     """Figures of ``model`` on ``samples`` (see the module's doc)."""
     if not samples.y.size:
         return {"cells": 0, "sessions": 0}
-    mean, lo, hi = model.predict_rows(samples.X)
+    return figures(samples, *model.predict_rows(samples.X))
+
+
+def figures(samples: Samples, mean: np.ndarray, lo: np.ndarray, hi: np.ndarray
+            ) -> dict[str, Any]:
+    """The figures of predictions (log scale, the interval widened) against ``samples``."""
     y = samples.y
     return {
         "mae_pct": round(float(np.mean(np.abs(np.exp(mean - y) - 1.0)) * 100.0), 4),
@@ -145,9 +150,7 @@ def train_base_ve(sessions: Sequence[TuningSession], scope: str = "shop",
     if final is None:
         return TrainResult(None, cancelled=True, reason="cancelled")
     model = BaseVeModel(final, widening, tuple(learned_cells(train)))
-    cv_model = BaseVeModel({"mean": _Fixed(oof["mean"]), "lo": _Fixed(oof["lo"]),
-                            "hi": _Fixed(oof["hi"])}, widening, ())  # type: ignore[dict-item]
-    cv = metrics(cv_model, train)
+    cv = figures(train, oof["mean"], oof["lo"] - widening, oof["hi"] + widening)
     held_figures = metrics(model, held_out)
     accepted, reason = _gate(held_figures, active, held_out)
     meta = {
@@ -168,16 +171,6 @@ def train_base_ve(sessions: Sequence[TuningSession], scope: str = "shop",
         "gate": reason,
     }
     return TrainResult(model, meta, accepted, reason)
-
-
-class _Fixed:
-    """Stands in for an estimator whose out-of-fold predictions are already known."""
-
-    def __init__(self, values: np.ndarray) -> None:
-        self.values = values
-
-    def predict(self, _X: np.ndarray) -> np.ndarray:
-        return self.values
 
 
 def _gate(held: dict[str, Any], active: BaseVeModel | None, held_out: Samples
