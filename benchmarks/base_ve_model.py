@@ -50,12 +50,8 @@ from dynoai_desktop.commands.shop_session import (  # noqa: E402
 from dynoai_desktop.core.build_spec import BuildSpec  # noqa: E402
 from dynoai_desktop.core.errors import InputError  # noqa: E402
 from dynoai_desktop.core.table import Table  # noqa: E402
-from dynoai_desktop.ml.base_ve import (  # noqa: E402
-    BaseVeModel,
-    fit_estimators,
-    learned_cells,
-    samples_from_sessions,
-)
+from dynoai_desktop.ml.base_ve import BaseVeModel, samples_from_sessions  # noqa: E402
+from dynoai_desktop.ml.cell_model import fit_estimators, learned_cells  # noqa: E402
 from dynoai_desktop.ml.errors import ModelError  # noqa: E402
 from dynoai_desktop.ml.features import build_group, session_air  # noqa: E402
 from dynoai_desktop.ml.train import train_base_ve  # noqa: E402

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -34,21 +34,27 @@ from dynoai_desktop.app.training_process import TrainingOutcome, TrainingProcess
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.overlay import OverlayPreview, OverlayRecord
+from dynoai_desktop.core.table import Table
 from dynoai_desktop.core.tune import VE_FRONT_MAP, VE_REAR_MAP
-from dynoai_desktop.ml.base_ve import KIND, BaseVeModel
+from dynoai_desktop.ml.base_ve import KIND as BASE_VE
+from dynoai_desktop.ml.base_ve import CylinderPrediction
+from dynoai_desktop.ml.cylinder_balance import CYLINDER as BALANCE_CYLINDER
+from dynoai_desktop.ml.cylinder_balance import KIND as BALANCE
+from dynoai_desktop.ml.cylinder_balance import ON_REAR, BalanceModel
 from dynoai_desktop.ml.drift import DriftReport, check_drift
 from dynoai_desktop.ml.errors import ModelError
-from dynoai_desktop.ml.features import Air
+from dynoai_desktop.ml.features import Air, cell_features
+from dynoai_desktop.ml.kinds import KINDS, model_kind
 from dynoai_desktop.ml.registry import ModelRegistry, ModelVersion
 from dynoai_desktop.ml.scopes import baseline
 from dynoai_desktop.ml.suggest import (
     Suggestion,
-    drivers,
-    similar_builds,
+    balance_suggestions,
+    drivers_of_rows,
+    seeded_rear,
     suggestion_for,
     typical_values,
 )
-from dynoai_desktop.ml.train import FITS
 from dynoai_desktop.ml.training.records import TuningSession
 from dynoai_desktop.storage.catalog import Catalog, ModelEvent
 from dynoai_desktop.storage.resources import base_map_tables
@@ -72,8 +78,9 @@ class TrainingState:
 
     running: bool = False
     done: int = 0
-    total: int = FITS
+    total: int = 0
     step: str = ""
+    kind: str = ""  # the kind training now
     message: str = ""  # the last training's outcome (or why it failed)
     reason: str = ""  # what started it: "asked", "10 new sessions", ...
 
@@ -83,6 +90,9 @@ class _Job:
     process: TrainingProcess
     scope: str
     reason: str
+    kind: str
+    queued: tuple[str, ...]  # the kinds to train after this one
+    said: tuple[str, ...]  # what the kinds trained so far came to
 
 
 class ModelsSession:
@@ -103,6 +113,9 @@ class ModelsSession:
         self.problem = "" if catalog is not None else (
             "the catalog is not open (see the message at start-up): models need it")
         self.state = TrainingState()
+        self.kind = BASE_VE  # the kind the model page shows
+        self.balance_on = ON_REAR  # the cylinder balance goes on the rear table, or on both
+        self.seed_rear_from_front = False  # the rear base map: predicted, or front × balance
         self.suggestions: list[Suggestion] = []
         self.suggestion_note = ""
         self._job: _Job | None = None
@@ -114,8 +127,13 @@ class ModelsSession:
         self.version += 1
         self.changed.emit()
 
+    def show_kind(self, kind: str) -> None:
+        """Make ``kind`` the one listed, rolled back and activated (the model page's choice)."""
+        self.kind = model_kind(kind).name
+        self._emit()
+
     def versions(self) -> list[ModelVersion]:
-        return self.registry.versions(KIND) if self.registry is not None else []
+        return self.registry.versions(self.kind) if self.registry is not None else []
 
     def active(self, scope: str = "shop") -> ModelVersion | None:
         """The active version of ``scope`` (the prior in the shop scope when the shop has
@@ -123,13 +141,15 @@ class ModelsSession:
         if self.registry is None:
             return None
         try:
-            return self.registry.active(KIND, scope)
+            return self.registry.active(self.kind, scope)
         except ModelError as exc:
             self.problem = str(exc)
             return None
 
     def history(self) -> list[ModelEvent]:
-        return self.registry.catalog.model_events(KIND) if self.registry is not None else []
+        if self.registry is None:
+            return []
+        return self.registry.catalog.model_events(self.kind)
 
     def sessions(self) -> list[TuningSession]:
         """The training data: the shop's records not excluded, and the imported ones."""
@@ -158,13 +178,13 @@ class ModelsSession:
         return self.registry
 
     def rollback(self, scope: str = "shop") -> ModelVersion:
-        version = self._registry().rollback(KIND, scope)
+        version = self._registry().rollback(self.kind, scope)
         self.suggestions = []
         self._emit()
         return version
 
     def activate(self, scope: str, number: int) -> ModelVersion:
-        version = self._registry().activate(KIND, scope, number)
+        version = self._registry().activate(self.kind, scope, number)
         self.suggestions = []
         self._emit()
         return version
@@ -184,25 +204,37 @@ class ModelsSession:
     def training(self) -> bool:
         return self._job is not None
 
-    def train(self, scope: str = "shop", reason: str = "asked") -> None:
-        """Start training a new version of ``scope`` in the background (InputError when one is
-        training, or there is no catalog)."""
+    def train(self, scope: str = "shop", reason: str = "asked",
+              kinds: tuple[str, ...] = KINDS) -> None:
+        """Start training a new version of each of ``kinds`` for ``scope`` in the background,
+        one after another (InputError when a training is running, or there is no catalog)."""
         registry = self._registry()
         if self._job is not None:
             raise InputError("a model is training already; wait for it or cancel it")
-        base = baseline(registry, scope, load=False)  # the process loads it: not this thread
-        self._job = _Job(TrainingProcess(registry.catalog.path, scope, base.current,
-                                         base.number, base.learned), scope, reason)
-        self.state = TrainingState(True, 0, FITS, "starting", self.state.message, reason)
+        if not kinds:
+            raise InputError("no model kind to train")
+        self._job = self._start(registry, scope, reason, kinds, ())
         self._emit()
+
+    def _start(self, registry: ModelRegistry, scope: str, reason: str,
+               kinds: tuple[str, ...], said: tuple[str, ...]) -> _Job:
+        kind = model_kind(kinds[0])
+        base = baseline(registry, scope, load=False, kind=kind.name)  # the process loads it
+        job = _Job(TrainingProcess(registry.catalog.path, scope, base.current, base.number,
+                                   base.learned, kind.name), scope, reason, kind.name,
+                   kinds[1:], said)
+        self.state = TrainingState(True, 0, kind.fits, "starting", self.state.message, reason,
+                                   kind.name)
+        return job
 
     def cancel(self) -> None:
         if self._job is not None:
+            self._job.queued = ()
             self._job.process.cancel()
 
     def poll(self) -> bool:
-        """Take a finished training in (store it, or its refusal) and refresh the progress; True
-        when something changed."""
+        """Take a finished training in (store it, or its refusal), start the next kind queued,
+        and refresh the progress; True when something changed."""
         job = self._job
         if job is None:
             return False
@@ -223,7 +255,16 @@ class ModelsSession:
             message = str(exc)
         except Exception as exc:  # noqa: BLE001 - a failed training must not take the app down
             message = f"training failed: {type(exc).__name__}: {exc}"
-        self.state = TrainingState(False, 0, FITS, "", message, job.reason)
+        said = (*job.said, f"{model_kind(job.kind).title}: {message}")
+        if job.queued and self.registry is not None:
+            try:
+                self._job = self._start(self.registry, job.scope, job.reason, job.queued, said)
+            except (InputError, ModelError) as exc:
+                said = (*said, f"{job.queued[0]}: {exc}")
+            else:
+                self._emit()
+                return True
+        self.state = TrainingState(False, 0, 0, "", "; ".join(said), job.reason)
         self._emit()
         return True
 
@@ -232,9 +273,9 @@ class ModelsSession:
         if result.cancelled:
             return "training cancelled; the active version stays"
         if not result.accepted:
-            registry.record_refusal(KIND, job.scope, result.metadata)
+            registry.record_refusal(job.kind, job.scope, result.metadata)
             return f"new version {result.reason}; the active version stays"
-        version = registry.store(KIND, job.scope, result.files, activate_as_written=True)
+        version = registry.store(job.kind, job.scope, result.files, activate_as_written=True)
         self.suggestions = []
         return f"{version.label} ({job.scope}) {result.reason}"
 
@@ -260,9 +301,15 @@ class ModelsSession:
         now_s = self._clock() if now_s is None else now_s
         if now_s - self._idle_since < IDLE_BEFORE_TRAINING_S:
             return None
-        number = self.registry.catalog.active_model_version(KIND, "shop")
-        current = None if number is None else self.registry.version(KIND, "shop", number)
-        fresh = len(self.new_sessions(current or self.active()))
+        number = self.registry.catalog.active_model_version(BASE_VE, "shop")
+        current = None if number is None else self.registry.version(BASE_VE, "shop", number)
+        seen = current
+        if seen is None:
+            try:
+                seen = self.registry.active(BASE_VE, "shop")  # the prior
+            except ModelError:
+                seen = None
+        fresh = len(self.new_sessions(seen))
         if fresh >= TRAIN_AFTER_SESSIONS:
             return f"{fresh} new sessions"
         if current is not None and fresh:
@@ -310,7 +357,8 @@ class ModelsSession:
         return [*vehicle, f"family:{build.engine_family.value}", "shop"]
 
     def suggest(self, air: Air | None = None) -> list[Suggestion]:
-        """Predict the open vehicle's base map and offer it for the tune's MAP VE tables."""
+        """Predict the open vehicle's base map and cylinder balance and offer them for the
+        tune's MAP VE tables."""
         self.suggestions, self.suggestion_note = [], ""
         found = self.build()
         if found is None or self.registry is None:
@@ -321,18 +369,45 @@ class ModelsSession:
         build, name = found
         air = air or Air.at_altitude(build.altitude_m)
         try:
-            version = self.registry.resolve(KIND, self.scopes(build))
+            version = self.registry.resolve(BASE_VE, self.scopes(build))
             model = self.registry.load(version)
             stage = base_map_tables(build.engine_family.value, build.stage)
         except (ModelError, InputError, OSError) as exc:
             self.suggestion_note = str(exc)
             self._emit()
             return []
+        balance, balance_problem = self._balance_model(build)
         # On the UI thread, beside acquisition: one OpenMP thread. Two fighting the other work
         # on a busy 2-core machine made this 5-10x slower (measured: 1.9 s -> 15 s).
         with threadpool_limits(limits=1, user_api="openmp"):
             prediction = model.predict(build, air, *stage).cylinders()
+            if balance is not None and self.seed_rear_from_front:
+                prediction["rear"] = seeded_rear(model, balance[1], build, air, *stage)
             why = self._why(version, model, build, air, stage)
+            out, problems = self._base_map(prediction, why)
+            if balance is not None:
+                out += self._balance(balance, build, air, stage, problems)
+        self.suggestions = out
+        self.suggestion_note = " ".join([
+            f"Predicted for {name} ({build.summary}): base map by {_label(version)}"
+            + (", rear seeded from the front × the predicted balance"
+               if balance is not None and self.seed_rear_from_front else "")
+            + (f"; cylinder balance by {_label(balance[0])}." if balance is not None else "."),
+            *([balance_problem] if balance_problem else []), *problems])
+        self._emit()
+        return out
+
+    def _balance_model(self, build: BuildSpec) -> tuple[tuple[ModelVersion, BalanceModel] | None,
+                                                        str]:
+        assert self.registry is not None
+        try:
+            version = self.registry.resolve(BALANCE, self.scopes(build))
+            return (version, self.registry.load(version)), ""
+        except (ModelError, InputError, OSError) as exc:
+            return None, f"No cylinder balance: {exc}"
+
+    def _base_map(self, prediction: dict[str, CylinderPrediction], why: list[str]
+                  ) -> tuple[list[Suggestion], list[str]]:
         out, problems = [], []
         for cylinder, table_name in TUNE_TABLES.items():
             if table_name not in self.tune.table_names:
@@ -342,29 +417,27 @@ class ModelsSession:
                                           why))
             except InputError as exc:
                 problems.append(str(exc))
-        self.suggestions = out
-        source = "prior, simulated shop history" if version.prior else "this shop"
-        self.suggestion_note = " ".join([
-            f"Predicted base map for {name} ({build.summary}) by base_ve {version.scope} "
-            f"{version.label} ({source}; learned from {version.sessions_learned} sessions).",
-            *problems])
-        self._emit()
-        return out
+        return out, problems
 
-    def _why(self, version: ModelVersion, model: BaseVeModel, build: BuildSpec, air: Air,
-             stage: tuple[Any, Any]) -> list[str]:
-        lines = []
-        stats = version.metadata.get("data_stats", {})
+    def _balance(self, balance: tuple[ModelVersion, BalanceModel], build: BuildSpec, air: Air,
+                 stage: tuple[Table, Table], problems: list[str]) -> list[Suggestion]:
+        if not all(t in self.tune.table_names for t in TUNE_TABLES.values()):
+            return []
+        version, model = balance
+        rpm, load = np.meshgrid(stage[1].row_breakpoints, stage[1].col_breakpoints,
+                                indexing="ij")
+        mask = model.learned_mask(stage[1])
+        rows = cell_features(build, air, rpm[mask], load[mask], BALANCE_CYLINDER)
+        typical = typical_values(version.metadata.get("data_stats", {}))
+        why = [f"driven by {feature.replace('_', ' ')}: {effect:+.1f} % rear/front vs the "
+               "shop's typical build" for feature, effect in drivers_of_rows(model, rows, typical)]
         try:
-            sessions = self.sessions()
-        except InputError:
-            sessions = []
-        for similar in similar_builds(build, air, sessions):
-            lines.append(f"similar build: {similar.vehicle} ({similar.summary})")
-        for feature, effect in drivers(model, build, air, *stage, typical_values(stats)):
-            lines.append(f"driven by {feature.replace('_', ' ')}: {effect:+.1f} % VE vs the "
-                         "shop's typical build")
-        return lines
+            return balance_suggestions(model.predict(build, air, *stage),
+                                       self.tune.table(TUNE_TABLES["front"]),
+                                       self.tune.table(TUNE_TABLES["rear"]), self.balance_on, why)
+        except InputError as exc:
+            problems.append(str(exc))
+            return []
 
     def _find(self, key: str) -> Suggestion:
         for s in self.suggestions:
@@ -389,3 +462,9 @@ class ModelsSession:
         self.suggestions = [s.with_status(status) if s.key == key else s
                             for s in self.suggestions]
         self._emit()
+
+
+def _label(version: ModelVersion) -> str:
+    source = "prior, simulated shop history" if version.prior else "this shop"
+    return (f"{version.kind} {version.scope} {version.label} ({source}; learned from "
+            f"{version.sessions_learned} sessions)")

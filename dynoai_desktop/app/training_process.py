@@ -25,10 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dynoai_desktop.ml.base_ve import KIND as BASE_VE
 from dynoai_desktop.ml.errors import ModelError
+from dynoai_desktop.ml.kinds import model_kind
 from dynoai_desktop.ml.registry import META_FILE, ModelVersion, artifact_bytes, load_version
 from dynoai_desktop.ml.scopes import training_sessions
-from dynoai_desktop.ml.train import CV_FOLDS, FITS, train_base_ve
+from dynoai_desktop.ml.train import CV_FOLDS
 from dynoai_desktop.storage.catalog import Catalog
 
 BACKGROUND_NICENESS = 19
@@ -47,7 +49,7 @@ def _lowest_priority(pid: int) -> None:
         os.setpriority(os.PRIO_PROCESS, pid, BACKGROUND_NICENESS)
 
 
-def _train(catalog_path: Path, scope: str, judged_against: ModelVersion | None,
+def _train(kind: str, catalog_path: Path, scope: str, judged_against: ModelVersion | None,
            active_version: int | None, previous: list[str]) -> dict[str, Any]:
     from threadpoolctl import threadpool_limits  # noqa: PLC0415 - in the child only
 
@@ -66,18 +68,20 @@ def _train(catalog_path: Path, scope: str, judged_against: ModelVersion | None,
             active = load_version(judged_against) if judged_against is not None else None
         except ModelError:  # judged against the stage maps alone, as the command line does
             active, active_version = None, None
-        result = train_base_ve(sessions, scope, active, active_version, previous, source,
-                               progress=count, cancelled=cancel.is_set)
+        result = model_kind(kind).train(sessions, scope, active, active_version, previous,
+                                        source, progress=count, cancelled=cancel.is_set)
     if result.model is None:
         return {"cancelled": True}
     return {"files": artifact_bytes(result.model, result.metadata),
             "metadata": result.metadata, "accepted": result.accepted, "reason": result.reason}
 
 
-def step_text(done: int) -> str:
-    """What fit ``done`` of a training was (its steps are counted, not named, across)."""
-    if done < CV_FOLDS * 3:
-        return f"cross-validation fold {done // 3 + 1}"
+def step_text(done: int, total: int) -> str:
+    """What fit ``done`` of a training was (its steps are counted, not named, across): the
+    cross-validation folds first, then the final model, each the same number of fits."""
+    per_fit = max(1, total // (CV_FOLDS + 1))
+    if done < CV_FOLDS * per_fit:
+        return f"cross-validation fold {done // per_fit + 1}"
     return "the final model"
 
 
@@ -97,23 +101,25 @@ class TrainingProcess:
     """One training, running in its own process from the moment it is made."""
 
     def __init__(self, catalog_path: Path, scope: str, judged_against: ModelVersion | None,
-                 active_version: int | None, previous: list[str]) -> None:
+                 active_version: int | None, previous: list[str], kind: str = BASE_VE) -> None:
+        self.kind = model_kind(kind).name
         context = multiprocessing.get_context("spawn")
         self._cancel = context.Event()
-        self._progress = context.Array("i", [0, FITS])
+        self._progress = context.Array("i", [0, model_kind(kind).fits])
         self._executor = ProcessPoolExecutor(1, mp_context=context, initializer=_start,
                                              initargs=(self._cancel, self._progress))
         # The child reads the training records from the catalog itself: building 200 sessions'
         # worth of objects here would make the GUI thread's next full garbage collection (and
         # pickling them, one call under the interpreter lock) stall the live panel 100-200 ms.
         self.future: Future[dict[str, Any]] = self._executor.submit(
-            _train, catalog_path, scope, judged_against, active_version, previous)
+            _train, self.kind, catalog_path, scope, judged_against, active_version, previous)
         for pid in list(getattr(self._executor, "_processes", None) or ()):
             _lowest_priority(pid)  # as soon as it exists: its imports already run low
 
     def progress(self) -> tuple[int, int, str]:
         done, total = int(self._progress[0]), int(self._progress[1])
-        return done, total, step_text(done) if done or not self.future.running() else "starting"
+        running = done or not self.future.running()
+        return done, total, step_text(done, total) if running else "starting"
 
     def cancel(self) -> None:
         self._cancel.set()

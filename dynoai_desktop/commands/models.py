@@ -23,9 +23,9 @@ from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.ml import errors
 from dynoai_desktop.ml.base_ve import KIND as BASE_VE
 from dynoai_desktop.ml.errors import ModelError
-from dynoai_desktop.ml.registry import KINDS, ModelRegistry, ModelVersion, check_kind, check_scope
+from dynoai_desktop.ml.kinds import KINDS, model_kind
+from dynoai_desktop.ml.registry import ModelRegistry, ModelVersion, check_kind, check_scope
 from dynoai_desktop.ml.scopes import baseline, training_sessions
-from dynoai_desktop.ml.train import train_base_ve
 from dynoai_desktop.ml.training import dataset as datasets
 from dynoai_desktop.ml.training.records import TuningSession
 
@@ -48,8 +48,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--scope", help=f"only this scope: {scope_help}")
     p.add_argument("--json", action="store_true", help="print the versions as JSON")
     add_catalog_argument(p)
-    p = action("train", "train a base-VE model on the catalog's training records; it becomes "
-               "active only if the validation gate accepts it (a refusal exits 1)")
+    p = action("train", "train a model on the catalog's training records; it becomes active "
+               "only if the validation gate accepts it (a refusal exits 1)")
+    p.add_argument("--kind", default=BASE_VE, help=f"model kind ({', '.join(KINDS)}; default "
+                   f"{BASE_VE})")
     p.add_argument("--scope", default="shop", help=f"{scope_help} (default shop)")
     p.add_argument("--dataset", type=Path, action="append", default=[], metavar="FILE.json",
                    help="a training-data file to learn from too (repeatable)")
@@ -79,7 +81,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_catalog_argument(p)
     p = action("verify", "check every version's files (SHA-256, feature schema, trusted types); "
                "exit 1 if any fails")
-    p.add_argument("--kind", default=BASE_VE, help=f"model kind (default {BASE_VE})")
+    p.add_argument("--kind", default=BASE_VE, help=f"model kind ({', '.join(KINDS)}; default "
+                   f"{BASE_VE})")
     p.add_argument("--scope", help=f"only this scope: {scope_help}")
     add_catalog_argument(p)
 
@@ -229,7 +232,7 @@ def _load_dataset(path: Path) -> list[TuningSession]:
 
 
 def _train(args: argparse.Namespace) -> int:
-    scope = check_scope(args.scope)
+    kind, scope = model_kind(args.kind), check_scope(args.scope)
     files = {path: _load_dataset(path) for path in args.dataset}
     with open_catalog(args.catalog) as catalog:
         registry = ModelRegistry(catalog)
@@ -237,8 +240,8 @@ def _train(args: argparse.Namespace) -> int:
         for warning in warnings:
             _say(f"warning: {warning}")
         origin = ", ".join(f"{name} ({n})" for name, n in counts.items()) or "no sessions"
-        _say(f"training {BASE_VE} for {scope} on {len(sessions)} sessions: {origin}")
-        base = baseline(registry, scope)
+        _say(f"training {kind.name} for {scope} on {len(sessions)} sessions: {origin}")
+        base = baseline(registry, scope, kind=kind.name)
         if base.warning:
             _say(f"warning: {base.warning}")
         elif base.current is not None:
@@ -247,7 +250,7 @@ def _train(args: argparse.Namespace) -> int:
         current, model, number, learned = base.current, base.model, base.number, base.learned
         try:
             with threadpool_limits(limits=1):  # small fits: threads cost more than they give
-                result = train_base_ve(
+                result = kind.train(
                     sessions, scope, active=model, active_version=number,
                     previous_sessions=learned, source=origin,
                     progress=lambda done, total, what: _say(f"fit {done}/{total} ({what})"))
@@ -256,15 +259,14 @@ def _train(args: argparse.Namespace) -> int:
             return 130
         assert result.model is not None
         if not result.accepted:
-            registry.record_refusal(BASE_VE, scope, result.metadata)
+            registry.record_refusal(kind.name, scope, result.metadata)
             stays = (f"{current.scope} {current.label} stays in use" if current is not None
                      else "no model was stored")
             _say(f"{result.reason}; {stays}")
             return 1
-        v = registry.save(BASE_VE, scope, result.model, result.metadata, activate=True)
+        v = registry.save(kind.name, scope, result.model, result.metadata, activate=True)
     held = result.metadata["metrics"]["held_out"]
-    print(f"{v.kind} {v.scope} {v.label} is active: held-out MAE {held['mae_pct']:.2f} % "
-          f"(stage maps {held['stage_mae_pct']:.2f} %), 90 % interval covers "
-          f"{held['coverage_90'] * 100:.0f} % on {held['sessions']} held-out sessions; "
-          f"{v.sessions_learned} sessions learned")
+    print(f"{v.kind} {v.scope} {v.label} is active: {kind.headline(held)} on "
+          f"{held.get('sessions', 0)} held-out sessions; {v.sessions_learned} sessions learned; "
+          f"{kind.spread(held)}")
     return 0

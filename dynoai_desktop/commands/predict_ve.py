@@ -23,7 +23,8 @@ from dynoai_desktop.commands.catalog_option import add_catalog_argument, open_ca
 from dynoai_desktop.commands.models import version_dict
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
-from dynoai_desktop.ml.base_ve import INTERVAL, KIND, BaseVePrediction
+from dynoai_desktop.ml.base_ve import KIND, BaseVePrediction
+from dynoai_desktop.ml.cell_model import INTERVAL
 from dynoai_desktop.ml.features import STANDARD_AMBIENT_C, Air
 from dynoai_desktop.ml.registry import ModelRegistry, ModelVersion, check_scope
 from dynoai_desktop.storage.file_io import read_bytes, write_bytes_atomic

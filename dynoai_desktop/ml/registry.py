@@ -29,20 +29,17 @@ from pathlib import Path
 from typing import Any
 
 import skops.io as sio
-from sklearn.ensemble import HistGradientBoostingRegressor
 
 from dynoai_desktop.core.build_spec import EngineFamily
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.ml import errors
-from dynoai_desktop.ml.base_ve import KIND as BASE_VE
-from dynoai_desktop.ml.base_ve import BaseVeModel
 from dynoai_desktop.ml.errors import ModelError
 from dynoai_desktop.ml.features import FEATURE_NAMES, FEATURE_SCHEMA_VERSION
+from dynoai_desktop.ml.kinds import ModelKind, model_kind
 from dynoai_desktop.storage.catalog import Catalog, ModelRow
 from dynoai_desktop.storage.file_io import write_bytes_atomic
 from dynoai_desktop.storage.resources import RESOURCES_DIR
 
-KINDS = (BASE_VE,)
 MODEL_FILE = "model.skops"
 META_FILE = "meta.json"
 MANIFEST_FILE = "manifest.json"
@@ -75,9 +72,7 @@ def check_scope(scope: str) -> str:
 
 
 def check_kind(kind: str) -> str:
-    if kind not in KINDS:
-        raise InputError(f"model kind {kind!r} is not known: use {', '.join(KINDS)}")
-    return kind
+    return model_kind(kind).name
 
 
 def sha256(data: bytes) -> str:
@@ -152,7 +147,7 @@ def _meta(data: bytes, what: str) -> dict[str, Any]:
     return meta
 
 
-def _estimators(data: bytes, what: str) -> dict[str, HistGradientBoostingRegressor]:
+def _estimators(data: bytes, what: str, kind: ModelKind) -> dict[str, Any]:
     try:
         untrusted = sio.get_untrusted_types(data=data)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is an integrity failure
@@ -167,43 +162,48 @@ def _estimators(data: bytes, what: str) -> dict[str, HistGradientBoostingRegress
     except Exception as exc:  # noqa: BLE001
         raise ModelError(errors.INTEGRITY_FAILURE, f"{what}: {MODEL_FILE} cannot be read "
                          f"({type(exc).__name__}: {exc}); it was not loaded") from None
-    if not (isinstance(loaded, dict) and set(loaded) == {"mean", "lo", "hi"} and all(
-            isinstance(v, HistGradientBoostingRegressor) for v in loaded.values())):
+    if not (isinstance(loaded, dict) and set(loaded) == set(kind.estimator_keys) and all(
+            isinstance(v, kind.estimator_type) for v in loaded.values())):
         raise ModelError(errors.INTEGRITY_FAILURE, f"{what}: {MODEL_FILE} does not hold a "
-                         "base-VE model")
+                         f"{kind.title} model")
     return loaded
 
 
-def model_from_artifacts(files: dict[str, bytes], what: str) -> tuple[BaseVeModel, dict[str, Any]]:
-    """The model in verified artifact bytes (schema checked first, then the trusted types)."""
+def model_from_artifacts(files: dict[str, bytes], what: str, kind: str
+                         ) -> tuple[Any, dict[str, Any]]:
+    """The ``kind`` model in verified artifact bytes (schema checked first, then the trusted
+    types)."""
+    spec = model_kind(kind)
     meta = _meta(files[META_FILE], what)
-    estimators = _estimators(files[MODEL_FILE], what)
+    if meta.get("kind", kind) != kind:
+        raise ModelError(errors.INTEGRITY_FAILURE, f"{what}: {META_FILE} says it is a "
+                         f"{meta.get('kind')!r} model, not {kind}")
+    estimators = _estimators(files[MODEL_FILE], what, spec)
     params = meta.get("model", {})
     try:
-        model = BaseVeModel(estimators, float(params["widening_log"]),
-                            tuple((float(r), float(k)) for r, k in params["learned_cells"]))
-    except (KeyError, TypeError, ValueError) as exc:
+        model = spec.from_artifacts(estimators, params)
+    except (KeyError, TypeError, ValueError, AssertionError) as exc:
         raise ModelError(errors.INTEGRITY_FAILURE, f"{what}: {META_FILE} lacks the model's "
                          f"parameters ({exc})") from None
     return model, meta
 
 
-def load_version(v: ModelVersion) -> BaseVeModel:
+def load_version(v: ModelVersion) -> Any:
     """The version's model, its artifacts verified first (ModelError when they fail); needs no
     catalog (a training process loads the model it is judged against with it)."""
     what = f"{v.kind} model {v.scope} {v.label}"
-    model, _meta = model_from_artifacts(_read_verified(v.folder, v.artifacts, what), what)
+    model, _meta = model_from_artifacts(_read_verified(v.folder, v.artifacts, what), what,
+                                        v.kind)
     return model
 
 
-def artifact_bytes(model: BaseVeModel, metadata: dict[str, Any]) -> dict[str, bytes]:
+def artifact_bytes(model: Any, metadata: dict[str, Any]) -> dict[str, bytes]:
     """The artifact files of a model: the estimators (skops, compressed) and the metadata."""
     model_bytes = sio.dumps(model.estimators, compression=zipfile.ZIP_DEFLATED,
                             compresslevel=9)
     meta = dict(metadata)
     meta.setdefault("model", {})
-    meta["model"] = {**meta["model"], "widening_log": model.widening,
-                     "learned_cells": [list(c) for c in model.learned]}
+    meta["model"] = {**meta["model"], **model.params()}
     meta_bytes = json.dumps(meta, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8")
     return {MODEL_FILE: model_bytes, META_FILE: meta_bytes}
 
@@ -278,7 +278,7 @@ class ModelRegistry:
     def _what(self, v: ModelVersion) -> str:
         return f"{v.kind} model {v.scope} {v.label}"
 
-    def load(self, v: ModelVersion) -> BaseVeModel:
+    def load(self, v: ModelVersion) -> Any:
         """The version's model, its artifacts verified first (ModelError when they fail)."""
         return load_version(v)
 
@@ -287,7 +287,7 @@ class ModelRegistry:
         self.load(v)
 
     # ------------------------------------------------------------------ changing
-    def save(self, kind: str, scope: str, model: BaseVeModel, metadata: dict[str, Any],
+    def save(self, kind: str, scope: str, model: Any, metadata: dict[str, Any],
              activate: bool, event: str = "trained") -> ModelVersion:
         """Store ``model`` as the next version of ``scope`` (and make it active when asked,
         after verifying it)."""
@@ -392,7 +392,7 @@ class ModelRegistry:
                 raise ModelError(errors.INTEGRITY_FAILURE, f"{what}: {name} does not match "
                                  "its SHA-256 in the export; it was not imported")
         kind = check_kind(str(manifest.get("model_kind", "")))
-        model, meta = model_from_artifacts(files, what)
+        model, meta = model_from_artifacts(files, what, kind)
         target = check_scope(scope or str(manifest.get("scope", "shop")))
         meta = {**meta, "source": f"imported from {path.name} ({meta.get('source', '?')})",
                 "imported_from": {"scope": manifest.get("scope"),
@@ -400,10 +400,13 @@ class ModelRegistry:
         return self.save(kind, target, model, meta, activate=False, event="imported")
 
 
+def _scalars(figures: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in figures.items() if isinstance(v, (int, float)) and k != "cells"}
+
+
 def _event_detail(meta: dict[str, Any]) -> dict[str, Any]:
     figures = meta.get("metrics", {})
-    return {"held_out": {k: figures.get("held_out", {}).get(k)
-                         for k in ("mae_pct", "stage_mae_pct", "coverage_90")},
-            "cv": {k: figures.get("cv", {}).get(k) for k in ("mae_pct", "coverage_90")},
+    return {"held_out": _scalars(figures.get("held_out", {})),
+            "cv": _scalars(figures.get("cv", {})),
             "sessions_learned": meta.get("sessions_learned"),
             "gate": meta.get("gate", "")}

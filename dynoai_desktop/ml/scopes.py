@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
-from dynoai_desktop.ml.base_ve import KIND, BaseVeModel
+from dynoai_desktop.ml.base_ve import KIND
 from dynoai_desktop.ml.errors import ModelError
 from dynoai_desktop.ml.registry import ModelRegistry, ModelVersion
 from dynoai_desktop.ml.training.records import TuningSession
@@ -96,17 +97,18 @@ class Baseline:
     """What a candidate for ``scope`` is judged against."""
 
     current: ModelVersion | None  # the version the scope's predictions use now
-    model: BaseVeModel | None  # None: it cannot be used (the stage maps alone then)
+    model: Any | None  # None: it cannot be used (the stage maps alone then)
     number: int | None  # its number when it is the scope's own stored version
     learned: list[str]  # the sessions it learned (not the prior's: simulated, not the shop's)
     warning: str = ""
 
 
-def baseline(registry: ModelRegistry, scope: str, load: bool = True) -> Baseline:
-    """What a candidate for ``scope`` is judged against; without ``load`` its model is left for
-    the caller to load (``model`` None)."""
+def baseline(registry: ModelRegistry, scope: str, load: bool = True, kind: str = KIND
+             ) -> Baseline:
+    """What a ``kind`` candidate for ``scope`` is judged against; without ``load`` its model is
+    left for the caller to load (``model`` None)."""
     try:
-        current = registry.resolve(KIND, wider_scopes(registry.catalog, scope))
+        current = registry.resolve(kind, wider_scopes(registry.catalog, scope))
         model = registry.load(current) if load else None
     except ModelError as exc:
         return Baseline(None, None, None, [], f"{exc}; the new model is judged against the "

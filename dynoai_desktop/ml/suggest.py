@@ -20,6 +20,16 @@ from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.overlay import Overlay, OverlayKind, OverlaySource
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.ml.base_ve import BaseVeModel, CylinderPrediction
+from dynoai_desktop.ml.cell_model import CellModel
+from dynoai_desktop.ml.cylinder_balance import (
+    KIND as BALANCE,
+)
+from dynoai_desktop.ml.cylinder_balance import (
+    BalanceModel,
+    BalancePrediction,
+    balance_overlays,
+    seed_rear,
+)
 from dynoai_desktop.ml.drift import category_index
 from dynoai_desktop.ml.features import (
     BUILD_FEATURES,
@@ -144,7 +154,13 @@ def drivers(model: BaseVeModel, build: BuildSpec, air: Air, stage_front: Table,
         rpm, load = np.meshgrid(stage.row_breakpoints, stage.col_breakpoints, indexing="ij")
         mask = model.learned_mask(stage)
         parts.append(cell_features(build, air, rpm[mask], load[mask], cylinder))
-    X = np.vstack(parts)
+    return drivers_of_rows(model, np.vstack(parts), typical, count)
+
+
+def drivers_of_rows(model: CellModel, X: np.ndarray, typical: dict[str, float], count: int = 3
+                    ) -> list[tuple[str, float]]:
+    """The build features that move a per-cell model's mean prediction over the rows ``X``
+    most: each set in turn to the typical value, the change of the mean (% points)."""
     if not X.shape[0]:
         return []
 
@@ -177,3 +193,29 @@ def typical_values(stats: dict[str, object]) -> dict[str, float]:
         elif "mean" in s:
             out[name] = float(s["mean"])
     return out
+
+
+def balance_suggestions(pred: BalancePrediction, front: Table, rear: Table, on: str,
+                        why: Sequence[str]) -> list[Suggestion]:
+    """The predicted cylinder balance as one suggestion per table it changes (the rear, or the
+    front and the rear when split over both)."""
+    found = balance_overlays(pred, front, rear, on)
+    kind = str(OverlaySource.CYLINDER_BALANCE)
+    return [Suggestion(f"{BALANCE}:{o.table}", kind, o.table, o, found.cells,
+                       found.expected_effect + ("" if on == "rear" else
+                                                f" (split: this is the {o.table} half)"),
+                       found.confidence, found.half_width_pct, tuple(why))
+            for o in found.overlays]
+
+
+def seeded_rear(base: BaseVeModel, balance: BalanceModel, build: BuildSpec, air: Air,
+                stage_front: Table, stage_rear: Table) -> CylinderPrediction:
+    """The rear's predicted base map seeded from the predicted front times the predicted
+    rear/front ratio (its interval: the front's, times the ratio's)."""
+    front = base.predict(build, air, stage_front, stage_rear).front
+    ratio = balance.predict(build, air, stage_front, stage_rear)
+    table = seed_rear(front.table, ratio, stage_rear.name)
+    learned = front.learned & ratio.learned
+    lower = np.where(learned, front.lower * ratio.lower, np.nan)
+    upper = np.where(learned, front.upper * ratio.upper, np.nan)
+    return CylinderPrediction(table, lower, upper, learned, stage_rear)

@@ -1,5 +1,6 @@
-"""Training a base-VE model with a validation gate: grouped cross-validation, a held-out set of
-build groups, and no new version that does worse than the active one.
+"""Training a per-cell model (base VE, cylinder balance) with a validation gate: grouped
+cross-validation, a held-out set of build groups, and no new version that does worse than the
+active one.
 
 **Groups.** A session's group is its engine family and cam class (``ml.features.build_group``;
 within a family scope its cam class and exhaust, for a vehicle the session itself).
@@ -8,10 +9,12 @@ lets a group be on both sides: cross-validation is k-fold by group (``GroupKFold
 *held-out set* of groups (those whose SHA-256 of the name falls in one fifth: the same groups
 whatever the data, so every version of a scope is judged on the same ones) is never trained on.
 
-**Metrics** (on cells the sessions corrected, against the VE the session tuned them to, which is
-the truest VE the shop has): ``mae_pct``, the mean |predicted / tuned - 1| in %; ``stage_mae_pct``,
-the same for the stage map the session started from; ``coverage_90``, the share of cells whose
-tuned VE lies inside the stated 90 % interval.
+**Metrics** (on cells the sessions corrected, against what the session tuned them to, which is
+the truest figure the shop has: VE for base VE, the rear/front VE ratio for cylinder balance):
+``mae_pct``, the mean |predicted / tuned - 1| in %; ``rms_pct`` and ``max_pct``, its root mean
+square and largest; ``stage_mae_pct``, the same mean for the stage maps the session started from
+(their VE, or their own rear/front ratio); ``coverage_90``, the share of cells whose tuned value
+lies inside the stated 90 % interval.
 
 **Gate.** A candidate becomes active only if on the held-out groups it beats the stage map and
 does not regress against the active version (re-scored on the same held-out sessions now):
@@ -31,18 +34,17 @@ import numpy as np
 from sklearn.model_selection import GroupKFold
 
 from dynoai_desktop import __version__
-from dynoai_desktop.ml import errors
-from dynoai_desktop.ml.base_ve import (
-    KIND,
+from dynoai_desktop.ml import base_ve, cylinder_balance, errors
+from dynoai_desktop.ml.cell_model import (
     PARAMS,
-    BaseVeModel,
     Cancelled,
+    CellKind,
+    CellModel,
     Samples,
     conformal_widening,
     fit_estimators,
     learned_cells,
     predict_log,
-    samples_from_sessions,
 )
 from dynoai_desktop.ml.drift import data_stats
 from dynoai_desktop.ml.errors import ModelError
@@ -69,7 +71,7 @@ def is_held_out(group: str) -> bool:
     return int(hashlib.sha256(group.encode("utf-8")).hexdigest(), 16) % HELD_OUT_SHARE == 0
 
 
-def metrics(model: BaseVeModel, samples: Samples) -> dict[str, Any]:
+def metrics(model: CellModel, samples: Samples) -> dict[str, Any]:
     """Figures of ``model`` on ``samples`` (see the module's doc)."""
     if not samples.y.size:
         return {"cells": 0, "sessions": 0}
@@ -80,8 +82,11 @@ def figures(samples: Samples, mean: np.ndarray, lo: np.ndarray, hi: np.ndarray
             ) -> dict[str, Any]:
     """The figures of predictions (log scale, the interval widened) against ``samples``."""
     y = samples.y
+    error = np.abs(np.exp(mean - y) - 1.0) * 100.0
     return {
-        "mae_pct": round(float(np.mean(np.abs(np.exp(mean - y) - 1.0)) * 100.0), 4),
+        "mae_pct": round(float(np.mean(error)), 4),
+        "rms_pct": round(float(np.sqrt(np.mean(error ** 2))), 4),
+        "max_pct": round(float(np.max(error)), 4),
         "stage_mae_pct": round(float(np.mean(np.abs(np.exp(-y) - 1.0)) * 100.0), 4),
         "coverage_90": round(float(np.mean((y >= lo) & (y <= hi))), 4),
         "cells": int(y.size),
@@ -94,7 +99,7 @@ def figures(samples: Samples, mean: np.ndarray, lo: np.ndarray, hi: np.ndarray
 class TrainResult:
     """A trained candidate and the gate's verdict."""
 
-    model: BaseVeModel | None  # None when cancelled
+    model: CellModel | None  # None when cancelled
     metadata: dict[str, Any] = field(default_factory=dict)
     accepted: bool = False
     reason: str = ""
@@ -117,20 +122,40 @@ def _fit(samples: Samples, counter: _Counter, cancelled: Cancelled, what: str
 
 
 def train_base_ve(sessions: Sequence[TuningSession], scope: str = "shop",
-                  active: BaseVeModel | None = None, active_version: int | None = None,
+                  active: CellModel | None = None, active_version: int | None = None,
                   previous_sessions: Sequence[str] = (), source: str = "this shop's sessions",
                   progress: Progress | None = None, cancelled: Cancelled = lambda: False
                   ) -> TrainResult:
-    """Train a candidate on ``sessions`` and judge it (raises ModelError DYN-M004 when there is
-    too little to train or validate on)."""
-    samples = samples_from_sessions(sessions, scope)
+    """Train a base-VE candidate (``train_cell_model``)."""
+    return train_cell_model(base_ve.CELL_KIND, sessions, scope, active, active_version,
+                            previous_sessions, source, progress, cancelled)
+
+
+def train_cylinder_balance(sessions: Sequence[TuningSession], scope: str = "shop",
+                           active: CellModel | None = None, active_version: int | None = None,
+                           previous_sessions: Sequence[str] = (),
+                           source: str = "this shop's sessions", progress: Progress | None = None,
+                           cancelled: Cancelled = lambda: False) -> TrainResult:
+    """Train a cylinder-balance candidate (``train_cell_model``)."""
+    return train_cell_model(cylinder_balance.CELL_KIND, sessions, scope, active, active_version,
+                            previous_sessions, source, progress, cancelled)
+
+
+def train_cell_model(kind: CellKind, sessions: Sequence[TuningSession], scope: str = "shop",
+                     active: CellModel | None = None, active_version: int | None = None,
+                     previous_sessions: Sequence[str] = (), source: str = "this shop's sessions",
+                     progress: Progress | None = None, cancelled: Cancelled = lambda: False
+                     ) -> TrainResult:
+    """Train a candidate of ``kind`` on ``sessions`` and judge it (raises ModelError DYN-M004
+    when there is too little to train or validate on)."""
+    samples = kind.samples(sessions, scope)
     ids = samples.session_ids
     held = np.array([is_held_out(g) for g in samples.groups], dtype=bool)
     train, held_out = samples.subset(~held), samples.subset(held)
     train_groups = sorted(set(train.groups.tolist()))
     if len(ids) < MIN_SESSIONS or len(train_groups) < MIN_TRAIN_GROUPS or not held.any():
         raise ModelError(errors.TOO_LITTLE_DATA, (
-            f"{len(ids)} session(s) with tuned VE tables in {len(set(samples.groups.tolist()))} "
+            f"{len(ids)} session(s) with {kind.data} in {len(set(samples.groups.tolist()))} "
             f"build group(s); training needs at least {MIN_SESSIONS} sessions, "
             f"{MIN_TRAIN_GROUPS} groups to cross-validate on and one held-out group "
             f"({scope}); tune more bikes or train a wider scope"))
@@ -149,12 +174,12 @@ def train_base_ve(sessions: Sequence[TuningSession], scope: str = "shop",
     final = _fit(train, counter, cancelled, "the final model")
     if final is None:
         return TrainResult(None, cancelled=True, reason="cancelled")
-    model = BaseVeModel(final, widening, tuple(learned_cells(train)))
+    model = kind.model(final, widening, tuple(learned_cells(train)))
     cv = figures(train, oof["mean"], oof["lo"] - widening, oof["hi"] + widening)
     held_figures = metrics(model, held_out)
-    accepted, reason = _gate(held_figures, active, held_out)
+    accepted, reason = _gate(held_figures, active, held_out, kind.reference)
     meta = {
-        "kind": KIND, "scope": scope,
+        "kind": kind.name, "scope": scope,
         "feature_schema_version": FEATURE_SCHEMA_VERSION, "feature_names": list(FEATURE_NAMES),
         "training_sessions": sorted(set(train.sessions.tolist())),
         "held_out_sessions": sorted(set(held_out.sessions.tolist())),
@@ -162,8 +187,7 @@ def train_base_ve(sessions: Sequence[TuningSession], scope: str = "shop",
         "metrics": {"cv": cv, "held_out": held_figures},
         "data_stats": data_stats(sessions),
         "model": {"method": "gradient boosting (mean + 5 %/95 % quantiles), conformalised",
-                  "params": {k: v for k, v in PARAMS.items()}, "widening_log": widening,
-                  "learned_cells": [list(c) for c in model.learned]},
+                  "params": {k: v for k, v in PARAMS.items()}, **model.params()},
         "created_at": datetime.now().astimezone().isoformat(timespec="seconds"),
         "app_version": __version__, "source": source, "prior": False,
         "sessions_learned": len(set(train.sessions.tolist())),
@@ -173,14 +197,14 @@ def train_base_ve(sessions: Sequence[TuningSession], scope: str = "shop",
     return TrainResult(model, meta, accepted, reason)
 
 
-def _gate(held: dict[str, Any], active: BaseVeModel | None, held_out: Samples
+def _gate(held: dict[str, Any], active: CellModel | None, held_out: Samples, reference: str
           ) -> tuple[bool, str]:
     mae, stage = held["mae_pct"], held["stage_mae_pct"]
     if mae >= stage:
         return False, (f"refused: on the held-out groups its error {mae:.2f} % is no better "
-                       f"than the stage maps' {stage:.2f} %")
+                       f"than {reference} ({stage:.2f} %)")
     if active is None:
-        return True, (f"accepted: held-out error {mae:.2f} % (stage maps {stage:.2f} %); no "
+        return True, (f"accepted: held-out error {mae:.2f} % ({reference} {stage:.2f} %); no "
                       "active version to compare with")
     before = metrics(active, held_out)["mae_pct"]
     if mae > max(before * (1.0 + GATE_TOLERANCE), before + GATE_TOLERANCE_PCT):

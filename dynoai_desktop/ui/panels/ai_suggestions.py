@@ -1,5 +1,7 @@
-"""The AI suggestions dock: the open vehicle's predicted base map, one suggestion per MAP VE
-table of the tune, each with what it would do, how sure the model is and why; previewed on the
+"""The AI suggestions dock: the open vehicle's predicted base map (one suggestion per MAP VE table
+of the tune) and predicted cylinder balance (on the rear table, or split over both: the tuner
+chooses; the rear base map may also be seeded from the front times the balance), each with what
+it would do, how sure the model is and why; previewed on the
 table editor as an overlay (as autotune's corrections are), applied in whole or for the selected
 cells under the authority limits as one undoable step, or rejected. "Models…" opens the model
 page. A thin view of ``app.models_session``; its timer also takes background training in.
@@ -14,6 +16,8 @@ from PySide6.QtGui import QColor, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QCheckBox,
+    QComboBox,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
@@ -27,6 +31,7 @@ from PySide6.QtWidgets import (
 from dynoai_desktop.app.models_session import ModelsSession
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.overlay import OverlaySource
+from dynoai_desktop.ml.cylinder_balance import ON_BOTH, ON_REAR
 from dynoai_desktop.ml.suggest import Suggestion
 from dynoai_desktop.ui import theme
 from dynoai_desktop.ui.panels.model_page import ModelPage, muted, training_text
@@ -39,8 +44,13 @@ ROWS_SHOWN = 4  # the list scrolls past this many suggestions
 ONE_ROW_OF_ACTIONS_PX = 460  # wider than this, the four action buttons stand in one row
 COLUMNS = ("Kind", "Target table", "Cells", "Expected effect", "Confidence", "Status")
 STATUS_COLOURS = {"applied": theme.OK, "rejected": theme.MUTED}
-HINT = ("Predict base map: the active model predicts the open vehicle's VE from its build, "
-        "offered as an overlay on the tune's MAP VE tables to preview before it touches them.")
+HINT = ("Predict: the active models predict the open vehicle's VE and its rear/front balance "
+        "from its build, offered as overlays on the tune's MAP VE tables to preview before "
+        "they touch them.")
+PREDICTED = "Predicted for"  # how the models session's note starts after a prediction
+MODEL_SOURCES = (OverlaySource.PREDICTED_BASE_MAP, OverlaySource.CYLINDER_BALANCE,
+                 OverlaySource.DECEL_ENRICHMENT)
+BALANCE_CHOICES = {"Balance on the rear table": ON_REAR, "Balance split over both": ON_BOTH}
 
 
 def effect_text(s: Suggestion) -> str:
@@ -71,10 +81,20 @@ class AiSuggestionsPanel(QWidget):
         self.note = QLabel(HINT)
         self.note.setObjectName("ai_note")
         self.note.setWordWrap(True)
-        self.predict_button = QPushButton("Predict base map")
-        self.predict_button.setToolTip("The active model (this vehicle's, its family's, the "
-                                       "shop's, else the shipped prior) predicts this vehicle's "
-                                       "VE from its build")
+        self.predict_button = QPushButton("Predict")
+        self.predict_button.setToolTip("The active models (this vehicle's, its family's, the "
+                                       "shop's, else the shipped prior) predict this vehicle's "
+                                       "VE and cylinder balance from its build")
+        self.balance_on = QComboBox()
+        self.balance_on.setObjectName("balance_on")
+        self.balance_on.addItems(list(BALANCE_CHOICES))
+        self.balance_on.setToolTip("Where the predicted rear/front balance goes: all on the "
+                                   "rear table (the front as tuned stays), or half on each")
+        self.seed_rear = QCheckBox("Rear base map = front × balance")
+        self.seed_rear.setObjectName("seed_rear")
+        self.seed_rear.setToolTip("Seed the rear's predicted base map from the predicted front "
+                                  "times the predicted rear/front ratio, instead of the base "
+                                  "map model's own rear")
         self.models_button = QPushButton("Models…")
         self.models_button.setToolTip("Versions, history, drift; train, roll back, activate")
         self.list = QTableWidget(0, len(COLUMNS))
@@ -122,12 +142,17 @@ class AiSuggestionsPanel(QWidget):
         top.addWidget(self.predict_button)
         top.addWidget(self.models_button)
         top.addStretch(1)
+        options = QHBoxLayout()
+        options.addWidget(self.balance_on)
+        options.addWidget(self.seed_rear)
+        options.addStretch(1)
         self.actions = QGridLayout()
         self._action_columns = 0
         self._place_actions(2)
         layout = scrolling_content(self)  # scrolls inside its dock
         layout.addWidget(self.note)
         layout.addLayout(top)
+        layout.addLayout(options)
         layout.addWidget(self.list)
         layout.addLayout(self.actions)
         layout.addWidget(self.message)
@@ -138,6 +163,8 @@ class AiSuggestionsPanel(QWidget):
 
         self.predict_button.clicked.connect(lambda: self._guarded(self.predict))
         self.models_button.clicked.connect(self.show_models)
+        self.balance_on.currentTextChanged.connect(lambda _t: self._guarded(self._options))
+        self.seed_rear.toggled.connect(lambda _on: self._guarded(self._options))
         self.preview_button.clicked.connect(lambda: self._guarded(self.preview))
         self.apply_button.clicked.connect(lambda: self._guarded(self.apply))
         self.apply_selection_button.clicked.connect(
@@ -174,7 +201,7 @@ class AiSuggestionsPanel(QWidget):
         models = self.models
         rows = list(models.suggestions)
         note = models.suggestion_note
-        predicted = note.startswith("Predicted base map")
+        predicted = note.startswith(PREDICTED)
         self.note.setText(note if note and (rows or not predicted) else HINT)
         keep = self.selected()
         self._rows = rows
@@ -236,7 +263,7 @@ class AiSuggestionsPanel(QWidget):
         """A previewed suggestion that is no longer offered (predicted again, a new model)
         leaves the editor: its Apply would apply another prediction."""
         shown = self.tables.overlay
-        if shown is not None and shown.source is OverlaySource.PREDICTED_BASE_MAP and not any(
+        if shown is not None and shown.source in MODEL_SOURCES and not any(
                 s.overlay is shown and s.status == "new" for s in self.models.suggestions):
             self.tables.discard_overlay()
 
@@ -254,8 +281,16 @@ class AiSuggestionsPanel(QWidget):
     def say(self, text: str) -> None:
         self.message.setText(text)
 
+    def _options(self) -> None:
+        """The balance's target or the rear's seed changed: predict again when there are
+        suggestions (they were made the other way)."""
+        self.models.balance_on = BALANCE_CHOICES[self.balance_on.currentText()]
+        self.models.seed_rear_from_front = self.seed_rear.isChecked()
+        if self.models.suggestions:
+            self.predict()
+
     def predict(self) -> None:
-        """The open vehicle's base map from the active model (a second or two, on this
+        """The open vehicle's base map and balance from the active models (a second or two, on this
         thread: the model loads and predicts every cell)."""
         self.say("")
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
@@ -263,7 +298,7 @@ class AiSuggestionsPanel(QWidget):
             found = self.models.suggest()
         finally:
             QApplication.restoreOverrideCursor()
-        if not found and self.models.suggestion_note.startswith("Predicted base map"):
+        if not found and self.models.suggestion_note.startswith(PREDICTED):
             self.say("The tune shown has no MAP-based VE table (VE (MAP based/Front Cyl), "
                      "VE (MAP based/Rear Cyl)): open the bike's tune, then Predict again.")
         self.refresh(force=True)
@@ -271,7 +306,7 @@ class AiSuggestionsPanel(QWidget):
     def _require(self) -> Suggestion:
         s = self.selected()
         if s is None:
-            raise InputError("Select a suggestion first (Predict base map makes them).")
+            raise InputError("Select a suggestion first (Predict makes them).")
         if s.status != "new":
             raise InputError(f"That suggestion was {s.status}: Predict again for a fresh one "
                              "against the tune as it is now.")
@@ -313,7 +348,7 @@ class AiSuggestionsPanel(QWidget):
         if self.tables.overlay is s.overlay:
             self.tables.discard_overlay()
         self.models.reject(s.key)
-        self.say(f"Rejected the predicted base map for {s.table}; the tune is unchanged.")
+        self.say(f"Rejected the {s.kind} for {s.table}; the tune is unchanged.")
 
     def show_models(self) -> ModelPage:
         """The model page (made the first time), in front."""

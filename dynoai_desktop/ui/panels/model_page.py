@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from dynoai_desktop.app.models_session import ModelsSession, TrainingState
 from dynoai_desktop.app.run_library import readable_time
 from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.ml.kinds import KINDS, model_kind
 from dynoai_desktop.ml.registry import ModelVersion
 from dynoai_desktop.storage.catalog import ModelEvent
 from dynoai_desktop.ui import theme
@@ -54,7 +55,8 @@ def muted(text: str = "") -> QLabel:
 def training_text(state: TrainingState) -> str:
     """One line: what training is doing now, or how the last one ended."""
     if state.running:
-        return (f"Training in the background ({state.reason}): {state.step} "
+        what = model_kind(state.kind).title if state.kind in KINDS else "models"
+        return (f"Training {what} in the background ({state.reason}): {state.step} "
                 f"({state.done}/{state.total} fits)")
     return f"Last training: {state.message}" if state.message else ""
 
@@ -118,9 +120,16 @@ class ModelPage(QDialog):
     def __init__(self, models: ModelsSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.models = models
-        self.setWindowTitle("Models — base VE")
+        self.setWindowTitle(f"Models — {model_kind(models.kind).title}")
         self.setModal(False)
         self.resize(1100, 640)
+        self.kind = QComboBox()
+        self.kind.setObjectName("model_kind")
+        for name in KINDS:
+            self.kind.addItem(model_kind(name).title, name)
+        self.kind.setCurrentIndex(KINDS.index(models.kind))
+        self.kind.setToolTip("The kind of model listed, activated and rolled back here "
+                             "(Train trains every kind in turn)")
         self.versions = _table(VERSION_COLUMNS, "Source")
         self.versions.setObjectName("model_versions")
         self.activate_button = QPushButton("Activate selected")
@@ -161,6 +170,11 @@ class ModelPage(QDialog):
 
         versions = QGroupBox("Versions")
         box = QVBoxLayout(versions)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Model"))
+        row.addWidget(self.kind)
+        row.addStretch(1)
+        box.addLayout(row)
         box.addWidget(self.versions)
         row = QHBoxLayout()
         row.addWidget(self.activate_button)
@@ -200,8 +214,13 @@ class ModelPage(QDialog):
         self.train_button.clicked.connect(lambda: self._guarded(self.train))
         self.cancel_button.clicked.connect(lambda: self._guarded(self.models.cancel))
         self.versions.itemSelectionChanged.connect(self._update_buttons)
+        self.kind.currentIndexChanged.connect(lambda _i: self._guarded(self._kind_chosen))
         self._rows: list[ModelVersion] = []
         self._shown: int | None = None
+
+    def _kind_chosen(self) -> None:
+        self.models.show_kind(str(self.kind.currentData()))
+        self.setWindowTitle(f"Models — {model_kind(self.models.kind).title}")
 
     # ------------------------------------------------------------------ drawing
     def refresh(self, force: bool = False) -> None:

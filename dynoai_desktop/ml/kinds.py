@@ -1,0 +1,67 @@
+"""The kinds of model the registry keeps, and what each needs: how its estimators are checked
+when a file is read, how the model is rebuilt from them, how it is trained, and the line a
+tuner reads about its held-out figures.
+
+A kind's model keeps its fitted scikit-learn estimators in ``estimators`` (a dict, persisted with
+skops) and everything else in ``params()`` (a JSON object in ``meta.json``); ``from_artifacts``
+rebuilds it from the two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sklearn.ensemble import HistGradientBoostingRegressor
+
+from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.ml import base_ve, cylinder_balance
+from dynoai_desktop.ml.cell_model import ESTIMATOR_KEYS
+from dynoai_desktop.ml.train import FITS, TrainResult, train_base_ve, train_cylinder_balance
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    name: str  # as stored: "base_ve"
+    title: str  # as a tuner reads it: "base VE"
+    estimator_keys: tuple[str, ...]
+    estimator_type: type
+    from_artifacts: Callable[[dict[str, Any], dict[str, Any]], Any]
+    train: Callable[..., TrainResult]
+    fits: int  # estimator fits in one training (progress counts them)
+    headline: Callable[[dict[str, Any]], str]  # held-out figures -> the train line's
+    spread: Callable[[dict[str, Any]], str]  # held-out figures -> what the train line ends with
+
+
+def _cell_headline(held: dict[str, Any]) -> str:
+    """docs/formats.md `dynoai models train`'s figures of a per-cell model."""
+    if not held.get("cells"):
+        return "no held-out figures"
+    return (f"held-out MAE {held['mae_pct']:.2f} % (stage maps {held['stage_mae_pct']:.2f} %), "
+            f"90 % interval covers {held['coverage_90'] * 100:.0f} %")
+
+
+def _cell_spread(held: dict[str, Any]) -> str:
+    return (f"held-out error RMS {held.get('rms_pct', float('nan')):.2f} %, max "
+            f"{held.get('max_pct', float('nan')):.1f} %")
+
+
+MODEL_KINDS: dict[str, ModelKind] = {
+    base_ve.KIND: ModelKind(base_ve.KIND, "base VE", ESTIMATOR_KEYS, HistGradientBoostingRegressor,
+                            base_ve.BaseVeModel.from_artifacts, train_base_ve, FITS,
+                            _cell_headline, _cell_spread),
+    cylinder_balance.KIND: ModelKind(
+        cylinder_balance.KIND, "cylinder balance", ESTIMATOR_KEYS,
+        HistGradientBoostingRegressor, cylinder_balance.BalanceModel.from_artifacts,
+        train_cylinder_balance, FITS, _cell_headline, _cell_spread),
+}
+KINDS = tuple(MODEL_KINDS)
+
+
+def model_kind(name: str) -> ModelKind:
+    """The kind called ``name``; InputError naming the kinds there are otherwise."""
+    try:
+        return MODEL_KINDS[name]
+    except KeyError:
+        raise InputError(f"model kind {name!r} is not known: use {', '.join(KINDS)}") from None
