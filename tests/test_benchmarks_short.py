@@ -26,6 +26,9 @@ GOAL_LINES: dict[str, tuple[str, ...]] = {
     "base_ve_model.py": (r"^held-out MAE vs true VE .*\d+\.\d+ %.*: (PASS|MISS)\)$",
                          r"^closed loop vs true VE .*\d+\.\d+ %.*: (PASS|MISS)\)$",
                          r"^held-out 90 % interval coverage .*\d+\.\d+%.*: (PASS|MISS)\)"),
+    "decel_overlay.py": (r"^decel pops cut on .*\d+\.\d+ %.*: (PASS|MISS)\)$",
+                         r"^AFR error outside the closed-throttle cells .*\d+\.\d+ AFR.*: "
+                         r"(PASS|MISS)\)$"),
 }
 """The lines a script's short mode must print beyond a figure: one per goal it measures, with
 its verdict (checked in the same run, so a script is not run twice)."""

@@ -19,6 +19,7 @@ MAP VE table of the tune shown. Previewing and applying go through the tune's ov
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -33,7 +34,7 @@ from dynoai_desktop.app.events import Event
 from dynoai_desktop.app.training_process import TrainingOutcome, TrainingProcess
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
-from dynoai_desktop.core.overlay import OverlayPreview, OverlayRecord
+from dynoai_desktop.core.overlay import OverlayPreview, OverlayRecord, OverlaySource
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.core.tune import VE_FRONT_MAP, VE_REAR_MAP
 from dynoai_desktop.ml.base_ve import KIND as BASE_VE
@@ -41,6 +42,8 @@ from dynoai_desktop.ml.base_ve import CylinderPrediction
 from dynoai_desktop.ml.cylinder_balance import CYLINDER as BALANCE_CYLINDER
 from dynoai_desktop.ml.cylinder_balance import KIND as BALANCE
 from dynoai_desktop.ml.cylinder_balance import ON_REAR, BalanceModel
+from dynoai_desktop.ml.decel import KIND as DECEL
+from dynoai_desktop.ml.decel import DecelEvidence, DecelModel
 from dynoai_desktop.ml.drift import DriftReport, check_drift
 from dynoai_desktop.ml.errors import ModelError
 from dynoai_desktop.ml.features import Air, cell_features
@@ -55,6 +58,7 @@ from dynoai_desktop.ml.suggest import (
     suggestion_for,
     typical_values,
 )
+from dynoai_desktop.ml.training.from_catalog import record_id
 from dynoai_desktop.ml.training.records import TuningSession
 from dynoai_desktop.storage.catalog import Catalog, ModelEvent
 from dynoai_desktop.storage.resources import base_map_tables
@@ -280,17 +284,16 @@ class ModelsSession:
         return f"{version.label} ({job.scope}) {result.reason}"
 
     def wait(self, timeout_s: float = 600.0) -> bool:
-        """Wait for the training running to finish and take it in (tests, scripts)."""
-        job = self._job
-        if job is None:
-            return True
-        try:
-            job.process.future.result(timeout_s)
-        except TimeoutError:
-            return False
-        except Exception:  # noqa: BLE001 - poll() reports it
-            pass
-        self.poll()
+        """Wait for the training running, and the kinds queued after it, to finish and take
+        them in (tests, scripts); ``timeout_s`` is for each kind."""
+        while (job := self._job) is not None:
+            try:
+                job.process.future.result(timeout_s)
+            except TimeoutError:
+                return False
+            except Exception:  # noqa: BLE001 - poll() reports it
+                pass
+            self.poll()
         return True
 
     def due(self, now_s: float | None = None, today: datetime | None = None) -> str | None:
@@ -387,6 +390,7 @@ class ModelsSession:
             out, problems = self._base_map(prediction, why)
             if balance is not None:
                 out += self._balance(balance, build, air, stage, problems)
+            out += self._decel(build, air, problems)
         self.suggestions = out
         self.suggestion_note = " ".join([
             f"Predicted for {name} ({build.summary}): base map by {_label(version)}"
@@ -396,6 +400,62 @@ class ModelsSession:
             *([balance_problem] if balance_problem else []), *problems])
         self._emit()
         return out
+
+    def _decel_record(self) -> TuningSession | None:
+        """The training record with the decels to read: the open session's, else the newest
+        of the same vehicle's sessions that ran decels (the bike popped there last time)."""
+        session = self.runs.session
+        if session is None or self.registry is None:
+            return None
+        catalog = self.registry.catalog
+        found = None
+        for entry in self.training_data.entries():  # newest first
+            record = entry.record
+            if (entry.session_id is None or record is None
+                    or record.patterns.decel_popping is None):
+                continue
+            if entry.session_id == session.id:
+                return record
+            if found is None and catalog.session(entry.session_id).vehicle_id == \
+                    session.vehicle_id:
+                found = record
+        return found
+
+    def _decel(self, build: BuildSpec, air: Air, problems: list[str]) -> list[Suggestion]:
+        if not all(t in self.tune.table_names for t in TUNE_TABLES.values()):
+            return []
+        assert self.registry is not None
+        record = self._decel_record()
+        found = record.patterns.decel_popping if record is not None else None
+        if record is None or found is None:
+            problems.append("Decel pops: record closed-throttle decels in this session (the "
+                            "'decel' plan) and the recommender reads their lean spikes.")
+            return []
+        try:
+            version = self.registry.resolve(DECEL, self.scopes(build))
+            model: DecelModel = self.registry.load(version)
+        except (ModelError, InputError, OSError) as exc:
+            problems.append(f"No decel enrichment: {exc}")
+            return []
+        evidence = DecelEvidence.from_record(found)
+        try:
+            advice = model.recommend(build, air, evidence,
+                                     self.tune.table(TUNE_TABLES["front"]),
+                                     self.tune.table(TUNE_TABLES["rear"]))
+        except InputError as exc:
+            problems.append(str(exc))
+            return []
+        if not advice.overlays:
+            problems.append(f"Decel: {advice.description}.")
+            return []
+        where = ("this session" if record.session_id == record_id(self.runs.session.id)
+                 else f"{record.session_id.replace(':', ' ')} of this vehicle")
+        why = [f"measured in {where}: {evidence.summary()}",
+               f"the pops stop with P {advice.probability:.2f} at +{advice.enrichment_pct:g} % "
+               f"({_label(version)})"]
+        return [Suggestion(f"{DECEL}:{o.table}", str(OverlaySource.DECEL_ENRICHMENT), o.table,
+                           o, int(o.mask.sum()), advice.description, advice.probability,
+                           math.nan, tuple(why)) for o in advice.overlays]
 
     def _balance_model(self, build: BuildSpec) -> tuple[tuple[ModelVersion, BalanceModel] | None,
                                                         str]:

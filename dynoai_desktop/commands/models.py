@@ -22,6 +22,7 @@ from dynoai_desktop.commands.catalog_option import add_catalog_argument, open_ca
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.ml import errors
 from dynoai_desktop.ml.base_ve import KIND as BASE_VE
+from dynoai_desktop.ml.decel import KIND as DECEL
 from dynoai_desktop.ml.errors import ModelError
 from dynoai_desktop.ml.kinds import KINDS, model_kind
 from dynoai_desktop.ml.registry import ModelRegistry, ModelVersion, check_kind, check_scope
@@ -32,7 +33,6 @@ from dynoai_desktop.ml.training.records import TuningSession
 HELP = ("the ML models: list their versions, train one on the shop's sessions, activate a "
         "version, roll back, verify the stored files")
 PROG = "dynoai models"
-FIGURES = ("mae_pct", "stage_mae_pct", "coverage_90")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -104,7 +104,7 @@ def version_dict(v: ModelVersion) -> dict[str, Any]:
     return {"kind": v.kind, "scope": v.scope, "version": v.version, "label": v.label,
             "active": v.active, "prior": v.prior, "created_at": v.created_at,
             "sessions_learned": v.sessions_learned,
-            "held_out": {name: v.held_out(name) for name in FIGURES},
+            "held_out": {f.key: v.held_out(f.key) for f in model_kind(v.kind).figures},
             "source": str(v.metadata.get("source", ""))}
 
 
@@ -114,10 +114,20 @@ def _pct(value: float | None, scale: float = 1.0, digits: int = 2) -> str:
 
 def _line(v: ModelVersion) -> str:
     return (f"{'*' if v.active else ' '} {v.kind} {v.scope} {v.label}  created {v.created_at}"
-            f"  {v.sessions_learned} sessions learned  held-out MAE "
-            f"{_pct(v.held_out('mae_pct'))} (stage maps {_pct(v.held_out('stage_mae_pct'))})"
-            f"  90 % interval covers {_pct(v.held_out('coverage_90'), 100.0, 0)}"
+            f"  {v.sessions_learned} sessions learned  {_figures(v)}"
             f"  source: {v.metadata.get('source', '?')}")
+
+
+def _figures(v: ModelVersion) -> str:
+    if v.kind == DECEL:
+        brier, no_skill = v.held_out("brier"), v.held_out("no_skill_brier")
+        accuracy = v.held_out("accuracy")
+        return (f"held-out Brier {'n/a' if brier is None else f'{brier:.3f}'} (no-skill "
+                f"{'n/a' if no_skill is None else f'{no_skill:.3f}'})  called right "
+                f"{_pct(accuracy, 100.0, 0)}")
+    return (f"held-out MAE {_pct(v.held_out('mae_pct'))} (stage maps "
+            f"{_pct(v.held_out('stage_mae_pct'))})  90 % interval covers "
+            f"{_pct(v.held_out('coverage_90'), 100.0, 0)}")
 
 
 def _optional_scope(text: str | None) -> str | None:

@@ -135,7 +135,7 @@ class CellModel:
         return np.array([[(float(r), float(k)) in learned for k in table.col_breakpoints]
                          for r in table.row_breakpoints], dtype=bool).reshape(table.shape)
 
-    def params(self) -> dict[str, object]:
+    def params_json(self) -> dict[str, object]:
         """What ``meta.json`` keeps besides the estimators (``from_artifacts`` reads it)."""
         return {"widening_log": self.widening, "learned_cells": [list(c) for c in self.learned]}
 

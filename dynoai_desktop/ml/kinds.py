@@ -3,7 +3,7 @@ when a file is read, how the model is rebuilt from them, how it is trained, and 
 tuner reads about its held-out figures.
 
 A kind's model keeps its fitted scikit-learn estimators in ``estimators`` (a dict, persisted with
-skops) and everything else in ``params()`` (a JSON object in ``meta.json``); ``from_artifacts``
+skops) and everything else in ``params_json()`` (a JSON object in ``meta.json``); ``from_artifacts``
 rebuilds it from the two.
 """
 
@@ -13,25 +13,43 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
 from dynoai_desktop.core.errors import InputError
-from dynoai_desktop.ml import base_ve, cylinder_balance
+from dynoai_desktop.ml import base_ve, cylinder_balance, decel
 from dynoai_desktop.ml.cell_model import ESTIMATOR_KEYS
-from dynoai_desktop.ml.train import FITS, TrainResult, train_base_ve, train_cylinder_balance
+from dynoai_desktop.ml.decel_train import train_decel
+from dynoai_desktop.ml.features import FEATURE_NAMES
+from dynoai_desktop.ml.train import (
+    CV_FOLDS,
+    FITS,
+    TrainResult,
+    train_base_ve,
+    train_cylinder_balance,
+)
 
 
 @dataclass(frozen=True)
 class ModelKind:
     name: str  # as stored: "base_ve"
     title: str  # as a tuner reads it: "base VE"
+    feature_names: tuple[str, ...]  # the columns its estimators were fitted on
     estimator_keys: tuple[str, ...]
     estimator_type: type
     from_artifacts: Callable[[dict[str, Any], dict[str, Any]], Any]
     train: Callable[..., TrainResult]
     fits: int  # estimator fits in one training (progress counts them)
+    figures: tuple[Figure, ...]  # its held-out figures, as lists and the model page show them
     headline: Callable[[dict[str, Any]], str]  # held-out figures -> the train line's
     spread: Callable[[dict[str, Any]], str]  # held-out figures -> what the train line ends with
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str  # in the metadata's held-out figures
+    column: str  # the model page's column
+    scale: float = 1.0
+    decimals: int = 2
 
 
 def _cell_headline(held: dict[str, Any]) -> str:
@@ -47,14 +65,35 @@ def _cell_spread(held: dict[str, Any]) -> str:
             f"{held.get('max_pct', float('nan')):.1f} %")
 
 
+def _decel_headline(held: dict[str, Any]) -> str:
+    if not held.get("rows"):
+        return "no held-out figures"
+    return (f"held-out Brier score {held['brier']:.3f} (no-skill {held['no_skill_brier']:.3f}), "
+            f"{held['accuracy'] * 100:.0f} % called right")
+
+
+def _decel_spread(held: dict[str, Any]) -> str:
+    return f"held-out log loss {held.get('log_loss', float('nan')):.3f}"
+
+
+CELL_FIGURES = (Figure("mae_pct", "Held-out MAE %"), Figure("stage_mae_pct", "Stage-map MAE %"),
+                Figure("coverage_90", "Interval coverage %", 100.0, 1))
 MODEL_KINDS: dict[str, ModelKind] = {
-    base_ve.KIND: ModelKind(base_ve.KIND, "base VE", ESTIMATOR_KEYS, HistGradientBoostingRegressor,
-                            base_ve.BaseVeModel.from_artifacts, train_base_ve, FITS,
-                            _cell_headline, _cell_spread),
+    base_ve.KIND: ModelKind(
+        base_ve.KIND, "base VE", FEATURE_NAMES, ESTIMATOR_KEYS, HistGradientBoostingRegressor,
+        base_ve.BaseVeModel.from_artifacts, train_base_ve, FITS, CELL_FIGURES, _cell_headline,
+        _cell_spread),
     cylinder_balance.KIND: ModelKind(
-        cylinder_balance.KIND, "cylinder balance", ESTIMATOR_KEYS,
+        cylinder_balance.KIND, "cylinder balance", FEATURE_NAMES, ESTIMATOR_KEYS,
         HistGradientBoostingRegressor, cylinder_balance.BalanceModel.from_artifacts,
-        train_cylinder_balance, FITS, _cell_headline, _cell_spread),
+        train_cylinder_balance, FITS, CELL_FIGURES, _cell_headline, _cell_spread),
+    decel.KIND: ModelKind(
+        decel.KIND, "decel enrichment", decel.DECEL_FEATURE_NAMES, ("stopped",),
+        HistGradientBoostingClassifier, decel.DecelModel.from_artifacts, train_decel,
+        CV_FOLDS + 1, (Figure("brier", "Held-out Brier", decimals=3),
+                       Figure("no_skill_brier", "No-skill Brier", decimals=3),
+                       Figure("accuracy", "Called right %", 100.0, 1)),
+        _decel_headline, _decel_spread),
 }
 KINDS = tuple(MODEL_KINDS)
 

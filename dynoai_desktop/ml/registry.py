@@ -34,7 +34,7 @@ from dynoai_desktop.core.build_spec import EngineFamily
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.ml import errors
 from dynoai_desktop.ml.errors import ModelError
-from dynoai_desktop.ml.features import FEATURE_NAMES, FEATURE_SCHEMA_VERSION
+from dynoai_desktop.ml.features import FEATURE_SCHEMA_VERSION
 from dynoai_desktop.ml.kinds import ModelKind, model_kind
 from dynoai_desktop.storage.catalog import Catalog, ModelRow
 from dynoai_desktop.storage.file_io import write_bytes_atomic
@@ -131,7 +131,7 @@ def _read_verified(folder: Path, artifacts: dict[str, str], what: str) -> dict[s
     return out
 
 
-def _meta(data: bytes, what: str) -> dict[str, Any]:
+def _meta(data: bytes, what: str, kind: ModelKind) -> dict[str, Any]:
     try:
         meta = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
@@ -140,7 +140,7 @@ def _meta(data: bytes, what: str) -> dict[str, Any]:
     if not isinstance(meta, dict):
         raise ModelError(errors.INTEGRITY_FAILURE, f"{what}: {META_FILE} is not a JSON object")
     version = meta.get("feature_schema_version")
-    if version != FEATURE_SCHEMA_VERSION or meta.get("feature_names") != list(FEATURE_NAMES):
+    if version != FEATURE_SCHEMA_VERSION or meta.get("feature_names") != list(kind.feature_names):
         raise ModelError(errors.INCOMPATIBLE_SCHEMA, (
             f"{what} was made with feature schema {version!r}; this DynoAI builds schema "
             f"{FEATURE_SCHEMA_VERSION}: retrain the model here (dynoai models train)"))
@@ -174,7 +174,7 @@ def model_from_artifacts(files: dict[str, bytes], what: str, kind: str
     """The ``kind`` model in verified artifact bytes (schema checked first, then the trusted
     types)."""
     spec = model_kind(kind)
-    meta = _meta(files[META_FILE], what)
+    meta = _meta(files[META_FILE], what, spec)
     if meta.get("kind", kind) != kind:
         raise ModelError(errors.INTEGRITY_FAILURE, f"{what}: {META_FILE} says it is a "
                          f"{meta.get('kind')!r} model, not {kind}")
@@ -182,7 +182,7 @@ def model_from_artifacts(files: dict[str, bytes], what: str, kind: str
     params = meta.get("model", {})
     try:
         model = spec.from_artifacts(estimators, params)
-    except (KeyError, TypeError, ValueError, AssertionError) as exc:
+    except (KeyError, TypeError, ValueError, AssertionError, InputError) as exc:
         raise ModelError(errors.INTEGRITY_FAILURE, f"{what}: {META_FILE} lacks the model's "
                          f"parameters ({exc})") from None
     return model, meta
@@ -203,7 +203,7 @@ def artifact_bytes(model: Any, metadata: dict[str, Any]) -> dict[str, bytes]:
                             compresslevel=9)
     meta = dict(metadata)
     meta.setdefault("model", {})
-    meta["model"] = {**meta["model"], **model.params()}
+    meta["model"] = {**meta["model"], **model.params_json()}
     meta_bytes = json.dumps(meta, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8")
     return {MODEL_FILE: model_bytes, META_FILE: meta_bytes}
 

@@ -99,7 +99,7 @@ def figures(samples: Samples, mean: np.ndarray, lo: np.ndarray, hi: np.ndarray
 class TrainResult:
     """A trained candidate and the gate's verdict."""
 
-    model: CellModel | None  # None when cancelled
+    model: Any | None  # the kind's model (ml.kinds); None when cancelled
     metadata: dict[str, Any] = field(default_factory=dict)
     accepted: bool = False
     reason: str = ""
@@ -187,7 +187,7 @@ def train_cell_model(kind: CellKind, sessions: Sequence[TuningSession], scope: s
         "metrics": {"cv": cv, "held_out": held_figures},
         "data_stats": data_stats(sessions),
         "model": {"method": "gradient boosting (mean + 5 %/95 % quantiles), conformalised",
-                  "params": {k: v for k, v in PARAMS.items()}, **model.params()},
+                  "params": {k: v for k, v in PARAMS.items()}, **model.params_json()},
         "created_at": datetime.now().astimezone().isoformat(timespec="seconds"),
         "app_version": __version__, "source": source, "prior": False,
         "sessions_learned": len(set(train.sessions.tolist())),

@@ -9,6 +9,7 @@ page. A thin view of ``app.models_session``; its timer also takes background tra
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer
@@ -67,6 +68,8 @@ def confidence_text(s: Suggestion) -> str:
     interval (in % of VE)."""
     if not s.cells:
         return "—"
+    if math.isnan(s.half_width_pct):  # no interval: the decel recommender's P(pops stop)
+        return f"{s.confidence * 100:.0f} %"
     return f"{s.confidence * 100:.0f} % ±{s.half_width_pct:.1f} %"
 
 

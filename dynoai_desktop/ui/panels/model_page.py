@@ -41,7 +41,18 @@ from dynoai_desktop.ui import theme
 EXPORT_FILTER = "DynoAI model export (*.zip)"
 VERSION_COLUMNS = ("Version", "Scope", "Active", "Created", "Sessions learned",
                    "Held-out MAE %", "Stage-map MAE %", "Interval coverage %", "Source")
+"""The base-VE model's headers; another kind shows its own figures in columns 6-8."""
 HISTORY_COLUMNS = ("Time", "Event", "Version", "Held-out MAE %", "Stage-map MAE %", "Gate")
+
+
+def version_columns(kind: str) -> tuple[str, ...]:
+    figures = tuple(f.column for f in model_kind(kind).figures)
+    return (*VERSION_COLUMNS[:5], *figures, VERSION_COLUMNS[-1])
+
+
+def history_columns(kind: str) -> tuple[str, ...]:
+    figures = tuple(f.column for f in model_kind(kind).figures[:2])
+    return (*HISTORY_COLUMNS[:3], *figures, HISTORY_COLUMNS[-1])
 PRIOR_SOURCE = "prior — trained on a simulated shop history"
 
 
@@ -98,20 +109,21 @@ def _fill(table: QTableWidget, row: int, cells: tuple[str, ...], tip: str = "",
 def version_cells(v: ModelVersion) -> tuple[str, ...]:
     held = v.metadata.get("metrics", {}).get("held_out", {})
     source = PRIOR_SOURCE if v.prior else str(v.metadata.get("source", ""))
+    figures = tuple(_figure(held.get(f.key), f.scale, f.decimals)
+                    for f in model_kind(v.kind).figures)
     return (v.label, v.scope, "✓" if v.active else "", readable_time(v.created_at),
-            str(v.sessions_learned), _figure(held.get("mae_pct")),
-            _figure(held.get("stage_mae_pct")), _figure(held.get("coverage_90"), 100.0, 1),
-            source)
+            str(v.sessions_learned), *figures, source)
 
 
 def event_cells(e: ModelEvent) -> tuple[str, ...]:
     held = e.detail.get("held_out", {}) or {}
+    figures = model_kind(e.kind).figures[:2]
     label = "—" if e.version is None else ("prior" if e.version == 0 else f"v{e.version}")
     gate = str(e.detail.get("gate", "") or "")
     if e.event == "rolled back" and e.detail.get("from_version") is not None:
         gate = f"from v{e.detail['from_version']}"
-    return (readable_time(e.at), e.event, f"{e.scope} {label}", _figure(held.get("mae_pct")),
-            _figure(held.get("stage_mae_pct")), gate)
+    return (readable_time(e.at), e.event, f"{e.scope} {label}",
+            *(_figure(held.get(f.key), f.scale, f.decimals) for f in figures), gate)
 
 
 class ModelPage(QDialog):
@@ -130,7 +142,7 @@ class ModelPage(QDialog):
         self.kind.setCurrentIndex(KINDS.index(models.kind))
         self.kind.setToolTip("The kind of model listed, activated and rolled back here "
                              "(Train trains every kind in turn)")
-        self.versions = _table(VERSION_COLUMNS, "Source")
+        self.versions = _table(version_columns(models.kind), "Source")
         self.versions.setObjectName("model_versions")
         self.activate_button = QPushButton("Activate selected")
         self.activate_button.setToolTip("Predict with the selected version from now on (its "
@@ -161,7 +173,7 @@ class ModelPage(QDialog):
         self.flags = QListWidget()
         self.flags.setObjectName("model_drift_flags")
         self.flags.setMaximumHeight(90)
-        self.history = _table(HISTORY_COLUMNS, "Gate")
+        self.history = _table(history_columns(models.kind), "Gate")
         self.history.setObjectName("model_history")
         self.message = QLabel()
         self.message.setObjectName("model_message")
@@ -219,8 +231,11 @@ class ModelPage(QDialog):
         self._shown: int | None = None
 
     def _kind_chosen(self) -> None:
-        self.models.show_kind(str(self.kind.currentData()))
-        self.setWindowTitle(f"Models — {model_kind(self.models.kind).title}")
+        kind = str(self.kind.currentData())
+        self.models.show_kind(kind)
+        self.setWindowTitle(f"Models — {model_kind(kind).title}")
+        self.versions.setHorizontalHeaderLabels(version_columns(kind))
+        self.history.setHorizontalHeaderLabels(history_columns(kind))
 
     # ------------------------------------------------------------------ drawing
     def refresh(self, force: bool = False) -> None:

@@ -1,0 +1,174 @@
+"""Training the decel-pop recommender (``ml.decel``) with a validation gate, as ``ml.train`` does
+for the per-cell models: grouped cross-validation, the fixed held-out build groups, and no new
+version that foretells the held-out sessions worse than the active one.
+
+**Figures** (``brier_figures``): the Brier score, the mean squared error of the predicted chance
+that the pops stop against what happened, on the held-out groups; the no-skill model's (the
+training share of "stopped" for every row); log loss and the share called right at 0.5.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import GroupKFold
+
+from dynoai_desktop import __version__
+from dynoai_desktop.ml import errors
+from dynoai_desktop.ml.decel import (
+    DECEL_FEATURE_NAMES,
+    ENRICHMENT_COLUMN,
+    KIND,
+    MAX_ENRICHMENT_PCT,
+    PARAMS,
+    STEP_PCT,
+    TARGET_PROBABILITY,
+    ZONE_MAP_MAX_KPA,
+    Cancelled,
+    DecelModel,
+    DecelSamples,
+    FloatArray,
+    decel_samples,
+    fit_classifier,
+    typical_zone,
+)
+from dynoai_desktop.ml.drift import data_stats
+from dynoai_desktop.ml.errors import ModelError
+from dynoai_desktop.ml.features import FEATURE_SCHEMA_VERSION
+from dynoai_desktop.ml.train import (
+    CV_FOLDS,
+    MIN_SESSIONS,
+    MIN_TRAIN_GROUPS,
+    TrainResult,
+    is_held_out,
+)
+from dynoai_desktop.ml.training.records import TuningSession
+
+MIN_FIXES = 5
+"""Sessions with an applied enrichment and decels after it that training needs at least."""
+GATE_TOLERANCE_BRIER = 0.005
+"""A candidate may score this much worse (Brier score) than the active version on the same
+held-out sessions: less than one session's verdict moving by a few percent."""
+Progress = Callable[[int, int, str], None]
+
+
+def brier_figures(samples: DecelSamples, p: FloatArray, base_rate: float) -> dict[str, Any]:
+    """How well ``p`` (P(stopped) per row) foretells the rows' outcomes: the Brier score (mean
+    squared error of the probability), that of the no-skill model (the training share of
+    "stopped" for every row), log loss and the share called right at 0.5."""
+    if not samples.y.size:
+        return {"rows": 0, "sessions": 0}
+    y = samples.y.astype(np.float64)
+    clipped = np.clip(p, 1e-6, 1.0 - 1e-6)
+    return {
+        "brier": round(float(np.mean((p - y) ** 2)), 4),
+        "no_skill_brier": round(float(np.mean((base_rate - y) ** 2)), 4),
+        "log_loss": round(float(-np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped))),
+                          4),
+        "accuracy": round(float(np.mean((p >= 0.5) == (y == 1))), 4),
+        "stopped_share": round(float(np.mean(y)), 4),
+        "rows": int(y.size),
+        "fix_rows": samples.fixes,
+        "sessions": len(samples.session_ids),
+        "groups": sorted(set(samples.groups.tolist())),
+    }
+
+
+def decel_gate(held: dict[str, Any], active: DecelModel | None, held_out: DecelSamples
+               ) -> tuple[bool, str]:
+    """Accept a candidate only if on the held-out groups it beats the no-skill model and does
+    not score worse than the active version on the same rows."""
+    brier, no_skill = held["brier"], held["no_skill_brier"]
+    if brier >= no_skill:
+        return False, (f"refused: on the held-out groups its Brier score {brier:.3f} is no "
+                       f"better than the no-skill model's {no_skill:.3f}")
+    if active is None:
+        return True, (f"accepted: held-out Brier score {brier:.3f} (no-skill {no_skill:.3f}); "
+                      "no active version to compare with")
+    before = round(float(np.mean((active.probability(held_out.X) - held_out.y) ** 2)), 4)
+    if brier > before + GATE_TOLERANCE_BRIER:
+        return False, (f"refused: held-out Brier score {brier:.3f} is worse than the active "
+                       f"version's {before:.3f} on the same sessions")
+    return True, f"accepted: held-out Brier score {brier:.3f} (active version {before:.3f})"
+
+
+def train_decel(sessions: Sequence[TuningSession], scope: str = "shop",
+                active: DecelModel | None = None, active_version: int | None = None,
+                previous_sessions: Sequence[str] = (), source: str = "this shop's sessions",
+                progress: Progress | None = None, cancelled: Cancelled = lambda: False
+                ) -> TrainResult:
+    """Train a decel recommender on ``sessions`` and judge it (``ml.train.TrainResult``; raises
+    ModelError DYN-M004 when there is too little to train or validate on)."""
+    samples = decel_samples(sessions, scope)
+    held = np.array([is_held_out(g) for g in samples.groups], dtype=bool)
+    train, held_out = samples.subset(~held), samples.subset(held)
+    train_groups = sorted(set(train.groups.tolist()))
+    ids = samples.session_ids
+    if (len(ids) < MIN_SESSIONS or len(train_groups) < MIN_TRAIN_GROUPS or not held.any()
+            or train.fixes < MIN_FIXES or len(set(train.y.tolist())) < 2):
+        raise ModelError(errors.TOO_LITTLE_DATA, (
+            f"{len(ids)} session(s) with closed-throttle decels read, {train.fixes} decel "
+            f"fix(es) with decels after them to learn from, in {len(set(samples.groups.tolist()))}"
+            f" build group(s); training needs at least {MIN_SESSIONS} sessions, {MIN_FIXES} "
+            f"fixes, {MIN_TRAIN_GROUPS} groups to cross-validate on and one held-out group "
+            f"({scope}); run decels (and fix the pops) on more bikes or train a wider scope"))
+    folds = GroupKFold(n_splits=min(CV_FOLDS, len(train_groups)))
+    total, done = folds.n_splits + 1, 0
+    oof, oof_base = np.empty(train.y.size), np.empty(train.y.size)
+    for k, (fit_idx, test_idx) in enumerate(folds.split(train.X, train.y, train.groups)):
+        if cancelled():
+            return TrainResult(None, cancelled=True, reason="cancelled")
+        y_fit = train.y[fit_idx]
+        if len(set(y_fit.tolist())) < 2:  # one outcome only: the no-skill answer
+            oof[test_idx] = float(y_fit[0])
+        else:
+            fold = DecelModel({"stopped": fit_classifier(train.X[fit_idx], y_fit)}, {})
+            oof[test_idx] = fold.probability(train.X[test_idx])
+        oof_base[test_idx] = float(np.mean(y_fit))
+        done += 1
+        if progress is not None:
+            progress(done, total, f"cross-validation fold {k + 1}")
+    if cancelled():
+        return TrainResult(None, cancelled=True, reason="cancelled")
+    base_rate = float(np.mean(train.y))
+    fixes = train.X[:, ENRICHMENT_COLUMN] > 0
+    target = min(TARGET_PROBABILITY, float(np.mean(train.y[fixes])))
+    params = {
+        "feature_names": list(DECEL_FEATURE_NAMES), "target_probability": round(target, 3),
+        "shop_fixes_stopped": round(float(np.mean(train.y[fixes])), 3),
+        "least_enrichment_pct": float(np.min(train.X[fixes, ENRICHMENT_COLUMN])),
+        "max_enrichment_pct": MAX_ENRICHMENT_PCT, "step_pct": STEP_PCT,
+        "zone_map_max_kpa": ZONE_MAP_MAX_KPA, "zone_rpm": list(typical_zone(train.zones)),
+        "base_rate": round(base_rate, 4), "estimator": dict(PARAMS),
+    }
+    model = DecelModel({"stopped": fit_classifier(train.X, train.y)}, params)
+    if progress is not None:
+        progress(total, total, "the final model")
+    cv = brier_figures(train, oof, base_rate)
+    cv["no_skill_brier"] = round(float(np.mean((oof_base - train.y) ** 2)), 4)
+    held_figures = brier_figures(held_out, model.probability(held_out.X), base_rate)
+    accepted, reason = decel_gate(held_figures, active, held_out)
+    used = [s for s in sessions if s.session_id in set(ids)]
+    meta = {
+        "kind": KIND, "scope": scope,
+        "feature_schema_version": FEATURE_SCHEMA_VERSION,
+        "feature_names": list(DECEL_FEATURE_NAMES),
+        "training_sessions": sorted(set(train.sessions.tolist())),
+        "held_out_sessions": sorted(set(held_out.sessions.tolist())),
+        "new_sessions": len(set(ids) - set(previous_sessions)),
+        "metrics": {"cv": cv, "held_out": held_figures},
+        "data_stats": data_stats(used),
+        "model": {"method": "gradient-boosting classifier P(pops stop | build, decel evidence, "
+                            "enrichment), monotonic in enrichment and spikes; the smallest "
+                            f"enrichment with P >= {TARGET_PROBABILITY:g}",
+                  "params": model.params_json()},
+        "created_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "app_version": __version__, "source": source, "prior": False,
+        "sessions_learned": len(set(train.sessions.tolist())),
+        "previous_active_version": active_version,
+        "gate": reason,
+    }
+    return TrainResult(model, meta, accepted, reason)
