@@ -2,6 +2,10 @@
 the background with progress and cancel, its triggers, the drift of new sessions, and the AI
 suggestions for the open session's vehicle.
 
+**Kinds.** The base VE, the cylinder balance and the decel enrichment (``ml.kinds``): Train (and
+each trigger) trains them one after another, each through its own gate; the model page lists,
+activates and rolls back the kind it shows (``kind``).
+
 **Training** runs in a process of its own (``app.training_process``: no share of the UI's
 interpreter lock) with its BLAS/OpenMP threads limited to one (threadpoolctl), so the
 acquisition and the live panels keep the other core. The catalog is read, and the trained
@@ -11,15 +15,17 @@ panel's timer calls): at least ``TRAIN_AFTER_SESSIONS`` sessions the active mode
 or ``TRAIN_AFTER_DAYS`` days since it was trained and at least one new session, and in both
 cases the app idle (not recording) for ``IDLE_BEFORE_TRAINING_S``.
 
-**Suggestions**: the open session's vehicle's build -> the active model (vehicle, then family,
-then shop scope; the shipped prior when the shop has none) -> one predicted-base-map overlay per
-MAP VE table of the tune shown. Previewing and applying go through the tune's overlay mechanism
+**Suggestions** (``app.model_suggestions``): the open session's vehicle's build -> each kind's
+active model (vehicle, then family, then shop scope; the shipped prior when the shop has none)
+-> overlays on the MAP VE tables of the tune shown: the predicted base map, the cylinder balance
+(on the rear, or split over both: ``balance_on``; the rear base map may be seeded from the
+front: ``seed_rear_from_front``), and the decel enrichment when the bike's decels were read.
+Previewing and applying go through the tune's overlay mechanism
 (its authority limits and undo), as autotune's corrections do.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -28,40 +34,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from dynoai_desktop.app.events import Event
+from dynoai_desktop.app.model_suggestions import SuggestionMaker
 from dynoai_desktop.app.training_process import TrainingOutcome, TrainingProcess
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
-from dynoai_desktop.core.overlay import OverlayPreview, OverlayRecord, OverlaySource
-from dynoai_desktop.core.table import Table
-from dynoai_desktop.core.tune import VE_FRONT_MAP, VE_REAR_MAP
+from dynoai_desktop.core.overlay import OverlayPreview, OverlayRecord
 from dynoai_desktop.ml.base_ve import KIND as BASE_VE
-from dynoai_desktop.ml.base_ve import CylinderPrediction
-from dynoai_desktop.ml.cylinder_balance import CYLINDER as BALANCE_CYLINDER
-from dynoai_desktop.ml.cylinder_balance import KIND as BALANCE
-from dynoai_desktop.ml.cylinder_balance import ON_REAR, BalanceModel
-from dynoai_desktop.ml.decel import KIND as DECEL
-from dynoai_desktop.ml.decel import DecelEvidence, DecelModel
+from dynoai_desktop.ml.cylinder_balance import ON_REAR
 from dynoai_desktop.ml.drift import DriftReport, check_drift
 from dynoai_desktop.ml.errors import ModelError
-from dynoai_desktop.ml.features import Air, cell_features
+from dynoai_desktop.ml.features import Air
 from dynoai_desktop.ml.kinds import KINDS, model_kind
 from dynoai_desktop.ml.registry import ModelRegistry, ModelVersion
 from dynoai_desktop.ml.scopes import baseline
 from dynoai_desktop.ml.suggest import (
     Suggestion,
-    balance_suggestions,
-    drivers_of_rows,
-    seeded_rear,
-    suggestion_for,
-    typical_values,
 )
-from dynoai_desktop.ml.training.from_catalog import record_id
 from dynoai_desktop.ml.training.records import TuningSession
 from dynoai_desktop.storage.catalog import Catalog, ModelEvent
-from dynoai_desktop.storage.resources import base_map_tables
 
 if TYPE_CHECKING:
     from dynoai_desktop.app.live_session import LiveSession
@@ -72,8 +64,6 @@ if TYPE_CHECKING:
 TRAIN_AFTER_SESSIONS = 10
 TRAIN_AFTER_DAYS = 7.0
 IDLE_BEFORE_TRAINING_S = 600.0
-TUNE_TABLES = {"front": VE_FRONT_MAP, "rear": VE_REAR_MAP}
-"""The tune's MAP VE tables a predicted base map is offered for."""
 
 
 @dataclass(frozen=True)
@@ -360,8 +350,8 @@ class ModelsSession:
         return [*vehicle, f"family:{build.engine_family.value}", "shop"]
 
     def suggest(self, air: Air | None = None) -> list[Suggestion]:
-        """Predict the open vehicle's base map and cylinder balance and offer them for the
-        tune's MAP VE tables."""
+        """Predict the open vehicle's base map, cylinder balance and decel enrichment and offer
+        them for the tune's MAP VE tables (``app.model_suggestions``)."""
         self.suggestions, self.suggestion_note = [], ""
         found = self.build()
         if found is None or self.registry is None:
@@ -370,134 +360,12 @@ class ModelsSession:
             self._emit()
             return []
         build, name = found
-        air = air or Air.at_altitude(build.altitude_m)
-        try:
-            version = self.registry.resolve(BASE_VE, self.scopes(build))
-            model = self.registry.load(version)
-            stage = base_map_tables(build.engine_family.value, build.stage)
-        except (ModelError, InputError, OSError) as exc:
-            self.suggestion_note = str(exc)
-            self._emit()
-            return []
-        balance, balance_problem = self._balance_model(build)
-        # On the UI thread, beside acquisition: one OpenMP thread. Two fighting the other work
-        # on a busy 2-core machine made this 5-10x slower (measured: 1.9 s -> 15 s).
-        with threadpool_limits(limits=1, user_api="openmp"):
-            prediction = model.predict(build, air, *stage).cylinders()
-            if balance is not None and self.seed_rear_from_front:
-                prediction["rear"] = seeded_rear(model, balance[1], build, air, *stage)
-            why = self._why(version, model, build, air, stage)
-            out, problems = self._base_map(prediction, why)
-            if balance is not None:
-                out += self._balance(balance, build, air, stage, problems)
-            out += self._decel(build, air, problems)
-        self.suggestions = out
-        self.suggestion_note = " ".join([
-            f"Predicted for {name} ({build.summary}): base map by {_label(version)}"
-            + (", rear seeded from the front × the predicted balance"
-               if balance is not None and self.seed_rear_from_front else "")
-            + (f"; cylinder balance by {_label(balance[0])}." if balance is not None else "."),
-            *([balance_problem] if balance_problem else []), *problems])
+        maker = SuggestionMaker(self.registry, self.tune, self.runs, self.training_data)
+        self.suggestions, self.suggestion_note = maker.make(
+            build, name, air or Air.at_altitude(build.altitude_m), self.scopes(build),
+            self.balance_on, self.seed_rear_from_front)
         self._emit()
-        return out
-
-    def _decel_record(self) -> TuningSession | None:
-        """The training record with the decels to read: the open session's, else the newest
-        of the same vehicle's sessions that ran decels (the bike popped there last time)."""
-        session = self.runs.session
-        if session is None or self.registry is None:
-            return None
-        catalog = self.registry.catalog
-        found = None
-        for entry in self.training_data.entries():  # newest first
-            record = entry.record
-            if (entry.session_id is None or record is None
-                    or record.patterns.decel_popping is None):
-                continue
-            if entry.session_id == session.id:
-                return record
-            if found is None and catalog.session(entry.session_id).vehicle_id == \
-                    session.vehicle_id:
-                found = record
-        return found
-
-    def _decel(self, build: BuildSpec, air: Air, problems: list[str]) -> list[Suggestion]:
-        if not all(t in self.tune.table_names for t in TUNE_TABLES.values()):
-            return []
-        assert self.registry is not None
-        record = self._decel_record()
-        found = record.patterns.decel_popping if record is not None else None
-        if record is None or found is None:
-            problems.append("Decel pops: record closed-throttle decels in this session (the "
-                            "'decel' plan) and the recommender reads their lean spikes.")
-            return []
-        try:
-            version = self.registry.resolve(DECEL, self.scopes(build))
-            model: DecelModel = self.registry.load(version)
-        except (ModelError, InputError, OSError) as exc:
-            problems.append(f"No decel enrichment: {exc}")
-            return []
-        evidence = DecelEvidence.from_record(found)
-        try:
-            advice = model.recommend(build, air, evidence,
-                                     self.tune.table(TUNE_TABLES["front"]),
-                                     self.tune.table(TUNE_TABLES["rear"]))
-        except InputError as exc:
-            problems.append(str(exc))
-            return []
-        if not advice.overlays:
-            problems.append(f"Decel: {advice.description}.")
-            return []
-        where = ("this session" if record.session_id == record_id(self.runs.session.id)
-                 else f"{record.session_id.replace(':', ' ')} of this vehicle")
-        why = [f"measured in {where}: {evidence.summary()}",
-               f"the pops stop with P {advice.probability:.2f} at +{advice.enrichment_pct:g} % "
-               f"({_label(version)})"]
-        return [Suggestion(f"{DECEL}:{o.table}", str(OverlaySource.DECEL_ENRICHMENT), o.table,
-                           o, int(o.mask.sum()), advice.description, advice.probability,
-                           math.nan, tuple(why)) for o in advice.overlays]
-
-    def _balance_model(self, build: BuildSpec) -> tuple[tuple[ModelVersion, BalanceModel] | None,
-                                                        str]:
-        assert self.registry is not None
-        try:
-            version = self.registry.resolve(BALANCE, self.scopes(build))
-            return (version, self.registry.load(version)), ""
-        except (ModelError, InputError, OSError) as exc:
-            return None, f"No cylinder balance: {exc}"
-
-    def _base_map(self, prediction: dict[str, CylinderPrediction], why: list[str]
-                  ) -> tuple[list[Suggestion], list[str]]:
-        out, problems = [], []
-        for cylinder, table_name in TUNE_TABLES.items():
-            if table_name not in self.tune.table_names:
-                continue
-            try:
-                out.append(suggestion_for(prediction[cylinder], self.tune.table(table_name),
-                                          why))
-            except InputError as exc:
-                problems.append(str(exc))
-        return out, problems
-
-    def _balance(self, balance: tuple[ModelVersion, BalanceModel], build: BuildSpec, air: Air,
-                 stage: tuple[Table, Table], problems: list[str]) -> list[Suggestion]:
-        if not all(t in self.tune.table_names for t in TUNE_TABLES.values()):
-            return []
-        version, model = balance
-        rpm, load = np.meshgrid(stage[1].row_breakpoints, stage[1].col_breakpoints,
-                                indexing="ij")
-        mask = model.learned_mask(stage[1])
-        rows = cell_features(build, air, rpm[mask], load[mask], BALANCE_CYLINDER)
-        typical = typical_values(version.metadata.get("data_stats", {}))
-        why = [f"driven by {feature.replace('_', ' ')}: {effect:+.1f} % rear/front vs the "
-               "shop's typical build" for feature, effect in drivers_of_rows(model, rows, typical)]
-        try:
-            return balance_suggestions(model.predict(build, air, *stage),
-                                       self.tune.table(TUNE_TABLES["front"]),
-                                       self.tune.table(TUNE_TABLES["rear"]), self.balance_on, why)
-        except InputError as exc:
-            problems.append(str(exc))
-            return []
+        return self.suggestions
 
     def _find(self, key: str) -> Suggestion:
         for s in self.suggestions:
@@ -523,8 +391,3 @@ class ModelsSession:
                             for s in self.suggestions]
         self._emit()
 
-
-def _label(version: ModelVersion) -> str:
-    source = "prior, simulated shop history" if version.prior else "this shop"
-    return (f"{version.kind} {version.scope} {version.label} ({source}; learned from "
-            f"{version.sessions_learned} sessions)")

@@ -1,0 +1,216 @@
+"""The AI suggestions for one vehicle (Qt-free): its predicted base map, its predicted cylinder
+balance and, when its decels were read, the decel enrichment that stops its pops, each as
+overlays on the tune's MAP VE tables with what it would do, how sure the model is and why.
+
+Each model is the narrowest scope's active version (the vehicle's, its family's, the shop's,
+else the shipped prior). A model that is missing or refused leaves its suggestions out with a
+line in the note saying why; the others still come.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from dynoai_desktop.core.build_spec import BuildSpec
+from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.core.overlay import OverlaySource
+from dynoai_desktop.core.table import Table
+from dynoai_desktop.core.tune import VE_FRONT_MAP, VE_REAR_MAP
+from dynoai_desktop.ml.base_ve import KIND as BASE_VE
+from dynoai_desktop.ml.base_ve import BaseVeModel, CylinderPrediction
+from dynoai_desktop.ml.cylinder_balance import CYLINDER as BALANCE_CYLINDER
+from dynoai_desktop.ml.cylinder_balance import KIND as BALANCE
+from dynoai_desktop.ml.cylinder_balance import BalanceModel
+from dynoai_desktop.ml.decel import KIND as DECEL
+from dynoai_desktop.ml.decel import DecelEvidence, DecelModel
+from dynoai_desktop.ml.errors import ModelError
+from dynoai_desktop.ml.features import Air, cell_features
+from dynoai_desktop.ml.registry import ModelRegistry, ModelVersion
+from dynoai_desktop.ml.suggest import (
+    Suggestion,
+    balance_suggestions,
+    drivers,
+    drivers_of_rows,
+    seeded_rear,
+    similar_builds,
+    suggestion_for,
+    typical_values,
+)
+from dynoai_desktop.ml.training.from_catalog import record_id
+from dynoai_desktop.ml.training.records import TuningSession
+from dynoai_desktop.storage.resources import base_map_tables
+
+if TYPE_CHECKING:
+    from dynoai_desktop.app.run_library import RunLibrary
+    from dynoai_desktop.app.training_session import TrainingSession
+    from dynoai_desktop.app.tune_session import TuneSession
+
+TUNE_TABLES = {"front": VE_FRONT_MAP, "rear": VE_REAR_MAP}
+"""The tune's MAP VE tables the suggestions are for."""
+Stage = tuple[Table, Table]
+
+
+def model_label(version: ModelVersion) -> str:
+    """'base_ve shop v2 (this shop; learned from 40 sessions)'."""
+    source = "prior, simulated shop history" if version.prior else "this shop"
+    return (f"{version.kind} {version.scope} {version.label} ({source}; learned from "
+            f"{version.sessions_learned} sessions)")
+
+
+class SuggestionMaker:
+    """Makes one vehicle's suggestions from the registry's models and the tune shown."""
+
+    def __init__(self, registry: ModelRegistry, tune: TuneSession, runs: RunLibrary,
+                 training: TrainingSession) -> None:
+        self.registry = registry
+        self.tune = tune
+        self.runs = runs
+        self.training = training
+
+    def make(self, build: BuildSpec, name: str, air: Air, scopes: list[str], balance_on: str,
+             seed_rear_from_front: bool) -> tuple[list[Suggestion], str]:
+        """The suggestions, and the note that says what made them (or why none came)."""
+        try:
+            version = self.registry.resolve(BASE_VE, scopes)
+            model: BaseVeModel = self.registry.load(version)
+            stage = base_map_tables(build.engine_family.value, build.stage)
+        except (ModelError, InputError, OSError) as exc:
+            return [], str(exc)
+        balance, problems = self._model(BALANCE, scopes, "cylinder balance")
+        # On the UI thread, beside acquisition: one OpenMP thread. Two fighting the other work
+        # on a busy 2-core machine made this 5-10x slower (measured: 1.9 s -> 15 s).
+        with threadpool_limits(limits=1, user_api="openmp"):
+            prediction = model.predict(build, air, *stage).cylinders()
+            seeded = balance is not None and seed_rear_from_front
+            if balance is not None and seeded:
+                prediction["rear"] = seeded_rear(model, balance[1], build, air, *stage)
+            out = self._base_map(prediction, self._why(model, version, build, air, stage),
+                                 problems)
+            if balance is not None:
+                out += self._balance(balance, build, air, stage, balance_on, problems)
+            out += self._decel(build, air, scopes, problems)
+        note = (f"Predicted for {name} ({build.summary}): base map by {model_label(version)}"
+                + (", rear seeded from the front × the predicted balance" if seeded else "")
+                + (f"; cylinder balance by {model_label(balance[0])}." if balance else "."))
+        return out, " ".join([note, *problems])
+
+    def _model(self, kind: str, scopes: list[str], what: str
+               ) -> tuple[tuple[ModelVersion, Any] | None, list[str]]:
+        try:
+            version = self.registry.resolve(kind, scopes)
+            return (version, self.registry.load(version)), []
+        except (ModelError, InputError, OSError) as exc:
+            return None, [f"No {what}: {exc}"]
+
+    def _has_tables(self) -> bool:
+        return all(t in self.tune.table_names for t in TUNE_TABLES.values())
+
+    def _sessions(self) -> list[TuningSession]:
+        try:
+            return list(self.training.dataset().sessions)
+        except InputError:
+            return []
+
+    def _why(self, model: BaseVeModel | BalanceModel, version: ModelVersion, build: BuildSpec,
+             air: Air, stage: Stage, rows: np.ndarray | None = None, unit: str = "% VE"
+             ) -> list[str]:
+        lines = [f"similar build: {s.vehicle} ({s.summary})"
+                 for s in similar_builds(build, air, self._sessions())]
+        typical = typical_values(version.metadata.get("data_stats", {}))
+        found = (drivers(model, build, air, *stage, typical) if rows is None
+                 else drivers_of_rows(model, rows, typical))
+        lines += [f"driven by {feature.replace('_', ' ')}: {effect:+.1f} {unit} vs the shop's "
+                  "typical build" for feature, effect in found]
+        return lines
+
+    # ------------------------------------------------------------------ each kind
+    def _base_map(self, prediction: dict[str, CylinderPrediction], why: list[str],
+                  problems: list[str]) -> list[Suggestion]:
+        out = []
+        for cylinder, table_name in TUNE_TABLES.items():
+            if table_name not in self.tune.table_names:
+                continue
+            try:
+                out.append(suggestion_for(prediction[cylinder], self.tune.table(table_name),
+                                          why))
+            except InputError as exc:
+                problems.append(str(exc))
+        return out
+
+    def _balance(self, balance: tuple[ModelVersion, BalanceModel], build: BuildSpec, air: Air,
+                 stage: Stage, on: str, problems: list[str]) -> list[Suggestion]:
+        if not self._has_tables():
+            return []
+        version, model = balance
+        rpm, load = np.meshgrid(stage[1].row_breakpoints, stage[1].col_breakpoints,
+                                indexing="ij")
+        mask = model.learned_mask(stage[1])
+        rows = cell_features(build, air, rpm[mask], load[mask], BALANCE_CYLINDER)
+        why = self._why(model, version, build, air, stage, rows, "% rear/front")
+        try:
+            return balance_suggestions(model.predict(build, air, *stage),
+                                       self.tune.table(TUNE_TABLES["front"]),
+                                       self.tune.table(TUNE_TABLES["rear"]), on, why)
+        except InputError as exc:
+            problems.append(str(exc))
+            return []
+
+    def _decel_record(self) -> TuningSession | None:
+        """The training record with the decels to read: the open session's, else the newest
+        of the same vehicle's sessions that ran decels (the bike popped there last time)."""
+        session = self.runs.session
+        if session is None:
+            return None
+        found = None
+        for entry in self.training.entries():  # newest first
+            record = entry.record
+            if (entry.session_id is None or record is None
+                    or record.patterns.decel_popping is None):
+                continue
+            if entry.session_id == session.id:
+                return record
+            if found is None and (self.registry.catalog.session(entry.session_id).vehicle_id
+                                  == session.vehicle_id):
+                found = record
+        return found
+
+    def _decel(self, build: BuildSpec, air: Air, scopes: list[str], problems: list[str]
+               ) -> list[Suggestion]:
+        if not self._has_tables():
+            return []
+        record = self._decel_record()
+        found = record.patterns.decel_popping if record is not None else None
+        if record is None or found is None:
+            problems.append("Decel pops: record closed-throttle decels in this session (the "
+                            "'decel' plan) and the recommender reads their lean spikes.")
+            return []
+        decel, said = self._model(DECEL, scopes, "decel enrichment")
+        if decel is None:
+            problems += said
+            return []
+        version, model = decel
+        recommender: DecelModel = model
+        evidence = DecelEvidence.from_record(found)
+        try:
+            advice = recommender.recommend(build, air, evidence,
+                                           self.tune.table(TUNE_TABLES["front"]),
+                                           self.tune.table(TUNE_TABLES["rear"]))
+        except InputError as exc:
+            problems.append(str(exc))
+            return []
+        if not advice.overlays:
+            problems.append(f"Decel: {advice.description}.")
+            return []
+        session = self.runs.session
+        here = session is not None and record.session_id == record_id(session.id)
+        where = "this session" if here else f"{record.session_id.replace(':', ' ')} of this bike"
+        why = [f"measured in {where}: {evidence.summary()}",
+               f"the pops stop with P {advice.probability:.2f} at +{advice.enrichment_pct:g} % "
+               f"({model_label(version)})"]
+        return [Suggestion(f"{DECEL}:{o.table}", str(OverlaySource.DECEL_ENRICHMENT), o.table,
+                           o, int(o.mask.sum()), advice.description, advice.probability,
+                           math.nan, tuple(why)) for o in advice.overlays]
