@@ -217,8 +217,8 @@ class ModelsSession:
         job = _Job(TrainingProcess(registry.catalog.path, scope, base.current, base.number,
                                    base.learned, kind.name), scope, reason, kind.name,
                    kinds[1:], said)
-        self.state = TrainingState(True, 0, kind.fits, "starting", self.state.message, reason,
-                                   kind.name)
+        self.state = TrainingState(running=True, total=kind.fits, step="starting",
+                                   message=self.state.message, reason=reason, kind=kind.name)
         return job
 
     def cancel(self) -> None:
@@ -258,7 +258,7 @@ class ModelsSession:
             else:
                 self._emit()
                 return True
-        self.state = TrainingState(False, 0, 0, "", "; ".join(said), job.reason)
+        self.state = TrainingState(message="; ".join(said), reason=job.reason)
         self._emit()
         return True
 

@@ -19,6 +19,7 @@ from dynoai_desktop.ui.panels.ai_suggestions import COLUMNS
 from dynoai_desktop.ui.panels.model_page import PRIOR_SOURCE, VERSION_COLUMNS
 
 WAIT_MS = 30_000
+TRAINING_MS = 300_000  # Train trains every kind in turn, each in a process of its own
 STATUS = COLUMNS.index("Status")
 AUTHORITY = 0.10  # the default ±10 % of VE per application (core.overlay.limits)
 
@@ -139,8 +140,11 @@ def test_the_model_page_lists_the_prior_as_active_and_too_little_data_says_dyn_m
     assert "no sessions" in page.drift.text().lower()
 
     qtbot.mouseClick(page.train_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "DYN-M004" in page.training_line.text(), timeout=WAIT_MS)
-    assert page.training_line.text().startswith("Last training: DYN-M004 too little data")
+    qtbot.waitUntil(lambda: "DYN-M004" in page.training_line.text()
+                    and not window.app.models.training, timeout=TRAINING_MS)
+    assert page.training_line.text().startswith("Last training: base VE: DYN-M004 too little "
+                                                "data")
+    assert "decel enrichment: DYN-M004" in page.training_line.text()
     assert page.train_button.isEnabled() and not page.cancel_button.isEnabled()
 
     qtbot.mouseClick(page.rollback_button, Qt.MouseButton.LeftButton)
