@@ -54,6 +54,17 @@ def _no_leaked_threads() -> Iterator[None]:
 
 
 @pytest.fixture
+def training_at_normal_priority(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app's training processes started in the test run at normal priority, not the lowest
+    (tests/normal_priority.py says why)."""
+    from dynoai_desktop.app import training_process  # noqa: PLC0415
+    from tests import normal_priority  # noqa: PLC0415 - tests/test_guards.py copies this file
+
+    monkeypatch.setattr(training_process, "_start", normal_priority.start)
+    monkeypatch.setattr(training_process, "_lowest_priority", normal_priority.keep_priority)
+
+
+@pytest.fixture
 def catalog(tmp_path: Path) -> Iterator[Catalog]:
     """A catalog of its own for the test, closed after it."""
     with Catalog(tmp_path / "catalog.sqlite") as opened:

@@ -24,7 +24,7 @@ BUILD = replace(BuildSpec.stock("twin_cam_103"), stage=2, exhaust="two_into_one"
 
 
 @pytest.fixture
-def app():
+def app(training_at_normal_priority):  # noqa: ANN001
     app = DynoApp()
     yield app
     app.close()
@@ -45,11 +45,22 @@ def import_history(app: DynoApp, tmp_path: Path, count: int = 36) -> None:
     app.training.import_(path)
 
 
-def test_training_runs_in_the_background_and_its_version_becomes_active(app, tmp_path) -> None:
-    import_history(app, tmp_path)
+def test_training_starts_by_itself_runs_in_the_background_and_its_version_becomes_active(
+        app, tmp_path) -> None:
+    """One training (in its own process) for what the app does around it: the trigger that
+    starts it, its version becoming active, and rolling back and activating it again."""
+    ticks = itertools.count()
+    now = [0.0]
+    app.models._clock = lambda: now[0]  # noqa: SLF001 - the trigger's clock
+    app.models._idle_since = 0.0  # noqa: SLF001
+    import_history(app, tmp_path, count=TRAIN_AFTER_SESSIONS + 26)
     assert [v.label for v in app.models.versions()] == ["prior"]
-    app.models.train()
+    assert app.models.due() is None  # not idle long enough yet
+    now[0] = IDLE_BEFORE_TRAINING_S + next(ticks)
+    assert app.models.due() == f"{TRAIN_AFTER_SESSIONS + 26} new sessions"
+    assert app.models.maybe_train()
     assert app.models.training and app.models.state.running
+    assert app.models.state.reason == f"{TRAIN_AFTER_SESSIONS + 26} new sessions"
     assert app.models.wait()
     assert not app.models.training
     assert "v1" in app.models.state.message and "accepted" in app.models.state.message
@@ -58,6 +69,16 @@ def test_training_runs_in_the_background_and_its_version_becomes_active(app, tmp
     assert versions[1].sessions_learned > 0
     assert [e.event for e in app.models.history()] == ["trained", "activated"]
     assert not app.models.new_sessions()  # every imported session was learned or held out
+    assert app.models.due() is None  # all learned now ...
+    now[0] += IDLE_BEFORE_TRAINING_S + next(ticks)
+    assert app.models.due() is None  # ... however long the app then stays idle
+
+    # Rollback and activate go through the registry.
+    assert app.models.rollback().label == "prior"
+    assert app.models.active().prior
+    assert app.models.activate("shop", 1).label == "v1"
+    assert app.models.active().version == 1
+    assert app.models.registry.catalog.active_model_version(KIND, "shop") == 1
 
 
 def test_cancelling_keeps_the_active_version(app, tmp_path) -> None:
@@ -73,25 +94,9 @@ def test_too_little_data_says_so_with_its_code(app, tmp_path) -> None:
     import_history(app, tmp_path, count=6)
     app.models.train()
     assert app.models.wait()
-    assert app.models.state.message.startswith("DYN-M004 too little data")
-
-
-def test_training_starts_by_itself_after_enough_new_sessions_and_idle_time(tmp_path) -> None:
-    ticks = itertools.count()
-    now = [0.0]
-    app = DynoApp()
-    try:
-        app.models._clock = lambda: now[0]  # noqa: SLF001 - the trigger's clock
-        app.models._idle_since = 0.0  # noqa: SLF001
-        import_history(app, tmp_path, count=TRAIN_AFTER_SESSIONS + 26)
-        assert app.models.due() is None  # not idle long enough yet
-        now[0] = IDLE_BEFORE_TRAINING_S + next(ticks)
-        assert app.models.due() == f"{TRAIN_AFTER_SESSIONS + 26} new sessions"
-        assert app.models.maybe_train()
-        assert app.models.wait()
-        assert app.models.due() is None  # all learned now
-    finally:
-        app.close()
+    message = app.models.state.message
+    assert message.startswith("base VE: DYN-M004 too little data")
+    assert "cylinder balance: DYN-M004" in message and "decel enrichment: DYN-M004" in message
 
 
 def test_a_predicted_base_map_is_offered_previewed_applied_and_undone(app) -> None:
@@ -99,8 +104,11 @@ def test_a_predicted_base_map_is_offered_previewed_applied_and_undone(app) -> No
     assert "Open a session for a vehicle" in app.models.suggestion_note
     open_vehicle(app)
     suggestions = app.models.suggest()
-    assert [s.table for s in suggestions] == [VE_FRONT_MAP, VE_REAR_MAP]
+    assert [(s.kind, s.table) for s in suggestions] == [
+        ("predicted base map", VE_FRONT_MAP), ("predicted base map", VE_REAR_MAP),
+        ("cylinder balance", VE_REAR_MAP)]
     assert "prior, simulated shop history" in app.models.suggestion_note
+    assert "record closed-throttle decels" in app.models.suggestion_note  # none recorded yet
     front = suggestions[0]
     assert front.cells > 0 and 0.0 < front.confidence <= 1.0
     assert any(line.startswith("driven by") for line in front.why)
@@ -121,12 +129,25 @@ def test_a_predicted_base_map_is_offered_previewed_applied_and_undone(app) -> No
     assert app.models.suggestions[1].status == "rejected"
 
 
-def test_rollback_and_activate_go_through_the_registry(app, tmp_path) -> None:
-    import_history(app, tmp_path)
-    app.models.train()
-    assert app.models.wait()
-    assert app.models.rollback().label == "prior"
-    assert app.models.active().prior
-    assert app.models.activate("shop", 1).label == "v1"
-    assert app.models.active().version == 1
-    assert app.models.registry.catalog.active_model_version(KIND, "shop") == 1
+def test_the_cylinder_balance_goes_on_the_rear_or_on_both_and_can_seed_the_rear(app) -> None:
+    open_vehicle(app)
+    suggestions = app.models.suggest()
+    (balance,) = [s for s in suggestions if s.kind == "cylinder balance"]
+    assert balance.table == VE_REAR_MAP and balance.cells > 0
+    assert "cylinder balance by cylinder_balance shop prior" in app.models.suggestion_note
+    assert any(line.startswith("driven by") for line in balance.why)
+    rear_base = next(s for s in suggestions if s.kind == "predicted base map"
+                     and s.table == VE_REAR_MAP)
+
+    app.models.balance_on = "both"
+    split = [s for s in app.models.suggest() if s.kind == "cylinder balance"]
+    assert [s.table for s in split] == [VE_FRONT_MAP, VE_REAR_MAP]
+    front_half, rear_half = (s.overlay for s in split)
+    m = front_half.mask
+    assert np.allclose((1 + front_half.change[m] / 100) * (1 + rear_half.change[m] / 100), 1.0)
+
+    app.models.seed_rear_from_front = True
+    seeded = next(s for s in app.models.suggest() if s.kind == "predicted base map"
+                  and s.table == VE_REAR_MAP)
+    assert "rear seeded from the front" in app.models.suggestion_note
+    assert not np.allclose(seeded.overlay.change, rear_base.overlay.change)

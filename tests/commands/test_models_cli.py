@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import shutil
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,12 +22,20 @@ from tests.commands.model_helpers import copy_of_prior, flip_a_byte, run_cli, ta
 from tests.ml.synthetic_sessions import (
     groups,
     put_imported,
+    quick_training,
     record_json,
     synthetic_sessions,
     write_dataset,
 )
 
 SESSIONS = 32
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _quick_training() -> Iterator[None]:
+    """``dynoai models train`` here fits the tests' small model."""
+    with quick_training():
+        yield
 
 
 def _versions(folder: Path, scope: str = "shop") -> list[tuple[str, bool]]:

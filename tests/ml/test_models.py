@@ -7,7 +7,9 @@ import hashlib
 import json
 import os
 import pickle
+import shutil
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,11 +27,18 @@ from dynoai_desktop.ml.registry import META_FILE, MODEL_FILE, ModelRegistry, Mod
 from dynoai_desktop.ml.train import train_base_ve
 from dynoai_desktop.storage.catalog import Catalog
 from dynoai_desktop.storage.resources import base_map_tables
-from tests.ml.synthetic_sessions import synthetic_sessions
+from tests.ml.synthetic_sessions import quick_training, synthetic_sessions
 
 BUILD = replace(BuildSpec.stock("twin_cam_110"), stage=1, exhaust="slip_on",
                 air_cleaner="high_flow")
 AIR = Air(99.0, 25.0)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _quick_training() -> Iterator[None]:
+    """The module's fits (its trained-model fixtures' too) with the tests' small model."""
+    with quick_training():
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +53,30 @@ def trained():
 def registry(tmp_path: Path):
     catalog = Catalog(tmp_path / "catalog.sqlite")
     yield ModelRegistry(catalog, priors_dir=tmp_path / "no-priors")
+    catalog.close()
+
+
+@pytest.fixture(scope="module")
+def shop_with_v1(trained, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A catalog folder whose shop scope holds the trained model as v1, active: saved (and
+    verified) once; the tests that use it change a copy."""
+    _sessions, result = trained
+    folder = tmp_path_factory.mktemp("shop-with-v1")
+    with Catalog(folder / "catalog.sqlite") as catalog:
+        ModelRegistry(catalog, priors_dir=folder / "no-priors").save(
+            KIND, "shop", result.model, result.metadata, activate=True)
+    return folder
+
+
+@pytest.fixture
+def saved(shop_with_v1: Path, tmp_path: Path) -> Iterator[tuple[ModelRegistry, ModelVersion]]:
+    """A registry of the test's own (a copy of ``shop_with_v1``) and its active v1."""
+    folder = shutil.copytree(shop_with_v1, tmp_path / "shop")
+    catalog = Catalog(folder / "catalog.sqlite")
+    registry = ModelRegistry(catalog, priors_dir=tmp_path / "no-priors")
+    v1 = registry.active(KIND, "shop")
+    assert v1.label == "v1" and v1.active
+    yield registry, v1
     catalog.close()
 
 
@@ -97,9 +130,8 @@ def test_too_little_data_is_refused_with_its_code():
     assert str(caught.value).startswith("DYN-M004 too little data:")
 
 
-def test_a_regressing_retrain_is_refused_by_the_gate(trained, registry):
-    _sessions, result = trained
-    v1 = registry.save(KIND, "shop", result.model, result.metadata, activate=True)
+def test_a_regressing_retrain_is_refused_by_the_gate(saved):
+    registry, v1 = saved
     worse = synthetic_sessions(36, seed=3, contrary_held_out=True)
     retrain = train_base_ve(worse, active=registry.load(v1), active_version=v1.version)
     assert not retrain.accepted and retrain.reason.startswith("refused")
@@ -116,9 +148,9 @@ def test_saved_model_loads_back_with_bitwise_identical_predictions(trained, regi
     assert same(predict(result.model), predict(registry.load(v1)))
 
 
-def test_rollback_restores_the_previous_versions_predictions_bitwise(trained, registry):
-    sessions, result = trained
-    v1 = registry.save(KIND, "shop", result.model, result.metadata, activate=True)
+def test_rollback_restores_the_previous_versions_predictions_bitwise(trained, saved):
+    sessions, _result = trained
+    registry, v1 = saved
     before = predict(registry.load(registry.active(KIND, "shop")))
     more = train_base_ve([*sessions, *synthetic_sessions(12, seed=4, id_prefix="more")],
                          active=registry.load(v1), active_version=1)
@@ -139,9 +171,8 @@ def test_nothing_to_roll_back_names_its_code(registry):
     assert caught.value.code == errors.NO_MODEL
 
 
-def test_a_changed_artifact_is_refused_before_it_is_read(trained, registry):
-    _sessions, result = trained
-    v1 = registry.save(KIND, "shop", result.model, result.metadata, activate=True)
+def test_a_changed_artifact_is_refused_before_it_is_read(saved):
+    registry, v1 = saved
     data = bytearray((v1.folder / MODEL_FILE).read_bytes())
     data[len(data) // 2] ^= 0xFF
     (v1.folder / MODEL_FILE).write_bytes(bytes(data))
@@ -162,9 +193,8 @@ class _Payload:
 
 
 def test_a_malicious_pickle_under_a_valid_name_and_a_matching_entry_is_never_executed(
-        trained, registry, tmp_path):
-    _sessions, result = trained
-    v1 = registry.save(KIND, "shop", result.model, result.metadata, activate=True)
+        saved, tmp_path):
+    registry, v1 = saved
     marker = tmp_path / "pwned"
     set_hash(registry, v1, MODEL_FILE, pickle.dumps(_Payload(marker)))
     v1 = registry.active(KIND, "shop")
@@ -174,9 +204,8 @@ def test_a_malicious_pickle_under_a_valid_name_and_a_matching_entry_is_never_exe
     assert not marker.exists()
 
 
-def test_a_skops_file_naming_untrusted_types_is_refused_unread(trained, registry, tmp_path):
-    _sessions, result = trained
-    v1 = registry.save(KIND, "shop", result.model, result.metadata, activate=True)
+def test_a_skops_file_naming_untrusted_types_is_refused_unread(saved, tmp_path):
+    registry, v1 = saved
     marker = tmp_path / "pwned"
     evil = {"mean": os.system, "lo": f"touch {marker}", "hi": None}
     set_hash(registry, v1, MODEL_FILE, sio.dumps(evil))
@@ -187,9 +216,8 @@ def test_a_skops_file_naming_untrusted_types_is_refused_unread(trained, registry
     assert not marker.exists()
 
 
-def test_a_model_of_another_feature_schema_is_refused_with_its_code(trained, registry):
-    _sessions, result = trained
-    v1 = registry.save(KIND, "shop", result.model, result.metadata, activate=True)
+def test_a_model_of_another_feature_schema_is_refused_with_its_code(saved):
+    registry, v1 = saved
     meta = json.loads((v1.folder / META_FILE).read_text())
     meta["feature_schema_version"] = 99
     set_hash(registry, v1, META_FILE, json.dumps(meta).encode())
@@ -198,10 +226,10 @@ def test_a_model_of_another_feature_schema_is_refused_with_its_code(trained, reg
     assert caught.value.code == errors.INCOMPATIBLE_SCHEMA
 
 
-def test_export_and_import_between_shops_go_through_the_same_checks(trained, registry,
+def test_export_and_import_between_shops_go_through_the_same_checks(trained, saved,
                                                                    tmp_path):
     _sessions, result = trained
-    v1 = registry.save(KIND, "shop", result.model, result.metadata, activate=True)
+    registry, v1 = saved
     bundle = tmp_path / "base_ve_v1.zip"
     registry.export(v1, bundle)
     with Catalog(tmp_path / "other" / "catalog.sqlite") as other_catalog:

@@ -126,7 +126,7 @@ def test_the_editor_bars_apply_of_a_previewed_suggestion_marks_it_applied(
 
 
 def test_the_model_page_lists_the_prior_as_active_and_too_little_data_says_dyn_m004(
-        qtbot, make_window) -> None:  # noqa: ANN001
+        qtbot, make_window, training_at_normal_priority) -> None:  # noqa: ANN001
     window = _window_with_a_stage1_bike(make_window)
     qtbot.mouseClick(window.ai.models_button, Qt.MouseButton.LeftButton)
     page = window.ai.page
