@@ -86,7 +86,7 @@ class SuggestionMaker:
         with threadpool_limits(limits=1, user_api="openmp"):
             prediction = model.predict(build, air, *stage).cylinders()
             seeded = balance is not None and seed_rear_from_front
-            if balance is not None and seeded:
+            if seeded and balance is not None:
                 prediction["rear"] = seeded_rear(model, balance[1], build, air, *stage)
             out = self._base_map(prediction, self._why(model, version, build, air, stage),
                                  problems)

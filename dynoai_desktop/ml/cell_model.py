@@ -145,7 +145,8 @@ class CellModel:
         """The model from its estimators and ``meta.json``'s model parameters (KeyError,
         TypeError or ValueError when they are not there)."""
         cells = params["learned_cells"]
-        assert isinstance(cells, list)
+        if not isinstance(cells, list):
+            raise TypeError("learned_cells is not a list of (rpm, kPa) pairs")
         return cls(estimators, float(params["widening_log"]),  # type: ignore[arg-type]
                    tuple((float(r), float(k)) for r, k in cells))
 

@@ -182,7 +182,7 @@ def model_from_artifacts(files: dict[str, bytes], what: str, kind: str
     params = meta.get("model", {})
     try:
         model = spec.from_artifacts(estimators, params)
-    except (KeyError, TypeError, ValueError, AssertionError, InputError) as exc:
+    except (KeyError, TypeError, ValueError, InputError) as exc:
         raise ModelError(errors.INTEGRITY_FAILURE, f"{what}: {META_FILE} lacks the model's "
                          f"parameters ({exc})") from None
     return model, meta
