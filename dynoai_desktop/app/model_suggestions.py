@@ -65,18 +65,30 @@ class SuggestionMaker:
     """Makes one vehicle's suggestions from the registry's models and the tune shown."""
 
     def __init__(self, registry: ModelRegistry, tune: TuneSession, runs: RunLibrary,
-                 training: TrainingSession) -> None:
+                 training: TrainingSession, loaded: dict[tuple[Any, ...], Any] | None = None
+                 ) -> None:
         self.registry = registry
         self.tune = tune
         self.runs = runs
         self.training = training
+        self.loaded = {} if loaded is None else loaded
+
+    def _load(self, version: ModelVersion) -> Any:
+        """The version's model, verified and read once per version and files (reading a
+        model takes most of a second on the UI thread; a version's files never change, and
+        the key holds their SHA-256 as the catalog has them)."""
+        key = (version.kind, version.scope, version.version,
+               tuple(sorted(version.artifacts.items())), str(version.folder))
+        if key not in self.loaded:
+            self.loaded[key] = self.registry.load(version)
+        return self.loaded[key]
 
     def make(self, build: BuildSpec, name: str, air: Air, scopes: list[str], balance_on: str,
              seed_rear_from_front: bool) -> tuple[list[Suggestion], str]:
         """The suggestions, and the note that says what made them (or why none came)."""
         try:
             version = self.registry.resolve(BASE_VE, scopes)
-            model: BaseVeModel = self.registry.load(version)
+            model: BaseVeModel = self._load(version)
             stage = base_map_tables(build.engine_family.value, build.stage)
         except (ModelError, InputError, OSError) as exc:
             return [], str(exc)
@@ -102,7 +114,7 @@ class SuggestionMaker:
                ) -> tuple[tuple[ModelVersion, Any] | None, list[str]]:
         try:
             version = self.registry.resolve(kind, scopes)
-            return (version, self.registry.load(version)), []
+            return (version, self._load(version)), []
         except (ModelError, InputError, OSError) as exc:
             return None, [f"No {what}: {exc}"]
 

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -107,6 +107,7 @@ class ModelsSession:
         self.problem = "" if catalog is not None else (
             "the catalog is not open (see the message at start-up): models need it")
         self.state = TrainingState()
+        self._loaded: dict[tuple[Any, ...], Any] = {}  # models read for suggestions
         self.kind = BASE_VE  # the kind the model page shows
         self.balance_on = ON_REAR  # the cylinder balance goes on the rear table, or on both
         self.seed_rear_from_front = False  # the rear base map: predicted, or front × balance
@@ -360,7 +361,8 @@ class ModelsSession:
             self._emit()
             return []
         build, name = found
-        maker = SuggestionMaker(self.registry, self.tune, self.runs, self.training_data)
+        maker = SuggestionMaker(self.registry, self.tune, self.runs, self.training_data,
+                                self._loaded)
         self.suggestions, self.suggestion_note = maker.make(
             build, name, air or Air.at_altitude(build.altitude_m), self.scopes(build),
             self.balance_on, self.seed_rear_from_front)
