@@ -43,7 +43,10 @@ def _window_with_a_stage1_bike(make_window) -> MainWindow:  # noqa: ANN001
 def _predicted(qtbot, make_window) -> MainWindow:  # noqa: ANN001
     window = _window_with_a_stage1_bike(make_window)
     qtbot.mouseClick(window.ai.predict_button, Qt.MouseButton.LeftButton)
-    assert window.ai.list.rowCount() == 2
+    kinds = [window.ai.list.item(r, COLUMNS.index("Kind")).text()
+             for r in range(window.ai.list.rowCount())]
+    # the base map for both tables, the balance on the rear (no decels recorded: no decel row)
+    assert kinds == ["predicted base map", "predicted base map", "cylinder balance"]
     return window
 
 
@@ -169,3 +172,18 @@ def test_the_model_page_exports_a_version_and_imports_it_back_inactive(
     bundle.write_bytes(b"not a zip")
     page._guarded(lambda: page.import_file(bundle))  # noqa: SLF001
     assert page.message.text().startswith("DYN-M003 integrity failure")
+
+
+def test_the_balance_goes_on_both_tables_when_the_tuner_chooses_it(qtbot, make_window) -> None:  # noqa: ANN001
+    window = _predicted(qtbot, make_window)
+    panel = window.ai
+    panel.balance_on.setCurrentText("Balance split over both")
+    rows = [(panel.list.item(r, COLUMNS.index("Kind")).text(),
+             panel.list.item(r, COLUMNS.index("Target table")).text())
+            for r in range(panel.list.rowCount())]
+    assert rows[2:] == [("cylinder balance", VE_FRONT_MAP), ("cylinder balance", VE_REAR_MAP)]
+    panel.select(f"cylinder_balance:{VE_REAR_MAP}")
+    qtbot.mouseClick(panel.preview_button, Qt.MouseButton.LeftButton)
+    layer = window.tables.view.model().layer
+    assert window.tables.current_table.name == VE_REAR_MAP
+    assert layer is not None and layer.name == "cylinder balance overlay"
