@@ -52,6 +52,7 @@ PREDICTED = "Predicted for"  # how the models session's note starts after a pred
 MODEL_SOURCES = (OverlaySource.PREDICTED_BASE_MAP, OverlaySource.CYLINDER_BALANCE,
                  OverlaySource.DECEL_ENRICHMENT)
 BALANCE_CHOICES = {"Balance on the rear table": ON_REAR, "Balance split over both": ON_BOTH}
+"""The tuner's choice of where the predicted cylinder balance goes."""
 
 
 def effect_text(s: Suggestion) -> str:
@@ -93,7 +94,7 @@ class AiSuggestionsPanel(QWidget):
         self.balance_on.addItems(list(BALANCE_CHOICES))
         self.balance_on.setToolTip("Where the predicted rear/front balance goes: all on the "
                                    "rear table (the front as tuned stays), or half on each")
-        self.seed_rear = QCheckBox("Rear base map = front × balance")
+        self.seed_rear = QCheckBox("Rear = front × balance")
         self.seed_rear.setObjectName("seed_rear")
         self.seed_rear.setToolTip("Seed the rear's predicted base map from the predicted front "
                                   "times the predicted rear/front ratio, instead of the base "
@@ -145,10 +146,10 @@ class AiSuggestionsPanel(QWidget):
         top.addWidget(self.predict_button)
         top.addWidget(self.models_button)
         top.addStretch(1)
-        options = QHBoxLayout()
-        options.addWidget(self.balance_on)
-        options.addWidget(self.seed_rear)
-        options.addStretch(1)
+        options = QGridLayout()  # one row each: the dock is narrow beside the tables at 1280
+        options.addWidget(self.balance_on, 0, 0)
+        options.addWidget(self.seed_rear, 1, 0)
+        options.setColumnStretch(1, 1)
         self.actions = QGridLayout()
         self._action_columns = 0
         self._place_actions(2)
