@@ -34,7 +34,15 @@ import numpy.typing as npt
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.table import Table
-from dynoai_desktop.ml.cell_model import CellKind, CellModel, FloatArray, Samples, usable_pair
+from dynoai_desktop.ml.cell_model import (
+    CellKind,
+    CellModel,
+    FloatArray,
+    SampleRows,
+    Samples,
+    tuned_cells,
+    usable_pair,
+)
 from dynoai_desktop.ml.features import (
     CYLINDERS,
     Air,
@@ -53,7 +61,7 @@ def samples_from_sessions(sessions: Sequence[TuningSession], scope: str = "shop"
     """Rows for every cell a session corrected on its MAP VE tables (sessions whose build does
     not read, or whose tables are not MAP tables on one grid, give none), grouped for a model
     of ``scope`` (``ml.features.validation_group``)."""
-    xs, ys, groups, ids, cells = [], [], [], [], []
+    rows = SampleRows()
     for session in sessions:
         try:
             build = BuildSpec.from_dict(session.build, f"session {session.session_id}")
@@ -69,19 +77,14 @@ def samples_from_sessions(sessions: Sequence[TuningSession], scope: str = "shop"
             b = np.asarray(before.values, dtype=np.float64)
             a = np.asarray(after.values, dtype=np.float64)
             rpm, load = np.meshgrid(before.rpm, before.load, indexing="ij")
-            changed = (b > 0) & (a > 0) & (np.abs(a / np.where(b > 0, b, 1.0) - 1.0) > 1e-6)
+            changed = tuned_cells(b, a)
             if not changed.any():
                 continue
-            xs.append(cell_features(build, air, rpm[changed], load[changed], cylinder))
-            ys.append(np.log(a[changed] / b[changed]))
-            n = int(changed.sum())
-            groups += [validation_group(build, scope, session.session_id)] * n
-            ids += [session.session_id] * n
-            cells.append(np.column_stack([rpm[changed], load[changed]]))
-    if not xs:
-        return Samples.empty()
-    return Samples(np.vstack(xs), np.concatenate(ys), np.array(groups), np.array(ids),
-                   np.vstack(cells))
+            rows.add(cell_features(build, air, rpm[changed], load[changed], cylinder),
+                     np.log(a[changed] / b[changed]),
+                     validation_group(build, scope, session.session_id), session.session_id,
+                     rpm[changed], load[changed])
+    return rows.samples()
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,38 @@ def usable_pair(record: TableRecord | None, other: TableRecord | None) -> bool:
             and record.rpm == other.rpm and record.load == other.load)
 
 
+def tuned_cells(before: FloatArray, after: FloatArray) -> npt.NDArray[np.bool_]:
+    """The cells a session changed (both values positive; moved by more than rounding)."""
+    return (before > 0) & (after > 0) & (np.abs(after / np.where(before > 0, before, 1.0) - 1.0)
+                                         > 1e-6)
+
+
+class SampleRows:
+    """Rows gathered session by session, then ``samples()`` (what both kinds' samplers do)."""
+
+    def __init__(self) -> None:
+        self._x: list[FloatArray] = []
+        self._y: list[FloatArray] = []
+        self._groups: list[str] = []
+        self._ids: list[str] = []
+        self._cells: list[FloatArray] = []
+
+    def add(self, X: FloatArray, y: FloatArray, group: str, session_id: str,
+            rpm: FloatArray, load: FloatArray) -> None:
+        """Rows ``X`` with targets ``y`` of one session's cells at (``rpm``, ``load``)."""
+        self._x.append(X)
+        self._y.append(y)
+        self._groups += [group] * int(y.size)
+        self._ids += [session_id] * int(y.size)
+        self._cells.append(np.column_stack([rpm, load]))
+
+    def samples(self) -> Samples:
+        if not self._x:
+            return Samples.empty()
+        return Samples(np.vstack(self._x), np.concatenate(self._y), np.array(self._groups),
+                       np.array(self._ids), np.vstack(self._cells))
+
+
 def fit_estimators(X: FloatArray, y: FloatArray, cancelled: Cancelled = lambda: False,
                    fitted: Callable[[], None] = lambda: None
                    ) -> dict[str, HistGradientBoostingRegressor] | None:

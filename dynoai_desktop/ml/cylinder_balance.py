@@ -31,7 +31,15 @@ from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.overlay import Overlay, OverlayKind, OverlaySource
 from dynoai_desktop.core.table import Table
-from dynoai_desktop.ml.cell_model import CellKind, CellModel, FloatArray, Samples, usable_pair
+from dynoai_desktop.ml.cell_model import (
+    CellKind,
+    CellModel,
+    FloatArray,
+    SampleRows,
+    Samples,
+    tuned_cells,
+    usable_pair,
+)
 from dynoai_desktop.ml.features import Air, cell_features, session_air, validation_group
 from dynoai_desktop.ml.training.records import TuningSession
 
@@ -44,15 +52,10 @@ NO_CONFIDENCE_HALF_WIDTH_PCT = 10.0
 ON_REAR, ON_BOTH = "rear", "both"
 
 
-def _tuned(before: FloatArray, after: FloatArray) -> npt.NDArray[np.bool_]:
-    return (before > 0) & (after > 0) & (np.abs(after / np.where(before > 0, before, 1.0) - 1.0)
-                                         > 1e-6)
-
-
 def samples_from_sessions(sessions: Sequence[TuningSession], scope: str = "shop") -> Samples:
     """One row per cell a session tuned on both cylinders' MAP VE tables (one grid for all four
     tables), its target the tuned ratio's distance from the stage maps' (see the module's doc)."""
-    xs, ys, groups, ids, cells = [], [], [], [], []
+    rows = SampleRows()
     for session in sessions:
         try:
             build = BuildSpec.from_dict(session.build, f"session {session.session_id}")
@@ -63,22 +66,17 @@ def samples_from_sessions(sessions: Sequence[TuningSession], scope: str = "shop"
         if not all(usable_pair(tables[0], t) for t in tables[1:]):
             continue
         bf, af, br, ar = (np.asarray(t.values, dtype=np.float64) for t in tables)  # type: ignore[union-attr]
-        both = _tuned(bf, af) & _tuned(br, ar)
+        both = tuned_cells(bf, af) & tuned_cells(br, ar)
         if not both.any():
             continue
         first = tables[0]
         assert first is not None
         rpm, load = np.meshgrid(first.rpm, first.load, indexing="ij")
-        xs.append(cell_features(build, session_air(session), rpm[both], load[both], CYLINDER))
-        ys.append(np.log(ar[both] / af[both]) - np.log(br[both] / bf[both]))
-        n = int(both.sum())
-        groups += [validation_group(build, scope, session.session_id)] * n
-        ids += [session.session_id] * n
-        cells.append(np.column_stack([rpm[both], load[both]]))
-    if not xs:
-        return Samples.empty()
-    return Samples(np.vstack(xs), np.concatenate(ys), np.array(groups), np.array(ids),
-                   np.vstack(cells))
+        rows.add(cell_features(build, session_air(session), rpm[both], load[both], CYLINDER),
+                 np.log(ar[both] / af[both]) - np.log(br[both] / bf[both]),
+                 validation_group(build, scope, session.session_id), session.session_id,
+                 rpm[both], load[both])
+    return rows.samples()
 
 
 @dataclass(frozen=True)
