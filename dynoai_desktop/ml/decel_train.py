@@ -10,13 +10,11 @@ training share of "stopped" for every row); log loss and the share called right 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Any
 
 import numpy as np
 from sklearn.model_selection import GroupKFold
 
-from dynoai_desktop import __version__
 from dynoai_desktop.ml import errors
 from dynoai_desktop.ml.decel import (
     DECEL_FEATURE_NAMES,
@@ -35,15 +33,14 @@ from dynoai_desktop.ml.decel import (
     fit_classifier,
     typical_zone,
 )
-from dynoai_desktop.ml.drift import data_stats
 from dynoai_desktop.ml.errors import ModelError
-from dynoai_desktop.ml.features import FEATURE_SCHEMA_VERSION
 from dynoai_desktop.ml.train import (
     CV_FOLDS,
     MIN_SESSIONS,
     MIN_TRAIN_GROUPS,
     TrainResult,
     is_held_out,
+    version_metadata,
 )
 from dynoai_desktop.ml.training.records import TuningSession
 
@@ -152,23 +149,12 @@ def train_decel(sessions: Sequence[TuningSession], scope: str = "shop",
     held_figures = brier_figures(held_out, model.probability(held_out.X), base_rate)
     accepted, reason = decel_gate(held_figures, active, held_out)
     used = [s for s in sessions if s.session_id in set(ids)]
-    meta = {
-        "kind": KIND, "scope": scope,
-        "feature_schema_version": FEATURE_SCHEMA_VERSION,
-        "feature_names": list(DECEL_FEATURE_NAMES),
-        "training_sessions": sorted(set(train.sessions.tolist())),
-        "held_out_sessions": sorted(set(held_out.sessions.tolist())),
-        "new_sessions": len(set(ids) - set(previous_sessions)),
-        "metrics": {"cv": cv, "held_out": held_figures},
-        "data_stats": data_stats(used),
-        "model": {"method": "gradient-boosting classifier P(pops stop | build, decel evidence, "
-                            "enrichment), monotonic in enrichment and spikes; the smallest "
-                            f"enrichment with P >= {TARGET_PROBABILITY:g}",
-                  "params": model.params_json()},
-        "created_at": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "app_version": __version__, "source": source, "prior": False,
-        "sessions_learned": len(set(train.sessions.tolist())),
-        "previous_active_version": active_version,
-        "gate": reason,
-    }
+    meta = version_metadata(
+        KIND, scope, DECEL_FEATURE_NAMES, train.sessions, held_out.sessions, ids,
+        previous_sessions, cv, held_figures, used,
+        {"method": "gradient-boosting classifier P(pops stop | build, decel evidence, "
+                   "enrichment), monotonic in enrichment and spikes; the smallest "
+                   f"enrichment with P >= {TARGET_PROBABILITY:g}",
+         "params": model.params_json()},
+        source, active_version, reason)
     return TrainResult(model, meta, accepted, reason)

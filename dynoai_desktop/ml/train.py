@@ -178,23 +178,40 @@ def train_cell_model(kind: CellKind, sessions: Sequence[TuningSession], scope: s
     cv = figures(train, oof["mean"], oof["lo"] - widening, oof["hi"] + widening)
     held_figures = metrics(model, held_out)
     accepted, reason = _gate(held_figures, active, held_out, kind.reference)
-    meta = {
-        "kind": kind.name, "scope": scope,
-        "feature_schema_version": FEATURE_SCHEMA_VERSION, "feature_names": list(FEATURE_NAMES),
-        "training_sessions": sorted(set(train.sessions.tolist())),
-        "held_out_sessions": sorted(set(held_out.sessions.tolist())),
+    meta = version_metadata(
+        kind.name, scope, FEATURE_NAMES, train.sessions, held_out.sessions, ids,
+        previous_sessions, cv, held_figures, sessions,
+        {"method": "gradient boosting (mean + 5 %/95 % quantiles), conformalised",
+         "params": {k: v for k, v in PARAMS.items()}, **model.params_json()},
+        source, active_version, reason)
+    return TrainResult(model, meta, accepted, reason)
+
+
+def version_metadata(kind: str, scope: str, feature_names: Sequence[str],
+                     training: np.ndarray, held_out: np.ndarray, ids: Sequence[str],
+                     previous_sessions: Sequence[str], cv: dict[str, Any],
+                     held: dict[str, Any], sessions: Sequence[TuningSession],
+                     model: dict[str, Any], source: str, active_version: int | None,
+                     gate: str) -> dict[str, Any]:
+    """A trained version's ``meta.json`` (every kind's): ``training`` and ``held_out`` are the
+    rows' session ids, ``ids`` every session learned or held out, ``model`` its method and
+    parameters."""
+    learned = sorted(set(training.tolist()))
+    return {
+        "kind": kind, "scope": scope,
+        "feature_schema_version": FEATURE_SCHEMA_VERSION, "feature_names": list(feature_names),
+        "training_sessions": learned,
+        "held_out_sessions": sorted(set(held_out.tolist())),
         "new_sessions": len(set(ids) - set(previous_sessions)),
-        "metrics": {"cv": cv, "held_out": held_figures},
+        "metrics": {"cv": cv, "held_out": held},
         "data_stats": data_stats(sessions),
-        "model": {"method": "gradient boosting (mean + 5 %/95 % quantiles), conformalised",
-                  "params": {k: v for k, v in PARAMS.items()}, **model.params_json()},
+        "model": model,
         "created_at": datetime.now().astimezone().isoformat(timespec="seconds"),
         "app_version": __version__, "source": source, "prior": False,
-        "sessions_learned": len(set(train.sessions.tolist())),
+        "sessions_learned": len(learned),
         "previous_active_version": active_version,
-        "gate": reason,
+        "gate": gate,
     }
-    return TrainResult(model, meta, accepted, reason)
 
 
 def _gate(held: dict[str, Any], active: CellModel | None, held_out: Samples, reference: str
