@@ -21,8 +21,9 @@
    ``AFR_OUTSIDE_TOLERANCE``.
 
 A measurement: exits 0 whether the goals pass or miss, 2 on bad input (no dataset, too little to
-train on). ``--short`` proves the script runs in a few minutes: a decel shop of
-``SHORT_SESSIONS`` bikes, two popping bikes, one with the steady holds.
+train on). ``--short`` proves the loop runs in about a minute: the decel model shipped as the
+prior (trained on the 200-session history; training itself is tested in tests/ml), one popping
+bike, with the steady holds.
 """
 
 from __future__ import annotations
@@ -47,12 +48,11 @@ from decel_shop import (  # noqa: E402
     steady_afr_error,
 )
 
-from dynoai_desktop.commands.shop_session import SessionProfile  # noqa: E402
 from dynoai_desktop.core.build_spec import BuildSpec  # noqa: E402
 from dynoai_desktop.core.errors import InputError  # noqa: E402
 from dynoai_desktop.core.overlay import AuthorityLimits, apply  # noqa: E402
-from dynoai_desktop.core.plan import DecelStep  # noqa: E402
 from dynoai_desktop.core.tune import Tune  # noqa: E402
+from dynoai_desktop.ml import decel, errors  # noqa: E402
 from dynoai_desktop.ml.decel import (  # noqa: E402
     DecelEvidence,
     DecelModel,
@@ -61,6 +61,7 @@ from dynoai_desktop.ml.decel import (  # noqa: E402
 from dynoai_desktop.ml.decel_train import train_decel  # noqa: E402
 from dynoai_desktop.ml.errors import ModelError  # noqa: E402
 from dynoai_desktop.ml.features import Air, build_group, cam_class  # noqa: E402
+from dynoai_desktop.ml.registry import PRIORS_DIR, load_version, prior_version  # noqa: E402
 from dynoai_desktop.ml.train import is_held_out  # noqa: E402
 from dynoai_desktop.ml.training.dataset import load  # noqa: E402
 from dynoai_desktop.sim.shop import ShopBike, bike_true_ve, draw_shop  # noqa: E402
@@ -74,10 +75,7 @@ AFR_OUTSIDE_TOLERANCE = 0.02
 for the little the ECM's interpolation carries from a changed cell into its neighbour's."""
 BIKES = 10
 MAX_SCANNED = 120
-SHORT_SESSIONS = 34
-SHORT_PROFILE = SessionProfile(warm_up_s=15.0, decels=(DecelStep(5000.0, 1500.0, 500.0),))
-"""--short's decel shop: one decel before and after the fix (proves the loop, not its figure)."""
-SHORT_BIKES = 2
+SHORT_BIKES = 1
 SHORT_STEADY_BIKES = 1
 
 
@@ -201,6 +199,44 @@ def afr_outside_figures(outcomes: list[Outcome]) -> None:
           f"{verdict(a - b <= AFR_OUTSIDE_TOLERANCE)})")
 
 
+def shipped_prior() -> DecelModel:
+    """--short's model: the decel prior the app ships (ModelError when it is missing)."""
+    version = prior_version(decel.KIND)
+    if version is None:
+        raise ModelError(errors.NO_MODEL, f"no {decel.KIND} prior under {PRIORS_DIR}; make it "
+                         "with scripts/make_prior_models.py")
+    print(f"the shipped prior {decel.KIND} model ({version.folder}): trained on "
+          f"{len(version.metadata.get('training_sessions', []))} simulated sessions")
+    return load_version(version)
+
+
+def trained(args: argparse.Namespace) -> DecelModel:
+    """The model trained on ``--decel-shop`` or ``--dataset`` (InputError/ModelError)."""
+    started = time.perf_counter()
+    if args.decel_shop:
+        sessions = decel_shop(args.seed, args.decel_shop)
+        print(f"decel shop: the decel tests of {len(sessions)} bikes of shop seed "
+              f"{args.seed}, played here ({time.perf_counter() - started:.0f} s)")
+    else:
+        if not args.dataset.is_file():
+            raise InputError(f"{args.dataset}: no such dataset; make it with\n  {MAKE_DATASET}\n"
+                             "or train on a decel shop played here (--decel-shop 150)")
+        sessions = load(args.dataset).sessions
+        print(f"{args.dataset}: {len(sessions)} sessions")
+    t = time.perf_counter()
+    result = train_decel(sessions, source="benchmarks/decel_overlay.py")
+    assert result.model is not None
+    meta = result.metadata
+    held, cv = meta["metrics"]["held_out"], meta["metrics"]["cv"]
+    print(f"time: train_decel {time.perf_counter() - t:.1f} s ({len(meta['training_sessions'])} "
+          f"sessions trained on, {cv['fix_rows']} fixes; {len(meta['held_out_sessions'])} held "
+          f"out in {len(held['groups'])} groups)")
+    print(f"  cross-validation Brier {cv['brier']:.3f} (no-skill {cv['no_skill_brier']:.3f}); "
+          f"held-out Brier {held['brier']:.3f} (no-skill {held['no_skill_brier']:.3f}), "
+          f"accuracy {held['accuracy']:.2f}; gate {result.reason}")
+    return result.model  # type: ignore[return-value]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET,
@@ -216,8 +252,7 @@ def main() -> int:
     parser.add_argument("--test-seed", type=int, default=2,
                         help="the seed of the shop the judged bikes come from (default 2)")
     parser.add_argument("--short", action="store_true",
-                        help=f"a decel shop of {SHORT_SESSIONS} bikes, {SHORT_BIKES} popping "
-                             "bikes")
+                        help=f"the shipped prior decel model, {SHORT_BIKES} popping bike")
     args = parser.parse_args()
     n_bikes = args.bikes or (SHORT_BIKES if args.short else BIKES)
     n_steady = args.steady_bikes
@@ -225,34 +260,10 @@ def main() -> int:
         n_steady = SHORT_STEADY_BIKES if args.short else n_bikes
     started = time.perf_counter()
     try:
-        shop = args.decel_shop or (SHORT_SESSIONS if args.short else None)
-        if shop:
-            sessions = decel_shop(args.seed, shop, SHORT_PROFILE if args.short else None)
-            print(f"decel shop: the decel tests of {len(sessions)} bikes of shop seed "
-                  f"{args.seed}, played here ({time.perf_counter() - started:.0f} s)")
-        else:
-            if not args.dataset.is_file():
-                print(f"{args.dataset}: no such dataset; make it with\n  {MAKE_DATASET}\n"
-                      "or train on a decel shop played here (--decel-shop 150)",
-                      file=sys.stderr)
-                return 2
-            sessions = load(args.dataset).sessions
-            print(f"{args.dataset}: {len(sessions)} sessions")
-        t = time.perf_counter()
-        result = train_decel(sessions, source="benchmarks/decel_overlay.py")
+        model = shipped_prior() if args.short else trained(args)
     except (InputError, ModelError) as exc:
         print(exc, file=sys.stderr)
         return 2
-    assert result.model is not None
-    model: DecelModel = result.model  # type: ignore[assignment]
-    meta = result.metadata
-    held, cv = meta["metrics"]["held_out"], meta["metrics"]["cv"]
-    print(f"time: train_decel {time.perf_counter() - t:.1f} s ({len(meta['training_sessions'])} "
-          f"sessions trained on, {cv['fix_rows']} fixes; {len(meta['held_out_sessions'])} held "
-          f"out in {len(held['groups'])} groups)")
-    print(f"  cross-validation Brier {cv['brier']:.3f} (no-skill {cv['no_skill_brier']:.3f}); "
-          f"held-out Brier {held['brier']:.3f} (no-skill {held['no_skill_brier']:.3f}), "
-          f"accuracy {held['accuracy']:.2f}; gate {result.reason}")
 
     t = time.perf_counter()
     outcomes, scanned = [], 0

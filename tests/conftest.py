@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +20,9 @@ from dynoai_desktop.storage.settings import CONFIG_DIR_ENV
 pytest_plugins = ["pytester"]  # tests/test_guards.py runs inner test sessions
 
 THREAD_GRACE_S = 2.0
+QT_INSTALLED = importlib.util.find_spec("PySide6") is not None
+EVERY_SUITE_ENV = "DYNOAI_EVERY_SUITE"
+"""Set to 1 to run the ``once_without_qt`` tests where Qt is installed too."""
 PYTEST_QT_INI_OPTIONS = ("qt_api", "qt_log_level_fail", "qt_log_ignore")
 
 
@@ -27,6 +32,19 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     if not pluginmanager.has_plugin("pytest-qt"):
         for name in PYTEST_QT_INI_OPTIONS:
             parser.addini(name, "pytest-qt option; unused when pytest-qt is not loaded")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`make test` runs the non-UI suite twice: with Qt installed, then where it is not. A long
+    test of a Qt-free layer (marked ``once_without_qt``) runs only in the second, which also
+    proves it needs no Qt; ``DYNOAI_EVERY_SUITE=1`` runs it in both."""
+    if not QT_INSTALLED or os.environ.get(EVERY_SUITE_ENV) == "1":
+        return
+    skip = pytest.mark.skip(reason="a long Qt-free test: it runs in the suite without Qt "
+                                   f"(scripts/test.sh); {EVERY_SUITE_ENV}=1 runs it here too")
+    for item in items:
+        if item.get_closest_marker("once_without_qt") is not None:
+            item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)

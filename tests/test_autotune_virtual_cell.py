@@ -7,10 +7,13 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from dynoai_desktop.cli import main
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.storage.table_files import read_table_csv, write_table_csv
+
+pytestmark = pytest.mark.once_without_qt  # long: runs in the suite without Qt
 
 ERROR = 0.92  # the base map is 8 % lean of the ECM's own in the region
 REGION_RPM = (2500.0, 3500.0)

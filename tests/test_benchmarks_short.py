@@ -9,8 +9,6 @@ tests/ui/test_benchmarks_short_ui.py, since this file also runs where Qt is not 
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import re
 import subprocess
 import sys
@@ -88,17 +86,8 @@ def test_a_benchmark_file_without_a_main_block_is_a_helper_the_scripts_import() 
             "script imports it: give it one (and a --short option) or remove it")
 
 
-QT_INSTALLED = importlib.util.find_spec("PySide6") is not None
-EVERY_SUITE_ENV = "DYNOAI_BENCHMARKS_EVERY_SUITE"
-"""Set to 1 to run the Qt-free benchmarks here even where Qt is installed."""
-
-
+@pytest.mark.once_without_qt  # which also proves the script needs no Qt
 @pytest.mark.timeout(TIMEOUT_S + 60)
 @pytest.mark.parametrize("script", scripts(qt=False), ids=lambda p: p.name)
 def test_the_benchmark_runs_in_its_short_mode_and_prints_its_figures(script: Path) -> None:
-    if QT_INSTALLED and os.environ.get(EVERY_SUITE_ENV) != "1":
-        # `make test` runs this file twice: with Qt, then where Qt is not installed. Once is
-        # enough for a script that needs no Qt, and the run without Qt also proves it needs none.
-        pytest.skip(f"{script.name} --short runs in the suite without Qt (scripts/test.sh); "
-                    f"{EVERY_SUITE_ENV}=1 runs it here too")
     assert_printed_figures(script, run_short(script))

@@ -45,6 +45,8 @@ from dynoai_desktop.storage.resources import BASE_MAPS_DIR
 from dynoai_desktop.storage.run_files import read_run_arrays
 from dynoai_desktop.storage.table_files import read_table_csv
 
+pytestmark = pytest.mark.once_without_qt  # long: runs in the suite without Qt
+
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 5
 EXAMPLE = ROOT / "docs" / "examples" / "training_data_example.json"

@@ -208,6 +208,18 @@ def artifact_bytes(model: Any, metadata: dict[str, Any]) -> dict[str, bytes]:
     return {MODEL_FILE: model_bytes, META_FILE: meta_bytes}
 
 
+def prior_version(kind: str, priors_dir: Path = PRIORS_DIR) -> ModelVersion | None:
+    """The prior shipped for ``kind`` (None when there is none or it cannot be read)."""
+    folder = priors_dir / kind / "prior"
+    try:
+        manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return ModelVersion(kind, "shop", PRIOR_VERSION, str(meta.get("created_at", "")),
+                        folder, dict(manifest.get("artifacts", {})), meta)
+
+
 class ModelRegistry:
     """The catalog's models, the shipped priors, and the checks between them and a prediction."""
 
@@ -217,14 +229,7 @@ class ModelRegistry:
 
     # ------------------------------------------------------------------ listing
     def prior(self, kind: str) -> ModelVersion | None:
-        folder = self.priors_dir / kind / "prior"
-        try:
-            manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
-            meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return ModelVersion(kind, "shop", PRIOR_VERSION, str(meta.get("created_at", "")),
-                            folder, dict(manifest.get("artifacts", {})), meta)
+        return prior_version(kind, self.priors_dir)
 
     def _from_row(self, row: ModelRow, active: int | None) -> ModelVersion:
         return ModelVersion(row.kind, row.scope, row.version, row.created_at,

@@ -30,6 +30,8 @@ from dynoai_desktop.storage.run_files import export_log_csv, read_run
 from dynoai_desktop.storage.settings import DevicePort
 from tests.shop import a_session
 
+pytestmark = pytest.mark.once_without_qt  # long: runs in the suite without Qt
+
 
 @contextmanager
 def demo_cell(rate_multiplier: float = 1.0) -> Iterator[tuple[DemoCell, Acquisition]]:

@@ -12,6 +12,8 @@ from dynoai_desktop.core.autotune import AutotuneSettings, LogData, autotune
 from dynoai_desktop.storage.log_files import read_log_arrays
 from tests.app.demo_app import demo_session, wait_for
 
+pytestmark = pytest.mark.once_without_qt  # long: runs in the suite without Qt
+
 SYNC_TIMEOUT_S = 300.0  # the analysis worker catching up on a loaded machine: a bound, not a goal
 
 

@@ -19,6 +19,8 @@ from dynoai_desktop.ml.base_ve import KIND
 from dynoai_desktop.storage.resources import base_map_tables
 from tests.ml.synthetic_sessions import synthetic_sessions, write_dataset
 
+pytestmark = pytest.mark.once_without_qt  # long: runs in the suite without Qt
+
 BUILD = replace(BuildSpec.stock("twin_cam_103"), stage=2, exhaust="two_into_one",
                 air_cleaner="high_flow")
 

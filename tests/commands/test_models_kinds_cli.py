@@ -13,6 +13,8 @@ from tests.commands.model_helpers import run_cli
 from tests.ml.synthetic_balance import with_balance
 from tests.ml.synthetic_sessions import synthetic_sessions, write_dataset
 
+pytestmark = pytest.mark.once_without_qt  # long: runs in the suite without Qt
+
 
 @pytest.mark.parametrize("kind", ["cylinder_balance", "decel_enrichment"])
 def test_the_new_kinds_priors_list_and_verify(kind: str, shop: Path,

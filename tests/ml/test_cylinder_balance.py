@@ -29,6 +29,8 @@ from dynoai_desktop.storage.resources import base_map_tables
 from tests.ml.synthetic_balance import true_balance, with_balance
 from tests.ml.synthetic_sessions import synthetic_sessions
 
+pytestmark = pytest.mark.once_without_qt  # long: runs in the suite without Qt
+
 
 @pytest.fixture(scope="module")
 def sessions() -> list[TuningSession]:

@@ -50,6 +50,8 @@ from dynoai_desktop.sim.presets import get_preset
 from dynoai_desktop.sim.thermal import ThermalParams
 from dynoai_desktop.sim.truth import build_truth
 
+pytestmark = pytest.mark.once_without_qt  # long: runs in the suite without Qt
+
 WARM_UP = (IdleStep(seconds=20.0),)
 GRID = GridStep(rpm=(1500.0, 2000.0, 2500.0, 3000.0, 3500.0), map_kpa=(40.0, 60.0, 80.0, 100.0),
                 seconds_per_cell=4.0)

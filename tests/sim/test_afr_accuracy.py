@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.core.table_csv import format_table_csv
@@ -23,6 +24,8 @@ from tests.sim.log_analysis import (
     steady_segments,
     tip_in_times,
 )
+
+pytestmark = pytest.mark.once_without_qt  # long: runs in the suite without Qt
 
 SETTLE_S = 2.0  # delay (~0.1 s) + sensor lag + MAP settling + the port wall film (τ ≈ 0.5-1 s)
 LEAN_REGION = {"rpm": (2750.0, 3250.0), "map_kpa": (55.0, 75.0)}

@@ -17,6 +17,8 @@ from dynoai_desktop.sim.plans import (
 )
 from tests.sim.log_analysis import steady_segments
 
+pytestmark = pytest.mark.once_without_qt  # long: runs in the suite without Qt
+
 HOLD = re.compile(r"^hold (\S+) rpm (\S+) kPa$")
 
 

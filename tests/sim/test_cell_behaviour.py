@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from dynoai_desktop.core.channels import SensorStatus
 from dynoai_desktop.core.table import Table
@@ -17,6 +18,8 @@ from dynoai_desktop.sim.cell import CellConfig, VirtualCell
 from dynoai_desktop.sim.plans import Plan, builtin_plan, hold, idle, parse_plan, pull
 from dynoai_desktop.sim.presets import PRESETS
 from tests.sim.log_analysis import mean_where, median_where, steady_segments
+
+pytestmark = pytest.mark.once_without_qt  # long: runs in the suite without Qt
 
 
 def _rows_where(log: dict, channel: str, test) -> list[float]:  # noqa: ANN001

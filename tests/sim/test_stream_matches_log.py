@@ -18,6 +18,8 @@ from dynoai_desktop.sim import emitters
 from dynoai_desktop.sim.stream import ServedDevice
 from tests.sim.log_analysis import read_log
 
+pytestmark = pytest.mark.once_without_qt  # long: runs in the suite without Qt
+
 RATE = 8.0  # serve 8x real time: 3.5 s of reading covers ~28 s of the run
 READ_WALL_S = 3.5
 WIDEBAND_CHANNELS = ("afr_front", "afr_rear", "afr_front_status", "afr_rear_status")

@@ -8,8 +8,12 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import pytest
+
 from dynoai_desktop.cli import main
 from tests.sim.log_analysis import median_where, steady_segments, tip_in_times
+
+pytestmark = pytest.mark.once_without_qt  # long: runs in the suite without Qt
 
 IDLE_PLAN = {"steps": [{"type": "idle", "seconds": 30}]}
 
