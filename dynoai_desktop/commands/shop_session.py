@@ -22,7 +22,8 @@ whole session):
 5. closed-throttle decels; where the bike pops, a decel enrichment: the VE cells of the pop
    zone at closed-throttle MAP are raised by a percentage that grows with the popping, flashed,
    and the decels run again;
-6. a heat-soaked run: idle with the fan off for a few minutes, then a pull with the fan on.
+6. a heat-soaked run: idle with the fan off for 2-10 minutes, then half a minute's idle with the
+   fan on and a pull.
 
 Each test sequence is one run (its rows as the app would record them, markers at each test and
 a "pop" marker 0.4 s after each pop the bike made in it: the tuner hears them, on the decels and
@@ -126,7 +127,8 @@ class SessionProfile:
     )
     pops_to_fix: int = 1  # pops heard over the decels that make a tuner fix them
     decel_map_max_kpa: float = 30.0  # the VE columns the decel enrichment raises
-    soak_s: tuple[float, float] = (120.0, 160.0)  # the heat soak's idle, drawn per bike
+    soak_s: tuple[float, float] = (120.0, 600.0)  # the heat soak's idle, drawn per bike
+    after_soak_idle_s: float = 30.0  # idling with the fan on after it, before the pull
 
 
 @dataclass(frozen=True, eq=False)
@@ -227,7 +229,7 @@ class _Session:
         self.cell = VirtualCell(CellConfig(
             preset=preset, plan=plan_from_spec(warm_up), tables=self.base,
             seed=bike.noise_seed, bike_seed=bike.bike_seed, weather=bike.weather,
-            loop_plan=False))
+            thermal=bike.thermal, loop_plan=False))
         self.log = DirectLog(self.cell)  # one acquisition for the whole session
         self.versions: list[PlayedVersion] = [PlayedVersion(
             1, ChangeSource.IMPORT, 0.0,
@@ -447,13 +449,14 @@ class _Session:
     def heat_soak(self, soak_s: float) -> None:
         lo, hi = self.profile.pull_rpm
         spec = PlanSpec("heat soak", (FanStep(0.0), IdleStep(soak_s), FanStep(DEFAULT_FAN_CFM),
-                                      PullStep(lo, hi)))
+                                      IdleStep(self.profile.after_soak_idle_s), PullStep(lo, hi)))
         cols = self.run_plan(spec)
         t = cols["time_s"]
         soaked = t < t[0] + soak_s
         self.record("heat-soaked pull", "heat-soak", [
             (f"heat soak: idle, fan off, {soak_s / 60.0:.1f} min", _take(cols, soaked)),
-            (f"WOT pull {lo:g}-{hi:g} rpm after the soak, fan on", _take(cols, ~soaked))])
+            (f"idle, then a WOT pull {lo:g}-{hi:g} rpm after the soak, fan on",
+             _take(cols, ~soaked))])
 
 
 LOG_MODE_PORT = "virtual cell, log mode (no port)"

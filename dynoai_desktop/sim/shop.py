@@ -39,6 +39,7 @@ from dynoai_desktop.sim.ecm_tables import base_calibration_error, true_ve_table
 from dynoai_desktop.sim.engine import FRONT, REAR, EngineModel
 from dynoai_desktop.sim.presets import preset_for_build
 from dynoai_desktop.sim.scatter import BIKE_SEED_MAX
+from dynoai_desktop.sim.thermal import ThermalParams
 
 # ------------------------------------------------------------------ the mix
 FAMILY_GROUPS: tuple[tuple[str, float, tuple[tuple[EngineFamily, float], ...]], ...] = (
@@ -150,6 +151,7 @@ class ShopBike:
     started_at: datetime  # the session's start (UTC)
     vehicle: str  # "2014 Street Glide"
     customer: str
+    thermal: ThermalParams = ThermalParams()  # its TMAP's heat soak (``draw_tmap_soak``)
 
 
 def _pick(rng: np.random.Generator, choices: Sequence[tuple[object, float]]) -> object:
@@ -263,6 +265,25 @@ def _rng(seed: int, index: int, part: int) -> np.random.Generator:
     return np.random.default_rng([int(seed), int(index), part])
 
 
+TMAP_SOAK_IDLE = (0.6, 1.0)
+"""Uniform: the share of the hot intake's excess heat the IAT reading picks up at idle."""
+TMAP_SOAK_AIRFLOW = (350.0, 3000.0)
+"""Log-uniform, rpm × MAP / 100: the airflow that washes the sensor's soak out. 350 is the
+thermal model's default (the soak gone by a light cruise); 3000 a TMAP on a hot manifold that
+still reads soaked under load (docs/simulator.md §6, [INF])."""
+
+
+def draw_tmap_soak(seed: int, index: int) -> ThermalParams:
+    """Bike ``index``'s TMAP heat soak: how and where the sensor sits on the induction module
+    differs from bike to bike (heat shields, the module's own heat; vtwin.md §6). Drawn from its
+    own stream, so the rest of the bike is what it was before this draw existed."""
+    rng = _rng(seed, index, 2)
+    idle = float(rng.uniform(*TMAP_SOAK_IDLE))
+    lo, hi = np.log(TMAP_SOAK_AIRFLOW)
+    airflow = float(np.exp(rng.uniform(lo, hi)))
+    return ThermalParams(sensor_soak_idle=round(idle, 3), sensor_soak_airflow=round(airflow, 0))
+
+
 def draw_bike(seed: int, index: int, build: BuildSpec | None = None) -> ShopBike:
     """Bike ``index`` of the shop with ``seed`` (its own build from the mix, or ``build``)."""
     rng = _rng(seed, index, 0)
@@ -278,6 +299,7 @@ def draw_bike(seed: int, index: int, build: BuildSpec | None = None) -> ShopBike
         started_at=session_start(index),
         vehicle=_vehicle_name(rng, build),
         customer=f"Customer {index + 1:04d} (simulated)",
+        thermal=draw_tmap_soak(seed, index),
     )
 
 

@@ -17,7 +17,7 @@ from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.ml.training.typed_json import spec
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DATASET_KIND = "dynoai-training-data"
 PATTERNS = ("ve_scaling", "cylinder_imbalance", "decel_popping", "heat_soak", "knock_timing",
             "afr_targets")
@@ -165,6 +165,30 @@ class DecelPopping:
 
 
 @dataclass(frozen=True)
+class SoakCell:
+    """One cell measured on a heat-soaked engine (a slice of the soak, or the rows after it) or,
+    with no soak clock, before it: its inflation and the conditions it was measured in."""
+
+    rpm: float = spec("the cell's rpm", **RPM)
+    load: float = spec("the cell's load", **LOAD)
+    cylinder: Literal["front", "rear"] = spec("whose VE table")
+    inflation_pct: float = spec("VE the cell needed here / before the soak - 1 (0 before it)",
+                                lo=-30.0, hi=30.0, unit="%")
+    weight: float = spec("summed sample weight behind it (the lesser of before and here)",
+                         lo=0.0, hi=1e7)
+    airflow: float | None = spec("median rpm × MAP / 100 of its samples", lo=0.0, hi=30000.0,
+                                 unit="rpm·kPa/100", default=None)
+    iat_over_ambient_c: float | None = spec("median intake air temperature over ambient",
+                                            lo=-50.0, hi=150.0, unit="K", default=None)
+    head_c: float | None = spec("median engine (head) temperature", lo=-30.0, hi=300.0,
+                                unit="°C", default=None)
+    soak_s: float | None = spec("idle soaked so far (during a soak) or in all (after one); "
+                                "null before any", lo=0.0, hi=36000.0, unit="s", default=None)
+    since_soak_s: float | None = spec("time since the soak ended (0 during it); null before "
+                                      "any", lo=0.0, hi=36000.0, unit="s", default=None)
+
+
+@dataclass(frozen=True)
 class HeatSoak:
     """What a heat-soaked engine did to the apparent VE."""
 
@@ -175,6 +199,9 @@ class HeatSoak:
                                    lo=-30.0, hi=30.0, unit="% points")
     rpm_range: list[float] = spec("rpm band affected [low, high]", **RPM)
     load_range: list[float] = spec("load band affected [low, high]", **LOAD)
+    cells: list[SoakCell] = spec("per cell and cylinder: the soak's slices and the rows after "
+                                 "it against before, and the cells before it (inflation 0), "
+                                 "with their conditions (schema 3)", default=[])
 
 
 @dataclass(frozen=True)
