@@ -16,9 +16,17 @@ from pathlib import Path
 import numpy as np
 
 from dynoai_desktop.app.events import Event
+from dynoai_desktop.app.heat_soak import Finder, SoakChoice, heat_soak_compensation, model_for
 from dynoai_desktop.app.live_session import LiveSession
 from dynoai_desktop.app.tune_session import TuneSession
-from dynoai_desktop.core.autotune import AutotuneResult, AutotuneSettings, LogData, autotune
+from dynoai_desktop.core.autotune import (
+    AUTOTUNE_CHANNELS,
+    SOAK_CHANNELS,
+    AutotuneResult,
+    AutotuneSettings,
+    LogData,
+    autotune,
+)
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.overlay import Overlay, OverlayPreview, OverlayRecord
 from dynoai_desktop.core.table import Table
@@ -61,6 +69,15 @@ class AutotuneOutcome:
     tables: dict[str, str]
     """Autotune key -> the tune's table it corrects."""
     live: bool = False
+    heat_soak: SoakChoice | None = None
+    """What was taken out for a heat soak (None: live corrections, which take nothing out)."""
+
+    @property
+    def heat_soak_line(self) -> str:
+        """'heat soak: took out 1.9 % VE on average ...' (empty for the live corrections)."""
+        if self.heat_soak is None:
+            return ""
+        return f"heat soak: {self.heat_soak.line(self.result.heat_soak)}"
 
     @property
     def description(self) -> str:
@@ -70,6 +87,8 @@ class AutotuneOutcome:
     def report(self) -> dict[str, object]:
         """report.json's content (FORMATS §3) with the settings used."""
         out = self.result.report()
+        if self.heat_soak is not None:
+            out["heat_soak"] = self.heat_soak.report(self.result.heat_soak)
         out["settings"] = asdict(self.settings)
         out["sources"] = list(self.sources)
         return out
@@ -89,6 +108,8 @@ class AutotuneSession:
         self.tune = tune
         self.live = live
         self.settings = AutotuneSettings()
+        self.take_out_heat_soak = True
+        """Offline analyses take a heat soak out of the readings after it (the panel's switch)."""
         self.offline: AutotuneOutcome | None = None
         self.saved: Path | None = None
         """Where the last offline analysis was kept (report.json with its settings)."""
@@ -141,11 +162,19 @@ class AutotuneSession:
                                corrections.settings, self.table_names(), live=True)
 
     # ------------------------------------------------------------------ offline
+    def heat_soak_model(self) -> Finder:
+        """The heat-soak model an analysis uses, looked up now (on the catalog's thread: an
+        analysis on a worker thread is given this)."""
+        found = model_for(self.tune.catalog)
+        return lambda: found
+
     def analyse(self, paths: Sequence[Path | str], labels: Sequence[str] | None = None,
-                progress: Callable[[str], None] | None = None) -> AutotuneOutcome:
+                progress: Callable[[str], None] | None = None,
+                soak_model: Finder | None = None) -> AutotuneOutcome:
         """The same analysis on saved runs or imported logs (the panel's settings); each file
         a log of its own. InputError naming the file when one cannot be read or used. It may
-        run on a worker thread, so it emits nothing: the panel polls ``offline``."""
+        run on a worker thread, so it emits nothing and touches no catalog: the panel polls
+        ``offline`` and gives ``soak_model`` (``heat_soak_model``)."""
         tables = self.tables()
         if not tables:
             raise InputError("The open tune has no VE tables to correct; open a tune first.")
@@ -154,10 +183,16 @@ class AutotuneSession:
             if progress is not None:
                 progress(f"reading {Path(path).name} ({n}/{len(paths)})")
             read = read_log_arrays(path)
-            logs.append(LogData.from_frame(str(path), read.columns, read.refusals))
-        result = autotune(logs, tables, None, self.settings, self._locked(), progress)
+            logs.append(LogData.from_frame(str(path), read.columns, read.refusals,
+                                           AUTOTUNE_CHANNELS + SOAK_CHANNELS))
+        soak = heat_soak_compensation(logs, self.settings, off=not self.take_out_heat_soak,
+                                      find=soak_model or self.heat_soak_model(),
+                                      off_why="switched off in the panel")
+        result = autotune(logs, tables, None, self.settings, self._locked(), progress,
+                          soak.compensation)
         names = tuple(labels) if labels is not None else tuple(Path(p).name for p in paths)
-        self.offline = AutotuneOutcome(result, names, self.settings, self.table_names())
+        self.offline = AutotuneOutcome(result, names, self.settings, self.table_names(),
+                                       heat_soak=soak)
         self.saved = self._keep(self.offline)
         return self.offline
 
@@ -175,6 +210,11 @@ class AutotuneSession:
 
     def set_settings(self, settings: AutotuneSettings) -> None:
         self.settings = settings
+        self.changed.emit()
+
+    def set_take_out_heat_soak(self, on: bool) -> None:
+        """Whether the next offline analysis takes a heat soak out (re-run to see it)."""
+        self.take_out_heat_soak = on
         self.changed.emit()
 
     # ------------------------------------------------------------------ apply

@@ -7,9 +7,19 @@ import json
 import sys
 from pathlib import Path
 
-from dynoai_desktop.core.autotune import AUTOTUNE_CHANNELS, AutotuneSettings, LogData, autotune
+from dynoai_desktop.app.heat_soak import heat_soak_compensation, model_for
+from dynoai_desktop.commands.catalog_option import add_catalog_argument, open_catalog
+from dynoai_desktop.core.autotune import (
+    AUTOTUNE_CHANNELS,
+    SOAK_CHANNELS,
+    AutotuneSettings,
+    LogData,
+    autotune,
+)
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.table import Table
+from dynoai_desktop.ml.registry import ModelVersion
+from dynoai_desktop.storage.catalog import CATALOG_FILE, default_data_dir
 from dynoai_desktop.storage.file_io import write_bytes_atomic
 from dynoai_desktop.storage.log_files import read_log_arrays
 from dynoai_desktop.storage.table_files import read_table_csv, write_table_csv
@@ -42,6 +52,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "throttle steps, else a default curve")
     parser.add_argument("--no-smooth", action="store_true",
                         help="no smoothing among corrected cells")
+    parser.add_argument("--no-heat-soak", action="store_true",
+                        help="keep what a heat soak did to the readings (default: after an "
+                        "idle soak in a log, the shop's heat-soak model takes it out)")
+    add_catalog_argument(parser)
+
+
+def _heat_soak_model(folder: Path | None) -> tuple[ModelVersion | None, str]:
+    """The shop's heat-soak model from ``--catalog`` or the app's catalog, else the prior (no
+    catalog is begun for it)."""
+    if folder is None and not (default_data_dir() / CATALOG_FILE).is_file():
+        return model_for(None)
+    with open_catalog(folder) as catalog:
+        return model_for(catalog)
 
 
 def _fail(message: str) -> int:
@@ -74,12 +97,13 @@ def run(args: argparse.Namespace) -> int:
     settings = AutotuneSettings(max_change_pct=args.max_change_pct, min_weight=args.min_weight,
                                 delay_ms=args.delay_ms, smooth=not args.no_smooth)
 
+    channels = AUTOTUNE_CHANNELS if args.no_heat_soak else AUTOTUNE_CHANNELS + SOAK_CHANNELS
     logs, notes = [], []
     for n, path in enumerate(args.logs, start=1):
         sys.stderr.write(f"{PROG}: reading {path} ({n}/{len(args.logs)})\n")
         try:
-            read = read_log_arrays(path, AUTOTUNE_CHANNELS)
-            logs.append(LogData.from_frame(str(path), read.columns, read.refusals))
+            read = read_log_arrays(path, channels)
+            logs.append(LogData.from_frame(str(path), read.columns, read.refusals, channels))
         except InputError as exc:
             if len(args.logs) == 1:
                 raise
@@ -91,8 +115,12 @@ def run(args: argparse.Namespace) -> int:
     for note in notes:
         sys.stderr.write(f"{PROG}: warning: {note}\n")
 
+    soak = heat_soak_compensation(logs, settings, off=args.no_heat_soak,
+                                  find=lambda: _heat_soak_model(args.catalog),
+                                  off_why="switched off with --no-heat-soak")
     result = autotune(logs, tables, target, settings,
-                      progress=lambda text: sys.stderr.write(f"{PROG}: analysing {text}\n"))
+                      progress=lambda text: sys.stderr.write(f"{PROG}: analysing {text}\n"),
+                      compensation=soak.compensation)
     for warning in result.warnings:
         sys.stderr.write(f"{PROG}: warning: {warning}\n")
 
@@ -100,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
     for name, correction in result.tables.items():
         write_table_csv(args.out / f"{name}.csv", correction.corrected)
     report = result.report()
+    report["heat_soak"] = soak.report(result.heat_soak)
+    sys.stderr.write(f"{PROG}: heat soak: {soak.line(result.heat_soak)}\n")
     report["logs"] = [str(p) for p in args.logs]
     if notes or result.warnings:
         report["warnings"] = [*notes, *result.warnings]

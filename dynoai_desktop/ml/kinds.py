@@ -16,10 +16,11 @@ from typing import Any
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
 from dynoai_desktop.core.errors import InputError
-from dynoai_desktop.ml import base_ve, cylinder_balance, decel
+from dynoai_desktop.ml import base_ve, cylinder_balance, decel, soak_compensation
 from dynoai_desktop.ml.cell_model import ESTIMATOR_KEYS
 from dynoai_desktop.ml.decel_train import train_decel
 from dynoai_desktop.ml.features import FEATURE_NAMES
+from dynoai_desktop.ml.soak_train import train_heat_soak
 from dynoai_desktop.ml.train import (
     CV_FOLDS,
     FITS,
@@ -76,6 +77,18 @@ def _decel_spread(held: dict[str, Any]) -> str:
     return f"held-out log loss {held.get('log_loss', float('nan')):.3f}"
 
 
+def _soak_headline(held: dict[str, Any]) -> str:
+    if not held.get("cells"):
+        return "no held-out figures"
+    return (f"held-out error {held['mae_pct']:.2f} % VE (removing nothing "
+            f"{held['none_mae_pct']:.2f} %)")
+
+
+def _soak_spread(held: dict[str, Any]) -> str:
+    return (f"held-out error RMS {held.get('rms_pct', float('nan')):.2f} %, max "
+            f"{held.get('max_pct', float('nan')):.1f} %")
+
+
 CELL_FIGURES = (Figure("mae_pct", "Held-out MAE %"), Figure("stage_mae_pct", "Stage-map MAE %"),
                 Figure("coverage_90", "Interval coverage %", 100.0, 1))
 MODEL_KINDS: dict[str, ModelKind] = {
@@ -94,6 +107,13 @@ MODEL_KINDS: dict[str, ModelKind] = {
                        Figure("no_skill_brier", "No-skill Brier", decimals=3),
                        Figure("accuracy", "Called right %", 100.0, 1)),
         _decel_headline, _decel_spread),
+    soak_compensation.KIND: ModelKind(
+        soak_compensation.KIND, "heat soak", soak_compensation.FEATURE_NAMES, ("inflation",),
+        HistGradientBoostingRegressor, soak_compensation.SoakCompensator.from_artifacts,
+        train_heat_soak, CV_FOLDS + 1, (Figure("mae_pct", "Held-out error %"),
+                                        Figure("none_mae_pct", "Left in without it %"),
+                                        Figure("cells", "Soaked cells", decimals=0)),
+        _soak_headline, _soak_spread),
 }
 KINDS = tuple(MODEL_KINDS)
 

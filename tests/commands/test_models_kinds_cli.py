@@ -41,11 +41,12 @@ def test_the_new_kinds_priors_list_and_verify(kind: str, shop: Path,
     assert out.splitlines() == [f"{kind} shop prior: OK"]
 
 
-def test_an_unknown_kind_names_the_three(shop: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unknown_kind_names_the_kinds(shop: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _out, err = run_cli(["models", "list", "--kind", "pops", "--catalog", shop], capsys)
     assert code == 2
     assert err.strip().splitlines()[-1].endswith(
-        "model kind 'pops' is not known: use base_ve, cylinder_balance, decel_enrichment")
+        "model kind 'pops' is not known: use base_ve, cylinder_balance, decel_enrichment, "
+        "heat_soak")
 
 
 def test_training_the_cylinder_balance_goes_through_the_gate(

@@ -102,6 +102,8 @@ class CellSums:
     """Per reason: rejected samples whose nearest cell this is."""
     has_trims: bool = False
     """Some log carried closed-loop trims (so ``closed_loop`` is a reason worth reporting)."""
+    compensated: bool = False
+    """Some log's readings were compensated (a heat soak taken out: ``removed``)."""
 
     def __post_init__(self) -> None:
         size = self.shape[0] * self.shape[1]
@@ -109,12 +111,16 @@ class CellSums:
         self.places = {name: np.zeros(count) for name in PLACE_SUMS}
         self.samples = np.zeros(size, dtype=np.int64)
         self.rejected = {r: np.zeros(size, dtype=np.int64) for r in REJECT_REASONS}
+        self.removed = np.zeros(size)
+        """Per nearest cell: Σ of the % taken out of the usable samples' readings."""
         self._cells: dict[str, FloatArray] | None = None
 
     def add(self, bins: Bins, ratio: FloatArray, code: npt.NDArray[np.int8],
-            seconds: FloatArray, target: FloatArray | None = None) -> None:
+            seconds: FloatArray, target: FloatArray | None = None,
+            removed: FloatArray | None = None) -> None:
         """Bin one log's samples: ``code`` 0 usable (with ``ratio`` and its ``target`` AFR),
-        else a reason code; ``seconds`` is the time each sample stands for."""
+        else a reason code; ``seconds`` is the time each sample stands for; ``removed`` the %
+        already taken out of each sample's ratio (a heat soak), for the report."""
         size = self.shape[0] * self.shape[1]
         located = bins.located
         ratio, code, seconds = ratio[located], code[located], seconds[located]
@@ -135,6 +141,10 @@ class CellSums:
         if target is not None:
             self.places["target"] += np.bincount(
                 place, np.where(use, target[located], 0.0), count)
+        if removed is not None:
+            self.compensated = True
+            self.removed += np.bincount(bins.nearest, np.where(use, removed[located], 0.0),
+                                        size)
         self._cells = None
 
     def _cell_sums(self) -> dict[str, FloatArray]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -45,6 +45,20 @@ AUTOTUNE_CHANNELS: tuple[str, ...] = (
     "afr_rear_status", "afr_target", "engine_temp_c", "baro_kpa", "cl_trim_front_pct",
     "cl_trim_rear_pct", "torque_ftlb")
 """The canonical channels autotune reads; a reader may skip the rest of a long log."""
+SOAK_CHANNELS: tuple[str, ...] = ("iat_c", "ambient_temp_c")
+"""The channels a heat-soak compensation reads besides (``Compensation``)."""
+
+
+class Compensation(Protocol):
+    """What takes a known bias out of a log's readings before they are binned: the heat-soak
+    compensator (``ml.soak_compensation``). ``label`` names it in the report."""
+
+    label: str
+
+    def inflation_pct(self, columns: Mapping[str, FloatArray],
+                      settings: AutotuneSettings | None = None) -> FloatArray:
+        """Per row: how much % VE the bias made the engine appear to need (0: none)."""
+        ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,10 +71,12 @@ class LogData:
     """Channels the importer refused (a stuck wideband, say), in its words, for messages."""
 
     @classmethod
-    def from_frame(cls, name: str, frame: Any, refusals: Sequence[str] = ()) -> LogData:
-        """From a pandas DataFrame (or any mapping of columns) of canonical channels."""
+    def from_frame(cls, name: str, frame: Any, refusals: Sequence[str] = (),
+                   channels: Sequence[str] = AUTOTUNE_CHANNELS) -> LogData:
+        """From a pandas DataFrame (or any mapping of columns) of canonical channels; those of
+        ``channels`` are kept."""
         cols: dict[str, FloatArray] = {}
-        for ch in AUTOTUNE_CHANNELS:
+        for ch in channels:
             if ch in frame:
                 try:
                     cols[ch] = np.asarray(frame[ch], dtype=np.float64)
@@ -96,13 +112,18 @@ class CellResult:
     confidence: float
     applied_change_pct: float
     held_reason: str | None
+    heat_soak_removed_pct: float | None = None
+    """Mean % taken out of its usable samples for a heat soak (None: no compensation ran)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "col": self.col, "rpm": self.rpm, "load": self.load,
-                "samples_used": self.samples_used, "weight": self.weight,
-                "rejected": dict(self.rejected), "correction_pct": self.correction_pct,
-                "ci95_pct": self.ci95_pct, "confidence": self.confidence,
-                "applied_change_pct": self.applied_change_pct, "held_reason": self.held_reason}
+        out = {"row": self.row, "col": self.col, "rpm": self.rpm, "load": self.load,
+               "samples_used": self.samples_used, "weight": self.weight,
+               "rejected": dict(self.rejected), "correction_pct": self.correction_pct,
+               "ci95_pct": self.ci95_pct, "confidence": self.confidence,
+               "applied_change_pct": self.applied_change_pct, "held_reason": self.held_reason}
+        if self.heat_soak_removed_pct is not None:
+            out["heat_soak_removed_pct"] = self.heat_soak_removed_pct
+        return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -155,6 +176,8 @@ class AutotuneResult:
     tables: dict[str, TableCorrection]
     warnings: list[str] = field(default_factory=list)
     """Logs (or parts) that could not be used, in the tuner's words."""
+    heat_soak: dict[str, Any] | None = None
+    """What a compensation took out (``compensation_summary``); None when none ran."""
 
     def report(self) -> dict[str, Any]:
         """report.json's content (FORMATS.md §3)."""
@@ -163,6 +186,8 @@ class AutotuneResult:
             "delay_ms_by_rpm": self.delay_ms_by_rpm, "delay_source": self.delay_source,
             "tables": {name: {"cells": [c.to_dict() for c in t.cells]}
                        for name, t in self.tables.items()}}
+        if self.heat_soak is not None:
+            out["heat_soak"] = dict(self.heat_soak)
         if self.warnings:
             out["warnings"] = list(self.warnings)
         return out
@@ -257,15 +282,29 @@ def _delay_curve(preps: Sequence[_Prepared], settings: AutotuneSettings,
     return delay_mod.default_curve(), "default"
 
 
+def compensation_summary(label: str, removed: Sequence[FloatArray]) -> dict[str, Any]:
+    """The report's ``heat_soak``: what ``label`` took out of the logs' rows."""
+    rows = np.concatenate(removed) if removed else np.zeros(0)
+    taken = rows[rows != 0.0]
+    return {"applied": True, "model": label,
+            "logs_with_soak": sum(1 for r in removed if np.any(r != 0.0)),
+            "rows_compensated": int(taken.size),
+            "mean_removed_pct": round(float(np.mean(taken)), 3) if taken.size else 0.0,
+            "max_removed_pct": round(float(taken[np.argmax(np.abs(taken))]), 3)
+            if taken.size else 0.0}
+
+
 def autotune(logs: Sequence[LogData], tables: Mapping[str, Table], target: Target = None,
              settings: AutotuneSettings | None = None,
              locked: Mapping[str, BoolArray] | None = None,
-             progress: Callable[[str], None] | None = None) -> AutotuneResult:
+             progress: Callable[[str], None] | None = None,
+             compensation: Compensation | None = None) -> AutotuneResult:
     """Corrections for ``tables`` (keys ``ve_front``/``ve_rear``) from ``logs`` pooled.
 
     ``target``: a fixed AFR, an AFR target table, or None for each log's ``afr_target``.
-    ``locked``: per table, raw cells never changed (held ``locked``). A log with no usable AFR
-    is left out with a warning; InputError when none is usable.
+    ``locked``: per table, raw cells never changed (held ``locked``). ``compensation``: takes
+    its bias (a heat soak) out of each row's measured/target AFR before it is binned. A log
+    with no usable AFR is left out with a warning; InputError when none is usable.
     """
     settings = settings or AutotuneSettings()
     unknown = sorted(set(tables) - set(CYLINDERS))
@@ -289,23 +328,33 @@ def autotune(logs: Sequence[LogData], tables: Mapping[str, Table], target: Targe
     curve, source = _delay_curve(usable, settings)
 
     sums = {name: CellSums(t.normalised().shape) for name, t in tables.items()}
+    removed_by_log: list[FloatArray] = []
     for n, prep in enumerate(usable):
         if progress is not None:
             progress(f"log {n + 1}/{len(usable)}: {prep.log.name} ({prep.log.rows} rows)")
-        _bin_log(prep, tables, target, settings, curve, sums)
+        removed = None
+        if compensation is not None:
+            removed = np.asarray(compensation.inflation_pct(prep.log.columns, settings),
+                                 dtype=np.float64)
+            removed_by_log.append(removed)
+        _bin_log(prep, tables, target, settings, curve, sums, removed=removed)
 
     out = {name: _finish(name, table, sums[name], settings,
                          None if locked is None else locked.get(name))
            for name, table in tables.items()}
+    summary = (None if compensation is None
+               else compensation_summary(compensation.label, removed_by_log))
     return AutotuneResult(tuple(log.name for log in logs), delay_mod.report_pairs(curve), source,
-                          out, warnings)
+                          out, warnings, summary)
 
 
 def _bin_log(prep: _Prepared, tables: Mapping[str, Table], target: Target,
              settings: AutotuneSettings, curve: tuple[FloatArray, FloatArray],
-             sums: dict[str, CellSums], commit: BoolArray | None = None) -> None:
+             sums: dict[str, CellSums], commit: BoolArray | None = None,
+             removed: FloatArray | None = None) -> None:
     """Filter, align and bin one log into ``sums``; with ``commit``, only those samples are
-    binned (the rest are context: a stream's window, core/autotune/stream.py)."""
+    binned (the rest are context: a stream's window, core/autotune/stream.py); ``removed``:
+    the % VE a compensation takes out of each row's reading."""
     log, seg = prep.log, prep.seg
     c = log.columns
     time_s, rpm = c["time_s"], c["rpm"]
@@ -337,12 +386,14 @@ def _bin_log(prep: _Prepared, tables: Mapping[str, Table], target: Target,
             sums[name].has_trims = True
             code[(code == USABLE) & np.isfinite(trim)] = CODE["closed_loop"]
         ratio = np.divide(aligned, tgt, out=np.full(log.rows, np.nan), where=tgt_ok)
+        if removed is not None:
+            ratio = ratio / (1.0 + removed / 100.0)
         view = table.normalised()
         key = (table.col_axis, view.row_breakpoints.tobytes(), view.col_breakpoints.tobytes())
         if key not in located:
             located[key] = locate(view, rpm, load if commit is None else
                                   np.where(commit, load, np.nan))
-        sums[name].add(located[key], ratio, code, seconds, tgt)
+        sums[name].add(located[key], ratio, code, seconds, tgt, removed)
 
 
 def _finish(name: str, table: Table, sums: CellSums, settings: AutotuneSettings,
@@ -377,6 +428,8 @@ def _finish(name: str, table: Table, sums: CellSums, settings: AutotuneSettings,
     new = np.round(table.values * (1.0 + np.where(mask, change, 0.0) / 100.0), 2)
     corrected = table.with_values(np.where(mask, new, table.values))
 
+    removed = np.divide(sums.removed, sums.samples, out=np.zeros(sums.removed.shape),
+                        where=sums.samples > 0)
     total = sums.samples + sum(sums.rejected.values())
     listed = np.flatnonzero((total > 0) | (sums.weight > 0))
     ncol = view.shape[1]
@@ -397,6 +450,7 @@ def _finish(name: str, table: Table, sums: CellSums, settings: AutotuneSettings,
             ci95_pct=round(float(ci), 2) if np.isfinite(ci) else None,
             confidence=round(float(conf_ij), 3) if np.isfinite(conf_ij) else 0.0,
             applied_change_pct=round(float(app), 2) if np.isfinite(app) else 0.0,
-            held_reason=held[i, j]))
+            held_reason=held[i, j],
+            heat_soak_removed_pct=round(float(removed[flat]), 3) if sums.compensated else None))
     return TableCorrection(name, table, corrected, change, conf, evidence, afr_error,
                            tuple(cells), stats)

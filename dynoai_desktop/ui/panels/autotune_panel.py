@@ -65,6 +65,11 @@ class AutotunePanel(QWidget):
         self.delay_ms = _spin(0.0, 2000.0, 10.0, 0, " ms")
         self.delay_ms.setSpecialValueText("measured / default")
         self.smooth = QCheckBox("Light smoothing")
+        self.heat_soak = QCheckBox("Take heat soak out")
+        self.heat_soak.setToolTip("Offline analyses: after an idle heat soak in a log (2 min or "
+                                  "more at idle), the shop's heat-soak model takes out the VE "
+                                  "the soak put into the readings after it")
+        self.heat_soak.setChecked(session.take_out_heat_soak)
         self.warmup = _spin(0.0, 120.0, 5.0, 0, " °C")
         self.shut = _spin(0.0, 10.0, 0.5, 1, " %")
         form = QGridLayout()  # two columns of settings: the AFR error grid keeps the height
@@ -75,11 +80,13 @@ class AutotunePanel(QWidget):
             form.addWidget(QLabel(label), n // 2, 2 * (n % 2))
             form.addWidget(box, n // 2, 2 * (n % 2) + 1)
         form.addWidget(self.smooth, 3, 1)
+        form.addWidget(self.heat_soak, 3, 3)
         self._show_settings(session.settings)
         for box in (self.authority, self.min_weight, self.max_ci, self.delay_ms, self.warmup,
                     self.shut):
             box.valueChanged.connect(self._settings_edited)
         self.smooth.toggled.connect(self._settings_edited)
+        self.heat_soak.toggled.connect(self.session.set_take_out_heat_soak)
 
         self.restart = QPushButton("Restart live")
         self.restart.setToolTip("Corrections from the runs recorded from now on, against the "
@@ -207,7 +214,8 @@ class AutotunePanel(QWidget):
                 f"{'Live' if outcome.live else 'Offline'}: {where}; {samples} samples used; "
                 f"{sum(pending.values())} cells to correct ({cylinders}); mean |AFR error| "
                 f"{error:.2f}" + ("" if error == error else " (none yet)") +
-                f"; delay {outcome.result.delay_source}")
+                f"; delay {outcome.result.delay_source}"
+                + (f"; {outcome.heat_soak_line}" if outcome.heat_soak_line else ""))
         self.errors.show_errors(tables)
         self.apply_button.setEnabled(any(pending.values()))
         self.preview_button.setEnabled(any(pending.values()))
@@ -282,10 +290,11 @@ class AutotunePanel(QWidget):
         self._job_error = None
         self._notice = ""
         self._job_progress = "starting"
+        soak_model = self.session.heat_soak_model()  # the catalog is read on this thread
 
         def run() -> None:
             try:
-                self.session.analyse(paths, progress=self._progress)
+                self.session.analyse(paths, progress=self._progress, soak_model=soak_model)
             except InputError as exc:
                 self._job_error = str(exc)
 

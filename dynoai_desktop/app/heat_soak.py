@@ -1,0 +1,91 @@
+"""Autotune's heat-soak compensation, as ``dynoai autotune`` and the autotune panel run it
+(docs/formats.md "Autotune: the heat soak").
+
+After an idle heat soak in a log (two minutes or more at idle: ``soak_clock``), the heat-soak
+model takes out of each row after it the VE inflation the soak put there. The model is the
+shop's active one, else the prior DynoAI ships (``model_for``). Logs without a soak are not
+touched, and no model is loaded for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from dynoai_desktop.core.autotune import AutotuneSettings, Compensation, LogData
+from dynoai_desktop.ml.errors import ModelError
+from dynoai_desktop.ml.registry import ModelRegistry, ModelVersion, load_version, prior_version
+from dynoai_desktop.ml.soak_compensation import KIND, SoakCompensator
+from dynoai_desktop.ml.training.patterns.heat_soak import soak_clock
+from dynoai_desktop.storage.catalog import Catalog
+
+
+@dataclass(frozen=True)
+class SoakChoice:
+    """The compensation autotune runs with (None: none), and why none when none."""
+
+    compensation: Compensation | None
+    why_not: str = ""
+    soaked_logs: tuple[str, ...] = ()
+
+    def report(self, summary: Mapping[str, Any] | None) -> dict[str, Any]:
+        """report.json's ``heat_soak``."""
+        if self.compensation is None or summary is None:
+            return {"applied": False, "reason": self.why_not}
+        return {**summary, "soaked_logs": list(self.soaked_logs)}
+
+    def line(self, summary: Mapping[str, Any] | None) -> str:
+        """The command's line about it."""
+        if self.compensation is None or summary is None:
+            return self.why_not
+        return (f"took out {summary['mean_removed_pct']:.2f} % VE on average from "
+                f"{summary['rows_compensated']} rows from the soak on in "
+                f"{', '.join(self.soaked_logs)} ({summary['model']})")
+
+
+def soaked_logs(logs: Sequence[LogData], settings: AutotuneSettings) -> list[str]:
+    """The logs with an idle heat soak in them."""
+    return [log.name for log in logs
+            if np.isfinite(soak_clock(log.columns, settings)[0]).any()]
+
+
+def model_for(catalog: Catalog | None) -> tuple[ModelVersion | None, str]:
+    """The heat-soak version to use, and where it was looked for: the catalog's active one
+    (its prior when none is active), the shipped prior without a catalog."""
+    if catalog is None:
+        return prior_version(KIND), "DynoAI (no catalog)"
+    try:
+        return ModelRegistry(catalog).active(KIND), f"the catalog in {catalog.data_dir}"
+    except ModelError:
+        return None, f"the catalog in {catalog.data_dir}"
+
+
+Finder = Callable[[], tuple[ModelVersion | None, str]]
+
+
+def heat_soak_compensation(logs: Sequence[LogData], settings: AutotuneSettings, *, off: bool,
+                           find: Finder, off_why: str = "switched off") -> SoakChoice:
+    """What autotune compensates with; ``find`` gives the model's version (``model_for``).
+    Without a usable model nothing is taken out, and ``why_not`` says why (a warning, not a
+    failure: the corrections are still worth having)."""
+    if off:
+        return SoakChoice(None, f"{off_why}: nothing taken out")
+    soaked = soaked_logs(logs, settings)
+    if not soaked:
+        return SoakChoice(None, "no idle heat soak in the logs (2 min or more at idle): nothing "
+                                "to take out")
+    version, where = find()
+    if version is None:
+        return SoakChoice(None, f"a soak is in {', '.join(soaked)}, but {where} has no "
+                                "heat-soak model and DynoAI ships none; nothing taken out")
+    try:
+        model = load_version(version)
+    except ModelError as exc:
+        return SoakChoice(None, f"a soak is in {', '.join(soaked)}, but the heat-soak model "
+                                f"was refused ({exc}); nothing taken out: retrain it")
+    assert isinstance(model, SoakCompensator)
+    label = f"heat-soak model {version.scope} {version.label}"
+    return SoakChoice(replace(model, label=label), soaked_logs=tuple(soaked))
