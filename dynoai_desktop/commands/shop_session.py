@@ -22,8 +22,8 @@ whole session):
 5. closed-throttle decels; where the bike pops, a decel enrichment: the VE cells of the pop
    zone at closed-throttle MAP are raised by a percentage that grows with the popping, flashed,
    and the decels run again;
-6. a heat-soaked run: idle with the fan off for 2-10 minutes, then half a minute's idle with the
-   fan on and a pull.
+6. a heat-soaked run: idle with the fan off for 2-10 minutes, then, the fan on, a few part-load
+   holds (cells the tuning covered before) and a pull.
 
 Each test sequence is one run (its rows as the app would record them, markers at each test and
 a "pop" marker 0.4 s after each pop the bike made in it: the tuner hears them, on the decels and
@@ -63,6 +63,7 @@ from dynoai_desktop.core.plan import (
     DEFAULT_FAN_CFM,
     DecelStep,
     FanStep,
+    HoldStep,
     IdleStep,
     PlanSpec,
     PullStep,
@@ -128,7 +129,10 @@ class SessionProfile:
     pops_to_fix: int = 1  # pops heard over the decels that make a tuner fix them
     decel_map_max_kpa: float = 30.0  # the VE columns the decel enrichment raises
     soak_s: tuple[float, float] = (120.0, 600.0)  # the heat soak's idle, drawn per bike
-    after_soak_idle_s: float = 30.0  # idling with the fan on after it, before the pull
+    after_soak_holds: tuple[tuple[float, float], ...] = (
+        (1500.0, 40.0), (2000.0, 50.0), (2500.0, 60.0), (3000.0, 70.0), (3500.0, 80.0))
+    """(rpm, kPa) held ``after_soak_hold_s`` each after the soak, before the pull."""
+    after_soak_hold_s: float = 8.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -448,14 +452,17 @@ class _Session:
 
     def heat_soak(self, soak_s: float) -> None:
         lo, hi = self.profile.pull_rpm
+        p = self.profile
+        holds = tuple(HoldStep(rpm, p.after_soak_hold_s, map_kpa=kpa)
+                      for rpm, kpa in p.after_soak_holds)
         spec = PlanSpec("heat soak", (FanStep(0.0), IdleStep(soak_s), FanStep(DEFAULT_FAN_CFM),
-                                      IdleStep(self.profile.after_soak_idle_s), PullStep(lo, hi)))
+                                      *holds, PullStep(lo, hi)))
         cols = self.run_plan(spec)
         t = cols["time_s"]
         soaked = t < t[0] + soak_s
         self.record("heat-soaked pull", "heat-soak", [
             (f"heat soak: idle, fan off, {soak_s / 60.0:.1f} min", _take(cols, soaked)),
-            (f"idle, then a WOT pull {lo:g}-{hi:g} rpm after the soak, fan on",
+            (f"{len(holds)} holds, then a WOT pull {lo:g}-{hi:g} rpm after the soak, fan on",
              _take(cols, ~soaked))])
 
 
