@@ -75,7 +75,7 @@ class AutotuneOutcome:
     @property
     def heat_soak_line(self) -> str:
         """'heat soak: took out 1.9 % VE on average ...' (empty for the live corrections)."""
-        if self.heat_soak is None:
+        if self.heat_soak is None or not self.heat_soak.soaked:
             return ""
         return f"heat soak: {self.heat_soak.line(self.result.heat_soak)}"
 
@@ -87,7 +87,7 @@ class AutotuneOutcome:
     def report(self) -> dict[str, object]:
         """report.json's content (FORMATS §3) with the settings used."""
         out = self.result.report()
-        if self.heat_soak is not None:
+        if self.heat_soak is not None and self.heat_soak.soaked:
             out["heat_soak"] = self.heat_soak.report(self.result.heat_soak)
         out["settings"] = asdict(self.settings)
         out["sources"] = list(self.sources)

@@ -31,19 +31,25 @@ class SoakChoice:
     why_not: str = ""
     soaked_logs: tuple[str, ...] = ()
 
+    @property
+    def soaked(self) -> bool:
+        """Whether a log had a soak (only then do the report and the panel speak of it)."""
+        return bool(self.soaked_logs)
+
     def report(self, summary: Mapping[str, Any] | None) -> dict[str, Any]:
-        """report.json's ``heat_soak``."""
+        """report.json's ``heat_soak`` (when ``soaked``)."""
         if self.compensation is None or summary is None:
-            return {"applied": False, "reason": self.why_not}
+            return {"applied": False, "reason": self.why_not,
+                    "soaked_logs": list(self.soaked_logs)}
         return {**summary, "soaked_logs": list(self.soaked_logs)}
 
     def line(self, summary: Mapping[str, Any] | None) -> str:
-        """The command's line about it."""
+        """What was done about it, in a line."""
         if self.compensation is None or summary is None:
             return self.why_not
-        return (f"took out {summary['mean_removed_pct']:.2f} % VE on average from "
-                f"{summary['rows_compensated']} rows from the soak on in "
-                f"{', '.join(self.soaked_logs)} ({summary['model']})")
+        return (f"a soak in {', '.join(self.soaked_logs)}: took out "
+                f"{summary['mean_removed_pct']:.2f} % VE on average from "
+                f"{summary['rows_compensated']} rows from the soak on ({summary['model']})")
 
 
 def soaked_logs(logs: Sequence[LogData], settings: AutotuneSettings) -> list[str]:
@@ -71,21 +77,20 @@ def heat_soak_compensation(logs: Sequence[LogData], settings: AutotuneSettings, 
     """What autotune compensates with; ``find`` gives the model's version (``model_for``).
     Without a usable model nothing is taken out, and ``why_not`` says why (a warning, not a
     failure: the corrections are still worth having)."""
-    if off:
-        return SoakChoice(None, f"{off_why}: nothing taken out")
-    soaked = soaked_logs(logs, settings)
+    soaked = tuple(soaked_logs(logs, settings))
     if not soaked:
-        return SoakChoice(None, "no idle heat soak in the logs (2 min or more at idle): nothing "
-                                "to take out")
+        return SoakChoice(None, "no idle heat soak in the logs (2 min or more at idle)")
+    if off:
+        return SoakChoice(None, f"{off_why}: nothing taken out", soaked)
     version, where = find()
     if version is None:
-        return SoakChoice(None, f"a soak is in {', '.join(soaked)}, but {where} has no "
-                                "heat-soak model and DynoAI ships none; nothing taken out")
+        return SoakChoice(None, f"{where} has no heat-soak model and DynoAI ships none: "
+                                "nothing taken out", soaked)
     try:
         model = load_version(version)
     except ModelError as exc:
-        return SoakChoice(None, f"a soak is in {', '.join(soaked)}, but the heat-soak model "
-                                f"was refused ({exc}); nothing taken out: retrain it")
+        return SoakChoice(None, f"the heat-soak model was refused ({exc}): nothing taken out; "
+                                "retrain it", soaked)
     assert isinstance(model, SoakCompensator)
     label = f"heat-soak model {version.scope} {version.label}"
-    return SoakChoice(replace(model, label=label), soaked_logs=tuple(soaked))
+    return SoakChoice(replace(model, label=label), soaked_logs=soaked)

@@ -128,8 +128,9 @@ def run(args: argparse.Namespace) -> int:
     for name, correction in result.tables.items():
         write_table_csv(args.out / f"{name}.csv", correction.corrected)
     report = result.report()
-    report["heat_soak"] = soak.report(result.heat_soak)
-    sys.stderr.write(f"{PROG}: heat soak: {soak.line(result.heat_soak)}\n")
+    if soak.soaked:
+        report["heat_soak"] = soak.report(result.heat_soak)
+        sys.stderr.write(f"{PROG}: heat soak: {soak.line(result.heat_soak)}\n")
     report["logs"] = [str(p) for p in args.logs]
     if notes or result.warnings:
         report["warnings"] = [*notes, *result.warnings]

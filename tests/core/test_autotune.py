@@ -399,3 +399,41 @@ def test_a_dead_rear_wideband_beside_a_good_front_one_is_a_warning() -> None:
     assert result.tables["ve_front"].mask.sum() == 1
     assert not result.tables["ve_rear"].mask.any()
     assert any("afr_rear stuck" in w for w in result.warnings)
+
+
+class _KnownSoak:
+    """A compensation that says the second half of every log is inflated by ``pct``."""
+
+    label = "test soak"
+
+    def __init__(self, pct: float) -> None:
+        self.pct = pct
+
+    def inflation_pct(self, columns, settings=None):  # noqa: ANN001, ANN201
+        t = columns["time_s"]
+        return np.where(t >= t[0] + (t[-1] - t[0]) / 2.0, self.pct, 0.0)
+
+
+def test_a_compensation_is_taken_out_of_the_readings_and_reported() -> None:
+    lean = steady_log(afr=13.65, target=13.0)  # 5 % lean throughout
+    plain = autotune([lean], {"ve_front": ve_table()}, None, NO_DELAY)
+    soaked = autotune([lean], {"ve_front": ve_table()}, None, NO_DELAY,
+                      compensation=_KnownSoak(5.0))
+    before = _cell(plain, "ve_front", 3000.0, 60.0)
+    after = _cell(soaked, "ve_front", 3000.0, 60.0)
+    # Half the samples had their 5 % taken out: the cell needs about 2.5 % less.
+    assert after.correction_pct == pytest.approx(before.correction_pct - 2.5, abs=0.15)
+    assert after.heat_soak_removed_pct == pytest.approx(2.5, abs=0.1)
+    summary = soaked.report()["heat_soak"]
+    assert summary["applied"] and summary["model"] == "test soak"
+    assert summary["rows_compensated"] == lean.rows // 2
+    assert summary["mean_removed_pct"] == pytest.approx(5.0)
+    assert soaked.report()["tables"]["ve_front"]["cells"][0]["heat_soak_removed_pct"] >= 0.0
+
+
+def test_without_a_compensation_the_report_is_what_it_was() -> None:
+    result = autotune([steady_log(afr=13.65, target=13.0)], {"ve_front": ve_table()}, None,
+                      NO_DELAY, compensation=None)
+    report = result.report()
+    assert "heat_soak" not in report
+    assert all("heat_soak_removed_pct" not in c for c in report["tables"]["ve_front"]["cells"])
