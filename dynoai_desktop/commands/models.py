@@ -27,6 +27,7 @@ from dynoai_desktop.ml.errors import ModelError
 from dynoai_desktop.ml.kinds import KINDS, model_kind
 from dynoai_desktop.ml.registry import ModelRegistry, ModelVersion, check_kind, check_scope
 from dynoai_desktop.ml.scopes import baseline, training_sessions
+from dynoai_desktop.ml.soak_compensation import KIND as HEAT_SOAK
 from dynoai_desktop.ml.training import dataset as datasets
 from dynoai_desktop.ml.training.records import TuningSession
 
@@ -125,6 +126,9 @@ def _figures(v: ModelVersion) -> str:
         return (f"held-out Brier {'n/a' if brier is None else f'{brier:.3f}'} (no-skill "
                 f"{'n/a' if no_skill is None else f'{no_skill:.3f}'})  called right "
                 f"{_pct(accuracy, 100.0, 0)}")
+    if v.kind == HEAT_SOAK:
+        return (f"held-out error {_pct(v.held_out('mae_pct'))} VE (removing nothing "
+                f"{_pct(v.held_out('none_mae_pct'))})")
     return (f"held-out MAE {_pct(v.held_out('mae_pct'))} (stage maps "
             f"{_pct(v.held_out('stage_mae_pct'))})  90 % interval covers "
             f"{_pct(v.held_out('coverage_90'), 100.0, 0)}")
