@@ -79,7 +79,6 @@ def _prior(kind: str, sessions: list, source: str, out: Path) -> bool:
     print(f"wrote {folder}: {spec.headline(held)}; {spec.spread(held)}; "
           f"{result.metadata['sessions_learned']} sessions learned")
     return True
-    return 0
 
 
 if __name__ == "__main__":

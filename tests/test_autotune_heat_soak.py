@@ -8,36 +8,19 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 
 from dynoai_desktop.cli import main
-from dynoai_desktop.core.plan import FanStep, GridStep, IdleStep, PlanSpec
 from dynoai_desktop.ml.registry import MODEL_FILE, ModelRegistry
 from dynoai_desktop.ml.soak_compensation import KIND
 from dynoai_desktop.ml.soak_train import train_heat_soak
 from dynoai_desktop.sim.cell import CellConfig, VirtualCell
-from dynoai_desktop.sim.logmode import run_log_direct
-from dynoai_desktop.sim.plans import plan_from_spec
-from dynoai_desktop.sim.thermal import ThermalParams
 from dynoai_desktop.storage.catalog import Catalog
 from dynoai_desktop.storage.table_files import write_table_csv
 from tests.ml.synthetic_soak import soak_sessions
+from tests.soak_log import soak_log_csv
 
-SOAKING_TMAP = ThermalParams(sensor_soak_idle=1.0, sensor_soak_airflow=3000.0)
-GRID = GridStep(rpm=(1500.0, 2500.0), map_kpa=(40.0, 60.0), seconds_per_cell=4.0)
-
-
-def _log(path: Path, soak_s: float) -> Path:
-    steps = [IdleStep(20.0, fan_cfm=12000.0)]
-    if soak_s:
-        steps += [IdleStep(soak_s, fan_cfm=0.0), FanStep(12000.0)]
-    cell = VirtualCell(CellConfig(plan=plan_from_spec(PlanSpec("test", (*steps, GRID))),
-                                  thermal=SOAKING_TMAP, loop_plan=False))
-    block = run_log_direct(cell, None)
-    pd.DataFrame({k: np.asarray(v) for k, v in block.columns.items()}).to_csv(path, index=False)
-    return path
+pytestmark = pytest.mark.once_without_qt  # long: runs in the suite without Qt
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +38,8 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         result = train_heat_soak(soak_sessions(), source="synthetic")
         assert result.accepted, result.reason
         ModelRegistry(catalog).save(KIND, "shop", result.model, result.metadata, activate=True)
-    return {"soaked": _log(folder / "soaked.csv", 180.0), "plain": _log(folder / "plain.csv", 0),
+    return {"soaked": soak_log_csv(folder / "soaked.csv", 180.0),
+            "plain": soak_log_csv(folder / "plain.csv", 0),
             "front": folder / "front.csv", "rear": folder / "rear.csv", "shop": shop}
 
 
