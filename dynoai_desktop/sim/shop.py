@@ -267,10 +267,12 @@ def _rng(seed: int, index: int, part: int) -> np.random.Generator:
 
 TMAP_SOAK_IDLE = (0.6, 1.0)
 """Uniform: the share of the hot intake's excess heat the IAT reading picks up at idle."""
-TMAP_SOAK_AIRFLOW = (350.0, 3000.0)
+TMAP_SOAK_AIRFLOW = (350.0, 1200.0)
 """Log-uniform, rpm × MAP / 100: the airflow that washes the sensor's soak out. 350 is the
-thermal model's default (the soak gone by a light cruise); 3000 a TMAP on a hot manifold that
-still reads soaked under load (docs/simulator.md §6, [INF])."""
+thermal model's default (the soak gone off idle); 1200 a TMAP that still reads half soaked at
+2000 rpm × 50 kPa and is washed out by a cruise at 3000 rpm × 60 kPa [INF]. A TMAP soaked up to
+WOT (tests/ml/test_extract.py's "soaking sensor") would bias every tune of the bike, not only
+the rows after a soak, and its tuned maps would not be its true VE."""
 
 
 def draw_tmap_soak(seed: int, index: int) -> ThermalParams:
