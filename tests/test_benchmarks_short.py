@@ -29,6 +29,8 @@ GOAL_LINES: dict[str, tuple[str, ...]] = {
     "decel_overlay.py": (r"^decel pops cut on .*\d+\.\d+ %.*: (PASS|MISS)\)$",
                          r"^AFR error outside the closed-throttle cells .*\d+\.\d+ AFR.*: "
                          r"(PASS|MISS)\)$"),
+    "heat_soak.py": (r"^heat-soak compensated corrections vs unsoaked: .*\d+\.\d+ VE points.*: "
+                     r"(PASS|MISS)\)$",),
 }
 """The lines a script's short mode must print beyond a figure: one per goal it measures, with
 its verdict (checked in the same run, so a script is not run twice)."""
