@@ -16,7 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from dynoai_desktop.app.events import Event
-from dynoai_desktop.app.heat_soak import Finder, SoakChoice, heat_soak_compensation, model_for
+from dynoai_desktop.app.heat_soak import (
+    KIND,
+    Finder,
+    Found,
+    SoakChoice,
+    heat_soak_compensation,
+    load_for,
+)
 from dynoai_desktop.app.live_session import LiveSession
 from dynoai_desktop.app.tune_session import TuneSession
 from dynoai_desktop.core.autotune import (
@@ -110,6 +117,7 @@ class AutotuneSession:
         self.settings = AutotuneSettings()
         self.take_out_heat_soak = True
         """Offline analyses take a heat soak out of the readings after it (the panel's switch)."""
+        self._soak_model: tuple[object, Found] | None = None
         self.offline: AutotuneOutcome | None = None
         self.saved: Path | None = None
         """Where the last offline analysis was kept (report.json with its settings)."""
@@ -163,10 +171,20 @@ class AutotuneSession:
 
     # ------------------------------------------------------------------ offline
     def heat_soak_model(self) -> Finder:
-        """The heat-soak model an analysis uses, looked up now (on the catalog's thread: an
-        analysis on a worker thread is given this)."""
-        found = model_for(self.tune.catalog)
-        return lambda: found
+        """The heat-soak model an analysis uses, looked up and loaded now, on the catalog's
+        thread (an analysis on a worker thread is given this, so it imports and opens nothing
+        there); kept until the active version changes."""
+        found = self._soak_model
+        key = self._soak_key()
+        if found is None or found[0] != key:
+            found = (key, load_for(self.tune.catalog))
+            self._soak_model = found
+        loaded = found[1]
+        return lambda: loaded
+
+    def _soak_key(self) -> object:
+        catalog = self.tune.catalog
+        return None if catalog is None else catalog.active_model_version(KIND, "shop")
 
     def analyse(self, paths: Sequence[Path | str], labels: Sequence[str] | None = None,
                 progress: Callable[[str], None] | None = None,

@@ -3,7 +3,7 @@
 
 After an idle heat soak in a log (two minutes or more at idle: ``soak_clock``), the heat-soak
 model takes out of each row after it the VE inflation the soak put there. The model is the
-shop's active one, else the prior DynoAI ships (``model_for``). Logs without a soak are not
+shop's active one, else the prior DynoAI ships (``load_for``). Logs without a soak are not
 touched, and no model is loaded for them.
 """
 
@@ -16,9 +16,6 @@ from typing import Any
 import numpy as np
 
 from dynoai_desktop.core.autotune import AutotuneSettings, Compensation, LogData
-from dynoai_desktop.ml.errors import ModelError
-from dynoai_desktop.ml.registry import ModelRegistry, ModelVersion, load_version, prior_version
-from dynoai_desktop.ml.soak_compensation import KIND, SoakCompensator
 from dynoai_desktop.ml.training.patterns.heat_soak import soak_clock
 from dynoai_desktop.storage.catalog import Catalog
 
@@ -58,39 +55,51 @@ def soaked_logs(logs: Sequence[LogData], settings: AutotuneSettings) -> list[str
             if np.isfinite(soak_clock(log.columns, settings)[0]).any()]
 
 
-def model_for(catalog: Catalog | None) -> tuple[ModelVersion | None, str]:
-    """The heat-soak version to use, and where it was looked for: the catalog's active one
-    (its prior when none is active), the shipped prior without a catalog."""
-    if catalog is None:
-        return prior_version(KIND), "DynoAI (no catalog)"
+KIND = "heat_soak"
+"""``ml.soak_compensation.KIND``, spelled here so that importing this module (the app starts
+with it) does not import scikit-learn: the model is loaded only once a log has a soak."""
+
+Found = tuple[Compensation | None, str]
+"""A loaded compensator (labelled), or None and why."""
+Finder = Callable[[], Found]
+
+
+def load_for(catalog: Catalog | None) -> Found:
+    """The heat-soak model to use, loaded: the catalog's active one (its prior when none is
+    active), the shipped prior without a catalog; else None and why (nothing is raised)."""
+    from dynoai_desktop.ml.errors import ModelError  # noqa: PLC0415 - scikit-learn
+    from dynoai_desktop.ml.registry import (  # noqa: PLC0415
+        ModelRegistry,
+        load_version,
+        prior_version,
+    )
+
+    where = "DynoAI (no catalog)" if catalog is None else f"the catalog in {catalog.data_dir}"
     try:
-        return ModelRegistry(catalog).active(KIND), f"the catalog in {catalog.data_dir}"
+        version = prior_version(KIND) if catalog is None else ModelRegistry(catalog).active(KIND)
     except ModelError:
-        return None, f"the catalog in {catalog.data_dir}"
-
-
-Finder = Callable[[], tuple[ModelVersion | None, str]]
+        version = None
+    if version is None:
+        return None, f"{where} has no heat-soak model and DynoAI ships none: nothing taken out"
+    try:
+        model = load_version(version)
+    except ModelError as exc:
+        return None, (f"the heat-soak model was refused ({exc}): nothing taken out; retrain "
+                      "it")
+    return replace(model, label=f"heat-soak model {version.scope} {version.label}"), where
 
 
 def heat_soak_compensation(logs: Sequence[LogData], settings: AutotuneSettings, *, off: bool,
                            find: Finder, off_why: str = "switched off") -> SoakChoice:
-    """What autotune compensates with; ``find`` gives the model's version (``model_for``).
-    Without a usable model nothing is taken out, and ``why_not`` says why (a warning, not a
-    failure: the corrections are still worth having)."""
+    """What autotune compensates with; ``find`` gives the model (``load_for``), asked only
+    when a log has a soak. Without a usable model nothing is taken out, and ``why_not`` says
+    why (a warning, not a failure: the corrections are still worth having)."""
     soaked = tuple(soaked_logs(logs, settings))
     if not soaked:
         return SoakChoice(None, "no idle heat soak in the logs (2 min or more at idle)")
     if off:
         return SoakChoice(None, f"{off_why}: nothing taken out", soaked)
-    version, where = find()
-    if version is None:
-        return SoakChoice(None, f"{where} has no heat-soak model and DynoAI ships none: "
-                                "nothing taken out", soaked)
-    try:
-        model = load_version(version)
-    except ModelError as exc:
-        return SoakChoice(None, f"the heat-soak model was refused ({exc}): nothing taken out; "
-                                "retrain it", soaked)
-    assert isinstance(model, SoakCompensator)
-    label = f"heat-soak model {version.scope} {version.label}"
-    return SoakChoice(replace(model, label=label), soaked_logs=soaked)
+    model, why = find()
+    if model is None:
+        return SoakChoice(None, why, soaked)
+    return SoakChoice(model, soaked_logs=soaked)

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from dynoai_desktop.app.heat_soak import heat_soak_compensation, model_for
+from dynoai_desktop.app.heat_soak import Found, heat_soak_compensation, load_for
 from dynoai_desktop.commands.catalog_option import add_catalog_argument, open_catalog
 from dynoai_desktop.core.autotune import (
     AUTOTUNE_CHANNELS,
@@ -18,7 +18,6 @@ from dynoai_desktop.core.autotune import (
 )
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.table import Table
-from dynoai_desktop.ml.registry import ModelVersion
 from dynoai_desktop.storage.catalog import CATALOG_FILE, default_data_dir
 from dynoai_desktop.storage.file_io import write_bytes_atomic
 from dynoai_desktop.storage.log_files import read_log_arrays
@@ -58,13 +57,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_catalog_argument(parser)
 
 
-def _heat_soak_model(folder: Path | None) -> tuple[ModelVersion | None, str]:
+def _heat_soak_model(folder: Path | None) -> Found:
     """The shop's heat-soak model from ``--catalog`` or the app's catalog, else the prior (no
     catalog is begun for it)."""
     if folder is None and not (default_data_dir() / CATALOG_FILE).is_file():
-        return model_for(None)
+        return load_for(None)
     with open_catalog(folder) as catalog:
-        return model_for(catalog)
+        return load_for(catalog)
 
 
 def _fail(message: str) -> int:
