@@ -42,8 +42,15 @@ from dynoai_desktop.ml.training.records import TuningSession
 
 KIND = "heat_soak"
 FEATURE_NAMES: tuple[str, ...] = CONDITIONS
-PARAMS = {"max_iter": 200, "learning_rate": 0.05, "min_samples_leaf": 20, "max_leaf_nodes": 15,
+PARAMS = {"max_iter": 200, "learning_rate": 0.05, "min_samples_leaf": 40, "max_leaf_nodes": 15,
           "l2_regularization": 1.0, "random_state": 0}
+MIN_CELL_WEIGHT = 300.0
+"""A soak cell measured on less weight than this (a few seconds of samples near it) is left out:
+a piece that only passed between breakpoints splits its need over the cells around it at
+random, and its inflation is noise."""
+WEIGHT_CAP = 5000.0
+"""Rows are weighted by √(weight), capped here: a long idle slice counts more than a pull's
+cell, but not a hundred times more."""
 MAX_REMOVED_PCT = 10.0
 """The most VE a soak is taken to inflate a row by (the records' own range is ±30 %)."""
 
@@ -58,6 +65,7 @@ class SoakSamples:
     y: FloatArray  # inflation %
     groups: npt.NDArray[np.str_]
     session_ids: npt.NDArray[np.str_]
+    weight: FloatArray  # the fit's sample weight (``WEIGHT_CAP``)
 
     @property
     def soaked(self) -> npt.NDArray[np.bool_]:
@@ -69,7 +77,8 @@ class SoakSamples:
         return self.session_ids
 
     def subset(self, mask: npt.NDArray[np.bool_]) -> SoakSamples:
-        return SoakSamples(self.X[mask], self.y[mask], self.groups[mask], self.session_ids[mask])
+        return SoakSamples(self.X[mask], self.y[mask], self.groups[mask], self.session_ids[mask],
+                           self.weight[mask])
 
 
 def _value(v: float | None) -> float:
@@ -77,9 +86,11 @@ def _value(v: float | None) -> float:
 
 
 def soak_samples(sessions: Sequence[TuningSession], scope: str = "shop") -> SoakSamples:
-    """The soak cells of every session with a heat-soak record and a readable build."""
+    """The soak cells (``MIN_CELL_WEIGHT`` or more) of every session with a heat-soak record
+    and a readable build."""
     xs: list[list[float]] = []
     ys: list[float] = []
+    ws: list[float] = []
     groups: list[str] = []
     ids: list[str] = []
     for session in sessions:
@@ -92,13 +103,16 @@ def soak_samples(sessions: Sequence[TuningSession], scope: str = "shop") -> Soak
             continue
         group = validation_group(build, scope, session.session_id)
         for cell in record.cells:
+            if cell.weight < MIN_CELL_WEIGHT:
+                continue
             xs.append([_value(getattr(cell, name)) for name in FEATURE_NAMES])
             ys.append(float(cell.inflation_pct))
+            ws.append(math.sqrt(min(float(cell.weight), WEIGHT_CAP)))
             groups.append(group)
             ids.append(session.session_id)
     return SoakSamples(np.array(xs, dtype=np.float64).reshape(-1, len(FEATURE_NAMES)),
                        np.array(ys, dtype=np.float64), np.array(groups, dtype=str),
-                       np.array(ids, dtype=str))
+                       np.array(ids, dtype=str), np.array(ws, dtype=np.float64))
 
 
 def one_thread() -> threadpool_limits:
@@ -106,9 +120,10 @@ def one_thread() -> threadpool_limits:
     return threadpool_limits(limits=1)
 
 
-def fit_regressor(X: FloatArray, y: FloatArray) -> HistGradientBoostingRegressor:
+def fit_regressor(X: FloatArray, y: FloatArray, weight: FloatArray | None = None
+                  ) -> HistGradientBoostingRegressor:
     with one_thread():
-        return HistGradientBoostingRegressor(**PARAMS).fit(X, y)
+        return HistGradientBoostingRegressor(**PARAMS).fit(X, y, sample_weight=weight)
 
 
 @dataclass(frozen=True, eq=False)

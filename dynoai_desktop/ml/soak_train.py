@@ -26,6 +26,7 @@ from dynoai_desktop.ml.soak_compensation import (
     FEATURE_NAMES,
     KIND,
     MAX_REMOVED_PCT,
+    MIN_CELL_WEIGHT,
     PARAMS,
     SoakCompensator,
     SoakSamples,
@@ -113,8 +114,8 @@ def train_heat_soak(sessions: Sequence[TuningSession], scope: str = "shop",
     for k, (fit_idx, test_idx) in enumerate(folds.split(train.X, train.y, train.groups)):
         if cancelled():
             return TrainResult(None, cancelled=True, reason="cancelled")
-        fold = SoakCompensator({"inflation": fit_regressor(train.X[fit_idx], train.y[fit_idx])},
-                               {})
+        fold = SoakCompensator({"inflation": fit_regressor(
+            train.X[fit_idx], train.y[fit_idx], train.weight[fit_idx])}, {})
         oof[test_idx] = fold.predict(train.X[test_idx])
         done += 1
         if progress is not None:
@@ -122,8 +123,9 @@ def train_heat_soak(sessions: Sequence[TuningSession], scope: str = "shop",
     if cancelled():
         return TrainResult(None, cancelled=True, reason="cancelled")
     params = {"feature_names": list(FEATURE_NAMES), "max_removed_pct": MAX_REMOVED_PCT,
-              "estimator": dict(PARAMS)}
-    model = SoakCompensator({"inflation": fit_regressor(train.X, train.y)}, params)
+              "min_cell_weight": MIN_CELL_WEIGHT, "estimator": dict(PARAMS)}
+    model = SoakCompensator({"inflation": fit_regressor(train.X, train.y, train.weight)},
+                            params)
     if progress is not None:
         progress(total, total, "the final model")
     cv = soak_figures(train, oof)

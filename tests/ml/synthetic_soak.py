@@ -39,7 +39,7 @@ def soak_session(i: int, rng: np.random.Generator, noise_pct: float = 0.1,
         truth = soak_law(airflow, iat, since) if law else 0.0
         noise = float(rng.normal(0.0, noise_pct if law else 1.0))
         for cylinder in ("front", "rear"):
-            common = {"rpm": 2000.0, "load": 50.0, "cylinder": cylinder, "weight": 100.0,
+            common = {"rpm": 2000.0, "load": 50.0, "cylinder": cylinder, "weight": 1000.0,
                       "airflow": airflow, "head_c": 110.0 + soak_s / 20.0}
             cells.append(SoakCell(**common, inflation_pct=round(truth + noise, 3),
                                   iat_over_ambient_c=round(iat, 2), soak_s=soak_s,

@@ -14,6 +14,7 @@ from dynoai_desktop.ml.soak_compensation import (
     FEATURE_NAMES,
     KIND,
     MAX_REMOVED_PCT,
+    MIN_CELL_WEIGHT,
     SoakCompensator,
     fit_regressor,
     soak_samples,
@@ -106,3 +107,15 @@ def test_sessions_without_soak_cells_give_no_samples() -> None:
     rng = np.random.default_rng(1)
     plain = replace(soak_session(0, rng), patterns=Patterns())
     assert soak_samples([plain]).X.shape == (0, len(FEATURE_NAMES))
+
+
+def test_cells_measured_on_a_few_samples_are_left_out() -> None:
+    """A piece that only passed between breakpoints splits its need over the cells around it at
+    random: such cells would teach noise."""
+    rng = np.random.default_rng(2)
+    session = soak_session(0, rng)
+    record = session.patterns.heat_soak
+    assert record is not None
+    thin = replace(record, cells=[replace(c, weight=MIN_CELL_WEIGHT / 2) for c in record.cells])
+    assert soak_samples([replace(session, patterns=Patterns(heat_soak=thin))]).X.shape[0] == 0
+    assert soak_samples([session]).X.shape[0] == len(record.cells)
