@@ -115,8 +115,9 @@ class AutotuneSession:
         self.tune = tune
         self.live = live
         self.settings = AutotuneSettings()
-        self.take_out_heat_soak = True
-        """Offline analyses take a heat soak out of the readings after it (the panel's switch)."""
+        self.take_out_heat_soak = False
+        """Offline analyses take a heat soak out of the readings after it (the panel's switch;
+        off until a heat-soak model does better on bikes it never saw: docs/models.md)."""
         self._soak_model: tuple[object, Found] | None = None
         self.offline: AutotuneOutcome | None = None
         self.saved: Path | None = None
@@ -205,7 +206,7 @@ class AutotuneSession:
                                            AUTOTUNE_CHANNELS + SOAK_CHANNELS))
         soak = heat_soak_compensation(logs, self.settings, off=not self.take_out_heat_soak,
                                       find=soak_model or self.heat_soak_model(),
-                                      off_why="switched off in the panel")
+                                      off_why="not asked for (the panel's Take heat soak out)")
         result = autotune(logs, tables, None, self.settings, self._locked(), progress,
                           soak.compensation)
         names = tuple(labels) if labels is not None else tuple(Path(p).name for p in paths)

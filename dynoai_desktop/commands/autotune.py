@@ -51,9 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "throttle steps, else a default curve")
     parser.add_argument("--no-smooth", action="store_true",
                         help="no smoothing among corrected cells")
-    parser.add_argument("--no-heat-soak", action="store_true",
-                        help="keep what a heat soak did to the readings (default: after an "
-                        "idle soak in a log, the shop's heat-soak model takes it out)")
+    parser.add_argument("--heat-soak", action="store_true",
+                        help="after an idle heat soak in a log, the shop's heat-soak model "
+                        "takes out what the soak put into the readings (default: kept as read)")
     add_catalog_argument(parser)
 
 
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     settings = AutotuneSettings(max_change_pct=args.max_change_pct, min_weight=args.min_weight,
                                 delay_ms=args.delay_ms, smooth=not args.no_smooth)
 
-    channels = AUTOTUNE_CHANNELS if args.no_heat_soak else AUTOTUNE_CHANNELS + SOAK_CHANNELS
+    channels = AUTOTUNE_CHANNELS + SOAK_CHANNELS if args.heat_soak else AUTOTUNE_CHANNELS
     logs, notes = [], []
     for n, path in enumerate(args.logs, start=1):
         sys.stderr.write(f"{PROG}: reading {path} ({n}/{len(args.logs)})\n")
@@ -114,9 +114,9 @@ def run(args: argparse.Namespace) -> int:
     for note in notes:
         sys.stderr.write(f"{PROG}: warning: {note}\n")
 
-    soak = heat_soak_compensation(logs, settings, off=args.no_heat_soak,
+    soak = heat_soak_compensation(logs, settings, off=not args.heat_soak,
                                   find=lambda: _heat_soak_model(args.catalog),
-                                  off_why="switched off with --no-heat-soak")
+                                  off_why="not asked for (--heat-soak takes it out)")
     result = autotune(logs, tables, target, settings,
                       progress=lambda text: sys.stderr.write(f"{PROG}: analysing {text}\n"),
                       compensation=soak.compensation)

@@ -92,8 +92,8 @@ def test_a_file_that_is_not_a_log_is_named_in_the_panel(make_window, tmp_path: P
 
 def test_the_heat_soak_switch_takes_a_soak_out_or_leaves_it_in(
         qtbot, make_window, tmp_path: Path) -> None:  # noqa: ANN001
-    """A log with an idle heat soak: the shipped heat-soak model takes it out and the status
-    says so; switched off, the re-run keeps it and says that."""
+    """A log with an idle heat soak: switched on, the shipped heat-soak model takes it out and
+    the status says so; switched off (the default), the re-run keeps it and says that."""
     from dataclasses import replace  # noqa: PLC0415
 
     from dynoai_desktop.sim.cell import CellConfig, VirtualCell  # noqa: PLC0415
@@ -105,7 +105,9 @@ def test_the_heat_soak_switch_takes_a_soak_out_or_leaves_it_in(
     window = make_window()
     window.app.tune.show(Tune({front.name: front, rear.name: rear}), "base calibration")
     panel = window.autotune
-    assert panel.heat_soak.isChecked()
+    assert not panel.heat_soak.isChecked()
+    panel.heat_soak.setChecked(True)
+    assert window.app.autotune.take_out_heat_soak
     panel.analyse([soak_log_csv(tmp_path / "soaked.csv", 150.0)])
     assert panel.wait_for_analysis()
     assert "heat soak: a soak in" in panel.status.text()
@@ -114,4 +116,4 @@ def test_the_heat_soak_switch_takes_a_soak_out_or_leaves_it_in(
     assert not window.app.autotune.take_out_heat_soak
     qtbot.mouseClick(panel.rerun_button, Qt.MouseButton.LeftButton)
     assert panel.wait_for_analysis()
-    assert "switched off in the panel" in panel.status.text()
+    assert "not asked for" in panel.status.text()
