@@ -205,7 +205,7 @@ class AutotuneSession:
             logs.append(LogData.from_frame(str(path), read.columns, read.refusals,
                                            AUTOTUNE_CHANNELS + SOAK_CHANNELS))
         soak = heat_soak_compensation(logs, self.settings, off=not self.take_out_heat_soak,
-                                      find=soak_model or self.heat_soak_model(),
+                                      find=soak_model or (lambda: self.heat_soak_model()()),
                                       off_why="not asked for (the panel's Take heat soak out)")
         result = autotune(logs, tables, None, self.settings, self._locked(), progress,
                           soak.compensation)

@@ -290,7 +290,9 @@ class AutotunePanel(QWidget):
         self._job_error = None
         self._notice = ""
         self._job_progress = "starting"
-        soak_model = self.session.heat_soak_model()  # the catalog is read on this thread
+        # The model is looked up and loaded on this thread (never on the worker), when asked for.
+        soak_model = (self.session.heat_soak_model() if self.session.take_out_heat_soak
+                      else lambda: (None, "switched on after the analysis started: re-run it"))
 
         def run() -> None:
             try:
