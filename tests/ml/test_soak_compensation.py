@@ -119,3 +119,10 @@ def test_cells_measured_on_a_few_samples_are_left_out() -> None:
     thin = replace(record, cells=[replace(c, weight=MIN_CELL_WEIGHT / 2) for c in record.cells])
     assert soak_samples([replace(session, patterns=Patterns(heat_soak=thin))]).X.shape[0] == 0
     assert soak_samples([session]).X.shape[0] == len(record.cells)
+
+
+def test_the_app_names_the_kind_as_the_model_does() -> None:
+    """app.heat_soak spells the kind itself so that the app starts without scikit-learn."""
+    from dynoai_desktop.app import heat_soak  # noqa: PLC0415
+
+    assert heat_soak.KIND == KIND
