@@ -23,9 +23,9 @@ over ``TUNED_ZONE``, front and rear cells pooled, mean over cells and bikes:
 A measurement: exits 0 whether the goals pass or miss, 2 on bad input (no dataset, a dataset
 that is not the seed's shop history, too little to train on).
 
-``--short`` proves the script runs in about a minute: a *perfect shop* of 40 bikes (sessions
+``--short`` proves the script runs in about 20 s: a *perfect shop* of 40 bikes (sessions
 that start on the stage map and end on the true VE in the tuned zone, made here, no cell
-runs), two closed-loop bikes with short rounds.
+runs), one closed-loop bike with short rounds.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ COVERAGE_GOAL = (0.80, 0.95)
 CLOSED_LOOP_BIKES = 8
 CV_FOLDS = 5
 SHORT_SESSIONS = 40
-SHORT_CLOSED_LOOP_BIKES = 2
+SHORT_CLOSED_LOOP_BIKES = 1
 SHORT_PROFILE = SessionProfile(sheet_pulls=1, cool_down_s=5.0, first_round_cap_s=40.0,
                                round_cap_s=30.0)
 """--short's rounds: one baseline pull and a capped test list (proves the loop, not its figure)."""
