@@ -18,7 +18,8 @@ regressor (scikit-learn's ``HistGradientBoostingRegressor``) fits inflation % fr
 log's own idle of two minutes or more), the predicted inflation, bounded by
 ``MAX_REMOVED_PCT``; a row before any soak keeps its reading. Autotune divides each row's
 measured/target AFR by (1 + inflation / 100) before it bins it (``core.autotune``'s
-``compensation``).
+``compensation``), when asked to: it is off by default, because on bikes it never saw the
+shipped prior makes the corrections worse (docs/models.md, ``benchmarks/heat_soak.py``).
 """
 
 from __future__ import annotations
