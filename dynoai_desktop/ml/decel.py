@@ -45,7 +45,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from sklearn.ensemble import HistGradientBoostingClassifier
-from threadpoolctl import threadpool_limits
 
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
@@ -60,6 +59,7 @@ from dynoai_desktop.ml.features import (
     session_air,
     validation_group,
 )
+from dynoai_desktop.ml.fitted import check_feature_names, one_estimator, one_thread, params_json
 from dynoai_desktop.ml.training.records import DecelPopping, TuningSession
 
 KIND = "decel_enrichment"
@@ -221,12 +221,6 @@ def fit_classifier(X: FloatArray, y: npt.NDArray[np.int_]) -> HistGradientBoosti
         return model.fit(X, y)
 
 
-def one_thread() -> threadpool_limits:
-    """A few hundred rows fit fastest on one thread: OpenMP's threads spin-wait for each
-    other, and on a busy machine (the cell running beside it) that made a fit 10-20x slower."""
-    return threadpool_limits(limits=1, user_api="openmp")
-
-
 def typical_zone(zones: Sequence[tuple[float, float]]) -> tuple[float, float]:
     """The median spike band of the fixed sessions (``DEFAULT_ZONE_RPM`` without any)."""
     if not zones:
@@ -257,21 +251,15 @@ class DecelModel:
 
     def params_json(self) -> dict[str, Any]:
         """The parameters as JSON values (what the registry keeps beside the estimators)."""
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.params.items()}
+        return params_json(self.params)
 
     @classmethod
     def from_artifacts(cls, estimators: dict[str, Any], params: dict[str, Any]) -> DecelModel:
         """The model from its stored estimators and parameters (InputError when they are not a
         decel model's)."""
-        stopped = estimators.get("stopped") if isinstance(estimators, dict) else None
-        if not isinstance(stopped, HistGradientBoostingClassifier) or set(estimators) != {
-                "stopped"}:
-            raise InputError("not a decel model: its estimators must be one classifier named "
-                             "'stopped'")
-        names = params.get("feature_names")
-        if names is not None and tuple(names) != DECEL_FEATURE_NAMES:
-            raise InputError("decel model made with other features than this DynoAI builds: "
-                             "retrain it")
+        stopped = one_estimator(estimators, "stopped", HistGradientBoostingClassifier, "decel",
+                                "classifier")
+        check_feature_names(params, DECEL_FEATURE_NAMES, "decel")
         return cls({"stopped": stopped}, dict(params))
 
     @property

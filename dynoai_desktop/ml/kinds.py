@@ -61,7 +61,8 @@ def _cell_headline(held: dict[str, Any]) -> str:
             f"90 % interval covers {held['coverage_90'] * 100:.0f} %")
 
 
-def _cell_spread(held: dict[str, Any]) -> str:
+def _error_spread(held: dict[str, Any]) -> str:
+    """The root mean square and largest held-out error (per-cell models, heat soak)."""
     return (f"held-out error RMS {held.get('rms_pct', float('nan')):.2f} %, max "
             f"{held.get('max_pct', float('nan')):.1f} %")
 
@@ -84,22 +85,17 @@ def _soak_headline(held: dict[str, Any]) -> str:
             f"{held['none_mae_pct']:.2f} %)")
 
 
-def _soak_spread(held: dict[str, Any]) -> str:
-    return (f"held-out error RMS {held.get('rms_pct', float('nan')):.2f} %, max "
-            f"{held.get('max_pct', float('nan')):.1f} %")
-
-
 CELL_FIGURES = (Figure("mae_pct", "Held-out MAE %"), Figure("stage_mae_pct", "Stage-map MAE %"),
                 Figure("coverage_90", "Interval coverage %", 100.0, 1))
 MODEL_KINDS: dict[str, ModelKind] = {
     base_ve.KIND: ModelKind(
         base_ve.KIND, "base VE", FEATURE_NAMES, ESTIMATOR_KEYS, HistGradientBoostingRegressor,
         base_ve.BaseVeModel.from_artifacts, train_base_ve, FITS, CELL_FIGURES, _cell_headline,
-        _cell_spread),
+        _error_spread),
     cylinder_balance.KIND: ModelKind(
         cylinder_balance.KIND, "cylinder balance", FEATURE_NAMES, ESTIMATOR_KEYS,
         HistGradientBoostingRegressor, cylinder_balance.BalanceModel.from_artifacts,
-        train_cylinder_balance, FITS, CELL_FIGURES, _cell_headline, _cell_spread),
+        train_cylinder_balance, FITS, CELL_FIGURES, _cell_headline, _error_spread),
     decel.KIND: ModelKind(
         decel.KIND, "decel enrichment", decel.DECEL_FEATURE_NAMES, ("stopped",),
         HistGradientBoostingClassifier, decel.DecelModel.from_artifacts, train_decel,
@@ -113,7 +109,7 @@ MODEL_KINDS: dict[str, ModelKind] = {
         train_heat_soak, CV_FOLDS + 1, (Figure("mae_pct", "Held-out error %"),
                                         Figure("none_mae_pct", "Left in without it %"),
                                         Figure("cells", "Soaked cells", decimals=0)),
-        _soak_headline, _soak_spread),
+        _soak_headline, _error_spread),
 }
 KINDS = tuple(MODEL_KINDS)
 

@@ -32,12 +32,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from sklearn.ensemble import HistGradientBoostingRegressor
-from threadpoolctl import threadpool_limits
 
 from dynoai_desktop.core.autotune import AutotuneSettings
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.ml.features import validation_group
+from dynoai_desktop.ml.fitted import check_feature_names, one_estimator, one_thread, params_json
 from dynoai_desktop.ml.training.patterns.heat_soak import CONDITIONS, conditions
 from dynoai_desktop.ml.training.records import TuningSession
 
@@ -116,11 +116,6 @@ def soak_samples(sessions: Sequence[TuningSession], scope: str = "shop") -> Soak
                        np.array(ids, dtype=str), np.array(ws, dtype=np.float64))
 
 
-def one_thread() -> threadpool_limits:
-    """Fit and predict on one thread (OpenMP's spin-waits cost more than they bring here)."""
-    return threadpool_limits(limits=1)
-
-
 def fit_regressor(X: FloatArray, y: FloatArray, weight: FloatArray | None = None
                   ) -> HistGradientBoostingRegressor:
     with one_thread():
@@ -137,22 +132,16 @@ class SoakCompensator:
     label: str = "heat-soak model"
 
     def params_json(self) -> dict[str, Any]:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.params.items()}
+        return params_json(self.params)
 
     @classmethod
     def from_artifacts(cls, estimators: dict[str, Any], params: dict[str, Any]
                        ) -> SoakCompensator:
         """The model from its stored estimators and parameters (InputError when they are not a
         heat-soak model's)."""
-        fitted = estimators.get("inflation") if isinstance(estimators, dict) else None
-        if not isinstance(fitted, HistGradientBoostingRegressor) or set(estimators) != {
-                "inflation"}:
-            raise InputError("not a heat-soak model: its estimators must be one regressor named "
-                             "'inflation'")
-        names = params.get("feature_names")
-        if names is not None and tuple(names) != FEATURE_NAMES:
-            raise InputError("heat-soak model made with other features than this DynoAI "
-                             "builds: retrain it")
+        fitted = one_estimator(estimators, "inflation", HistGradientBoostingRegressor,
+                               "heat-soak", "regressor")
+        check_feature_names(params, FEATURE_NAMES, "heat-soak")
         return cls({"inflation": fitted}, dict(params))
 
     def predict(self, X: FloatArray) -> FloatArray:

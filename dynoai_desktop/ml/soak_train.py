@@ -35,12 +35,11 @@ from dynoai_desktop.ml.soak_compensation import (
 )
 from dynoai_desktop.ml.train import (
     CV_FOLDS,
-    GATE_TOLERANCE,
-    GATE_TOLERANCE_PCT,
     MIN_SESSIONS,
     MIN_TRAIN_GROUPS,
     TrainResult,
     is_held_out,
+    regressed,
     version_metadata,
 )
 from dynoai_desktop.ml.training.records import TuningSession
@@ -82,7 +81,7 @@ def soak_gate(held: dict[str, Any], active: SoakCompensator | None, held_out: So
         return True, (f"accepted: held-out error {mae:.2f} % VE (removing nothing "
                       f"{none:.2f} %); no active version to compare with")
     before = soak_figures(held_out, active.predict(held_out.X))["mae_pct"]
-    if mae > max(before * (1 + GATE_TOLERANCE), before + GATE_TOLERANCE_PCT):
+    if regressed(mae, before):
         return False, (f"refused: held-out error {mae:.2f} % VE is worse than the active "
                        f"version's {before:.2f} % on the same sessions")
     return True, f"accepted: held-out error {mae:.2f} % VE (active version {before:.2f} %)"

@@ -214,6 +214,12 @@ def version_metadata(kind: str, scope: str, feature_names: Sequence[str],
     }
 
 
+def regressed(error: float, before: float) -> bool:
+    """Whether a candidate's held-out ``error`` is worse than the active version's ``before``
+    by more than the gate's tolerance (``GATE_TOLERANCE``, ``GATE_TOLERANCE_PCT``)."""
+    return error > max(before * (1.0 + GATE_TOLERANCE), before + GATE_TOLERANCE_PCT)
+
+
 def _gate(held: dict[str, Any], active: CellModel | None, held_out: Samples, reference: str
           ) -> tuple[bool, str]:
     mae, stage = held["mae_pct"], held["stage_mae_pct"]
@@ -224,7 +230,7 @@ def _gate(held: dict[str, Any], active: CellModel | None, held_out: Samples, ref
         return True, (f"accepted: held-out error {mae:.2f} % ({reference} {stage:.2f} %); no "
                       "active version to compare with")
     before = metrics(active, held_out)["mae_pct"]
-    if mae > max(before * (1.0 + GATE_TOLERANCE), before + GATE_TOLERANCE_PCT):
+    if regressed(mae, before):
         return False, (f"refused: held-out error {mae:.2f} % is worse than the active "
                        f"version's {before:.2f} % on the same sessions")
     return True, f"accepted: held-out error {mae:.2f} % (active version {before:.2f} %)"

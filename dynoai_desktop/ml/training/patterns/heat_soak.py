@@ -79,6 +79,15 @@ class Compared:
     load_range: list[float]
 
 
+def _idle(rpm: FloatArray, tps: FloatArray | None, settings: AutotuneSettings) -> BoolArray:
+    """Idle: running under ``SOAK_IDLE_MAX_RPM`` with the throttle shut (or no TPS logged)."""
+    with np.errstate(invalid="ignore"):
+        idle = (rpm > RUNNING_RPM) & (rpm < SOAK_IDLE_MAX_RPM)
+        if tps is not None:
+            idle &= ~(tps >= settings.closed_throttle_below_pct)
+    return idle
+
+
 def find_soak(runs: list[Run], settings: AutotuneSettings) -> Soak | None:
     """The longest stretch of idle (``SOAK_IDLE_MAX_RPM``, throttle shut) of at least
     ``MIN_SOAK_S`` over which the IAT rose ``MIN_IAT_RISE_C`` or more."""
@@ -90,11 +99,7 @@ def find_soak(runs: list[Run], settings: AutotuneSettings) -> Soak | None:
         with np.errstate(invalid="ignore"):
             iat = np.where((iat >= IAT_RANGE_C[0]) & (iat <= IAT_RANGE_C[1]), iat, np.nan)
         t = run.time_s
-        with np.errstate(invalid="ignore"):
-            idle = (rpm > RUNNING_RPM) & (rpm < SOAK_IDLE_MAX_RPM)
-            tps = run.channel("tps_pct")
-            if tps is not None:
-                idle &= ~(tps >= settings.closed_throttle_below_pct)
+        idle = _idle(rpm, run.channel("tps_pct"), settings)
         first, last = stretches(idle, segments(t, settings.seam_gap_s))
         long = (t[last] - t[first]) >= MIN_SOAK_S
         for i, j in zip(first[long], last[long], strict=True):  # a few stretches, not samples
@@ -106,14 +111,6 @@ def find_soak(runs: list[Run], settings: AutotuneSettings) -> Soak | None:
                     best is None or seconds > best.seconds):
                 best = Soak(k, int(i), int(j), seconds, float(rise))
     return best
-
-
-def _idle(rpm: FloatArray, tps: FloatArray | None, settings: AutotuneSettings) -> BoolArray:
-    with np.errstate(invalid="ignore"):
-        idle = (rpm > RUNNING_RPM) & (rpm < SOAK_IDLE_MAX_RPM)
-        if tps is not None:
-            idle &= ~(tps >= settings.closed_throttle_below_pct)
-    return idle
 
 
 def soak_clock(columns: Mapping[str, FloatArray], settings: AutotuneSettings,
