@@ -1,6 +1,8 @@
 """The AI suggestions for one vehicle (Qt-free): its predicted base map, its predicted cylinder
 balance and, when its decels were read, the decel enrichment that stops its pops, each as
-overlays on the tune's MAP VE tables with what it would do, how sure the model is and why.
+overlays on the tune's MAP VE tables; and, on its spark tables, the knock advisor's timing advice
+(the knock-prone mask, retard where it knocked, advance where it is safe): each with what it
+would do, how sure the model is and why.
 
 Each model is the narrowest scope's active version (the vehicle's, its family's, the shop's,
 else the shipped prior). A model that is missing or refused leaves its suggestions out with a
@@ -17,9 +19,9 @@ from threadpoolctl import threadpool_limits
 
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
-from dynoai_desktop.core.overlay import OverlaySource
+from dynoai_desktop.core.overlay import Overlay, OverlayKind, OverlaySource
 from dynoai_desktop.core.table import Table
-from dynoai_desktop.core.tune import VE_FRONT_MAP, VE_REAR_MAP
+from dynoai_desktop.core.tune import SPARK_FRONT, SPARK_REAR, VE_FRONT_MAP, VE_REAR_MAP
 from dynoai_desktop.ml.base_ve import KIND as BASE_VE
 from dynoai_desktop.ml.base_ve import BaseVeModel, CylinderPrediction
 from dynoai_desktop.ml.cylinder_balance import CYLINDER as BALANCE_CYLINDER
@@ -29,6 +31,8 @@ from dynoai_desktop.ml.decel import KIND as DECEL
 from dynoai_desktop.ml.decel import DecelEvidence, DecelModel
 from dynoai_desktop.ml.errors import ModelError
 from dynoai_desktop.ml.features import Air, cell_features
+from dynoai_desktop.ml.knock import KIND as KNOCK
+from dynoai_desktop.ml.knock import KnockAdvisor, TableAdvice
 from dynoai_desktop.ml.registry import ModelRegistry, ModelVersion
 from dynoai_desktop.ml.suggest import (
     Suggestion,
@@ -51,6 +55,8 @@ if TYPE_CHECKING:
 
 TUNE_TABLES = {"front": VE_FRONT_MAP, "rear": VE_REAR_MAP}
 """The tune's MAP VE tables the suggestions are for."""
+SPARK_TABLES = {"front": SPARK_FRONT, "rear": SPARK_REAR}
+"""The tune's spark tables the timing advice is for."""
 Stage = tuple[Table, Table]
 
 
@@ -105,6 +111,7 @@ class SuggestionMaker:
             if balance is not None:
                 out += self._balance(balance, build, air, stage, balance_on, problems)
             out += self._decel(build, air, scopes, problems)
+            out += self._timing(build, air, scopes, problems)
         note = (f"Predicted for {name} ({build.summary}): base map by {model_label(version)}"
                 + (", rear seeded from the front × the predicted balance" if seeded else "")
                 + (f"; cylinder balance by {model_label(balance[0])}." if balance else "."))
@@ -171,9 +178,10 @@ class SuggestionMaker:
             problems.append(str(exc))
             return []
 
-    def _decel_record(self) -> TuningSession | None:
-        """The training record with the decels to read: the open session's, else the newest
-        of the same vehicle's sessions that ran decels (the bike popped there last time)."""
+    def _record_with(self, pattern: str) -> TuningSession | None:
+        """The training record with ``pattern`` to read: the open session's, else the newest
+        of the same vehicle's sessions that has it (the bike popped, or knocked, there last
+        time)."""
         session = self.runs.session
         if session is None:
             return None
@@ -181,7 +189,7 @@ class SuggestionMaker:
         for entry in self.training.entries():  # newest first
             record = entry.record
             if (entry.session_id is None or record is None
-                    or record.patterns.decel_popping is None):
+                    or getattr(record.patterns, pattern) is None):
                 continue
             if entry.session_id == session.id:
                 return record
@@ -194,7 +202,7 @@ class SuggestionMaker:
                ) -> list[Suggestion]:
         if not self._has_tables():
             return []
-        record = self._decel_record()
+        record = self._record_with("decel_popping")
         found = record.patterns.decel_popping if record is not None else None
         if record is None or found is None:
             problems.append("Decel pops: record closed-throttle decels in this session (the "
@@ -217,12 +225,64 @@ class SuggestionMaker:
         if not advice.overlays:
             problems.append(f"Decel: {advice.description}.")
             return []
-        session = self.runs.session
-        here = session is not None and record.session_id == record_id(session.id)
-        where = "this session" if here else f"{record.session_id.replace(':', ' ')} of this bike"
-        why = [f"measured in {where}: {evidence.summary()}",
+        why = [f"measured in {self._where(record)}: {evidence.summary()}",
                f"the pops stop with P {advice.probability:.2f} at +{advice.enrichment_pct:g} % "
                f"({model_label(version)})"]
         return [Suggestion(f"{DECEL}:{o.table}", str(OverlaySource.DECEL_ENRICHMENT), o.table,
                            o, int(o.mask.sum()), advice.description, advice.probability,
                            math.nan, tuple(why)) for o in advice.overlays]
+
+    def _where(self, record: TuningSession) -> str:
+        session = self.runs.session
+        here = session is not None and record.session_id == record_id(session.id)
+        return "this session" if here else f"{record.session_id.replace(':', ' ')} of this bike"
+
+    def _timing(self, build: BuildSpec, air: Air, scopes: list[str], problems: list[str]
+                ) -> list[Suggestion]:
+        tables = {cyl: self.tune.table(name) for cyl, name in SPARK_TABLES.items()
+                  if name in self.tune.table_names}
+        if not tables:
+            problems.append(f"Timing: the tune has no spark table ({SPARK_FRONT}, "
+                            f"{SPARK_REAR}) to advise on.")
+            return []
+        found, said = self._model(KNOCK, scopes, "timing advice")
+        if found is None:
+            problems += said
+            return []
+        version, model = found
+        advisor: KnockAdvisor = model
+        record = self._record_with("knock_timing")
+        evidence = record.patterns.knock_timing if record is not None else None
+        authority = self.tune.limits.max_spark_advance_change_deg
+        try:
+            advice = advisor.advise(build, air, tables, evidence, authority)
+        except InputError as exc:
+            problems.append(str(exc))
+            return []
+        problems += [f"Timing: {note}." for note in advice.notes]
+        where = (f"knock retard logged in {self._where(record)}" if record is not None
+                 else "no knock record of this bike: the model alone")
+        work = advisor.working
+        out = []
+        for table_advice in advice.tables:
+            why = (f"evidence: {where}",
+                   f"knock-prone where it knocked, or where the model gives its spark P(knock) "
+                   f">= 0.5 with the head at {work['head_c']:g} °C and the air at "
+                   f"{work['iat_c']:g} °C ({model_label(version)})",
+                   "advance only where torque rose with advance in that rpm row, no knock was "
+                   "seen, and P(knock) stays under 0.1 a degree beyond it")
+            out.append(_timing_suggestion(table_advice, why))
+        return out
+
+
+def _timing_suggestion(advice: TableAdvice, why: tuple[str, ...]) -> Suggestion:
+    """One spark table's advice as a suggestion: its retard and advance as the overlay (a zero
+    overlay on the knock-prone cells when nothing moves), its mask to mark as it is applied."""
+    overlay = advice.overlay() or Overlay(
+        advice.table, OverlayKind.ABSOLUTE, np.zeros(advice.prone.shape), advice.prone,
+        OverlaySource.TIMING, description=f"knock-prone cells of {advice.table}")
+    moved = advice.change_deg != 0
+    confidence = float(overlay.confidence[moved].mean()) if moved.any() else 1.0
+    return Suggestion(f"{KNOCK}:{advice.table}", str(OverlaySource.TIMING), advice.table,
+                      overlay, int(moved.sum()), advice.summary(), confidence, math.nan, why,
+                      knock_prone=advice.prone)

@@ -381,7 +381,8 @@ class ModelsSession:
     def apply(self, key: str, selection: np.ndarray | None = None) -> OverlayRecord:
         """Apply the suggestion (only ``selection`` of its cells, when given) through the
         tune's overlay mechanism: limited, one undoable step, a version of its own."""
-        record = self.tune.apply_overlay(self._find(key).overlay, selection)
+        found = self._find(key)
+        record = self.tune.apply_overlay(found.overlay, selection, found.knock_prone)
         self._set_status(key, "applied")
         return record
 

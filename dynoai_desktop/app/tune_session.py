@@ -204,13 +204,21 @@ class TuneSession:
         would do, cell by cell, under the current limits."""
         return preview(self.tune, overlay, self.limits, selection)
 
-    def apply_overlay(self, overlay: Overlay, selection: np.ndarray | None = None
-                      ) -> OverlayRecord:
+    def apply_overlay(self, overlay: Overlay, selection: np.ndarray | None = None,
+                      knock_prone: np.ndarray | None = None) -> OverlayRecord:
         """Apply ``overlay`` (only ``selection`` of its cells, when given) under the current
         limits as one undoable step, and keep it in the catalog as a version of its own (edits
         not saved yet become the version before it). Nothing changed (every cell held): no
-        step, no version. Returns the record either way."""
-        after, record = apply(self.tune, overlay, self.limits, selection, _now())
+        step, no version. Returns the record either way.
+
+        ``knock_prone`` (timing advice): cells of the overlay's table to mark knock-prone in
+        the same step, before the overlay's rules are applied (so they hold them)."""
+        start = self.tune
+        if knock_prone is not None:
+            marked = start.knock_prone_mask(overlay.table) | np.asarray(knock_prone, dtype=bool)
+            if (marked != start.knock_prone_mask(overlay.table)).any():
+                start = start.with_knock_prone(overlay.table, marked)
+        after, record = apply(start, overlay, self.limits, selection, _now())
         if after is self.tune:
             return record
         if self.catalog is not None and self.unsaved and self.tune.tables:

@@ -25,6 +25,7 @@ from dynoai_desktop.ml.base_ve import KIND as BASE_VE
 from dynoai_desktop.ml.decel import KIND as DECEL
 from dynoai_desktop.ml.errors import ModelError
 from dynoai_desktop.ml.kinds import KINDS, model_kind
+from dynoai_desktop.ml.knock import KIND as KNOCK
 from dynoai_desktop.ml.registry import ModelRegistry, ModelVersion, check_kind, check_scope
 from dynoai_desktop.ml.scopes import baseline, training_sessions
 from dynoai_desktop.ml.soak_compensation import KIND as HEAT_SOAK
@@ -119,13 +120,18 @@ def _line(v: ModelVersion) -> str:
             f"  source: {v.metadata.get('source', '?')}")
 
 
+def _brier(v: ModelVersion) -> str:
+    brier, no_skill = v.held_out("brier"), v.held_out("no_skill_brier")
+    return (f"held-out Brier {'n/a' if brier is None else f'{brier:.3f}'} (no-skill "
+            f"{'n/a' if no_skill is None else f'{no_skill:.3f}'})")
+
+
 def _figures(v: ModelVersion) -> str:
     if v.kind == DECEL:
-        brier, no_skill = v.held_out("brier"), v.held_out("no_skill_brier")
-        accuracy = v.held_out("accuracy")
-        return (f"held-out Brier {'n/a' if brier is None else f'{brier:.3f}'} (no-skill "
-                f"{'n/a' if no_skill is None else f'{no_skill:.3f}'})  called right "
-                f"{_pct(accuracy, 100.0, 0)}")
+        return f"{_brier(v)}  called right {_pct(v.held_out('accuracy'), 100.0, 0)}"
+    if v.kind == KNOCK:
+        return (f"{_brier(v)}  knock precision {_pct(v.held_out('precision'), 100.0, 0)}, "
+                f"recall {_pct(v.held_out('recall'), 100.0, 0)}")
     if v.kind == HEAT_SOAK:
         return (f"held-out error {_pct(v.held_out('mae_pct'))} VE (removing nothing "
                 f"{_pct(v.held_out('none_mae_pct'))})")

@@ -19,10 +19,13 @@ whole session):
    interval; converged when no cell measured with confidence 0.5 or more moved by more than 1 %
    and none was held, else done after 6 rounds;
 4. three final pulls on the tuned map (the "after" dyno sheet), each followed by a cooling idle;
-5. closed-throttle decels; where the bike pops, a decel enrichment: the VE cells of the pop
+5. a timing sweep: one WOT pull with the spark table advanced by each of
+   ``SessionProfile.timing_sweep_deg`` (2° and 4°) everywhere, each followed by a cooling idle,
+   the ECM's knock control guarding it as on a real bike; the spark goes back to the base after;
+6. closed-throttle decels; where the bike pops, a decel enrichment: the VE cells of the pop
    zone at closed-throttle MAP are raised by a percentage that grows with the popping, flashed,
    and the decels run again;
-6. a heat-soaked run: idle with the fan off for 2-10 minutes, then, the fan on, a few part-load
+7. a heat-soaked run: idle with the fan off for 2-10 minutes, then, the fan on, a few part-load
    holds (cells the tuning covered before) and a pull.
 
 Each test sequence is one run (its rows as the app would record them, markers at each test and
@@ -133,6 +136,8 @@ class SessionProfile:
         (1500.0, 40.0), (2000.0, 50.0), (2500.0, 60.0), (3000.0, 70.0), (3500.0, 80.0))
     """(rpm, kPa) held ``after_soak_hold_s`` each after the soak, before the pull."""
     after_soak_hold_s: float = 8.0
+    timing_sweep_deg: tuple[float, ...] = (2.0, 4.0)
+    """The spark advance of each timing-sweep pull, over the base calibration (none: no sweep)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -413,6 +418,25 @@ class _Session:
                           f"{p.cool_down_s:g} s cooling", cols))
         self.record(name, "pulls", parts)
 
+    def timing_sweep(self) -> None:
+        """A WOT pull with the whole spark table advanced by each of ``timing_sweep_deg``, then
+        the base spark back (a tuner looking for torque, the knock control listening)."""
+        p = self.profile
+        if not p.timing_sweep_deg:
+            return
+        lo, hi = p.pull_rpm
+        front, rear = self.base.spark_front, self.base.spark_rear
+        parts = []
+        for advance in p.timing_sweep_deg:
+            self.cell.load_spark_tables(front.with_values(front.values + advance),
+                                        rear.with_values(rear.values + advance))
+            cols = self.run_plan(PlanSpec("timing sweep", (PullStep(lo, hi),
+                                                           IdleStep(p.cool_down_s))))
+            parts.append((f"WOT pull {lo:g}-{hi:g} rpm, spark +{advance:g}° everywhere, then "
+                          f"{p.cool_down_s:g} s cooling", cols))
+        self.cell.load_spark_tables(front, rear)
+        self.record("timing sweep", "pulls", parts)
+
     def _pops(self, since_s: float, until_s: float = math.inf) -> tuple[float, ...]:
         """When the bike popped from ``since_s`` to ``until_s`` (the pops the tuner hears)."""
         return tuple(e.time_s for e in self.cell.events
@@ -508,6 +532,7 @@ def play_session(bike: ShopBike, base_maps: tuple[Table, Table],
     session = _opened(bike, base_maps, profile)
     rounds, converged, moves = session.autotune_rounds()
     session.dyno_sheet("final pulls")
+    session.timing_sweep()
     decel = session.decel_test()
     rng = np.random.default_rng([bike.noise_seed, 7])
     soak_s = round(float(rng.uniform(*profile.soak_s)), 0)

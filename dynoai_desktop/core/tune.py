@@ -43,6 +43,7 @@ class ChangeSource(StrEnum):
     DECEL_ENRICHMENT = "decel enrichment"
     CYLINDER_BALANCE = "cylinder balance"
     HEAT_SOAK = "heat soak"
+    TIMING = "timing advice"
 
 
 Cells = frozenset[tuple[int, int]]

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sklearn.model_selection import GroupKFold
 
 from dynoai_desktop.ml import errors
@@ -58,7 +59,19 @@ def brier_figures(samples: DecelSamples, p: FloatArray, base_rate: float) -> dic
     "stopped" for every row), log loss and the share called right at 0.5."""
     if not samples.y.size:
         return {"rows": 0, "sessions": 0}
-    y = samples.y.astype(np.float64)
+    return {**probability_figures(samples.y, p, base_rate),
+            "stopped_share": round(float(np.mean(samples.y)), 4),
+            "rows": int(samples.y.size),
+            "fix_rows": samples.fixes,
+            "sessions": len(samples.session_ids),
+            "groups": sorted(set(samples.groups.tolist()))}
+
+
+def probability_figures(outcome: npt.ArrayLike, p: FloatArray, base_rate: float
+                        ) -> dict[str, float]:
+    """How well ``p`` foretells the 0/1 ``outcome``: the Brier score, the no-skill model's
+    (``base_rate`` for every row), log loss and the share called right at 0.5."""
+    y = np.asarray(outcome, dtype=np.float64)
     clipped = np.clip(p, 1e-6, 1.0 - 1e-6)
     return {
         "brier": round(float(np.mean((p - y) ** 2)), 4),
@@ -66,18 +79,14 @@ def brier_figures(samples: DecelSamples, p: FloatArray, base_rate: float) -> dic
         "log_loss": round(float(-np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped))),
                           4),
         "accuracy": round(float(np.mean((p >= 0.5) == (y == 1))), 4),
-        "stopped_share": round(float(np.mean(y)), 4),
-        "rows": int(y.size),
-        "fix_rows": samples.fixes,
-        "sessions": len(samples.session_ids),
-        "groups": sorted(set(samples.groups.tolist())),
     }
 
 
-def decel_gate(held: dict[str, Any], active: DecelModel | None, held_out: DecelSamples
-               ) -> tuple[bool, str]:
+def brier_gate(held: dict[str, Any], active: Any, held_out: Any) -> tuple[bool, str]:
     """Accept a candidate only if on the held-out groups it beats the no-skill model and does
-    not score worse than the active version on the same rows."""
+    not score worse than the active version (a model with ``probability(X)``, or None) on the
+    same rows (``held_out.X``, ``held_out.y``): the decel recommender's and the knock
+    advisor's gate."""
     brier, no_skill = held["brier"], held["no_skill_brier"]
     if brier >= no_skill:
         return False, (f"refused: on the held-out groups its Brier score {brier:.3f} is no "
@@ -147,7 +156,7 @@ def train_decel(sessions: Sequence[TuningSession], scope: str = "shop",
     cv = brier_figures(train, oof, base_rate)
     cv["no_skill_brier"] = round(float(np.mean((oof_base - train.y) ** 2)), 4)
     held_figures = brier_figures(held_out, model.probability(held_out.X), base_rate)
-    accepted, reason = decel_gate(held_figures, active, held_out)
+    accepted, reason = brier_gate(held_figures, active, held_out)
     used = [s for s in sessions if s.session_id in set(ids)]
     meta = version_metadata(
         KIND, scope, DECEL_FEATURE_NAMES, train.sessions, held_out.sessions, ids,

@@ -16,10 +16,11 @@ from typing import Any
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
 from dynoai_desktop.core.errors import InputError
-from dynoai_desktop.ml import base_ve, cylinder_balance, decel, soak_compensation
+from dynoai_desktop.ml import base_ve, cylinder_balance, decel, knock, soak_compensation
 from dynoai_desktop.ml.cell_model import ESTIMATOR_KEYS
 from dynoai_desktop.ml.decel_train import train_decel
 from dynoai_desktop.ml.features import FEATURE_NAMES
+from dynoai_desktop.ml.knock_train import train_knock
 from dynoai_desktop.ml.soak_train import train_heat_soak
 from dynoai_desktop.ml.train import (
     CV_FOLDS,
@@ -85,6 +86,13 @@ def _soak_headline(held: dict[str, Any]) -> str:
             f"{held['none_mae_pct']:.2f} %)")
 
 
+def _knock_headline(held: dict[str, Any]) -> str:
+    if not held.get("rows"):
+        return "no held-out figures"
+    return (f"held-out Brier score {held['brier']:.3f} (no-skill {held['no_skill_brier']:.3f}), "
+            f"knock called with precision {held['precision']:.2f}, recall {held['recall']:.2f}")
+
+
 CELL_FIGURES = (Figure("mae_pct", "Held-out MAE %"), Figure("stage_mae_pct", "Stage-map MAE %"),
                 Figure("coverage_90", "Interval coverage %", 100.0, 1))
 MODEL_KINDS: dict[str, ModelKind] = {
@@ -110,6 +118,14 @@ MODEL_KINDS: dict[str, ModelKind] = {
                                         Figure("none_mae_pct", "Left in without it %"),
                                         Figure("cells", "Soaked cells", decimals=0)),
         _soak_headline, _error_spread),
+    knock.KIND: ModelKind(
+        knock.KIND, "knock/timing", knock.FEATURE_NAMES, ("knocks",),
+        HistGradientBoostingClassifier, knock.KnockAdvisor.from_artifacts, train_knock,
+        CV_FOLDS + 1, (Figure("brier", "Held-out Brier", decimals=3),
+                       Figure("no_skill_brier", "No-skill Brier", decimals=3),
+                       Figure("precision", "Knock precision %", 100.0, 1),
+                       Figure("recall", "Knock recall %", 100.0, 1)),
+        _knock_headline, _decel_spread),
 }
 KINDS = tuple(MODEL_KINDS)
 

@@ -56,7 +56,8 @@ class SimilarBuild:
 
 @dataclass(frozen=True)
 class Suggestion:
-    """One table's predicted base map as an overlay."""
+    """One table's suggestion (a predicted base map, balance, decel enrichment or timing
+    advice) as an overlay."""
 
     key: str  # "base_ve:<table>"
     kind: str  # "predicted base map"
@@ -68,6 +69,8 @@ class Suggestion:
     half_width_pct: float  # mean half-width of the 90 % interval, % of VE
     why: tuple[str, ...] = field(default_factory=tuple)
     status: str = "new"  # new, applied, rejected
+    knock_prone: np.ndarray | None = None
+    """Timing advice: the spark table's cells to mark knock-prone as it is applied."""
 
     def with_status(self, status: str) -> Suggestion:
         return replace(self, status=status)

@@ -225,6 +225,12 @@ class VirtualCell:
         self.effective_ve = EffectiveVe(RPM_BREAKPOINTS, MAP_BREAKPOINTS_KPA,
                                         (self.tables.ve_front, self.tables.ve_rear))
 
+    def load_spark_tables(self, front: Table, rear: Table) -> None:
+        """Flash new spark tables into the simulated ECM (on the simulation's thread, as
+        ``load_ve_tables``)."""
+        self.tables = replace(self.tables, spark_front=front, spark_rear=rear)
+        self.ecm.load_tables(self.tables)
+
     def command(self, command: DynoCommand) -> str | None:
         """Obey a dyno command; an error text if it cannot be done.
 

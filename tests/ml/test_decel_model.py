@@ -22,7 +22,7 @@ from dynoai_desktop.ml.decel import (
     decel_samples,
     zone_mask,
 )
-from dynoai_desktop.ml.decel_train import brier_figures, decel_gate, train_decel
+from dynoai_desktop.ml.decel_train import brier_figures, brier_gate, train_decel
 from dynoai_desktop.ml.errors import ModelError
 from dynoai_desktop.ml.features import Air
 from dynoai_desktop.ml.registry import TRUSTED_TYPES
@@ -145,9 +145,9 @@ def test_the_gate_refuses_a_model_with_no_skill_and_one_worse_than_the_active(mo
         train.X, train.y)
     no_skill = DecelModel({"stopped": flat}, {})
     figures = brier_figures(held_out, no_skill.probability(held_out.X), base_rate)
-    accepted, reason = decel_gate(figures, None, held_out)
+    accepted, reason = brier_gate(figures, None, held_out)
     assert not accepted and "no-skill" in reason
     coin = train_decel(decel_sessions(64, seed=2, coin_flip=True)).model
     figures = brier_figures(held_out, coin.probability(held_out.X), base_rate)
-    accepted, reason = decel_gate(figures, model, held_out)
+    accepted, reason = brier_gate(figures, model, held_out)
     assert not accepted and reason.startswith("refused")

@@ -23,6 +23,7 @@ class OverlaySource(StrEnum):
     DECEL_ENRICHMENT = "decel enrichment"
     CYLINDER_BALANCE = "cylinder balance"
     HEAT_SOAK = "heat soak"
+    TIMING = "timing advice"
     MANUAL = "manual"
 
     @property

@@ -17,7 +17,7 @@ from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.ml.training.typed_json import spec
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DATASET_KIND = "dynoai-training-data"
 PATTERNS = ("ve_scaling", "cylinder_imbalance", "decel_popping", "heat_soak", "knock_timing",
             "afr_targets")
@@ -216,6 +216,36 @@ class TimingCell:
 
 
 @dataclass(frozen=True)
+class KnockSample:
+    """One cylinder in one cell, run with knock control on: how long, on what spark, how hot,
+    and whether it knocked (schema 4)."""
+
+    cylinder: Literal["front", "rear"] = spec("which cylinder")
+    rpm: float = spec("the cell's rpm", **RPM)
+    map_kpa: float = spec("the cell's MAP", lo=0.0, hi=250.0, unit="kPa")
+    spark_deg: float = spec("the spark the ECM commanded there: the logged spark plus the "
+                            "knock retard it had pulled (the spark table's without a logged "
+                            "spark)", lo=-10.0, hi=60.0, unit="°")
+    seconds: float = spec("time run there", lo=0.0, hi=36000.0, unit="s")
+    events: int = spec("knock events there", lo=0, default=0)
+    head_c: float | None = spec("median engine (head) temperature there", lo=-30.0, hi=300.0,
+                                unit="°C", default=None)
+    iat_c: float | None = spec("median intake air temperature there", lo=-40.0, hi=150.0,
+                               unit="°C", default=None)
+
+
+@dataclass(frozen=True)
+class TorqueSlope:
+    """How dyno torque followed the spark in one rpm row at high load (schema 4)."""
+
+    rpm: float = spec("the row's rpm", **RPM)
+    ft_lb_per_deg: float = spec("torque change per degree more advance, rpm and MAP held",
+                                lo=-100.0, hi=100.0, unit="ft-lb/°")
+    stderr: float = spec("its standard error", lo=0.0, hi=1000.0, unit="ft-lb/°")
+    samples: int = spec("rows behind it", lo=0)
+
+
+@dataclass(frozen=True)
 class KnockTiming:
     """Where it knocked, how much the ECM pulled, and where timing could go up."""
 
@@ -224,6 +254,10 @@ class KnockTiming:
                                                    default=[])
     front_rear: Literal["front", "rear", "both", "none"] = spec("which cylinders knocked",
                                                                 default="both")
+    samples: list[KnockSample] = spec("every cell and cylinder run with knock control on, "
+                                      "knocked or not (schema 4)", default=[])
+    torque_slopes: list[TorqueSlope] = spec("per rpm row, whether torque rose with advance "
+                                            "(schema 4)", default=[])
 
 
 @dataclass(frozen=True)

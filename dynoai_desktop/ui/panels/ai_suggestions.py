@@ -1,7 +1,9 @@
 """The AI suggestions dock: the open vehicle's predicted base map (one suggestion per MAP VE table
 of the tune) and predicted cylinder balance (on the rear table, or split over both: the tuner
-chooses; the rear base map may also be seeded from the front times the balance), each with what
-it would do, how sure the model is and why; previewed on the
+chooses; the rear base map may also be seeded from the front times the balance), the decel
+enrichment where it popped, and timing advice on each spark table (its knock-prone cells marked as
+it is applied, retard where it knocked, advance where safe), each with what it would do, how sure
+the model is and why; previewed on the
 table editor as an overlay (as autotune's corrections are), applied in whole or for the selected
 cells under the authority limits as one undoable step, or rejected. "Models…" opens the model
 page. A thin view of ``app.models_session``; its timer also takes background training in.
@@ -59,7 +61,7 @@ def effect_text(s: Suggestion) -> str:
     """The proposed VE change in short ('+3.7 % (-0.7…+9.4)': mean, then its range); the
     session's whole sentence is in the tooltip and the details."""
     moved = s.overlay.change[s.overlay.mask]
-    if not moved.size:
+    if not moved.size or s.knock_prone is not None:  # timing advice: the mask is the news
         return s.expected_effect
     return f"{moved.mean():+.1f} % ({moved.min():+.1f}…{moved.max():+.1f})"
 

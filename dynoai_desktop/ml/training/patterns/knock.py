@@ -6,8 +6,8 @@ import numpy as np
 
 from dynoai_desktop.core.autotune import AutotuneSettings
 from dynoai_desktop.core.autotune.filters import sample_seconds, segments
-from dynoai_desktop.ml.training.patterns.common import FloatArray, IntArray, session_runs
-from dynoai_desktop.ml.training.records import KnockTiming, TimingCell
+from dynoai_desktop.ml.training.patterns.common import FloatArray, IntArray, Run, session_runs
+from dynoai_desktop.ml.training.records import KnockSample, KnockTiming, TimingCell, TorqueSlope
 from dynoai_desktop.ml.training.session_data import SessionData
 
 CYLS = ("front", "rear")
@@ -24,6 +24,15 @@ ADVANCE_MARGIN_DEG = 1.0
 MIN_ADVANCE_DEG = 1.0
 """Less advance than this is not worth listing (so a cell must sit 2° or more under)."""
 MAX_DEGREES = 30.0
+KNOCK_CONTROL_KPA = 50.0
+"""Samples are kept at and above this MAP, where a Delphi ECM listens for knock."""
+MIN_SAMPLE_S = 0.2
+"""A cell and cylinder run this long at one spark (or knocking there) is a sample."""
+SPARK_LEVEL_DEG = 1.0
+"""Rows of one cell whose commanded spark differs by this much are samples of their own."""
+MIN_SLOPE_ROWS = 20
+MIN_SLOPE_SPARK_SPREAD_DEG = 0.5
+"""A row's torque-per-degree needs this many high-load rows whose spark spread this much."""
 DEFAULT_RPM = np.arange(750.0, 6501.0, 250.0)
 DEFAULT_MAP_KPA = np.array([15.0, 20.0, 25.0, 30.0, 35.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0,
                             100.0, 105.0])
@@ -71,6 +80,12 @@ def knock_timing(session: SessionData, settings: AutotuneSettings,
     or a higher MAP: the advance up to ``ADVANCE_MARGIN_DEG`` under it. No knock anywhere, no
     reference: no opportunity is claimed. ``settings``: the throttle a shut one is under and the
     gap that splits a log.
+
+    For the knock advisor (schema 4), ``samples``: per cylinder, cell and commanded spark (to
+    ``SPARK_LEVEL_DEG``) at ``KNOCK_CONTROL_KPA`` or more, the time run there, its knock events
+    and the median head and intake-air temperature; ``torque_slopes``: per rpm row at
+    ``HIGH_LOAD_KPA`` or more, dyno torque regressed on the spark the ECM ran minus the tune's
+    (its retard, trims and a timing sweep's advance), rpm and MAP held (``_torque_slopes``).
     """
     runs = session_runs(session)
     logged = [run for run in runs
@@ -90,6 +105,9 @@ def knock_timing(session: SessionData, settings: AutotuneSettings,
     spark_n = np.zeros(size)
     cylinders: set[str] = set()
     usable = False
+    table_spark = _table_spark(session, rpm_axis, map_axis)
+    acc = {cyl: _SampleSums(table_spark.get(cyl)) for cyl in CYLS}
+    slope_rows: list[tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray]] = []
     for run in logged:
         rpm, map_kpa = run.channel("rpm"), run.channel("map_kpa")
         if rpm is None or map_kpa is None:
@@ -114,6 +132,8 @@ def knock_timing(session: SessionData, settings: AutotuneSettings,
             rise = np.zeros(r.size, dtype=bool)
             rise[1:] = ((r[1:] - r[:-1]) >= ONSET_MIN_DEG) & (seg[1:] == seg[:-1]) & \
                 np.isfinite(retard[1:]) & np.isfinite(retard[:-1])
+            acc[cyl].add(run, cell, seen & (map_kpa >= KNOCK_CONTROL_KPA), t, seg, spark, r,
+                         rise)
             at = np.flatnonzero(rise & located)
             if at.size == 0:
                 continue
@@ -135,6 +155,15 @@ def knock_timing(session: SessionData, settings: AutotuneSettings,
             ok = loaded & np.isfinite(logged_spark)
             spark_sum += np.bincount(cell[ok], logged_spark[ok], size)
             spark_n += np.bincount(cell[ok], minlength=size)
+            torque = run.channel("torque_ftlb")
+            if torque is not None:
+                # the spark the ECM ran minus the tune's: its retard and trims, the only thing
+                # that moves the spark while rpm and MAP stay put
+                tuned = _tuned_spark(session, rpm, map_kpa, np.fmax.reduce(sparks), run)
+                moved = np.fmin.reduce(sparks) - tuned
+                ok &= np.isfinite(torque) & np.isfinite(moved)
+                slope_rows.append((cell[ok] // shape[1], torque[ok], moved[ok], rpm[ok],
+                                   map_kpa[ok]))
     if not usable:
         return None, "the runs with knock retard logged no rpm and MAP to place it by"
     knocked = np.flatnonzero(events > 0)
@@ -146,7 +175,115 @@ def knock_timing(session: SessionData, settings: AutotuneSettings,
                   else next(iter(cylinders)))
     opportunities = _opportunities(session, rpm_axis, map_axis, knock_spark, seen_retard,
                                    seconds, spark_sum, spark_n, events)
-    return KnockTiming(knock_cells, opportunities, front_rear), None  # type: ignore[arg-type]
+    samples = [sample for cyl in CYLS for sample in acc[cyl].samples(cyl, rpm_axis, map_axis)]
+    return KnockTiming(knock_cells, opportunities, front_rear,  # type: ignore[arg-type]
+                       samples, _torque_slopes(slope_rows, rpm_axis)), None
+
+
+class _SampleSums:
+    """One cylinder's rows with knock control on, to be told apart by cell and by the spark the
+    ECM commanded there (its logged spark plus the knock retard it had pulled, to the nearest
+    ``SPARK_LEVEL_DEG``: a timing sweep's advanced pull is a sample of its own)."""
+
+    def __init__(self, table: FloatArray | None) -> None:
+        self.table = table  # the cylinder's spark table at the cells, for runs without spark
+        self.parts: list[tuple[FloatArray, ...]] = []
+
+    def add(self, run: Run, cell: IntArray, on: np.ndarray, t: FloatArray, seg: IntArray,
+            spark: FloatArray | None, retard: FloatArray, rise: np.ndarray) -> None:
+        if spark is not None:
+            commanded = spark + retard
+        elif self.table is not None:
+            commanded = self.table[cell]
+        else:
+            return
+        on = on & np.isfinite(commanded)
+        nan = np.full(t.size, np.nan)
+        head = run.channel("engine_temp_c")
+        iat = run.channel("iat_c")
+        self.parts.append(tuple(np.asarray(c, dtype=np.float64)[on] for c in (
+            cell, commanded, sample_seconds(t, seg), rise,
+            nan if head is None else head, nan if iat is None else iat)))
+
+    def samples(self, cylinder: str, rpm_axis: FloatArray, map_axis: FloatArray
+                ) -> list[KnockSample]:
+        if not self.parts:
+            return []
+        cell, commanded, dt, rise, head, iat = (np.concatenate([p[i] for p in self.parts])
+                                                for i in range(6))
+        level = np.round(commanded / SPARK_LEVEL_DEG).astype(np.int64)
+        keys = np.unique(np.column_stack([cell.astype(np.int64), level]), axis=0)
+        out = []
+        ncol = map_axis.size
+        for k, lv in keys:
+            at = (cell == k) & (level == lv)
+            seconds, events = float(dt[at].sum()), int(rise[at].sum())
+            if seconds < MIN_SAMPLE_S and not events:
+                continue
+            out.append(KnockSample(cylinder, float(rpm_axis[k // ncol]),  # type: ignore[arg-type]
+                                   float(map_axis[k % ncol]),
+                                   round(float(np.median(commanded[at])), 2),
+                                   round(seconds, 2), events, _rounded(_median(head[at])),
+                                   _rounded(_median(iat[at]))))
+        return out
+
+
+def _median(x: FloatArray) -> float | None:
+    x = x[np.isfinite(x)]
+    return float(np.median(x)) if x.size else None
+
+
+def _rounded(x: float | None) -> float | None:
+    return None if x is None else round(x, 1)
+
+
+def _table_spark(session: SessionData, rpm_axis: FloatArray, map_axis: FloatArray
+                 ) -> dict[str, FloatArray]:
+    """Each cylinder's spark table read at the cells (MAP-based tables only)."""
+    rpm, kpa = np.meshgrid(rpm_axis, map_axis, indexing="ij")
+    return {cyl: np.asarray(t.lookup(rpm, kpa), dtype=np.float64).ravel()
+            for cyl in CYLS
+            if (t := (session.spark or {}).get(f"spark_{cyl}")) is not None
+            and t.col_axis == "map_kpa"}
+
+
+def _tuned_spark(session: SessionData, rpm: FloatArray, map_kpa: FloatArray,
+                 logged: FloatArray, run: Run) -> FloatArray:
+    """The tune's spark at each row: the lower spark table's, else the logged spark plus the
+    larger knock retard."""
+    tables = [t for k, t in (session.spark or {}).items()
+              if k in ("spark_front", "spark_rear") and t.col_axis == "map_kpa"]
+    if tables:
+        return np.min([np.asarray(t.lookup(np.nan_to_num(rpm), np.nan_to_num(map_kpa)),
+                                  dtype=np.float64) for t in tables], axis=0)
+    retard = [r for c in CYLS if (r := run.channel(f"knock_retard_{c}_deg")) is not None]
+    return logged + (np.nan_to_num(np.fmax.reduce(retard)) if retard else 0.0)
+
+
+def _torque_slopes(parts: list[tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray]],
+                   rpm_axis: FloatArray) -> list[TorqueSlope]:
+    """Per rpm row at high load: the least-squares torque change per degree of (the lower
+    cylinder's logged) spark, rpm and MAP held, where the spark moved enough to tell."""
+    if not parts:
+        return []
+    row, torque, spark, rpm, kpa = (np.concatenate([p[i] for p in parts]) for i in range(5))
+    out = []
+    for r in np.unique(row):
+        at = (row == r) & np.isfinite(spark)
+        n = int(at.sum())
+        if n < MIN_SLOPE_ROWS or np.ptp(spark[at]) < MIN_SLOPE_SPARK_SPREAD_DEG:
+            continue
+        dr, dk = rpm[at] - rpm[at].mean(), kpa[at] - kpa[at].mean()
+        X = np.column_stack([spark[at] - spark[at].mean(), np.ones(n), dr, dk, dk * dk, dr * dk])
+        coef, _res, rank, _sv = np.linalg.lstsq(X, torque[at], rcond=None)
+        if rank < X.shape[1] or n <= X.shape[1]:
+            continue
+        resid = torque[at] - X @ coef
+        cov = np.linalg.pinv(X.T @ X) * float(resid @ resid) / (n - X.shape[1])
+        stderr = float(np.sqrt(max(cov[0, 0], 0.0)))
+        out.append(TorqueSlope(float(rpm_axis[r]), round(float(np.clip(coef[0], -100, 100)), 3),
+                               round(min(stderr, 1000.0), 3), n))
+    return out
 
 
 def _cell_spark(session: SessionData, rpm_axis: FloatArray, map_axis: FloatArray,
