@@ -240,7 +240,7 @@ def test_a_generated_sessions_runs_read_back_as_run_files(shop: dict[str, Any]) 
         runs = catalog.runs(1)
         names = [r.name for r in runs]
         assert names[:3] == ["warm-up", "baseline pulls", "autotune round 1"]
-        assert "final pulls" in names and "decel check" in names
+        assert "final pulls" in names and "decel check" in names and "timing sweep" in names
         assert names[-1] == "heat-soaked pull"
         for run in runs:
             assert run.status == "complete"
@@ -265,6 +265,26 @@ def test_a_generated_sessions_runs_read_back_as_run_files(shop: dict[str, Any]) 
         assert arrays["iat_c"][idle][-1] > arrays["iat_c"][0] + 3.0  # the intake soaked heat
         kept = {r.run_key for r in catalog.coverage_runs(catalog.session(1).vehicle_id)}
         assert kept == {f"run:{r.id}" for r in runs}
+
+
+def test_the_timing_sweep_runs_over_the_base_spark_and_reads_as_knock_samples(
+        shop: dict[str, Any]) -> None:
+    with Catalog(shop["folder"] / CATALOG_FILE) as catalog:
+        runs = {r.name: r for r in catalog.runs(1)}
+        sweep = runs["timing sweep"]
+        notes = [m.note for m in sweep.markers]
+        assert any("+2°" in n for n in notes) and any("+4°" in n for n in notes)
+    data = json.loads(shop["dataset"].read_text(encoding="utf-8"))
+    knock = data["sessions"][0]["patterns"]["knock_timing"]
+    levels: dict[tuple[str, float, float], list[float]] = {}
+    for sample in knock["samples"]:
+        assert sample["map_kpa"] >= 50.0 and sample["seconds"] >= 0.0
+        levels.setdefault((sample["cylinder"], sample["rpm"], sample["map_kpa"]), []).append(
+            sample["spark_deg"])
+    wide = [k for k, v in levels.items() if k[2] >= 90.0 and max(v) - min(v) >= 3.5]
+    assert len(wide) >= 5  # the +4° pull is a sample of its own beside the base spark's
+    slopes = [t["ft_lb_per_deg"] for t in knock["torque_slopes"] if 2500 <= t["rpm"] <= 4500]
+    assert slopes and np.median(slopes) > 0  # below MBT the torque rose with the sweep
 
 
 def test_the_tune_versions_start_at_the_base_map_and_end_elsewhere(shop: dict[str, Any]

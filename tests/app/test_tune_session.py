@@ -17,8 +17,9 @@ from dynoai_desktop.core.overlay import (
     OverlayKind,
     OverlaySource,
 )
+from dynoai_desktop.core.table import Table
 from dynoai_desktop.core.table_ops import scale_cells
-from dynoai_desktop.core.tune import VE_FRONT_MAP, VE_REAR_MAP, ChangeSource, Tune
+from dynoai_desktop.core.tune import SPARK_FRONT, VE_FRONT_MAP, VE_REAR_MAP, ChangeSource, Tune
 from dynoai_desktop.storage.catalog import Catalog
 from dynoai_desktop.storage.resources import demo_base_tables
 
@@ -267,3 +268,29 @@ def test_each_run_names_the_tune_version_it_ran_on(session: TuneSession, catalog
     second = catalog.start_session(vehicle, "2026-12-05T11:00:00+00:00")
     assert other.version_for_run(second) == 1
     assert TuneSession(catalog).version_for_run(second) is None  # no tune open
+
+
+def test_timing_advice_marks_its_knock_prone_cells_in_the_same_undoable_step() -> None:
+    rpm, kpa = np.arange(1000.0, 5001.0, 1000.0), np.arange(40.0, 101.0, 20.0)
+    spark = Table(SPARK_FRONT, "deg", "rpm", "map_kpa", rpm, kpa,
+                  np.full((rpm.size, kpa.size), 20.0))
+    session = TuneSession(None)
+    session.show(Tune({SPARK_FRONT: spark}), "spark only")
+    prone = np.zeros(spark.shape, bool)
+    prone[:2, -2:] = True  # lugging: 1000-2000 rpm at 80-100 kPa
+    change = np.where(prone, 1.5, 0.0)
+    change[0, -1] = -1.0  # it knocked there: retard
+    change[4, 0] = 1.0  # a safe cell: advance
+    overlay = Overlay(SPARK_FRONT, OverlayKind.ABSOLUTE, change, change != 0,
+                      OverlaySource.TIMING, description="timing advice")
+    record = session.apply_overlay(overlay, knock_prone=prone)
+    after = session.table(SPARK_FRONT).values
+    assert np.array_equal(session.tune.knock_prone_mask(SPARK_FRONT), prone)
+    assert after[0, -1] == 19.0 and after[4, 0] == 21.0  # retard and a safe advance go in
+    advanced_prone = prone.copy()
+    advanced_prone[0, -1] = False
+    assert (after[advanced_prone] == 20.0).all()  # no advance into a knock-prone cell
+    assert record.cells_changed == 2 and record.cells_limited == int(advanced_prone.sum())
+    session.undo()  # one step: the mask and the spark together
+    assert not session.tune.knock_prone_mask(SPARK_FRONT).any()
+    assert (session.table(SPARK_FRONT).values == 20.0).all()

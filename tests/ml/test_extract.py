@@ -325,6 +325,23 @@ def test_knock_events_count_the_retard_steps(loaded: Played) -> None:
     assert found >= 0.9 * events
 
 
+def test_knock_samples_hold_every_knock_on_the_spark_it_ran(loaded: Played) -> None:
+    knock = loaded.record.patterns.knock_timing
+    assert knock is not None
+    knocked = {(s.rpm, s.map_kpa) for s in knock.samples if s.events}
+    assert knocked == {(c.rpm, c.map_kpa) for c in knock.knock_cells}
+    assert sum(s.events for s in knock.samples) == sum(c.events for c in knock.knock_cells)
+    spark = loaded.bench.cell.tables.spark_front  # the rear's is the same table
+    rows, cols = spark.row_breakpoints, spark.col_breakpoints
+    for s in knock.samples:
+        assert s.map_kpa >= 50.0 and s.head_c is not None and s.iat_c is not None
+        # the commanded spark: the table's between the cell and its neighbours (the rows
+        # nearest the cell), less the ECM's temperature trims on a hot engine
+        r, c = int(np.argmin(np.abs(rows - s.rpm))), int(np.argmin(np.abs(cols - s.map_kpa)))
+        near = spark.values[max(r - 1, 0):r + 2, max(c - 1, 0):c + 2]
+        assert near.min() - 3.0 <= s.spark_deg <= near.max() + 0.1, s
+
+
 # ------------------------------------------------------------------------ decel
 def truth_spike_afr(played: Played) -> tuple[float, int]:
     """Median peak reading after each of the truth's pops in the runs before the fix."""
