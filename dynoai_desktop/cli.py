@@ -68,14 +68,15 @@ class _TopLevelParser(_Parser):
 
 
 # Subcommands register here as later issues add them (autotune, simulate, simulate-shop,
-# convert, validate-training-data, models, predict-ve): name -> (help, add_arguments(parser),
-# run(args) -> exit code).
+# convert, validate-training-data, models, predict-ve, advise-timing): name -> (help,
+# add_arguments(parser), run(args) -> exit code).
 AddArguments = Callable[[argparse.ArgumentParser], None]
 RunCommand = Callable[[argparse.Namespace], int]
 Subcommand = tuple[str, AddArguments, RunCommand]
 
 
 _SUBCOMMAND_MODULES: dict[str, str] = {
+    "advise-timing": "dynoai_desktop.commands.advise_timing",
     "autotune": "dynoai_desktop.commands.autotune",
     "convert": "dynoai_desktop.commands.convert",
     "models": "dynoai_desktop.commands.models",

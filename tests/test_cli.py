@@ -14,7 +14,8 @@ NO_QT_CHECK = """
 import sys
 from dynoai_desktop.cli import main
 for argv in (["--help"], ["--version"], ["convert", "--help"], ["models", "--help"],
-             ["models", "train", "--help"], ["predict-ve", "--help"]):
+             ["models", "train", "--help"], ["predict-ve", "--help"],
+             ["advise-timing", "--help"]):
     try:
         main(argv)
     except SystemExit as exc:

@@ -21,6 +21,7 @@ from threadpoolctl import threadpool_limits
 from dynoai_desktop.commands.catalog_option import add_catalog_argument, open_catalog
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.ml import errors
+from dynoai_desktop.ml.anomaly import KIND as ANOMALY
 from dynoai_desktop.ml.base_ve import KIND as BASE_VE
 from dynoai_desktop.ml.decel import KIND as DECEL
 from dynoai_desktop.ml.errors import ModelError
@@ -129,6 +130,9 @@ def _brier(v: ModelVersion) -> str:
 def _figures(v: ModelVersion) -> str:
     if v.kind == DECEL:
         return f"{_brier(v)}  called right {_pct(v.held_out('accuracy'), 100.0, 0)}"
+    if v.kind == ANOMALY:
+        return (f"held-out flagged {_pct(v.held_out('flagged_share'), 100.0, 0)} of "
+                f"{int(v.held_out('sessions') or 0)} sessions")
     if v.kind == KNOCK:
         return (f"{_brier(v)}  knock precision {_pct(v.held_out('precision'), 100.0, 0)}, "
                 f"recall {_pct(v.held_out('recall'), 100.0, 0)}")

@@ -13,10 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    IsolationForest,
+)
 
 from dynoai_desktop.core.errors import InputError
-from dynoai_desktop.ml import base_ve, cylinder_balance, decel, knock, soak_compensation
+from dynoai_desktop.ml import anomaly, base_ve, cylinder_balance, decel, knock, soak_compensation
+from dynoai_desktop.ml.anomaly_train import train_anomaly
 from dynoai_desktop.ml.cell_model import ESTIMATOR_KEYS
 from dynoai_desktop.ml.decel_train import train_decel
 from dynoai_desktop.ml.features import FEATURE_NAMES
@@ -93,6 +98,16 @@ def _knock_headline(held: dict[str, Any]) -> str:
             f"knock called with precision {held['precision']:.2f}, recall {held['recall']:.2f}")
 
 
+def _anomaly_headline(held: dict[str, Any]) -> str:
+    if not held.get("sessions"):
+        return "no held-out figures"
+    return f"flags {held['flagged_share'] * 100:.0f} % of the held-out sessions"
+
+
+def _anomaly_spread(held: dict[str, Any]) -> str:
+    return f"{held.get('sessions', 0)} held-out sessions"
+
+
 CELL_FIGURES = (Figure("mae_pct", "Held-out MAE %"), Figure("stage_mae_pct", "Stage-map MAE %"),
                 Figure("coverage_90", "Interval coverage %", 100.0, 1))
 MODEL_KINDS: dict[str, ModelKind] = {
@@ -126,6 +141,12 @@ MODEL_KINDS: dict[str, ModelKind] = {
                        Figure("precision", "Knock precision %", 100.0, 1),
                        Figure("recall", "Knock recall %", 100.0, 1)),
         _knock_headline, _decel_spread),
+    anomaly.KIND: ModelKind(
+        anomaly.KIND, "session anomaly", anomaly.FEATURE_NAMES, ("forest",), IsolationForest,
+        anomaly.AnomalyDetector.from_artifacts, train_anomaly, 1,
+        (Figure("flagged_share", "Held-out flagged %", 100.0, 1),
+         Figure("sessions", "Held-out sessions", decimals=0)),
+        _anomaly_headline, _anomaly_spread),
 }
 KINDS = tuple(MODEL_KINDS)
 

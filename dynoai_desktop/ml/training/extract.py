@@ -37,6 +37,7 @@ from dynoai_desktop.core.coverage.grid import good_samples
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.core.weather import CELL_AIR
+from dynoai_desktop.ml.training.health import session_health
 from dynoai_desktop.ml.training.patterns.common import (
     VE_TABLES,
     FloatArray,
@@ -108,10 +109,15 @@ def extract(session: SessionData, settings: AutotuneSettings | None = None) -> T
             refusals[name] = reason or "nothing in the session to extract it from"
         else:
             found[name] = record
+    air = environment(session, runs)
+    try:
+        health = session_health(session, runs, air, settings)
+    except (InputError, ValueError, IndexError, ArithmeticError):
+        health = None
     return TuningSession(
         session_id=session.session_id, simulated=bool(session.simulated),
         vehicle=session.vehicle, build=session.build.to_dict(),
-        environment=environment(session, runs),
+        environment=air,
         runs=[RunSummary(run.name, round(min(run.duration_s, MAX_RUN_S), 3), run.rows,
                          run.kind) for run in runs],
         dyno_time_s=round(min(sum(min(run.duration_s, MAX_RUN_S) for run in runs),
@@ -120,7 +126,7 @@ def extract(session: SessionData, settings: AutotuneSettings | None = None) -> T
         tables_after=table_records(session.tables_after),
         outcome=outcome(session, runs, settings),
         patterns=Patterns(**found),  # type: ignore[arg-type]
-        refusals=refusals, started_at=session.started_at)
+        refusals=refusals, started_at=session.started_at, health=health)
 
 
 # ------------------------------------------------------------------------ environment

@@ -282,6 +282,42 @@ class Patterns:
     afr_targets: AfrTargets | None = spec("target strategy", default=None)
 
 
+def _share(what: str) -> Any:
+    return spec(what, lo=0.0, hi=1.0, default=None)
+
+
+@dataclass(frozen=True)
+class SessionHealth:
+    """How healthy the session's sensors and recorded air look (schema 4): what the anomaly
+    detector judges it by (``ml.training.health``; null where not logged)."""
+
+    afr_front_valid_share: float | None = _share("running rows the front wideband read")
+    afr_rear_valid_share: float | None = _share("running rows the rear wideband read")
+    afr_front_flat_share: float | None = _share("front readings inside a flat stretch")
+    afr_rear_flat_share: float | None = _share("rear readings inside a flat stretch")
+    afr_front_wot: float | None = spec("front median AFR at wide-open throttle", **AFR,
+                                       default=None)
+    afr_rear_wot: float | None = spec("rear median AFR at wide-open throttle", **AFR,
+                                      default=None)
+    afr_front_rear_corr: float | None = spec("how the two widebands move together (Pearson)",
+                                             lo=-1.0, hi=1.0, default=None)
+    swap_score: float | None = spec("ln(spread as logged / spread front and rear exchanged) "
+                                    "of the VE cells needed across table versions; > 0: the "
+                                    "readings fit better exchanged", lo=-10.0, hi=10.0,
+                                    default=None)
+    iat_valid_share: float | None = _share("running rows the IAT sensor read")
+    iat_range_c: float | None = spec("the IAT reading's range over the session", lo=0.0,
+                                     hi=300.0, unit="K", default=None)
+    head_valid_share: float | None = _share("running rows the head-temperature sensor read")
+    iat_over_ambient_c: float | None = spec("median IAT over the recorded ambient at part load",
+                                            lo=-300.0, hi=300.0, unit="K", default=None)
+    head_rise_c: float | None = spec("head temperature's range over the session", lo=0.0,
+                                     hi=300.0, unit="K", default=None)
+    wot_map_minus_baro_kpa: float | None = spec("median MAP at wide-open throttle minus the "
+                                                "recorded barometer", lo=-200.0, hi=200.0,
+                                                unit="kPa", default=None)
+
+
 @dataclass(frozen=True)
 class TuningSession:
     """One session on the dyno: a bike, a day, its runs and what tuning it found."""
@@ -300,6 +336,8 @@ class TuningSession:
     patterns: Patterns = spec("what was learned")
     refusals: dict[str, str] = spec("pattern -> why it could not be extracted", default={})
     started_at: str = spec("when it started (ISO 8601)", default="")
+    health: SessionHealth | None = spec("how healthy its sensors and recorded air look "
+                                        "(schema 4)", default=None)
 
     def problems(self) -> list[str]:
         out = []

@@ -1,6 +1,7 @@
 """Training records (schema 5): what every tuning session taught, kept as the JSON of one
 training-data session (docs/formats.md "Training data"; extracted in ``ml.training``), with the
-tuner's switch that leaves it out of the dataset.
+tuner's switch that leaves it out of the dataset: the ``excluded`` column holds 0 (in), 1 (left
+out by the tuner) or 2 (in although the anomaly detector flagged it: the tuner's override).
 
 A session has at most one record; extracting it again replaces the record and keeps the switch.
 Records imported from another shop's dataset have no session here: they are kept beside them
@@ -21,6 +22,8 @@ TrainingRow = tuple[int, str, bool]
 """(session id, record JSON, excluded)."""
 ImportedRow = tuple[str, str, bool]
 """(record id, record JSON, excluded)."""
+EXCLUDED, USED_ANYWAY = 1, 2
+"""The ``excluded`` column's values beside 0: left out by the tuner; used although flagged."""
 # Finished runs count; a run still recording has no file yet.
 _FINISHED = "status IN ('complete', 'recovered')"
 
@@ -46,7 +49,7 @@ def _version(value: object) -> int:
 
 def _rows(rows: list[tuple[object, ...]]) -> list[tuple[object, str, bool]]:
     # A damaged cell can hold a number where text was: it reads as text, and fails as JSON above.
-    return [(key, text if isinstance(text, str) else str(text), bool(excluded))
+    return [(key, text if isinstance(text, str) else str(text), excluded == EXCLUDED)
             for key, text, excluded in rows]
 
 
@@ -100,10 +103,29 @@ class TrainingMixin(CatalogBase):
             raise InputError(f"session {session_id} has no training record yet, so it cannot be "
                              f"{'excluded' if excluded else 'included'}; record a run first")
 
+    def set_training_used_anyway(self, session_id: int, used: bool) -> None:
+        """Use the session's record although the anomaly detector flags it (True; it is also
+        put back if excluded), or let the flag keep it out again (False)."""
+        self._require("sessions", session_id, "session")
+        with self._db:
+            cur = self._db.execute(
+                "UPDATE training_records SET excluded = ? WHERE session_id = ?",
+                (USED_ANYWAY if used else 0, session_id),
+            )
+        if cur.rowcount == 0:
+            raise InputError(f"session {session_id} has no training record yet; record a run "
+                             "first")
+
+    def training_used_anyway(self) -> set[int]:
+        """Sessions whose record the tuner uses although it is flagged."""
+        rows = self._db.execute("SELECT session_id FROM training_records WHERE excluded = ?",
+                                (USED_ANYWAY,)).fetchall()
+        return {int(r[0]) for r in rows}
+
     def training_records(self, include_excluded: bool = False) -> list[TrainingRow]:
         """(session id, record JSON, excluded) of every session's record, by session id; the
         excluded ones only when asked."""
-        where = "" if include_excluded else " WHERE excluded = 0"
+        where = "" if include_excluded else f" WHERE excluded != {EXCLUDED}"
         rows = self._db.execute(
             f"SELECT session_id, record_json, excluded FROM training_records{where}"
             " ORDER BY session_id"
@@ -183,10 +205,27 @@ class TrainingMixin(CatalogBase):
             raise InputError(f"there is no imported training record {key!r} in the catalog "
                              f"{self.path}")
 
+    def set_imported_training_used_anyway(self, record_id: str, used: bool) -> None:
+        key = text_value(record_id, "imported training record id").strip()
+        with self._db:
+            cur = self._db.execute(
+                "UPDATE imported_training_records SET excluded = ? WHERE record_id = ?",
+                (USED_ANYWAY if used else 0, key),
+            )
+        if cur.rowcount == 0:
+            raise InputError(f"there is no imported training record {key!r} in the catalog "
+                             f"{self.path}")
+
+    def imported_training_used_anyway(self) -> set[str]:
+        rows = self._db.execute(
+            "SELECT record_id FROM imported_training_records WHERE excluded = ?",
+            (USED_ANYWAY,)).fetchall()
+        return {str(r[0]) for r in rows}
+
     def imported_training_records(self, include_excluded: bool = False) -> list[ImportedRow]:
         """(record id, record JSON, excluded) of every imported record, in the order they were
         imported; the excluded ones only when asked."""
-        where = "" if include_excluded else " WHERE excluded = 0"
+        where = "" if include_excluded else f" WHERE excluded != {EXCLUDED}"
         rows = self._db.execute(
             f"SELECT record_id, record_json, excluded FROM imported_training_records{where}"
             " ORDER BY rowid"
