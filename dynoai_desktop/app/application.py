@@ -70,6 +70,8 @@ class DynoApp:
         self.coverage = CoverageSession(self.live, self.runs, self.tune, self.settings)
         self.training = TrainingSession(self.catalog, self.runs, self.live)
         self.models = ModelsSession(self.catalog, self.training, self.runs, self.tune, self.live)
+        if self.catalog is not None:  # flagged sessions stay out of training (ml.anomaly)
+            self.training.set_flagger(self.models.session_flags)
         self.live.run_tune = self.tune.version_for_run  # each run names the tables it ran on
         if demo is not None:  # the virtual bike's calibration; a real bike's tune is opened
             if demo.ecm_tables:

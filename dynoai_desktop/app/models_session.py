@@ -27,7 +27,7 @@ Previewing and applying go through the tune's overlay mechanism
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -41,6 +41,8 @@ from dynoai_desktop.app.training_process import TrainingOutcome, TrainingProcess
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.overlay import OverlayPreview, OverlayRecord
+from dynoai_desktop.ml.anomaly import KIND as ANOMALY
+from dynoai_desktop.ml.anomaly import AnomalyDetector
 from dynoai_desktop.ml.base_ve import KIND as BASE_VE
 from dynoai_desktop.ml.cylinder_balance import ON_REAR
 from dynoai_desktop.ml.drift import DriftReport, check_drift
@@ -166,6 +168,20 @@ class ModelsSession:
             return DriftReport()
         return check_drift(version.metadata.get("data_stats", {}), self.new_sessions(version))
 
+    # ------------------------------------------------------------------ the anomaly check
+    def session_flags(self, record: TuningSession, same_vehicle: Sequence[TuningSession]
+                      ) -> list[str]:
+        """Why the active session-anomaly detector (the shop's, else the prior) would keep
+        ``record`` out of training (the training data's flagger; on the UI thread, the model
+        read once per version)."""
+        version = self._registry().active(ANOMALY, "shop")
+        key = (version.kind, version.scope, version.version,
+               tuple(sorted(version.artifacts.items())), str(version.folder))
+        if key not in self._loaded:
+            self._loaded[key] = self._registry().load(version)
+        detector: AnomalyDetector = self._loaded[key]
+        return detector.flags(record, same_vehicle)
+
     # ------------------------------------------------------------------ changing versions
     def _registry(self) -> ModelRegistry:
         if self.registry is None:
@@ -174,15 +190,19 @@ class ModelsSession:
 
     def rollback(self, scope: str = "shop") -> ModelVersion:
         version = self._registry().rollback(self.kind, scope)
-        self.suggestions = []
-        self._emit()
+        self._versions_changed()
         return version
 
     def activate(self, scope: str, number: int) -> ModelVersion:
         version = self._registry().activate(self.kind, scope, number)
-        self.suggestions = []
-        self._emit()
+        self._versions_changed()
         return version
+
+    def _versions_changed(self) -> None:
+        self.suggestions = []
+        if self.kind == ANOMALY and self.training_data.flagger is not None:
+            self.training_data.set_flagger(self.session_flags)  # judge the records again
+        self._emit()
 
     def export_version(self, version: ModelVersion, path: Path) -> None:
         """Write ``version`` into a zip another shop can import (ml.registry's checks)."""
@@ -272,6 +292,8 @@ class ModelsSession:
             return f"new version {result.reason}; the active version stays"
         version = registry.store(job.kind, job.scope, result.files, activate_as_written=True)
         self.suggestions = []
+        if job.kind == ANOMALY and self.training_data.flagger is not None:
+            self.training_data.set_flagger(self.session_flags)  # judge the records again
         return f"{version.label} ({job.scope}) {result.reason}"
 
     def wait(self, timeout_s: float = 600.0) -> bool:

@@ -28,8 +28,14 @@ from typing import Any
 from dynoai_desktop.ml.base_ve import KIND as BASE_VE
 from dynoai_desktop.ml.errors import ModelError
 from dynoai_desktop.ml.kinds import model_kind
-from dynoai_desktop.ml.registry import META_FILE, ModelVersion, artifact_bytes, load_version
-from dynoai_desktop.ml.scopes import training_sessions
+from dynoai_desktop.ml.registry import (
+    META_FILE,
+    ModelRegistry,
+    ModelVersion,
+    artifact_bytes,
+    load_version,
+)
+from dynoai_desktop.ml.scopes import screened, training_sessions
 from dynoai_desktop.ml.train import CV_FOLDS
 from dynoai_desktop.storage.catalog import Catalog
 
@@ -56,6 +62,7 @@ def _train(kind: str, catalog_path: Path, scope: str, judged_against: ModelVersi
     cancel, progress = _CHILD["cancel"], _CHILD["progress"]
     with Catalog(catalog_path) as catalog:
         sessions, _counts, _warnings = training_sessions(catalog, scope)
+        sessions, _left_out = screened(ModelRegistry(catalog), sessions, kind)
     simulated = sum(s.simulated for s in sessions)
     source = "this shop's sessions" + (
         f" ({simulated} of {len(sessions)} simulated)" if simulated else "")

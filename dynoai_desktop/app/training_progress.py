@@ -76,6 +76,8 @@ class TrainingProgress:
     """Stage ("0" stock .. "4") -> sessions."""
     cams: Mapping[str, int]
     """Cam class (:func:`cam_class`) -> sessions."""
+    flagged: int = 0
+    """Records the anomaly detector keeps out (not counted in ``sessions``)."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,14 @@ class TrainingEntry:
     """Why there is no record, or why the last extraction did not replace it."""
     notes: tuple[str, ...] = ()
     """Runs left out of the record (their files could not be read)."""
+    flags: tuple[str, ...] = ()
+    """Why the anomaly detector keeps it out of training (empty: nothing found)."""
+    used_anyway: bool = False
+    """The tuner uses it although it is flagged."""
+
+    @property
+    def kept_out_by_flags(self) -> bool:
+        return bool(self.flags) and not self.used_anyway and not self.excluded
 
     @property
     def imported(self) -> bool:
@@ -114,13 +124,17 @@ class TrainingEntry:
 
     @property
     def state(self) -> str:
-        """In words: 'extracted: 4 of 6 patterns', 'excluded', 'extracting…', 'no record: …'."""
+        """In words: 'extracted: 4 of 6 patterns', 'excluded', 'flagged, kept out: …',
+        'extracting…', 'no record: …'."""
         if self.extracting:
             return "extracting…"
         if self.record is None:
             return f"no record: {self.problem}" if self.problem else "no record yet"
         if self.excluded:
             return "excluded"
+        if self.flags:
+            return (f"{'flagged, used anyway' if self.used_anyway else 'flagged, kept out'}: "
+                    f"{self.flags[0]}")
         text = f"extracted: {len(self.patterns)} of {len(PATTERNS)} patterns"
         return f"{text} (last update failed)" if self.problem else text
 
@@ -143,7 +157,8 @@ class ImportReport:
         return f"Imported {Path(self.source).name}: " + ", ".join(parts)
 
 
-def progress_of(sessions: Sequence[TuningSession], excluded: int = 0) -> TrainingProgress:
+def progress_of(sessions: Sequence[TuningSession], excluded: int = 0, flagged: int = 0
+                ) -> TrainingProgress:
     """Per pattern, ``sessions`` showing it against its minimum; their mix of builds."""
     held = contents(list(sessions))
     cams = Counter(cam_class(s.build) for s in sessions)
@@ -151,4 +166,4 @@ def progress_of(sessions: Sequence[TuningSession], excluded: int = 0) -> Trainin
         tuple(PatternProgress(p, PATTERN_LABELS[p], held.patterns.get(p, 0),
                               MINIMUM_SESSIONS[p]) for p in PATTERNS),
         held.sessions, held.simulated, excluded, held.dyno_hours, held.families, held.stages,
-        {c: cams[c] for c in CAM_CLASSES if cams[c]})
+        {c: cams[c] for c in CAM_CLASSES if cams[c]}, flagged)

@@ -58,8 +58,14 @@ from dynoai_desktop.ml.training.records import (
 from dynoai_desktop.storage.catalog import Catalog, RunRecord
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from dynoai_desktop.app.live_session import LiveSession
     from dynoai_desktop.app.run_library import RunLibrary
+
+Flagger = Callable[["TuningSession", "Sequence[TuningSession]"], list[str]]
+"""The anomaly detector's verdict on a record, given the same vehicle's other records: why it
+should not train a model (empty: nothing wrong found)."""
 
 class TrainingSession:
     """Every session's training record; ``changed`` (and ``version``) when records, exclusions
@@ -84,6 +90,9 @@ class TrainingSession:
         self._problems: dict[int, Kept] = {}  # sessions without a record: why
         self._open_session = runs.session_id
         self._exclusions: dict[str, bool] = {}  # switched before the records were read
+        self._flagger: Flagger | None = None
+        self._flags: dict[tuple[str, int], tuple[str, ...]] = {}  # (key, id(record)) -> flags
+        self._used_anyway: set[str] = set()  # keys the tuner uses although flagged
         self._closed = False
         self.loaded = catalog is None
         runs.changed.connect(self._session_changed)
@@ -168,6 +177,8 @@ class TrainingSession:
         if not rows:
             self.loaded = True
             return
+        self._used_anyway = ({record_id(sid) for sid in catalog.training_used_anyway()}
+                             | catalog.imported_training_used_anyway())
         self._submit("load", load_job, rows)
 
     def catch_up(self) -> int:
@@ -317,6 +328,8 @@ class TrainingSession:
         else:
             catalog.set_imported_training_excluded(str(session), excluded)
             kept = self._imported.get(str(session).strip())
+        key = record_id(session) if isinstance(session, int) else str(session).strip()
+        self._used_anyway.discard(key)  # the tuner's switch replaces an override
         if kept is not None:
             kept.excluded = bool(excluded)
         elif not self.loaded:
@@ -324,6 +337,58 @@ class TrainingSession:
                              else str(session).strip()] = bool(excluded)
         self.version += 1
         self.changed.emit()
+
+    def use_anyway(self, session: int | str, used: bool) -> None:
+        """Train on a flagged record although the anomaly detector flags it (True), or let the
+        flag keep it out again (False): a catalog session by id, an imported record by id."""
+        catalog = self._catalog()
+        if isinstance(session, int) and not isinstance(session, bool):
+            catalog.set_training_used_anyway(session, used)
+            key, kept = record_id(session), self._kept.get(record_id(session))
+        else:
+            key = str(session).strip()
+            catalog.set_imported_training_used_anyway(key, used)
+            kept = self._imported.get(key)
+        if kept is not None:
+            kept.excluded = False
+        if used:
+            self._used_anyway.add(key)
+        else:
+            self._used_anyway.discard(key)
+        self.version += 1
+        self.changed.emit()
+
+    @property
+    def flagger(self) -> Flagger | None:
+        return self._flagger
+
+    def set_flagger(self, flagger: Flagger | None) -> None:
+        """The anomaly detector to judge the records by (None: none, nothing is flagged)."""
+        self._flagger = flagger
+        self._flags.clear()
+        self.version += 1
+        self.changed.emit()
+
+    def _flags_of(self, kept: Kept) -> tuple[str, ...]:
+        if self._flagger is None or kept.record is None:
+            return ()
+        key = (kept.key, id(kept.record))
+        if key not in self._flags:
+            record = kept.record
+            same = [k.record for k in [*self._kept.values(), *self._imported.values()]
+                    if k.record is not None and k is not kept
+                    and k.record.vehicle == record.vehicle]
+            try:
+                self._flags[key] = tuple(self._flagger(record, same))
+            except InputError as exc:  # no usable detector: say so once per record
+                self._flags[key] = ()
+                self.message = f"The anomaly check could not run: {exc}"
+        return self._flags[key]
+
+    def _kept_out(self, kept: Kept) -> bool:
+        """Excluded by the tuner, or flagged and not used anyway."""
+        return kept.excluded or (kept.key not in self._used_anyway
+                                 and bool(self._flags_of(kept)))
 
     def _catalog(self) -> Catalog:
         if self.catalog is None:
@@ -344,13 +409,15 @@ class TrainingSession:
             local[sid] = TrainingEntry(
                 kept.key, sid, record.vehicle if record else kept.vehicle,
                 record.started_at if record else kept.started_at, record, kept.excluded,
-                sid in working, kept.problem, kept.notes)
+                sid in working, kept.problem, kept.notes, self._flags_of(kept),
+                kept.key in self._used_anyway)
         for sid in working - set(local):
             local[sid] = TrainingEntry(record_id(sid), sid, "", "", None, extracting=True)
         ordered = [local[sid] for sid in sorted(local, reverse=True)]
         ordered += [TrainingEntry(k.key, None, k.record.vehicle if k.record else "",
                                   k.record.started_at if k.record else "", k.record, k.excluded,
-                                  False, k.problem) for k in self._imported.values()]
+                                  False, k.problem, (), self._flags_of(k),
+                                  k.key in self._used_anyway) for k in self._imported.values()]
         return ordered
 
     def _included(self) -> list[TuningSession]:
@@ -358,7 +425,7 @@ class TrainingSession:
         seen: set[str] = set()
         for kept in [*sorted(self._kept.values(), key=lambda k: k.session_id or 0),
                      *self._imported.values()]:
-            if kept.excluded or kept.record is None:
+            if kept.record is None or self._kept_out(kept):
                 continue
             record = kept.record
             while record.session_id in seen:  # another shop's 'session:3' beside ours
@@ -387,8 +454,10 @@ class TrainingSession:
     def progress(self) -> TrainingProgress:
         """Per pattern, the sessions of the dataset showing it against its minimum; the mix of
         builds."""
-        excluded = sum(k.excluded for k in [*self._kept.values(), *self._imported.values()])
-        return progress_of(self._included(), excluded)
+        every = [*self._kept.values(), *self._imported.values()]
+        excluded = sum(k.excluded for k in every)
+        flagged = sum(not k.excluded and self._kept_out(k) for k in every)
+        return progress_of(self._included(), excluded, flagged)
 
     # ------------------------------------------------------------------ files
     def export(self, path: str | Path) -> int:

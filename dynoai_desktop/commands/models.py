@@ -28,7 +28,7 @@ from dynoai_desktop.ml.errors import ModelError
 from dynoai_desktop.ml.kinds import KINDS, model_kind
 from dynoai_desktop.ml.knock import KIND as KNOCK
 from dynoai_desktop.ml.registry import ModelRegistry, ModelVersion, check_kind, check_scope
-from dynoai_desktop.ml.scopes import baseline, training_sessions
+from dynoai_desktop.ml.scopes import baseline, screened, training_sessions
 from dynoai_desktop.ml.soak_compensation import KIND as HEAT_SOAK
 from dynoai_desktop.ml.training import dataset as datasets
 from dynoai_desktop.ml.training.records import TuningSession
@@ -263,6 +263,9 @@ def _train(args: argparse.Namespace) -> int:
         sessions, counts, warnings = training_sessions(catalog, scope, files)
         for warning in warnings:
             _say(f"warning: {warning}")
+        sessions, left_out = screened(registry, sessions, kind.name)
+        for line in left_out:
+            _say(f"anomaly check: {line}")
         origin = ", ".join(f"{name} ({n})" for name, n in counts.items()) or "no sessions"
         _say(f"training {kind.name} for {scope} on {len(sessions)} sessions: {origin}")
         base = baseline(registry, scope, kind=kind.name)

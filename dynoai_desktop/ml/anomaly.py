@@ -11,9 +11,10 @@ barometer.
 **What it learns** from the shop's own sessions (most of which are sound), two things:
 
 - per figure, the shop's median and spread (the median absolute deviation, as a standard
-  deviation) and how far out on the bad side its own sessions ever go: a session beyond
-  ``max(MIN_Z, 1.25 x the shop's 99th percentile)`` spreads on the bad side (``BAD_SIDE``) is
-  flagged *for that figure*, with the reason in a tuner's words (``REASONS``);
+  deviation: both barely move when a few of the shop's sessions are faulty, as some are): a
+  session more than ``LIMIT_Z`` spreads out on the bad side (``BAD_SIDE``) is flagged *for that
+  figure*, with the reason in a tuner's words (``REASONS``). ``swap_score`` has a limit of its
+  own making: above 0 the readings fit the other cylinder's table better than their own;
 - an ``IsolationForest`` (scikit-learn) over all the figures at once, for sessions unlike the
   shop's others in a way no single figure shows: flagged below the score of the shop's own
   ``FOREST_SHARE`` oddest, with the figures furthest out named.
@@ -72,9 +73,9 @@ REASONS: dict[str, str] = {
     "wot_map_minus_baro_kpa": "WOT MAP sat {value:+.1f} kPa from the recorded barometer "
                               "(the day's air entered wrong?)",
 }
-MIN_Z = 6.0
-TAIL_QUANTILE = 0.99
-TAIL_MARGIN = 1.25
+LIMIT_Z = 8.0
+ABSOLUTE_LIMITS = {"swap_score": 0.0}
+"""Figures flagged above a value that means something by itself, whatever the shop's spread."""
 FOREST_SHARE = 0.01
 FOREST_PARAMS = {"n_estimators": 200, "random_state": 0}
 MIN_SPREAD_SHARE = 0.02
@@ -120,10 +121,12 @@ def learn_bounds(X: FloatArray) -> dict[str, Bounds]:
             continue
         median = float(np.median(col))
         spread = _spread(col, median)
-        z = _bad_z(col, median, spread, BAD_SIDE[name])
-        tail = float(np.quantile(z, TAIL_QUANTILE)) if z.size else 0.0
-        out[name] = Bounds(round(median, 6), round(spread, 6),
-                           round(max(MIN_Z, TAIL_MARGIN * tail), 3))
+        limit = ABSOLUTE_LIMITS.get(name)
+        if limit is not None:  # flagged above ``limit`` itself: as z over the shop's median
+            out[name] = Bounds(round(median, 6), round(spread, 6),
+                               round(max((limit - median) / spread, 0.0), 6))
+        else:
+            out[name] = Bounds(round(median, 6), round(spread, 6), LIMIT_Z)
     return out
 
 

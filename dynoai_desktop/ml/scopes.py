@@ -16,9 +16,11 @@ from typing import Any
 
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.ml.anomaly import KIND as ANOMALY
 from dynoai_desktop.ml.base_ve import KIND
 from dynoai_desktop.ml.errors import ModelError
 from dynoai_desktop.ml.registry import ModelRegistry, ModelVersion
+from dynoai_desktop.ml.training.from_catalog import record_id
 from dynoai_desktop.ml.training.records import TuningSession
 from dynoai_desktop.ml.training.typed_json import read
 from dynoai_desktop.storage.catalog import Catalog
@@ -81,6 +83,35 @@ def training_sessions(catalog: Catalog, scope: str,
             taken[session.session_id] = session
             counts[origin] = counts.get(origin, 0) + 1
     return list(taken.values()), counts, warnings
+
+
+def screened(registry: ModelRegistry, sessions: list[TuningSession], kind: str
+             ) -> tuple[list[TuningSession], list[str]]:
+    """``sessions`` without those the active session-anomaly detector (the shop's, else the
+    prior) flags, unless the tuner uses them anyway; and a line per session left out. The
+    detector itself learns from every session (else it could never change its mind). No
+    usable detector: every session, and a line saying so."""
+    if kind == ANOMALY:
+        return sessions, []
+    try:
+        detector = registry.load(registry.active(ANOMALY, "shop"))
+    except ModelError as exc:
+        return sessions, [f"no anomaly check ({exc}); every session is used"]
+    catalog = registry.catalog
+    anyway = ({record_id(sid) for sid in catalog.training_used_anyway()}
+              | catalog.imported_training_used_anyway())
+    by_vehicle: dict[str, list[TuningSession]] = {}
+    for s in sessions:
+        by_vehicle.setdefault(s.vehicle, []).append(s)
+    kept, said = [], []
+    for s in sessions:
+        flags = [] if s.session_id in anyway else detector.flags(
+            s, [o for o in by_vehicle[s.vehicle] if o is not s])
+        if flags:
+            said.append(f"{s.session_id} left out: {flags[0]}")
+        else:
+            kept.append(s)
+    return kept, said
 
 
 def wider_scopes(catalog: Catalog, scope: str) -> list[str]:

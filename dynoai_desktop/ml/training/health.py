@@ -40,6 +40,11 @@ from dynoai_desktop.ml.training.records import Environment, SessionHealth
 from dynoai_desktop.ml.training.session_data import SessionData
 
 RUNNING_RPM = 600.0
+DRIVEN_RPM = 1200.0
+DRIVEN_TPS_PCT = 2.0
+"""The widebands are judged on the rows the engine is driven (off idle, throttle open): at
+idle, in a closed-throttle decel (fuel cut reads past the AFR range) and in hot-idle cuts a
+sound sensor reads oddly too."""
 FLAT_ROWS = 20
 FLAT_EPS = 1e-3
 AFR_RANGE = (9.0, 20.0)
@@ -112,6 +117,7 @@ def session_health(session: SessionData, runs: Sequence[Run], environment: Envir
     pairs: list[FloatArray] = []
     span = {"iat": [math.inf, -math.inf], "head": [math.inf, -math.inf]}
     any_rpm = False
+    air = _recorded_air(runs, environment)
     for run in runs:
         rpm = run.channel("rpm")
         if rpm is None:
@@ -125,11 +131,14 @@ def session_health(session: SessionData, runs: Sequence[Run], environment: Envir
                 (tps >= WOT_TPS_PCT) if tps is not None else np.zeros(rpm.size, bool))
             part = running & ((kpa >= PART_LOAD_KPA[0]) & (kpa <= PART_LOAD_KPA[1])
                               if kpa is not None else np.zeros(rpm.size, bool))
-        both = running.copy()
+        with np.errstate(invalid="ignore"):
+            driven = (rpm >= DRIVEN_RPM) & ((tps >= DRIVEN_TPS_PCT) if tps is not None
+                                            else True)
+        both = driven.copy()
         for cyl in CYLS:
             x = run.channel(f"afr_{cyl}")
             status = run.channel(f"afr_{cyl}_status")
-            afr[cyl].add(x, running, *AFR_RANGE, status)
+            afr[cyl].add(x, driven, *AFR_RANGE, status)
             if x is None:
                 both &= False
                 continue
@@ -143,7 +152,7 @@ def session_health(session: SessionData, runs: Sequence[Run], environment: Envir
         iat.add(t_iat, running, *TEMP_RANGE_C)
         head.add(t_head, running, *TEMP_RANGE_C)
         if t_iat is not None:
-            iat_over.append(t_iat[part] - environment.ambient_temp_c)
+            iat_over.append(t_iat[part] - air["ambient_temp_c"])
         for key, x in (("iat", t_iat), ("head", t_head)):
             if x is not None and np.isfinite(x[running]).any():
                 span[key][0] = min(span[key][0], float(np.nanmin(x[running])))
@@ -153,6 +162,7 @@ def session_health(session: SessionData, runs: Sequence[Run], environment: Envir
     if not any_rpm:
         return None
     wot_map_kpa = _median(wot_map)
+    baro = air["baro_kpa"]
     return SessionHealth(
         afr_front_valid_share=afr["front"].valid_share(),
         afr_rear_valid_share=afr["rear"].valid_share(),
@@ -162,10 +172,25 @@ def session_health(session: SessionData, runs: Sequence[Run], environment: Envir
         afr_front_rear_corr=_correlation(pairs),
         swap_score=swap_score(session, runs, settings),
         iat_valid_share=iat.valid_share(), iat_range_c=_range(span["iat"]),
-        head_valid_share=head.valid_share(), iat_over_ambient_c=_median(iat_over),
+        head_valid_share=head.valid_share(), iat_over_ambient_c=_clipped(_median(iat_over)),
         head_rise_c=_range(span["head"]),
         wot_map_minus_baro_kpa=(None if wot_map_kpa is None
-                                else round(wot_map_kpa - environment.baro_kpa, 2)))
+                                else round(float(np.clip(wot_map_kpa - baro, -200, 200)), 2)))
+
+
+def _recorded_air(runs: Sequence[Run], environment: Environment) -> dict[str, float]:
+    """The barometer and ambient as recorded (the logged median, however implausible: a value
+    typed in the wrong unit is what this is for), else the environment's."""
+    out = {"baro_kpa": environment.baro_kpa, "ambient_temp_c": environment.ambient_temp_c}
+    for name in out:
+        found = _median([c for c in (run.channel(name) for run in runs) if c is not None])
+        if found is not None:
+            out[name] = found
+    return out
+
+
+def _clipped(x: float | None, limit: float = 300.0) -> float | None:
+    return None if x is None else round(float(np.clip(x, -limit, limit)), 2)
 
 
 def _range(span: list[float]) -> float | None:

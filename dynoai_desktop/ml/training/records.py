@@ -291,8 +291,9 @@ class SessionHealth:
     """How healthy the session's sensors and recorded air look (schema 4): what the anomaly
     detector judges it by (``ml.training.health``; null where not logged)."""
 
-    afr_front_valid_share: float | None = _share("running rows the front wideband read")
-    afr_rear_valid_share: float | None = _share("running rows the rear wideband read")
+    afr_front_valid_share: float | None = _share("driven rows (off idle, throttle open) the "
+                                                 "front wideband read")
+    afr_rear_valid_share: float | None = _share("driven rows the rear wideband read")
     afr_front_flat_share: float | None = _share("front readings inside a flat stretch")
     afr_rear_flat_share: float | None = _share("rear readings inside a flat stretch")
     afr_front_wot: float | None = spec("front median AFR at wide-open throttle", **AFR,
@@ -309,7 +310,8 @@ class SessionHealth:
     iat_range_c: float | None = spec("the IAT reading's range over the session", lo=0.0,
                                      hi=300.0, unit="K", default=None)
     head_valid_share: float | None = _share("running rows the head-temperature sensor read")
-    iat_over_ambient_c: float | None = spec("median IAT over the recorded ambient at part load",
+    iat_over_ambient_c: float | None = spec("median IAT over the recorded ambient (as logged) at "
+                                            "part load",
                                             lo=-300.0, hi=300.0, unit="K", default=None)
     head_rise_c: float | None = spec("head temperature's range over the session", lo=0.0,
                                      hi=300.0, unit="K", default=None)

@@ -35,8 +35,9 @@ from dynoai_desktop.ui import theme
 from dynoai_desktop.ui.widgets import scrolling_content
 
 POLL_INTERVAL_MS = 250
-SESSION_COLUMNS = ("Session", "State", "Exclude", "Vehicle", "Started")
+SESSION_COLUMNS = ("Session", "State", "Exclude", "Use anyway", "Vehicle", "Started")
 EXCLUDE_COLUMN = SESSION_COLUMNS.index("Exclude")
+ANYWAY_COLUMN = SESSION_COLUMNS.index("Use anyway")
 DATASET_FILTER = "Training data (*.json)"
 MIX_ROWS_SHOWN = 6  # a mix table scrolls past this many rows
 MIX_SIDE_BY_SIDE_PX = 480  # wider than this, the three mix tables stand side by side
@@ -153,6 +154,8 @@ class TrainingDataPanel(QWidget):
             f" QTableWidget::indicator:checked {{ background: {theme.ACCENT}; }}")
         self.sessions.horizontalHeaderItem(EXCLUDE_COLUMN).setToolTip(
             "Exclude from training: leave the session out of the dataset")
+        self.sessions.horizontalHeaderItem(ANYWAY_COLUMN).setToolTip(
+            "Train on a session the anomaly check flagged (its State says why)")
         self.export_button = QPushButton("Export…")
         self.export_button.setToolTip("Write the dataset (the sessions not excluded) as a JSON "
                                       "file: docs/formats.md \"Training data\"")
@@ -207,8 +210,10 @@ class TrainingDataPanel(QWidget):
     def _show_progress(self, progress: TrainingProgress) -> None:
         simulated = f" ({progress.simulated} simulated)" if progress.simulated else ""
         excluded = f"; {progress.excluded} excluded" if progress.excluded else ""
+        flagged = (f"; {progress.flagged} flagged by the anomaly check and kept out"
+                   if progress.flagged else "")
         self.headline.setText(f"{progress.sessions} session(s) in the dataset{simulated}, "
-                              f"{progress.dyno_hours:.1f} dyno hours{excluded}")
+                              f"{progress.dyno_hours:.1f} dyno hours{excluded}{flagged}")
         for pattern in progress.patterns:
             bar = self.bars[pattern.name]
             bar.setRange(0, pattern.minimum)
@@ -256,9 +261,20 @@ class TrainingDataPanel(QWidget):
             col = SESSION_COLUMNS.index(column)
             item = QTableWidgetItem(text)
             item.setToolTip(tip)
-            if col == SESSION_COLUMNS.index("State") and entry.problem:
+            if col == SESSION_COLUMNS.index("State") and (entry.problem
+                                                          or entry.kept_out_by_flags):
                 item.setForeground(QColor(theme.WARN))
             self.sessions.setItem(row, col, item)
+        anyway = QTableWidgetItem()
+        if entry.flags and not entry.excluded:
+            anyway.setToolTip("Train on it although the anomaly check flagged it: "
+                              + "; ".join(entry.flags))
+            anyway.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
+            anyway.setCheckState(Qt.CheckState.Checked if entry.used_anyway
+                                 else Qt.CheckState.Unchecked)
+        else:
+            anyway.setFlags(Qt.ItemFlag.NoItemFlags)
+        self.sessions.setItem(row, ANYWAY_COLUMN, anyway)
         switch = QTableWidgetItem()
         switch.setToolTip("Exclude from training: leave this session out of the dataset")
         if entry.record is not None:
@@ -271,13 +287,23 @@ class TrainingDataPanel(QWidget):
 
     # ------------------------------------------------------------------ actions
     def _switched(self, item: QTableWidgetItem) -> None:
-        if item.column() != EXCLUDE_COLUMN or not 0 <= item.row() < len(self._entries):
+        if not 0 <= item.row() < len(self._entries):
             return
         entry = self._entries[item.row()]
-        excluded = item.checkState() == Qt.CheckState.Checked
-        if excluded == entry.excluded:
-            return
-        self.exclude(entry, excluded)
+        ticked = item.checkState() == Qt.CheckState.Checked
+        if item.column() == EXCLUDE_COLUMN and ticked != entry.excluded:
+            self.exclude(entry, ticked)
+        elif item.column() == ANYWAY_COLUMN and ticked != entry.used_anyway:
+            self.use_anyway(entry, ticked)
+
+    def use_anyway(self, entry: TrainingEntry, used: bool) -> None:
+        """Set the session's Use anyway switch (the checkbox calls this)."""
+        try:
+            self.session.use_anyway(entry.session_id if entry.session_id is not None
+                                    else entry.key, used)
+        except InputError as exc:
+            self.say(str(exc))
+        self.refresh()
 
     def exclude(self, entry: TrainingEntry, excluded: bool) -> None:
         """Set the session's Exclude switch (the checkbox calls this)."""
@@ -346,6 +372,7 @@ def _entry_tip(entry: TrainingEntry, patterns: str) -> str:
                   for p, why in entry.refusals.items()]
         if entry.record.simulated:
             lines.append("Recorded on the virtual cell (simulated)")
+    lines += [f"Anomaly check: {flag}" for flag in entry.flags]
     if entry.problem and entry.record is not None:
         lines.append(f"Last extraction: {entry.problem}")
     lines += list(entry.notes)
