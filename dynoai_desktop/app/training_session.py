@@ -43,6 +43,7 @@ from dynoai_desktop.app.training_progress import (
     progress_of,
 )
 from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.ml.anomaly import vehicle_key
 from dynoai_desktop.ml.training.dataset import load
 from dynoai_desktop.ml.training.from_catalog import (
     FINISHED,
@@ -375,9 +376,10 @@ class TrainingSession:
         key = (kept.key, id(kept.record))
         if key not in self._flags:
             record = kept.record
+            mine = vehicle_key(record)
             same = [k.record for k in [*self._kept.values(), *self._imported.values()]
                     if k.record is not None and k is not kept
-                    and k.record.vehicle == record.vehicle]
+                    and vehicle_key(k.record) == mine]
             try:
                 self._flags[key] = tuple(self._flagger(record, same))
             except InputError as exc:  # no usable detector: say so once per record

@@ -16,8 +16,9 @@ barometer.
   figure*, with the reason in a tuner's words (``REASONS``). ``swap_score`` has a limit of its
   own making: above 0 the readings fit the other cylinder's table better than their own;
 - an ``IsolationForest`` (scikit-learn) over all the figures at once, for sessions unlike the
-  shop's others in a way no single figure shows: flagged below the score of the shop's own
-  ``FOREST_SHARE`` oddest, with the figures furthest out named.
+  shop's others in a way no single figure shows: flagged when its score lies as far below the
+  shop's ``FOREST_SHARE`` oddest as they lie below the shop's median, with the figures
+  furthest out named.
 
 A session of a vehicle with ``MIN_VEHICLE_SESSIONS`` other sessions is also compared with them:
 its WOT AFR or WOT MAP far from the vehicle's own (``VEHICLE_Z`` shop spreads) is flagged as
@@ -26,6 +27,7 @@ its WOT AFR or WOT MAP far from the vehicle's own (``VEHICLE_Z`` shop spreads) i
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -86,6 +88,24 @@ VEHICLE_Z = 8.0
 VEHICLE_FEATURES = ("afr_front_wot", "afr_rear_wot", "wot_map_minus_baro_kpa")
 
 FloatArray = npt.NDArray[np.float64]
+
+
+def vehicle_key(session: TuningSession) -> str:
+    """Which vehicle a record is of: its name and build (two customers' "2014 Street Glide"
+    with other builds are two vehicles)."""
+    return session.vehicle + "|" + json.dumps(session.build, sort_keys=True)
+
+
+def by_vehicle(sessions: Sequence[TuningSession]) -> dict[str, list[TuningSession]]:
+    out: dict[str, list[TuningSession]] = {}
+    for s in sessions:
+        out.setdefault(vehicle_key(s), []).append(s)
+    return out
+
+
+def others_of_vehicle(session: TuningSession, grouped: dict[str, list[TuningSession]]
+                      ) -> list[TuningSession]:
+    return [o for o in grouped.get(vehicle_key(session), []) if o is not session]
 
 
 def health_row(session: TuningSession) -> FloatArray:
@@ -229,5 +249,6 @@ def fit_detector(X: FloatArray) -> AnomalyDetector:
     with one_thread():
         detector.estimators["forest"].fit(scaled)
     scores = detector.forest_scores(X)
-    params["forest_threshold"] = round(float(np.quantile(scores, FOREST_SHARE)), 6)
+    tail, middle = np.quantile(scores, FOREST_SHARE), np.median(scores)
+    params["forest_threshold"] = round(float(tail - (middle - tail)), 6)
     return detector

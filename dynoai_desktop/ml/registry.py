@@ -52,6 +52,8 @@ TRUSTED_TYPES = (
     # preprocessor; skops checks the partial's function as a type of its own.
     "functools.partial",
     "sklearn.utils.validation.check_array",
+    # The session anomaly detector's isolation forest keeps its trees as sklearn's Tree.
+    "sklearn.tree._tree.Tree",
 )
 """The only types a model file may name beyond what skops trusts by default (numpy arrays and
 scikit-learn's own estimators); anything else is refused unread."""

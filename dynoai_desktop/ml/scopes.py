@@ -17,6 +17,7 @@ from typing import Any
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.ml.anomaly import KIND as ANOMALY
+from dynoai_desktop.ml.anomaly import by_vehicle, others_of_vehicle
 from dynoai_desktop.ml.base_ve import KIND
 from dynoai_desktop.ml.errors import ModelError
 from dynoai_desktop.ml.registry import ModelRegistry, ModelVersion
@@ -100,13 +101,11 @@ def screened(registry: ModelRegistry, sessions: list[TuningSession], kind: str
     catalog = registry.catalog
     anyway = ({record_id(sid) for sid in catalog.training_used_anyway()}
               | catalog.imported_training_used_anyway())
-    by_vehicle: dict[str, list[TuningSession]] = {}
-    for s in sessions:
-        by_vehicle.setdefault(s.vehicle, []).append(s)
+    grouped = by_vehicle(sessions)
     kept, said = [], []
     for s in sessions:
         flags = [] if s.session_id in anyway else detector.flags(
-            s, [o for o in by_vehicle[s.vehicle] if o is not s])
+            s, others_of_vehicle(s, grouped))
         if flags:
             said.append(f"{s.session_id} left out: {flags[0]}")
         else:
