@@ -162,6 +162,36 @@ def test_one_switch_leaves_a_session_out_and_it_stays_out(catalog, make) -> None
         again.exclude(99, True)
 
 
+def test_a_flagged_session_stays_out_with_its_reason_unless_used_anyway(catalog, make) -> None:  # noqa: ANN001
+    sessions = [a_session_with_runs(catalog, runs=1) for _ in range(3)]
+    training = make()
+    assert training.wait()
+    flagged = f"session:{sessions[1]}"
+    training.set_flagger(lambda record, _same: ["the rear wideband read on 0% of the driven rows"]
+                         if record.session_id == flagged else [])
+    assert [s.session_id for s in training.dataset().sessions] == [
+        f"session:{sessions[0]}", f"session:{sessions[2]}"]
+    progress = training.progress()
+    assert progress.sessions == 2 and progress.flagged == 1 and progress.excluded == 0
+    entry = {e.session_id: e for e in training.entries()}[sessions[1]]
+    assert entry.state == "flagged, kept out: the rear wideband read on 0% of the driven rows"
+    assert entry.kept_out_by_flags and not entry.used_anyway
+    training.use_anyway(sessions[1], True)  # the tuner knows better
+    assert len(training.dataset().sessions) == 3
+    assert {e.session_id: e.state for e in training.entries()}[sessions[1]].startswith(
+        "flagged, used anyway")
+    training.close()
+    again = make()  # the override is kept in the catalog
+    assert again.wait()
+    again.set_flagger(lambda record, _same: ["dead"] if record.session_id == flagged else [])
+    assert len(again.dataset().sessions) == 3
+    again.use_anyway(sessions[1], False)
+    assert len(again.dataset().sessions) == 2
+    again.exclude(sessions[1], True)  # the tuner's own switch still works on a flagged one
+    assert {e.session_id: e.state for e in again.entries()}[sessions[1]] == "excluded"
+    assert again.progress().excluded == 1 and again.progress().flagged == 0
+
+
 # ---------------------------------------------------------------- files
 
 
