@@ -72,6 +72,27 @@ def test_records_list_by_session_and_leave_excluded_ones_out() -> None:
             (sessions[0], False), (sessions[1], True), (sessions[2], False)]
 
 
+def test_a_flagged_record_the_tuner_uses_anyway_is_listed_and_remembered(tmp_path: Path
+                                                                          ) -> None:
+    path = tmp_path / "catalog.sqlite"
+    with Catalog(path) as catalog:
+        sessions = [_session(catalog) for _ in range(2)]
+        for s in sessions:
+            catalog.put_training_record(s, _record(f"session:{s}"))
+        catalog.set_training_used_anyway(sessions[0], True)
+        catalog.put_imported_training_record("other:1", _record("other:1"))
+        catalog.set_imported_training_used_anyway("other:1", True)
+    with Catalog(path) as catalog:
+        assert catalog.training_used_anyway() == {sessions[0]}
+        assert catalog.imported_training_used_anyway() == {"other:1"}
+        assert [r[2] for r in catalog.training_records()] == [False, False]  # both in
+        catalog.set_training_excluded(sessions[0], True)  # the tuner's switch wins
+        assert catalog.training_used_anyway() == set()
+        assert [r[0] for r in catalog.training_records()] == [sessions[1]]
+        with pytest.raises(InputError, match="no training record"):
+            catalog.set_training_used_anyway(_session(catalog), True)
+
+
 def test_which_sessions_need_extracting() -> None:
     with Catalog() as catalog:
         no_runs = _session(catalog, runs=0)
