@@ -267,7 +267,8 @@ class SuggestionMaker:
         for table_advice in advice.tables:
             why = (f"evidence: {where}",
                    f"knock-prone where it knocked, or where the model gives its spark P(knock) "
-                   f">= 0.5 with the head at {work['head_c']:g} °C and the air at "
+                   f">= {advisor.prone_probability:g} with the head at {work['head_c']:g} °C "
+                   "and the air at "
                    f"{work['iat_c']:g} °C ({model_label(version)})",
                    "advance only where torque rose with advance in that rpm row, no knock was "
                    "seen, and P(knock) stays under 0.1 a degree beyond it")

@@ -13,9 +13,10 @@ never more.
 **What it advises** (:meth:`KnockAdvisor.advise`, per spark table):
 
 - the **knock-prone mask**: every cell (at ``KNOCK_CONTROL_KPA`` or more) where this session
-  knocked, and every cell where the model gives its spark P(knock) ≥ ``PRONE_PROBABILITY`` at the
-  engine's working temperatures (the shop's median head and air temperature at high load). The
-  editor's overlay rules never advance a knock-prone cell;
+  knocked, and every cell where the model gives its spark P(knock) at or above the threshold
+  learned in training (``knock_train.prone_threshold``; ``PRONE_PROBABILITY`` without one) at
+  the engine's working temperatures (how hot the shop's engines run under load,
+  ``working_conditions``). The editor's overlay rules never advance a knock-prone cell;
 - **safe retard** where knock was seen: the most the ECM pulled there, or more until the model
   gives P < ``SAFE_PROBABILITY``, in 0.5° steps and never more than the spark authority limit;
 - **advance** where no knock was seen and dyno torque rose with advance (the session's torque
@@ -262,6 +263,11 @@ class KnockAdvisor:
         return cls({"knocks": fitted}, dict(params))
 
     @property
+    def prone_probability(self) -> float:
+        """The P(knock) from which a cell is knock-prone (learned in training)."""
+        return float(self.params.get("prone_probability", PRONE_PROBABILITY))
+
+    @property
     def working(self) -> dict[str, float]:
         stored = self.params.get("working", {})
         return {k: float(stored.get(k, v)) for k, v in DEFAULT_WORKING.items()}
@@ -341,7 +347,7 @@ class KnockAdvisor:
             rising_rows = {_nearest(rows, t.rpm) for t in evidence.torque_slopes
                            if t.ft_lb_per_deg - TORQUE_EVIDENCE_SE * t.stderr > 0}
         controlled = cols[None, :] >= KNOCK_CONTROL_KPA
-        prone = controlled & (seen | (p >= PRONE_PROBABILITY))
+        prone = controlled & (seen | (p >= self.prone_probability))
         change = np.zeros(table.shape)
         limit = min(authority_deg, MAX_RETARD_DEG)
         steps = np.arange(STEP_DEG, limit + 1e-9, STEP_DEG)

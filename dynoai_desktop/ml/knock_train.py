@@ -5,7 +5,8 @@ score, ``decel_train.brier_gate``).
 
 **Figures**: the Brier score of P(knock) against what each held-out cell did, the no-skill
 model's (the training share of knocking cells), log loss, the share called right at 0.5, and
-precision and recall of "knocks" (P ≥ ``PRONE_PROBABILITY``) on the held-out cells.
+precision and recall of "knocks" (P at or above the threshold learned from the
+cross-validation, ``prone_threshold``) on the held-out cells.
 """
 
 from __future__ import annotations
@@ -45,11 +46,13 @@ MIN_KNOCKING_SESSIONS = 5
 """Sessions that knocked somewhere that training needs at least."""
 
 
-def knock_figures(samples: KnockSamples, p: np.ndarray, base_rate: float) -> dict[str, Any]:
-    """How well ``p`` (P(knock) per row) foretells which cells knocked."""
+def knock_figures(samples: KnockSamples, p: np.ndarray, base_rate: float,
+                  threshold: float = PRONE_PROBABILITY) -> dict[str, Any]:
+    """How well ``p`` (P(knock) per row) foretells which cells knocked (called at
+    ``threshold``)."""
     if not samples.y.size:
         return {"rows": 0, "sessions": 0}
-    called = p >= PRONE_PROBABILITY
+    called = p >= threshold
     knocked = samples.y == 1
     hits = int((called & knocked).sum())
     return {**probability_figures(samples.y, p, base_rate),
@@ -59,6 +62,22 @@ def knock_figures(samples: KnockSamples, p: np.ndarray, base_rate: float) -> dic
             "rows": int(samples.y.size),
             "sessions": len(set(samples.session_ids.tolist())),
             "groups": sorted(set(samples.groups.tolist()))}
+
+
+def prone_threshold(p: np.ndarray, y: np.ndarray) -> float:
+    """The P(knock) a cell is called knock-prone from: the one that names the cross-validated
+    cells that knocked best (the most F1), between 0.1 and 0.9. A cell only a little over its
+    limit knocks now and then, so a visit that heard nothing does not clear it: the best
+    threshold is learned, not set."""
+    best, best_f1 = PRONE_PROBABILITY, -1.0
+    knocked = y == 1
+    for t in np.arange(0.1, 0.901, 0.05):
+        called = p >= t
+        hits = float((called & knocked).sum())
+        f1 = 2 * hits / max(float(called.sum() + knocked.sum()), 1.0)
+        if f1 > best_f1 + 1e-9:
+            best, best_f1 = float(round(t, 2)), f1
+    return best
 
 
 def train_knock(sessions: Sequence[TuningSession], scope: str = "shop",
@@ -102,13 +121,15 @@ def train_knock(sessions: Sequence[TuningSession], scope: str = "shop",
         return TrainResult(None, cancelled=True, reason="cancelled")
     base_rate = float(np.mean(train.y))
     params = {"feature_names": list(FEATURE_NAMES), "working": working_conditions(train),
+              "prone_probability": prone_threshold(oof, train.y),
               "base_rate": round(base_rate, 4), "estimator": dict(PARAMS)}
     model = KnockAdvisor({"knocks": fit_classifier(train.X, train.y)}, params)
     if progress is not None:
         progress(total, total, "the final model")
-    cv = knock_figures(train, oof, base_rate)
+    threshold = params["prone_probability"]
+    cv = knock_figures(train, oof, base_rate, threshold)
     cv["no_skill_brier"] = round(float(np.mean((oof_base - train.y) ** 2)), 4)
-    held_figures = knock_figures(held_out, model.probability(held_out.X), base_rate)
+    held_figures = knock_figures(held_out, model.probability(held_out.X), base_rate, threshold)
     accepted, reason = brier_gate(held_figures, active, held_out)
     used = [s for s in sessions if s.session_id in set(ids)]
     meta = version_metadata(
@@ -117,8 +138,8 @@ def train_knock(sessions: Sequence[TuningSession], scope: str = "shop",
         held_figures, used,
         {"method": "gradient-boosting classifier P(knock | build, octane, cell, spark, head "
                    "and air temperature), monotonic in spark, compression, MAP, heat and "
-                   "octane; knock-prone where P >= "
-                   f"{PRONE_PROBABILITY:g} at the shop's working temperatures or knock was seen",
+                   "octane; knock-prone where P reaches the threshold learned from the "
+                   "cross-validation at the shop's working temperatures, or knock was seen",
          "params": model.params_json()},
         source, active_version, reason)
     return TrainResult(model, meta, accepted, reason)
