@@ -16,7 +16,8 @@ from tests.ml.synthetic_sessions import synthetic_sessions, write_dataset
 pytestmark = pytest.mark.once_without_qt  # long: runs in the suite without Qt
 
 
-@pytest.mark.parametrize("kind", ["cylinder_balance", "decel_enrichment"])
+@pytest.mark.parametrize("kind", ["cylinder_balance", "decel_enrichment", "knock",
+                                  "session_anomaly"])
 def test_the_new_kinds_priors_list_and_verify(kind: str, shop: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run_cli(["models", "list", "--kind", kind, "--catalog", shop], capsys)
@@ -24,15 +25,18 @@ def test_the_new_kinds_priors_list_and_verify(kind: str, shop: Path,
     (line,) = out.splitlines()
     assert line.startswith(f"* {kind} shop prior  created ")
     assert "source: simulated shop history" in line
-    figure = "held-out Brier" if kind == "decel_enrichment" else "held-out MAE"
+    figure = {"decel_enrichment": "held-out Brier", "knock": "knock precision",
+              "session_anomaly": "held-out flagged"}.get(kind, "held-out MAE")
     assert figure in line
 
     code, out, _ = run_cli(["models", "list", "--kind", kind, "--catalog", shop, "--json"],
                            capsys)
     (prior,) = json.loads(out)["models"]
     held = prior["held_out"]
-    if kind == "decel_enrichment":
+    if kind in ("decel_enrichment", "knock"):
         assert 0 <= held["brier"] < held["no_skill_brier"]
+    elif kind == "session_anomaly":
+        assert 0 <= held["flagged_share"] <= 0.05 and held["sessions"] > 0
     else:
         assert 0 < held["mae_pct"] < held["stage_mae_pct"]
 
@@ -46,7 +50,7 @@ def test_an_unknown_kind_names_the_kinds(shop: Path, capsys: pytest.CaptureFixtu
     assert code == 2
     assert err.strip().splitlines()[-1].endswith(
         "model kind 'pops' is not known: use base_ve, cylinder_balance, decel_enrichment, "
-        "heat_soak")
+        "heat_soak, knock, session_anomaly")
 
 
 def test_training_the_cylinder_balance_goes_through_the_gate(
