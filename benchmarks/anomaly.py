@@ -2,7 +2,7 @@
 sessions of another shop seed with one fault each, all extracted as the app extracts them.
 
     .venv/bin/python benchmarks/anomaly.py [--clean-catalog DIR] [--faulty-catalog DIR]
-        [--clean 200] [--faulty 52] [--prior] [--short]
+        [--clean 200] [--faulty 52] [--prior] [--write-dataset FILE.json] [--short]
 
 The sound sessions: ``--clean-catalog`` (a ``dynoai simulate-shop`` history), else ``--clean``
 played here (seed 1). The faulty ones: ``--faulty-catalog``'s sessions, else ``--faulty`` played
@@ -10,7 +10,8 @@ here (seed 2), each with one fault injected into its runs before extraction
 (``ml.training.faults``: a stuck wideband, the widebands swapped, a dead sensor, the day's air
 entered wrong; in turn, so each kind is a quarter). The detector is trained as a shop trains it,
 on all of them together (faults and all: a shop does not know which of its sessions are bad), or
-with ``--prior`` the shipped prior is used.
+with ``--prior`` the shipped prior is used. ``--write-dataset``: every record judged, the sound
+and the faulty interleaved, as one training-data file (the dataset view's screenshot reads it).
 
 Goals (issue 21): at least 90 % of the faulty sessions flagged, at most 5 % of the sound ones. A
 measurement: exits 0 whether the goals pass or miss, 2 on bad input. ``--short``: two short
@@ -46,10 +47,16 @@ from dynoai_desktop.ml.anomaly import (  # noqa: E402
 )
 from dynoai_desktop.ml.errors import ModelError  # noqa: E402
 from dynoai_desktop.ml.registry import PRIORS_DIR, load_version, prior_version  # noqa: E402
+from dynoai_desktop.ml.training.dataset import dataset_json  # noqa: E402
 from dynoai_desktop.ml.training.extract import extract  # noqa: E402
 from dynoai_desktop.ml.training.faults import FAULTS, inject  # noqa: E402
 from dynoai_desktop.ml.training.from_catalog import read_session  # noqa: E402
-from dynoai_desktop.ml.training.records import TuningSession  # noqa: E402
+from dynoai_desktop.ml.training.records import (  # noqa: E402
+    DATASET_KIND,
+    SCHEMA_VERSION,
+    Dataset,
+    TuningSession,
+)
 
 FLAGGED_GOAL, CLEAN_GOAL = 0.90, 0.05
 SHORT_PROFILE = SessionProfile(sheet_pulls=1, cool_down_s=5.0, first_round_cap_s=40.0,
@@ -100,6 +107,7 @@ def main() -> int:
     parser.add_argument("--clean", type=int, default=200)
     parser.add_argument("--faulty", type=int, default=52)
     parser.add_argument("--prior", action="store_true", help="judge by the shipped prior")
+    parser.add_argument("--write-dataset", type=Path, metavar="FILE.json")
     parser.add_argument("--short", action="store_true")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -154,6 +162,12 @@ def main() -> int:
     print(f"sound sessions flagged: {sum(bool(f) for f in clean_flags)} of {n_c} "
           f"({false * 100:.1f} %; goal <= {CLEAN_GOAL * 100:.0f} %: "
           f"{verdict(false <= CLEAN_GOAL)})")
+    if args.write_dataset is not None:
+        mixed = [s for pair in zip(clean, faulty, strict=False) for s in pair]
+        mixed += clean[len(faulty):] + faulty[len(clean):]
+        dataset = Dataset(SCHEMA_VERSION, DATASET_KIND, mixed, source="benchmarks/anomaly.py")
+        args.write_dataset.write_text(dataset_json(dataset), encoding="utf-8")
+        print(f"wrote {len(mixed)} records to {args.write_dataset}")
     print(f"time: {time.perf_counter() - started:.0f} s")
     return 0
 

@@ -1,0 +1,74 @@
+"""Screenshot of the timing advice for the docs: a fresh app (its knock advisor the shipped
+prior), one session of a knock-prone build played on the virtual cell and kept in its catalog
+(its pulls, timing sweep and all), the bike's tune shown with its base spark tables, the advice
+predicted and the rear spark table's previewed in the editor.
+
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/timing_shots.py docs/
+
+Writes ``ai_timing_preview.png`` (the window: the rear spark table with the advice's preview,
+the suggestions dock beside it).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from shot_window import app_window, run_for
+
+from dynoai_desktop.commands.shop_session import play_session
+from dynoai_desktop.commands.simulate_shop import write_session
+from dynoai_desktop.core.build_spec import AirCleaner, BuildSpec, CamSpec, Exhaust
+from dynoai_desktop.core.tune import SPARK_FRONT, SPARK_REAR, VE_FRONT_MAP, VE_REAR_MAP, Tune
+from dynoai_desktop.sim.shop import draw_bike
+from dynoai_desktop.storage.resources import base_map_tables
+
+KNOCKY = replace(BuildSpec.stock("twin_cam_110"), stage=3, compression_ratio=10.3,
+                 cam=CamSpec("bolt-in cam", intake_duration_deg=226.0,
+                             exhaust_duration_deg=230.0, intake_lift_in=0.51,
+                             exhaust_lift_in=0.51, overlap_deg=24.0),
+                 exhaust=Exhaust.TWO_INTO_ONE, air_cleaner=AirCleaner.HIGH_FLOW)
+
+
+def main() -> int:
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs")
+    with app_window() as (app, dyno, window):
+        bike = draw_bike(11, 0, KNOCKY)
+        started = time.monotonic()
+        played = play_session(bike, base_map_tables(KNOCKY.engine_family.value, KNOCKY.stage))
+        assert dyno.catalog is not None
+        last = write_session(dyno.catalog, played, 11)
+        print(f"played a {KNOCKY.summary} session in {time.monotonic() - started:.0f} s: "
+              f"{played.knock_events} knock events")
+        dyno.training.request(last, first=True)
+        dyno.training.wait()
+        dyno.runs.start_session(dyno.catalog.session(last).vehicle_id)
+        front, rear = base_map_tables(KNOCKY.engine_family.value, KNOCKY.stage)
+        base = played.base
+        dyno.tune.show(Tune({VE_FRONT_MAP: replace(front, name=VE_FRONT_MAP),
+                             VE_REAR_MAP: replace(rear, name=VE_REAR_MAP),
+                             SPARK_FRONT: replace(base.spark_front, name=SPARK_FRONT),
+                             SPARK_REAR: replace(base.spark_rear, name=SPARK_REAR)}),
+                       "Stage 3 base map with the base calibration's spark")
+        docks = window.docks
+        docks["live"].hide()
+        window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, docks["ai"])
+        window.resizeDocks([docks["ai"], docks["tables"]], [640, 960],
+                           Qt.Orientation.Horizontal)
+        window.resizeDocks([docks["tables"], docks["coverage"]], [760, 240],
+                           Qt.Orientation.Vertical)
+        panel = window.ai
+        panel.predict()
+        panel.select(f"knock:{SPARK_REAR}")
+        panel.preview()
+        run_for(app, 1.5)
+        window.grab().save(str(out / "ai_timing_preview.png"))
+    print(f"wrote {out / 'ai_timing_preview.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
