@@ -13,8 +13,9 @@ barometer.
 - per figure, the shop's median and spread (the median absolute deviation, as a standard
   deviation: both barely move when a few of the shop's sessions are faulty, as some are): a
   session more than ``LIMIT_Z`` spreads out on the bad side (``BAD_SIDE``) is flagged *for that
-  figure*, with the reason in a tuner's words (``REASONS``). ``swap_score`` has a limit of its
-  own making: above 0 the readings fit the other cylinder's table better than their own;
+  figure*, with the reason in a tuner's words (``REASONS``). Some figures have a limit of their
+  own making (``ABSOLUTE_LIMITS``): a swap score above 0 (the readings fit the other cylinder's
+  table better than their own), a temperature that never moved;
 - an ``IsolationForest`` (scikit-learn) over all the figures at once, for sessions unlike the
   shop's others in a way no single figure shows: flagged when its score lies as far below the
   shop's ``FOREST_SHARE`` oddest as they lie below the shop's median, with the figures
@@ -76,8 +77,10 @@ REASONS: dict[str, str] = {
                               "(the day's air entered wrong?)",
 }
 LIMIT_Z = 8.0
-ABSOLUTE_LIMITS = {"swap_score": 0.0}
-"""Figures flagged above a value that means something by itself, whatever the shop's spread."""
+ABSOLUTE_LIMITS = {"swap_score": 0.0, "iat_range_c": 0.5, "head_rise_c": 0.5}
+"""Figures flagged past a value that means something by itself, whatever the shop's spread:
+readings that fit the other cylinder's tables better; a temperature that did not move half a
+degree all session (a short session's head barely warms, but it moves)."""
 FOREST_SHARE = 0.01
 FOREST_PARAMS = {"n_estimators": 200, "random_state": 0}
 MIN_SPREAD_SHARE = 0.02
@@ -142,9 +145,9 @@ def learn_bounds(X: FloatArray) -> dict[str, Bounds]:
         median = float(np.median(col))
         spread = _spread(col, median)
         limit = ABSOLUTE_LIMITS.get(name)
-        if limit is not None:  # flagged above ``limit`` itself: as z over the shop's median
+        if limit is not None:  # flagged past ``limit`` itself: as z from the shop's median
             out[name] = Bounds(round(median, 6), round(spread, 6),
-                               round(max((limit - median) / spread, 0.0), 6))
+                               round(max(BAD_SIDE[name] * (limit - median) / spread, 0.0), 6))
         else:
             out[name] = Bounds(round(median, 6), round(spread, 6), LIMIT_Z)
     return out

@@ -302,7 +302,8 @@ def test_the_record_names_source_table_limits_and_confidence() -> None:
 def test_each_source_is_recorded_as_what_made_the_version() -> None:
     assert {s.change_source for s in OverlaySource} == {
         ChangeSource.AUTOTUNE, ChangeSource.PREDICTED_BASE_MAP, ChangeSource.DECEL_ENRICHMENT,
-        ChangeSource.CYLINDER_BALANCE, ChangeSource.HEAT_SOAK, ChangeSource.MANUAL_EDIT}
+        ChangeSource.CYLINDER_BALANCE, ChangeSource.HEAT_SOAK, ChangeSource.TIMING,
+        ChangeSource.MANUAL_EDIT}
 
 
 def test_table_kinds_come_from_the_name() -> None:

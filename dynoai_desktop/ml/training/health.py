@@ -1,16 +1,18 @@
 """How healthy a session's sensors and recorded air look: the numbers the anomaly detector
 (``ml.anomaly``) judges a session by before it may train a model.
 
-Per wideband: the share of the running rows with a usable reading (**dead**: hardly any), the
-share of its usable rows inside a flat stretch (a reading unchanged to the thousandth for
-``FLAT_ROWS`` rows on end: **stuck**; a live sensor's noise moves every row) and its median at
-wide-open throttle. Between the two: how their readings move together, and which table each
-one follows (**swapped**: ``swap_score``). The IAT and head-temperature sensors: their usable
-shares and ranges over the session (a **dead** sensor reads nothing, or a constant: a
-temperature sensor's whole-degree steps make flat stretches normal, a range of 0 is not), and
-the IAT over the recorded ambient at part load. The day's air: the recorded
-barometer against the MAP at wide-open throttle (an engine at WOT pulls within a few kPa of
-the barometer: a **wrong** barometer does not), and the recorded ambient against the IAT.
+Per wideband: the share of the driven rows with a usable reading (**dead**: hardly any), the
+share of its usable rows inside a flat stretch through which the load changed (a reading
+unchanged to the thousandth for ``FLAT_S`` seconds on end while MAP moved ``FLAT_MAP_SPAN_KPA``
+or more: **stuck**; a live sensor reads a throttle step, however coarse its resolution or slow
+its updates at a steady cruise) and its median at wide-open throttle. Between the two: how
+their readings move together, and which table each one follows (**swapped**:
+``swap_score``). The IAT and head-temperature sensors: their usable shares and ranges over the
+session (a **dead** sensor reads nothing, or a constant: a temperature sensor's whole-degree
+steps make flat stretches normal, a range of 0 is not), and the IAT over the recorded ambient
+at part load. The day's air: the recorded barometer against the MAP at wide-open throttle (an
+engine at WOT pulls within a few kPa of the barometer: a **wrong** barometer does not), and
+the recorded ambient against the IAT.
 
 **Which table a wideband follows.** The VE a cell needs is the engine's, whatever the table the
 ECM fuelled it from: measured in two runs fuelled from different tables, a healthy sensor's
@@ -45,8 +47,9 @@ DRIVEN_TPS_PCT = 2.0
 """The widebands are judged on the rows the engine is driven (off idle, throttle open): at
 idle, in a closed-throttle decel (fuel cut reads past the AFR range) and in hot-idle cuts a
 sound sensor reads oddly too."""
-FLAT_ROWS = 20
+FLAT_S = 2.0
 FLAT_EPS = 1e-3
+FLAT_MAP_SPAN_KPA = 15.0
 AFR_RANGE = (9.0, 20.0)
 TEMP_RANGE_C = (-30.0, 250.0)
 WOT_TPS_PCT = 85.0
@@ -56,8 +59,10 @@ SWAP_MIN_CELLS = 4
 CYLS = ("front", "rear")
 
 
-def _flat(x: FloatArray, ok: np.ndarray) -> np.ndarray:
-    """Rows inside a stretch of ``FLAT_ROWS`` or more usable rows whose reading does not move."""
+def _flat(x: FloatArray, ok: np.ndarray, t: FloatArray, load: FloatArray | None = None
+          ) -> np.ndarray:
+    """Rows inside a stretch of ``FLAT_S`` or more of usable rows whose reading does not move
+    (with ``load``: only the stretches through which it moved ``FLAT_MAP_SPAN_KPA``)."""
     out = np.zeros(x.size, dtype=bool)
     if x.size < 2:
         return out
@@ -66,8 +71,14 @@ def _flat(x: FloatArray, ok: np.ndarray) -> np.ndarray:
     edges = np.diff(np.concatenate([[0], same.astype(np.int8), [0]]))
     starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)  # [start, end)
     for a, b in zip(starts, ends, strict=True):
-        if b - a + 1 >= FLAT_ROWS:  # rows a-1 .. b-1
-            out[a - 1:b] = True
+        if not t[b - 1] - t[a - 1] >= FLAT_S:  # rows a-1 .. b-1
+            continue
+        if load is not None:
+            span = load[a - 1:b]
+            span = span[np.isfinite(span)]
+            if not span.size or np.ptp(span) < FLAT_MAP_SPAN_KPA:
+                continue
+        out[a - 1:b] = True
     return out
 
 
@@ -79,7 +90,8 @@ class _Sums:
         self.values: list[FloatArray] = []
 
     def add(self, x: FloatArray | None, running: np.ndarray, lo: float, hi: float,
-            status: FloatArray | None = None) -> None:
+            status: FloatArray | None = None, load: FloatArray | None = None,
+            t: FloatArray | None = None) -> None:
         self.rows += int(running.sum())
         if x is None:
             return
@@ -88,7 +100,8 @@ class _Sums:
         if status is not None:
             ok &= status == 0
         self.ok += int(ok.sum())
-        self.flat += int((_flat(x, ok) & ok).sum())
+        if t is not None:
+            self.flat += int((_flat(x, ok, t, load) & ok).sum())
 
     def valid_share(self) -> float | None:
         return round(self.ok / self.rows, 4) if self.rows else None
@@ -138,7 +151,8 @@ def session_health(session: SessionData, runs: Sequence[Run], environment: Envir
         for cyl in CYLS:
             x = run.channel(f"afr_{cyl}")
             status = run.channel(f"afr_{cyl}_status")
-            afr[cyl].add(x, driven, *AFR_RANGE, status)
+            afr[cyl].add(x, driven, *AFR_RANGE, status, kpa if kpa is not None else tps,
+                         run.time_s)
             if x is None:
                 both &= False
                 continue

@@ -294,8 +294,10 @@ class SessionHealth:
     afr_front_valid_share: float | None = _share("driven rows (off idle, throttle open) the "
                                                  "front wideband read")
     afr_rear_valid_share: float | None = _share("driven rows the rear wideband read")
-    afr_front_flat_share: float | None = _share("front readings inside a flat stretch")
-    afr_rear_flat_share: float | None = _share("rear readings inside a flat stretch")
+    afr_front_flat_share: float | None = _share("front readings inside a flat stretch the load "
+                                                "changed through")
+    afr_rear_flat_share: float | None = _share("rear readings inside a flat stretch the load "
+                                               "changed through")
     afr_front_wot: float | None = spec("front median AFR at wide-open throttle", **AFR,
                                        default=None)
     afr_rear_wot: float | None = spec("rear median AFR at wide-open throttle", **AFR,

@@ -253,14 +253,19 @@ class AiSuggestionsPanel(QWidget):
                                  if self._rows else "")
             self.why.setText("")
         else:
+            what = ("the model's 1 - P(knock)/0.1 over the advanced cells, 1 for retard; "
+                    "applying also marks the knock-prone cells, which are never advanced"
+                    if s.knock_prone is not None
+                    else "± the model's 90 % interval in % of VE")
             self.details.setText(
                 f"{s.table}: {s.expected_effect}; confidence {confidence_text(s)} (mean over "
-                f"its cells; ± the model's 90 % interval in % of VE). Status: {s.status}.")
+                f"its cells; {what}). Status: {s.status}.")
             self.why.setText("Why:\n" + "\n".join(f"• {line}" for line in s.why)
                              if s.why else "")
         self.details.setVisible(bool(self._rows))
         self.why.setVisible(bool(self._rows) and s is not None and bool(s.why))
-        fresh = s is not None and s.status == "new" and s.cells > 0
+        fresh = s is not None and s.status == "new" and (
+            s.cells > 0 or (s.knock_prone is not None and bool(s.knock_prone.any())))
         for button in (self.preview_button, self.apply_button, self.apply_selection_button,
                        self.reject_button):
             button.setEnabled(fresh)
