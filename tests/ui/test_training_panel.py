@@ -17,6 +17,7 @@ from dynoai_desktop.core.build_spec import BuildSpec, CamSpec, EngineFamily
 from dynoai_desktop.ml.training.dataset import check_text
 from dynoai_desktop.storage.catalog import Catalog
 from dynoai_desktop.ui.panels.training_data import (
+    ANYWAY_COLUMN,
     EXCLUDE_COLUMN,
     SESSION_COLUMNS,
     TrainingDataPanel,
@@ -102,6 +103,29 @@ def test_the_exclude_switch_leaves_a_session_out(qtbot, catalog, training) -> No
         Qt.CheckState.Unchecked)
     assert len(catalog.training_records()) == 3
     assert panel.bars["afr_targets"].format() == "2 of 50 sessions"
+
+
+def test_a_flagged_session_says_why_and_can_be_used_anyway(qtbot, catalog, training) -> None:  # noqa: ANN001
+    first, second, _third = _shop(catalog)
+    training.set_flagger(lambda record, _same: ["the rear wideband's reading stood still 94% "
+                                                "of the time (stuck?)"]
+                         if record.session_id == f"session:{first}" else [])
+    panel = _panel(qtbot, training)
+    row = panel.row_of(first)
+    state = panel.sessions.item(row, STATE)
+    assert state.text() == ("flagged, kept out: the rear wideband's reading stood still 94% of "
+                            "the time (stuck?)")
+    assert "Anomaly check: the rear wideband" in state.toolTip()
+    assert panel.headline.text().endswith("; 1 flagged by the anomaly check and kept out")
+    assert not panel.sessions.item(panel.row_of(second), ANYWAY_COLUMN).flags() \
+        & Qt.ItemFlag.ItemIsUserCheckable  # nothing to override there
+    anyway = panel.sessions.item(row, ANYWAY_COLUMN)
+    assert anyway.checkState() == Qt.CheckState.Unchecked
+    anyway.setCheckState(Qt.CheckState.Checked)  # as a click does
+    assert catalog.training_used_anyway() == {first}
+    assert len(training.dataset().sessions) == 3
+    assert panel.sessions.item(panel.row_of(first), STATE).text().startswith(
+        "flagged, used anyway")
 
 
 def test_export_and_import_from_the_panel(qtbot, catalog, training, tmp_path: Path) -> None:  # noqa: ANN001
