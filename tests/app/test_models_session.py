@@ -153,3 +153,27 @@ def test_the_cylinder_balance_goes_on_the_rear_or_on_both_and_can_seed_the_rear(
                   and s.table == VE_REAR_MAP)
     assert "rear seeded from the front" in app.models.suggestion_note
     assert not np.allclose(seeded.overlay.change, rear_base.overlay.change)
+
+
+def test_timing_advice_marks_the_spark_tables_knock_prone_cells_when_applied(app) -> None:
+    from dynoai_desktop.core.tune import SPARK_FRONT, SPARK_REAR  # noqa: PLC0415
+    from tests.ml.synthetic_knock import spark_table  # noqa: PLC0415
+
+    open_vehicle(app)
+    tables = dict(app.tune.tune.tables)
+    tables[SPARK_FRONT] = replace(spark_table(), name=SPARK_FRONT)
+    tables[SPARK_REAR] = replace(spark_table(), name=SPARK_REAR)
+    app.tune.show(Tune(tables), "stage 2 base map with spark")
+    suggestions = {s.key: s for s in app.models.suggest()}
+    rear = suggestions[f"knock:{SPARK_REAR}"]
+    assert rear.kind == "timing advice" and rear.knock_prone is not None
+    assert "no knock record" in app.models.suggestion_note  # nothing logged for this bike yet
+    assert not rear.overlay.change.any()  # the model alone: nothing moved, the mask only
+    prone = rear.knock_prone
+    assert prone.any() and not prone[:, spark_table().col_breakpoints < 50.0].any()
+    assert any("knock-prone where it knocked" in line for line in rear.why)
+    app.models.apply(rear.key)
+    assert np.array_equal(app.tune.tune.knock_prone_mask(SPARK_REAR), prone)
+    assert not app.tune.tune.knock_prone_mask(SPARK_FRONT).any()
+    app.tune.undo()
+    assert not app.tune.tune.knock_prone_mask(SPARK_REAR).any()
