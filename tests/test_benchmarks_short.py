@@ -31,6 +31,11 @@ GOAL_LINES: dict[str, tuple[str, ...]] = {
                          r"(PASS|MISS)\)$"),
     "heat_soak.py": (r"^heat-soak compensated corrections vs unsoaked: .*\d+\.\d+ VE points.*: "
                      r"(PASS|MISS)\)$",),
+    "knock_advisor.py": (r"^knock-prone mask vs the truth's knock limit: precision \d+\.\d+, "
+                         r"recall \d+\.\d+ .*: (PASS|MISS)\)$",
+                         r"^advances proposed into knock: \d+ of \d+.*: (PASS|MISS)\)$"),
+    "anomaly.py": (r"^faulty sessions flagged: \d+ of \d+ \(\d+\.\d+ %; .*: (PASS|MISS)\)$",
+                   r"^sound sessions flagged: \d+ of \d+ \(\d+\.\d+ %; .*: (PASS|MISS)\)$"),
 }
 """The lines a script's short mode must print beyond a figure: one per goal it measures, with
 its verdict (checked in the same run, so a script is not run twice)."""

@@ -20,6 +20,8 @@ from dynoai_desktop.sim.presets import get_preset
 from dynoai_desktop.storage.table_files import read_table_csv, write_table_csv
 from tests.commands.model_helpers import run_cli
 
+pytestmark = pytest.mark.once_without_qt  # long: runs in the suite without Qt
+
 PRESET = "tc110-stage3"  # 10.3:1 on a 9.2:1 spark: knocks at full load (docs/simulator.md)
 
 

@@ -24,6 +24,8 @@ from dynoai_desktop.ml.train import TrainResult
 from dynoai_desktop.ml.training.records import Patterns
 from tests.ml.synthetic_knock import knock_limit, knock_session, knock_sessions, spark_table
 
+pytestmark = pytest.mark.once_without_qt  # long: runs in the suite without Qt
+
 AIR = Air(100.0, 25.0)
 AUTHORITY_DEG = 2.0
 
