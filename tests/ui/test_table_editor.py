@@ -10,6 +10,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 
 from dynoai_desktop.app.tune_session import TuneSession
+from dynoai_desktop.core.overlay import Overlay, OverlayKind, OverlaySource
 from dynoai_desktop.core.tune import VE_FRONT_MAP, VE_REAR_MAP
 from dynoai_desktop.storage.catalog import Catalog
 from dynoai_desktop.ui.panels.table_editor import TableEditor
@@ -342,3 +343,17 @@ def test_a_word_typed_into_the_entry_is_refused_and_the_entry_stays(
     assert np.array_equal(_ve(session), before)
     QTest.keyClick(view, Qt.Key.Key_Escape)
     assert not view.entry.isVisible()
+
+
+def test_knock_prone_cells_are_marked_and_say_so(qtbot, panel: TablesPanel,  # noqa: ANN001
+                                                 session: TuneSession) -> None:
+    view = _view(panel)
+    shape = _ve(session).shape
+    prone = _mask(shape, 2, 3, 2, 4)
+    session.apply_overlay(Overlay(VE_FRONT_MAP, OverlayKind.ABSOLUTE, np.zeros(shape), prone,
+                                  OverlaySource.TIMING), knock_prone=prone)
+    view.refresh()
+    assert np.array_equal(view.editor_model.knock_prone, prone)
+    assert "knock-prone (timing advice)" in view.editor_model.tooltip(2, 3)
+    assert "knock-prone" not in view.editor_model.tooltip(0, 0)
+    view.grab()  # the corner marks paint without error

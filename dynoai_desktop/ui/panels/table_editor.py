@@ -151,11 +151,13 @@ class TableEditor(QTableView):
             self.clearSelection()
 
     def refresh(self) -> None:
-        """Show the session's current values and locks of the table (after any change)."""
+        """Show the session's current values, locks and knock-prone cells of the table (after
+        any change)."""
         names = self.tune.tune.tables
         table = names.get(self.name) if self.name is not None else None
         locked = self.tune.tune.locked_mask(table.name) if table is not None else None
-        self.editor_model.set_table(table, locked)
+        prone = self.tune.tune.knock_prone_mask(table.name) if table is not None else None
+        self.editor_model.set_table(table, locked, prone)
         self.fit()
         if self.tracer is not None and not same_layout_of(self.tracer.table, table):
             self.tracer.set_table(table)

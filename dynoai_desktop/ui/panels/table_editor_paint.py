@@ -25,6 +25,8 @@ HEADER_PAD_PX = 4
 COMPACT_SCALE = 0.78  # padding rows and columns: a smaller font
 LOCK_HATCH = QBrush(QColor(16, 18, 20, 150), Qt.BrushStyle.BDiagPattern)
 LOCK_EDGE = QColor(16, 18, 20, 200)
+KNOCK_MARK = QColor(theme.WARN)  # a knock-prone cell's corner: overlays never advance it
+KNOCK_MARK_PX = 7
 SELECTED_FILL = QColor(20, 40, 90, 120)
 SELECTED_EDGE = QColor(theme.ACCENT)
 # A visited cell whitens, most when the engine was just there; even the oldest level shows.
@@ -112,6 +114,12 @@ class CellDelegate(QStyledItemDelegate):
         if locked:
             painter.setPen(QPen(LOCK_EDGE, 1))
             painter.drawRect(rect.adjusted(0, 0, -1, -1))
+        if model.knock_prone[r, c]:  # a triangle in the top-right corner
+            right, top = rect.right(), rect.top()
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(KNOCK_MARK)
+            painter.drawPolygon([QPointF(right - KNOCK_MARK_PX, top), QPointF(right + 1, top),
+                                 QPointF(right + 1, top + KNOCK_MARK_PX + 1)])
         if selected:
             painter.setPen(QPen(SELECTED_EDGE, 1))
             painter.drawRect(rect.adjusted(0, 0, -1, -1))

@@ -109,6 +109,7 @@ class EditorModel(QAbstractTableModel):
         self.texts: list[list[str]] = []
         self.heat: list[list[int]] = []  # palette index per cell
         self.locked = np.zeros((0, 0), dtype=bool)
+        self.knock_prone = np.zeros((0, 0), dtype=bool)
         self.padding_rows = np.zeros(0, dtype=bool)
         self.padding_cols = np.zeros(0, dtype=bool)
         self.cursor: tuple[int, int] | None = None
@@ -124,7 +125,8 @@ class EditorModel(QAbstractTableModel):
     def table(self) -> Table | None:
         return self._table
 
-    def set_table(self, table: Table | None, locked: np.ndarray | None = None) -> None:
+    def set_table(self, table: Table | None, locked: np.ndarray | None = None,
+                  knock_prone: np.ndarray | None = None) -> None:
         """Show ``table`` (None: nothing). The same table edited keeps the view's selection
         and repaints; another table (or layout) resets the view."""
         same_layout = same_layout_of(self._table, table)
@@ -135,6 +137,8 @@ class EditorModel(QAbstractTableModel):
         self._shape = shape
         self.locked = (np.zeros(shape, dtype=bool) if locked is None
                        else np.asarray(locked, dtype=bool))
+        self.knock_prone = (np.zeros(shape, dtype=bool) if knock_prone is None
+                            else np.asarray(knock_prone, dtype=bool))
         if not same_layout:
             self.cursor = None
             self.trace = np.zeros(shape, dtype=np.uint8)
@@ -260,6 +264,9 @@ class EditorModel(QAbstractTableModel):
                  f"{format_number(float(self.shown[r, c]))} {fmt.unit}"]
         if self.locked[r, c]:
             lines.append("locked (L unlocks): edits and overlays keep this cell")
+        if self.knock_prone[r, c]:
+            lines.append("knock-prone (timing advice): overlays never advance this cell; "
+                         "retard is allowed")
         if self.padding_rows[r] or self.padding_cols[c]:
             lines.append("padding: repeats an earlier breakpoint; the ECM reads the first "
                          "one's cells")
