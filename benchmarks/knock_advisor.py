@@ -12,7 +12,7 @@ record extracted (``ml.training.patterns.knock``), and the advisor asked for its
 session's own spark tables, with the default spark authority limit (±2°).
 
 **The truth.** A cell of a cylinder's spark table (MAP at or above 50 kPa, where the ECM listens
-for knock; 1000-6000 rpm, where the engine runs on the dyno) is *truly knock-prone* when the
+for knock; 1000-5500 rpm, where a shop session runs the engine under load) is *truly knock-prone* when the
 table's spark is at or over that cylinder's knock limit (the simulator's ``knock_limit_deg``)
 at the engine's working temperatures: the front head at the model's working head temperature,
 the rear 30 K × load hotter (the simulator's thermal model), the charge at the model's working
@@ -66,7 +66,9 @@ from dynoai_desktop.sim.thermal import ThermalParams  # noqa: E402
 
 GOAL = 0.9
 SESSIONS = 50
-SCORED_RPM = (1000.0, 6000.0)
+SCORED_RPM = (1000.0, 5500.0)
+"""The rpm a shop session runs the engine at under load (its pulls: 2000-5500; holds from
+1000): a cell above is never run on the dyno, knock-prone or not."""
 SHORT_PROFILE = SessionProfile(sheet_pulls=1, cool_down_s=5.0, first_round_cap_s=40.0,
                                round_cap_s=30.0, max_rounds=1)
 """--short's session: one baseline pull and a capped test list."""

@@ -13,16 +13,22 @@ never more.
 **What it advises** (:meth:`KnockAdvisor.advise`, per spark table):
 
 - the **knock-prone mask**: every cell (at ``KNOCK_CONTROL_KPA`` or more) where this session
-  knocked, and every cell where the model gives its spark P(knock) at or above the threshold
+  knocked on the tune's spark, and every cell where the model gives its spark P(knock) at or
+  above the threshold
   learned in training (``knock_train.prone_threshold``; ``PRONE_PROBABILITY`` without one) at
   the engine's working temperatures (how hot the shop's engines run under load,
-  ``working_conditions``). The editor's overlay rules never advance a knock-prone cell;
+  ``working_conditions``), unless this bike ran it ``CLEARED_DEG`` over the table's spark without
+  knock (a timing sweep's evidence beats the model's guess from builds like it). The editor's
+  overlay rules never advance a knock-prone cell;
 - **safe retard** where knock was seen: the most the ECM pulled there, or more until the model
   gives P < ``SAFE_PROBABILITY``, in 0.5° steps and never more than the spark authority limit;
 - **advance** where no knock was seen and dyno torque rose with advance (the session's torque
   per degree in that rpm row is above zero by two standard errors: the row runs short of MBT):
   the most, in 0.5° steps up to the spark authority limit, that keeps P(knock) below
-  ``SAFE_PROBABILITY`` with ``ADVANCE_MARGIN_DEG`` to spare. Never in a knock-prone cell.
+  ``SAFE_PROBABILITY`` with ``ADVANCE_MARGIN_DEG`` to spare, stays ``SWEEP_MARGIN_DEG`` under
+  the most spark this bike ran there without knock (a sweep) and ``ADVANCE_MARGIN_DEG`` under
+  the least that knocked within a row at the same or a higher MAP. Never in a knock-prone
+  cell.
 """
 
 from __future__ import annotations
@@ -75,6 +81,17 @@ STEP_DEG = 0.5
 MAX_RETARD_DEG = 6.0
 """Retard is never asked beyond what a Delphi's knock control could pull (6°)."""
 TORQUE_EVIDENCE_SE = 2.0
+OFFSET_PRIOR = 1.0
+MAX_OFFSET = 4.0
+SWEPT_MIN_S = 0.15
+"""A sample this long without knock says the cell took that spark (a timing sweep's pull passes
+a cell in a quarter second)."""
+SWEEP_MARGIN_DEG = 2.0
+"""An advance stays this far under the most spark the bike ran clean in the cell: the sweep ran
+on the day's heads, and a hot day takes a degree or two off the limit."""
+CLEARED_DEG = 2.0
+"""A cell this bike ran without knock this far over the table's spark is not knock-prone, whatever
+the model says of builds like it."""
 OWN_SPARK_DEG = 1.0
 """A sample within this of the table's spark ran on the tune's own spark (a timing sweep's
 advanced pulls run further over it)."""
@@ -292,12 +309,40 @@ class KnockAdvisor:
                                  np.full(rpm.size, work["iat_c"])])
         return np.hstack([cells, extra])
 
+    def bike_offset(self, build: BuildSpec, air: Air, evidence: KnockTiming | None) -> float:
+        """How much more (or less) this bike knocked in its session than the model expects of
+        its build, in log-odds: the one offset that best explains its own samples (a logistic
+        fit with the model's P as the offset, shrunk toward 0 by ``OFFSET_PRIOR``)."""
+        if evidence is None or not evidence.samples:
+            return 0.0
+        kept = _ordered([s for s in evidence.samples
+                         if s.events > 0 or s.seconds >= SWEPT_MIN_S])
+        if not kept:
+            return 0.0
+        p = np.clip(self.probability(sample_rows(build, air, kept)), 1e-4, 1 - 1e-4)
+        y = np.array([s.events > 0 for s in kept], dtype=np.float64)
+        base = np.log(p / (1 - p))
+        delta = 0.0
+        for _ in range(25):  # Newton on the penalised log-likelihood
+            q = 1.0 / (1.0 + np.exp(-(base + delta)))
+            grad = float(np.sum(y - q)) - delta / OFFSET_PRIOR ** 2
+            hess = float(np.sum(q * (1 - q))) + 1.0 / OFFSET_PRIOR ** 2
+            step = grad / hess
+            delta += step
+            if abs(step) < 1e-6:
+                break
+        return float(np.clip(delta, -MAX_OFFSET, MAX_OFFSET))
+
     def knock_probability(self, build: BuildSpec, air: Air, table: Table, cylinder: str,
-                          spark: FloatArray | None = None) -> FloatArray:
+                          spark: FloatArray | None = None, offset: float = 0.0) -> FloatArray:
         """P(knock) in each cell of ``table`` at ``spark`` (default: the table's own) and the
-        working temperatures; 0 below ``KNOCK_CONTROL_KPA``."""
+        working temperatures, the bike's ``offset`` (log-odds) added; 0 below
+        ``KNOCK_CONTROL_KPA``."""
         view = np.asarray(table.values if spark is None else spark, dtype=np.float64)
         p = self.probability(self._grid_rows(build, air, table, cylinder, view))
+        if offset:
+            p = np.clip(p, 1e-6, 1 - 1e-6)
+            p = 1.0 / (1.0 + np.exp(-(np.log(p / (1 - p)) + offset)))
         p = p.reshape(table.shape)
         controlled = np.asarray(table.col_breakpoints)[None, :] >= KNOCK_CONTROL_KPA
         return np.where(controlled, p, 0.0)
@@ -324,11 +369,13 @@ class KnockAdvisor:
         rows = np.asarray(table.row_breakpoints, dtype=np.float64)
         cols = np.asarray(table.col_breakpoints, dtype=np.float64)
         spark = np.asarray(table.values, dtype=np.float64)
-        p = self.knock_probability(build, air, table, cylinder)
+        offset = self.bike_offset(build, air, evidence)
+        p = self.knock_probability(build, air, table, cylinder, offset=offset)
         seen = np.zeros(table.shape, dtype=bool)
         pulled = np.zeros(table.shape)
         clean = np.zeros(table.shape, dtype=bool)
         knock_spark = np.full(table.shape, np.inf)  # the lowest spark that knocked there
+        ran_clean = np.full(table.shape, -np.inf)  # the most spark it ran without knock
         rising_rows: set[int] = set()
         if evidence is not None:
             for s in evidence.samples:
@@ -339,15 +386,18 @@ class KnockAdvisor:
                 if s.events > 0:
                     seen[at] |= own
                     knock_spark[at] = min(knock_spark[at], s.spark_deg)
-                elif s.seconds >= MIN_SAMPLE_S and own:
-                    clean[at] = True
+                else:
+                    clean[at] |= own and s.seconds >= MIN_SAMPLE_S
+                    if s.seconds >= SWEPT_MIN_S:
+                        ran_clean[at] = max(ran_clean[at], s.spark_deg)
             for k in evidence.knock_cells:
                 at = (_nearest(rows, k.rpm), _nearest(cols, k.map_kpa))
                 pulled[at] = max(pulled[at], k.degrees)
             rising_rows = {_nearest(rows, t.rpm) for t in evidence.torque_slopes
                            if t.ft_lb_per_deg - TORQUE_EVIDENCE_SE * t.stderr > 0}
         controlled = cols[None, :] >= KNOCK_CONTROL_KPA
-        prone = controlled & (seen | (p >= self.prone_probability))
+        cleared = ran_clean >= spark + CLEARED_DEG  # this bike ran clean well over the table
+        prone = controlled & (seen | ((p >= self.prone_probability) & ~cleared))
         change = np.zeros(table.shape)
         limit = min(authority_deg, MAX_RETARD_DEG)
         steps = np.arange(STEP_DEG, limit + 1e-9, STEP_DEG)
@@ -355,17 +405,21 @@ class KnockAdvisor:
             need = np.where(seen, np.minimum(np.ceil(pulled / STEP_DEG) * STEP_DEG, limit), 0.0)
             for r in steps:  # more retard until the model calls it safe, or the limit
                 unsafe = seen & (need < r) & (self.knock_probability(
-                    build, air, table, cylinder, spark - need) >= SAFE_PROBABILITY)
+                    build, air, table, cylinder, spark - need, offset) >= SAFE_PROBABILITY)
                 need = np.where(unsafe, r, need)
             change = np.where(seen, -np.maximum(need, min(STEP_DEG, limit)), 0.0)
         candidates = (clean & ~prone & ~seen & (cols[None, :] >= HIGH_LOAD_KPA)
                       & np.isin(np.arange(table.shape[0]), sorted(rising_rows))[:, None])
         if candidates.any() and authority_deg >= STEP_DEG:
-            ceiling = _knocked_nearby(knock_spark, cols) - ADVANCE_MARGIN_DEG
+            # no further than a degree under where this bike knocked (nearby, or heavier), and
+            # than a degree under the most it ran clean there: advance is what was seen to work
+            ceiling = np.minimum(_knocked_nearby(knock_spark, cols) - ADVANCE_MARGIN_DEG,
+                                 ran_clean - SWEEP_MARGIN_DEG)
             best = np.zeros(table.shape)
             for a in np.arange(STEP_DEG, authority_deg + 1e-9, STEP_DEG):
                 ok = (self.knock_probability(build, air, table, cylinder,
-                                             spark + a + ADVANCE_MARGIN_DEG) < SAFE_PROBABILITY
+                                             spark + a + ADVANCE_MARGIN_DEG, offset)
+                      < SAFE_PROBABILITY
                       ) & (spark + a <= ceiling)
                 best = np.where(candidates & ok & (best == a - STEP_DEG), a, best)
             change = np.where(candidates, best, change)
