@@ -21,11 +21,19 @@ from dynoai_desktop.ml.anomaly import (
 from dynoai_desktop.ml.anomaly_train import MAX_FLAGGED_SHARE, train_anomaly
 from dynoai_desktop.ml.errors import ModelError
 from dynoai_desktop.ml.registry import artifact_bytes, model_from_artifacts
+from dynoai_desktop.ml.training.extract import _out_of_range, extract
 from dynoai_desktop.ml.training.faults import FAULTS, inject
 from dynoai_desktop.ml.training.health import session_health
 from dynoai_desktop.ml.training.patterns.common import session_runs
-from dynoai_desktop.ml.training.records import Environment, SessionHealth, TuningSession
+from dynoai_desktop.ml.training.records import (
+    Environment,
+    HeatSoak,
+    SessionHealth,
+    SoakCell,
+    TuningSession,
+)
 from dynoai_desktop.ml.training.session_data import RunData, SessionData
+from dynoai_desktop.ml.training.typed_json import read, to_json_value
 from tests.ml.synthetic_sessions import synthetic_sessions
 
 RATE_HZ = 10.0
@@ -171,3 +179,20 @@ def test_a_detector_that_flags_the_held_out_sessions_is_refused() -> None:
 def test_too_few_sessions_is_too_little_data() -> None:
     with pytest.raises(ModelError, match="DYN-M004"):
         train_anomaly(shop_health(5, seed=8))
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_a_faulty_sessions_record_is_still_a_valid_record(fault: str) -> None:
+    bad, _what = inject(hand_session(), fault, np.random.default_rng(11))
+    record = extract(bad)
+    _value, problems = read(TuningSession, to_json_value(record))
+    assert problems == []
+
+
+def test_a_pattern_out_of_its_range_is_refused_not_kept() -> None:
+    cell = SoakCell(rpm=1000.0, load=40.0, cylinder="front", inflation_pct=0.0, weight=500.0,
+                    iat_over_ambient_c=-80.0)  # a dead IAT reading -40 °C on a 40 °C day
+    soak = HeatSoak(iat_rise_c=1.0, soak_minutes=5.0, ve_inflation_pct=0.0,
+                    rpm_range=[1000.0, 2000.0], load_range=[30.0, 50.0], cells=[cell])
+    assert "iat_over_ambient_c" in _out_of_range(soak)
+    assert _out_of_range(replace(soak, cells=[replace(cell, iat_over_ambient_c=5.0)])) == ""

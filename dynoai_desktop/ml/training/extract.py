@@ -67,6 +67,7 @@ from dynoai_desktop.ml.training.records import (
     TuningSession,
 )
 from dynoai_desktop.ml.training.session_data import SessionData
+from dynoai_desktop.ml.training.typed_json import read, to_json_value
 
 Extractor = Callable[[SessionData, AutotuneSettings], tuple[object | None, str | None]]
 
@@ -105,6 +106,8 @@ def extract(session: SessionData, settings: AutotuneSettings | None = None) -> T
             record, reason = extractor(session, settings)
         except (InputError, ValueError, IndexError, ArithmeticError) as exc:
             record, reason = None, f"the runs could not be read for it: {exc}"
+        if record is not None and (bad := _out_of_range(record)):
+            record, reason = None, f"what the runs gave is out of range ({bad})"
         if record is None:
             refusals[name] = reason or "nothing in the session to extract it from"
         else:
@@ -113,6 +116,8 @@ def extract(session: SessionData, settings: AutotuneSettings | None = None) -> T
     try:
         health = session_health(session, runs, air, settings)
     except (InputError, ValueError, IndexError, ArithmeticError):
+        health = None
+    if health is not None and _out_of_range(health):
         health = None
     return TuningSession(
         session_id=session.session_id, simulated=bool(session.simulated),
@@ -127,6 +132,14 @@ def extract(session: SessionData, settings: AutotuneSettings | None = None) -> T
         outcome=outcome(session, runs, settings),
         patterns=Patterns(**found),  # type: ignore[arg-type]
         refusals=refusals, started_at=session.started_at, health=health)
+
+
+def _out_of_range(record: object) -> str:
+    """The first problems the record's own schema finds in it ('' when none): garbage in the
+    runs (a dead sensor reading -40 °C, an ambient typed in °F) must not make a record no
+    reader accepts."""
+    _value, problems = read(type(record), to_json_value(record))
+    return "; ".join(problems[:2])
 
 
 # ------------------------------------------------------------------------ environment
