@@ -12,12 +12,12 @@ record extracted (``ml.training.patterns.knock``), and the advisor asked for its
 session's own spark tables, with the default spark authority limit (±2°).
 
 **The truth.** A cell of a cylinder's spark table (MAP at or above 50 kPa, where the ECM listens
-for knock; 1000-5500 rpm, where a shop session runs the engine under load) is *truly knock-prone* when the
-table's spark is at or over that cylinder's knock limit (the simulator's ``knock_limit_deg``)
-at the engine's working temperatures: the front head at the model's working head temperature,
-the rear 30 K × load hotter (the simulator's thermal model), the charge at the model's working
-intake-air temperature. An advance *goes into knock* when the cell is truly knock-prone or its
-advanced spark is over that limit.
+for knock; 1000-5500 rpm, where a shop session runs the engine under load) is *truly
+knock-prone* when the table's spark is at or over that cylinder's knock limit (the simulator's
+``knock_limit_deg``) at the engine's working temperatures: the front head at the model's
+working head temperature, the rear 30 K × load hotter (the simulator's thermal model), the
+charge at the model's working intake-air temperature. An advance *goes into knock* when the
+cell is truly knock-prone or its advanced spark is over that limit.
 
 Goals (issue 21): precision and recall of the knock-prone mask ≥ 0.9, over every scored cell of
 every session; no advance into knock. A measurement: exits 0 whether the goals pass or miss, 2
