@@ -48,8 +48,8 @@ ONE_ROW_OF_ACTIONS_PX = 460  # wider than this, the four action buttons stand in
 COLUMNS = ("Kind", "Target table", "Cells", "Expected effect", "Confidence", "Status")
 STATUS_COLOURS = {"applied": theme.OK, "rejected": theme.MUTED}
 HINT = ("Predict: the active models predict the open vehicle's VE and its rear/front balance "
-        "from its build, offered as overlays on the tune's MAP VE tables to preview before "
-        "they touch them.")
+        "from its build, the decel enrichment and timing advice from its sessions, offered "
+        "as overlays on the tune's tables to preview before they touch them.")
 PREDICTED = "Predicted for"  # how the models session's note starts after a prediction
 MODEL_SOURCES = (OverlaySource.PREDICTED_BASE_MAP, OverlaySource.CYLINDER_BALANCE,
                  OverlaySource.DECEL_ENRICHMENT)
