@@ -10,7 +10,9 @@ cylinder) and those conditions. It is held monotonic where the physics is not in
 spark, compression, MAP, head or air temperature never makes knock less likely, more octane
 never more.
 
-**What it advises** (:meth:`KnockAdvisor.advise`, per spark table):
+**What it advises** (:meth:`KnockAdvisor.advise`, per spark table), the model's P(knock) first
+shifted by this bike's own offset (:meth:`KnockAdvisor.bike_offset`: how much more or less its
+session knocked than the model expects of its build, in log-odds):
 
 - the **knock-prone mask**: every cell (at ``KNOCK_CONTROL_KPA`` or more) where this session
   knocked on the tune's spark, and every cell where the model gives its spark P(knock) at or
