@@ -21,7 +21,8 @@ session knocked than the model expects of its build, in log-odds):
   the engine's working temperatures (how hot the shop's engines run under load,
   ``working_conditions``), unless this bike ran it ``CLEARED_DEG`` over the table's spark without
   knock (a timing sweep's evidence beats the model's guess from builds like it). The editor's
-  overlay rules never advance a knock-prone cell;
+  overlay rules never advance a knock-prone cell. (What a cell ran clean at counts a degree
+  less for every ``HEAT_K_PER_DEG`` its head ran under the working temperature.)
 - **safe retard** where knock was seen: the most the ECM pulled there, or more until the model
   gives P < ``SAFE_PROBABILITY``, in 0.5° steps and never more than the spark authority limit;
 - **advance** where no knock was seen and dyno torque rose with advance (the session's torque
@@ -88,6 +89,10 @@ MAX_OFFSET = 4.0
 SWEPT_MIN_S = 0.15
 """A sample this long without knock says the cell took that spark (a timing sweep's pull passes
 a cell in a quarter second)."""
+HEAT_K_PER_DEG = 25.0 / 1.5
+"""What a cooler head is worth: a sample run clean this many K under the working head temperature
+counts as a degree less spark. The rate is the real calibration's own: the Power Vision head
+temperature spark trim takes 1.5° off between 284 °F and 329 °F (140-165 °C; vtwin.md §4)."""
 SWEEP_MARGIN_DEG = 2.0
 """An advance stays this far under the most spark the bike ran clean in the cell: the sweep ran
 on the day's heads, and a hot day takes a degree or two off the limit."""
@@ -391,7 +396,11 @@ class KnockAdvisor:
                 else:
                     clean[at] |= own and s.seconds >= MIN_SAMPLE_S
                     if s.seconds >= SWEPT_MIN_S:
-                        ran_clean[at] = max(ran_clean[at], s.spark_deg)
+                        # a degree off for every HEAT_K_PER_DEG the head ran under working
+                        cooler = max(0.0, self.working["head_c"] - (
+                            s.head_c if s.head_c is not None else self.working["head_c"]))
+                        ran_clean[at] = max(ran_clean[at],
+                                            s.spark_deg - cooler / HEAT_K_PER_DEG)
             for k in evidence.knock_cells:
                 at = (_nearest(rows, k.rpm), _nearest(cols, k.map_kpa))
                 pulled[at] = max(pulled[at], k.degrees)
