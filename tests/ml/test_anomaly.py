@@ -15,8 +15,10 @@ from dynoai_desktop.ml.anomaly import (
     FEATURE_NAMES,
     KIND,
     AnomalyDetector,
+    by_vehicle,
     fit_detector,
     health_rows,
+    others_of_vehicle,
 )
 from dynoai_desktop.ml.anomaly_train import MAX_FLAGGED_SHARE, train_anomaly
 from dynoai_desktop.ml.errors import ModelError
@@ -196,3 +198,19 @@ def test_a_pattern_out_of_its_range_is_refused_not_kept() -> None:
                     rpm_range=[1000.0, 2000.0], load_range=[30.0, 50.0], cells=[cell])
     assert "iat_over_ambient_c" in _out_of_range(soak)
     assert _out_of_range(replace(soak, cells=[replace(cell, iat_over_ambient_c=5.0)])) == ""
+
+
+def test_a_session_unlike_the_same_vehicles_others_is_flagged() -> None:
+    shop = shop_health(80, seed=12)
+    detector = fit_detector(health_rows(shop))
+    mine = [replace(s, vehicle="2016 Street Glide", build=shop[0].build)
+            for s in shop_health(3, seed=13)]
+    assert all(s.health is not None for s in mine)
+    odd = replace(mine[0], session_id="odd", health=replace(
+        mine[0].health, afr_front_wot=mine[1].health.afr_front_wot + 2.5))  # type: ignore[union-attr]
+    grouped = by_vehicle([*mine, odd])
+    found = detector.flags(odd, others_of_vehicle(odd, grouped))
+    assert any("unlike the rest of the vehicle's sessions: afr front wot" in f for f in found)
+    assert not detector.flags(mine[1], others_of_vehicle(mine[1], by_vehicle(mine)))
+    other_bike = replace(odd, build={**odd.build, "stage": 3})  # same name, another build
+    assert others_of_vehicle(other_bike, grouped) == []
