@@ -87,7 +87,6 @@ class _Sums:
         self.rows = 0
         self.ok = 0
         self.flat = 0
-        self.values: list[FloatArray] = []
 
     def add(self, x: FloatArray | None, running: np.ndarray, lo: float, hi: float,
             status: FloatArray | None = None, load: FloatArray | None = None,
