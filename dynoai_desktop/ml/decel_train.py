@@ -10,7 +10,7 @@ training share of "stopped" for every row); log loss and the share called right 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -101,6 +101,36 @@ def brier_gate(held: dict[str, Any], active: Any, held_out: Any) -> tuple[bool, 
     return True, f"accepted: held-out Brier score {brier:.3f} (active version {before:.3f})"
 
 
+class _Probable(Protocol):
+    def probability(self, X: FloatArray) -> FloatArray: ...
+
+
+def grouped_oof(X: FloatArray, y: npt.NDArray[np.int_], groups: npt.NDArray[np.str_],
+                fit: Callable[[FloatArray, npt.NDArray[np.int_]], _Probable],
+                progress: Progress | None, cancelled: Cancelled
+                ) -> tuple[FloatArray, FloatArray, int] | None:
+    """The grouped cross-validation of a 0/1 classifier (the decel recommender's, the knock
+    advisor's): each row's out-of-fold P(1) from ``fit`` on the other groups (a fold that saw one
+    outcome only answers it), the no-skill answer (the fold's share of 1) beside it, and the
+    fits training takes in all (the folds and the final model). ``progress`` counts the folds;
+    None when ``cancelled``."""
+    folds = GroupKFold(n_splits=min(CV_FOLDS, len(set(groups.tolist()))))
+    total = folds.n_splits + 1
+    oof, oof_base = np.empty(y.size), np.empty(y.size)
+    for k, (fit_idx, test_idx) in enumerate(folds.split(X, y, groups)):
+        if cancelled():
+            return None
+        y_fit = y[fit_idx]
+        if len(set(y_fit.tolist())) < 2:  # one outcome only: the no-skill answer
+            oof[test_idx] = float(y_fit[0])
+        else:
+            oof[test_idx] = fit(X[fit_idx], y_fit).probability(X[test_idx])
+        oof_base[test_idx] = float(np.mean(y_fit))
+        if progress is not None:
+            progress(k + 1, total, f"cross-validation fold {k + 1}")
+    return None if cancelled() else (oof, oof_base, total)
+
+
 def train_decel(sessions: Sequence[TuningSession], scope: str = "shop",
                 active: DecelModel | None = None, active_version: int | None = None,
                 previous_sessions: Sequence[str] = (), source: str = "this shop's sessions",
@@ -121,24 +151,12 @@ def train_decel(sessions: Sequence[TuningSession], scope: str = "shop",
             f" build group(s); training needs at least {MIN_SESSIONS} sessions, {MIN_FIXES} "
             f"fixes, {MIN_TRAIN_GROUPS} groups to cross-validate on and one held-out group "
             f"({scope}); run decels (and fix the pops) on more bikes or train a wider scope"))
-    folds = GroupKFold(n_splits=min(CV_FOLDS, len(train_groups)))
-    total, done = folds.n_splits + 1, 0
-    oof, oof_base = np.empty(train.y.size), np.empty(train.y.size)
-    for k, (fit_idx, test_idx) in enumerate(folds.split(train.X, train.y, train.groups)):
-        if cancelled():
-            return TrainResult(None, cancelled=True, reason="cancelled")
-        y_fit = train.y[fit_idx]
-        if len(set(y_fit.tolist())) < 2:  # one outcome only: the no-skill answer
-            oof[test_idx] = float(y_fit[0])
-        else:
-            fold = DecelModel({"stopped": fit_classifier(train.X[fit_idx], y_fit)}, {})
-            oof[test_idx] = fold.probability(train.X[test_idx])
-        oof_base[test_idx] = float(np.mean(y_fit))
-        done += 1
-        if progress is not None:
-            progress(done, total, f"cross-validation fold {k + 1}")
-    if cancelled():
+    found = grouped_oof(train.X, train.y, train.groups,
+                        lambda X, y: DecelModel({"stopped": fit_classifier(X, y)}, {}),
+                        progress, cancelled)
+    if found is None:
         return TrainResult(None, cancelled=True, reason="cancelled")
+    oof, oof_base, total = found
     base_rate = float(np.mean(train.y))
     fixes = train.X[:, ENRICHMENT_COLUMN] > 0
     target = min(TARGET_PROBABILITY, float(np.mean(train.y[fixes])))

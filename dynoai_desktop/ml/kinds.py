@@ -73,11 +73,15 @@ def _error_spread(held: dict[str, Any]) -> str:
             f"{held.get('max_pct', float('nan')):.1f} %")
 
 
+def _brier(held: dict[str, Any]) -> str:
+    """A classifier's held-out Brier score against the no-skill answer's (decel, knock)."""
+    return f"held-out Brier score {held['brier']:.3f} (no-skill {held['no_skill_brier']:.3f})"
+
+
 def _decel_headline(held: dict[str, Any]) -> str:
     if not held.get("rows"):
         return "no held-out figures"
-    return (f"held-out Brier score {held['brier']:.3f} (no-skill {held['no_skill_brier']:.3f}), "
-            f"{held['accuracy'] * 100:.0f} % called right")
+    return f"{_brier(held)}, {held['accuracy'] * 100:.0f} % called right"
 
 
 def _decel_spread(held: dict[str, Any]) -> str:
@@ -94,8 +98,8 @@ def _soak_headline(held: dict[str, Any]) -> str:
 def _knock_headline(held: dict[str, Any]) -> str:
     if not held.get("rows"):
         return "no held-out figures"
-    return (f"held-out Brier score {held['brier']:.3f} (no-skill {held['no_skill_brier']:.3f}), "
-            f"knock called with precision {held['precision']:.2f}, recall {held['recall']:.2f}")
+    return (f"{_brier(held)}, knock called with precision {held['precision']:.2f}, recall "
+            f"{held['recall']:.2f}")
 
 
 def _anomaly_headline(held: dict[str, Any]) -> str:

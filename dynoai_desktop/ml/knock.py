@@ -163,10 +163,10 @@ def knock_samples(sessions: Sequence[TuningSession], scope: str = "shop") -> Kno
             build = BuildSpec.from_dict(session.build, f"session {session.session_id}")
         except InputError:
             continue
-        kept = [s for s in record.samples if s.events > 0 or s.seconds >= MIN_SAMPLE_S]
-        rows = sample_rows(build, session_air(session), _ordered(kept))
+        kept = _ordered([s for s in record.samples if s.events > 0 or s.seconds >= MIN_SAMPLE_S])
+        rows = sample_rows(build, session_air(session), kept)
         xs.append(rows)
-        ys += [int(s.events > 0) for s in _ordered(kept)]
+        ys += [int(s.events > 0) for s in kept]
         group = validation_group(build, scope, session.session_id)
         groups += [group] * len(rows)
         ids += [session.session_id] * len(rows)

@@ -15,11 +15,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.model_selection import GroupKFold
 
 from dynoai_desktop.ml import errors
 from dynoai_desktop.ml.decel import Cancelled
-from dynoai_desktop.ml.decel_train import Progress, brier_gate, probability_figures
+from dynoai_desktop.ml.decel_train import (
+    Progress,
+    brier_gate,
+    grouped_oof,
+    probability_figures,
+)
 from dynoai_desktop.ml.errors import ModelError
 from dynoai_desktop.ml.knock import (
     FEATURE_NAMES,
@@ -33,7 +37,6 @@ from dynoai_desktop.ml.knock import (
     working_conditions,
 )
 from dynoai_desktop.ml.train import (
-    CV_FOLDS,
     MIN_SESSIONS,
     MIN_TRAIN_GROUPS,
     TrainResult,
@@ -101,24 +104,12 @@ def train_knock(sessions: Sequence[TuningSession], scope: str = "shop",
             f"{MIN_SESSIONS} sessions, {MIN_KNOCKING_SESSIONS} that knocked, "
             f"{MIN_TRAIN_GROUPS} groups to cross-validate on and one held-out group ({scope}); "
             "log knock retard on more bikes or train a wider scope"))
-    folds = GroupKFold(n_splits=min(CV_FOLDS, len(train_groups)))
-    total, done = folds.n_splits + 1, 0
-    oof, oof_base = np.empty(train.y.size), np.empty(train.y.size)
-    for k, (fit_idx, test_idx) in enumerate(folds.split(train.X, train.y, train.groups)):
-        if cancelled():
-            return TrainResult(None, cancelled=True, reason="cancelled")
-        y_fit = train.y[fit_idx]
-        if len(set(y_fit.tolist())) < 2:  # one outcome only: the no-skill answer
-            oof[test_idx] = float(y_fit[0])
-        else:
-            fold = KnockAdvisor({"knocks": fit_classifier(train.X[fit_idx], y_fit)}, {})
-            oof[test_idx] = fold.probability(train.X[test_idx])
-        oof_base[test_idx] = float(np.mean(y_fit))
-        done += 1
-        if progress is not None:
-            progress(done, total, f"cross-validation fold {k + 1}")
-    if cancelled():
+    found = grouped_oof(train.X, train.y, train.groups,
+                        lambda X, y: KnockAdvisor({"knocks": fit_classifier(X, y)}, {}),
+                        progress, cancelled)
+    if found is None:
         return TrainResult(None, cancelled=True, reason="cancelled")
+    oof, oof_base, total = found
     base_rate = float(np.mean(train.y))
     params = {"feature_names": list(FEATURE_NAMES), "working": working_conditions(train),
               "prone_probability": prone_threshold(oof, train.y),
@@ -133,9 +124,8 @@ def train_knock(sessions: Sequence[TuningSession], scope: str = "shop",
     accepted, reason = brier_gate(held_figures, active, held_out)
     used = [s for s in sessions if s.session_id in set(ids)]
     meta = version_metadata(
-        KIND, scope, FEATURE_NAMES, np.array(sorted(set(train.session_ids.tolist()))),
-        np.array(sorted(set(held_out.session_ids.tolist()))), ids, previous_sessions, cv,
-        held_figures, used,
+        KIND, scope, FEATURE_NAMES, train.sessions, held_out.sessions, ids, previous_sessions,
+        cv, held_figures, used,
         {"method": "gradient-boosting classifier P(knock | build, octane, cell, spark, head "
                    "and air temperature), monotonic in spark, compression, MAP, heat and "
                    "octane; knock-prone where P reaches the threshold learned from the "
