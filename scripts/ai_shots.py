@@ -22,8 +22,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from shot_window import app_window, run_for
+from shot_window import app_window, run_for, suggestions_beside_tables
 
 from dynoai_desktop.commands.shop_session import play_session
 from dynoai_desktop.commands.simulate_shop import write_session
@@ -68,15 +67,7 @@ def main() -> int:
                              VE_REAR_MAP: replace(rear, name=VE_REAR_MAP)}),
                        "Stage 2 base map (shipped, Twin Cam 103)")
 
-        # Tuning off the dyno: the live dock closed, the suggestions where it was (dragged
-        # there), the tables beside them.
-        docks = window.docks
-        docks["live"].hide()
-        window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, docks["ai"])
-        window.resizeDocks([docks["ai"], docks["tables"]], [640, 960],
-                           Qt.Orientation.Horizontal)
-        window.resizeDocks([docks["tables"], docks["coverage"]], [700, 300],
-                           Qt.Orientation.Vertical)
+        suggestions_beside_tables(window)
         panel = window.ai
         panel.predict()
         panel.select(f"base_ve:{VE_FRONT_MAP}")

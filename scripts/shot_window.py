@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from dynoai_desktop.app.application import DemoStart, DynoApp
@@ -60,3 +61,15 @@ def demo_window(demo_cell: DemoCell) -> Iterator[tuple[QApplication, DynoApp, Ma
     """The main window on ``demo_cell`` (``app_window``)."""
     with app_window(demo_cell.start()) as opened:
         yield opened
+
+
+def suggestions_beside_tables(window: MainWindow, tables_height: int = 700) -> None:
+    """Tuning off the dyno: the live dock closed, the AI suggestions where it was (dragged
+    there), the tables beside them, ``tables_height`` of the tables' and coverage's 1000 px."""
+    docks = window.docks
+    docks["live"].hide()
+    window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, docks["ai"])
+    window.resizeDocks([docks["ai"], docks["tables"]], [640, 960], Qt.Orientation.Horizontal)
+    window.resizeDocks([docks["tables"], docks["coverage"]], [tables_height,
+                                                               1000 - tables_height],
+                       Qt.Orientation.Vertical)

@@ -17,8 +17,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from shot_window import app_window, run_for
+from shot_window import app_window, run_for, suggestions_beside_tables
 
 from dynoai_desktop.commands.shop_session import play_session
 from dynoai_desktop.commands.simulate_shop import write_session
@@ -52,13 +51,7 @@ def main() -> int:
                              SPARK_FRONT: replace(base.spark_front, name=SPARK_FRONT),
                              SPARK_REAR: replace(base.spark_rear, name=SPARK_REAR)}),
                        f"Stage {build.stage} base map with the base calibration's spark")
-        docks = window.docks
-        docks["live"].hide()
-        window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, docks["ai"])
-        window.resizeDocks([docks["ai"], docks["tables"]], [640, 960],
-                           Qt.Orientation.Horizontal)
-        window.resizeDocks([docks["tables"], docks["coverage"]], [760, 240],
-                           Qt.Orientation.Vertical)
+        suggestions_beside_tables(window, tables_height=760)
         panel = window.ai
         panel.predict()
         panel.select(f"knock:{SPARK_REAR}")
