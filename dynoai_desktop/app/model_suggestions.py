@@ -67,6 +67,18 @@ def model_label(version: ModelVersion) -> str:
             f"{version.sessions_learned} sessions)")
 
 
+def load_once(registry: ModelRegistry, loaded: dict[tuple[Any, ...], Any],
+              version: ModelVersion) -> Any:
+    """The version's model, verified and read once per version and files into ``loaded``
+    (reading a model takes most of a second on the UI thread; a version's files never change,
+    and the key holds their SHA-256 as the catalog has them)."""
+    key = (version.kind, version.scope, version.version,
+           tuple(sorted(version.artifacts.items())), str(version.folder))
+    if key not in loaded:
+        loaded[key] = registry.load(version)
+    return loaded[key]
+
+
 class SuggestionMaker:
     """Makes one vehicle's suggestions from the registry's models and the tune shown."""
 
@@ -80,14 +92,7 @@ class SuggestionMaker:
         self.loaded = {} if loaded is None else loaded
 
     def _load(self, version: ModelVersion) -> Any:
-        """The version's model, verified and read once per version and files (reading a
-        model takes most of a second on the UI thread; a version's files never change, and
-        the key holds their SHA-256 as the catalog has them)."""
-        key = (version.kind, version.scope, version.version,
-               tuple(sorted(version.artifacts.items())), str(version.folder))
-        if key not in self.loaded:
-            self.loaded[key] = self.registry.load(version)
-        return self.loaded[key]
+        return load_once(self.registry, self.loaded, version)
 
     def make(self, build: BuildSpec, name: str, air: Air, scopes: list[str], balance_on: str,
              seed_rear_from_front: bool) -> tuple[list[Suggestion], str]:

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dynoai_desktop.app.events import Event
-from dynoai_desktop.app.model_suggestions import SuggestionMaker
+from dynoai_desktop.app.model_suggestions import SuggestionMaker, load_once
 from dynoai_desktop.app.training_process import TrainingOutcome, TrainingProcess
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
@@ -174,12 +174,9 @@ class ModelsSession:
         """Why the active session-anomaly detector (the shop's, else the prior) would keep
         ``record`` out of training (the training data's flagger; on the UI thread, the model
         read once per version)."""
-        version = self._registry().active(ANOMALY, "shop")
-        key = (version.kind, version.scope, version.version,
-               tuple(sorted(version.artifacts.items())), str(version.folder))
-        if key not in self._loaded:
-            self._loaded[key] = self._registry().load(version)
-        detector: AnomalyDetector = self._loaded[key]
+        registry = self._registry()
+        detector: AnomalyDetector = load_once(registry, self._loaded,
+                                              registry.active(ANOMALY, "shop"))
         return detector.flags(record, same_vehicle)
 
     # ------------------------------------------------------------------ changing versions

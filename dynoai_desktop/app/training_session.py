@@ -43,7 +43,7 @@ from dynoai_desktop.app.training_progress import (
     progress_of,
 )
 from dynoai_desktop.core.errors import InputError
-from dynoai_desktop.ml.anomaly import vehicle_key
+from dynoai_desktop.ml.anomaly import by_vehicle, others_of_vehicle
 from dynoai_desktop.ml.training.dataset import load
 from dynoai_desktop.ml.training.from_catalog import (
     FINISHED,
@@ -93,6 +93,7 @@ class TrainingSession:
         self._exclusions: dict[str, bool] = {}  # switched before the records were read
         self._flagger: Flagger | None = None
         self._flags: dict[tuple[str, int], tuple[str, ...]] = {}  # (key, id(record)) -> flags
+        self._grouping: tuple[list[TuningSession], dict[str, list[TuningSession]]] | None = None
         self._used_anyway: set[str] = set()  # keys the tuner uses although flagged
         self._closed = False
         self.loaded = catalog is None
@@ -376,16 +377,23 @@ class TrainingSession:
         key = (kept.key, id(kept.record))
         if key not in self._flags:
             record = kept.record
-            mine = vehicle_key(record)
-            same = [k.record for k in [*self._kept.values(), *self._imported.values()]
-                    if k.record is not None and k is not kept
-                    and vehicle_key(k.record) == mine]
             try:
-                self._flags[key] = tuple(self._flagger(record, same))
+                self._flags[key] = tuple(self._flagger(record, self._same_vehicle(record)))
             except InputError as exc:  # no usable detector: say so once per record
                 self._flags[key] = ()
                 self.message = f"The anomaly check could not run: {exc}"
         return self._flags[key]
+
+    def _same_vehicle(self, record: TuningSession) -> list[TuningSession]:
+        """The other records of ``record``'s vehicle (the records grouped once per set of
+        records, not scanned again for each one)."""
+        records = [k.record for k in [*self._kept.values(), *self._imported.values()]
+                   if k.record is not None]
+        held = self._grouping
+        if held is None or len(held[0]) != len(records) or any(
+                a is not b for a, b in zip(held[0], records, strict=True)):
+            held = self._grouping = (records, by_vehicle(records))
+        return others_of_vehicle(record, held[1])
 
     def _kept_out(self, kept: Kept) -> bool:
         """Excluded by the tuner, or flagged and not used anyway."""
