@@ -6,6 +6,8 @@ multiplying with a correction factor for the weather. Formulas from shared/refer
 - SAE J1349 (June 1990): CF = 1.18 · (99 / Pd) · √((T + 273.15) / 298.15) − 0.18,
   Pd the dry-air pressure in kPa (barometer minus water vapour), T the intake air in °C.
 - STD (SAE J607): CF = (101.6 / Pd) · √((T + 273.15) / 288.7) with Pd here the barometer (dry).
+- DIN 70020: CF = (1013 / p) · √((T + 273) / 293), p the absolute barometer in mbar (humidity
+  is not taken out), T the air in °C.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ SAE_DRY_KPA = 99.0
 SAE_TEMP_K = 298.15
 STD_KPA = 101.325 * 29.92 / 29.921  # 29.92 inHg
 STD_TEMP_K = 288.706  # 60 °F
+DIN_MBAR = 1013.0
+DIN_TEMP_K = 293.0  # 20 °C, as the standard writes it (273 + 20)
 
 
 def power_hp(torque_ftlb: float, rpm: float) -> float:
@@ -45,3 +49,8 @@ def std_factor(baro_kpa: float, temp_c: float, humidity_pct: float = 0.0) -> flo
     """STD (J607) correction factor: 1.0 at 29.92 inHg dry and 60 °F; reads ≈4 % above SAE."""
     dry = dry_air_pressure_kpa(baro_kpa, temp_c, humidity_pct)
     return (STD_KPA / dry) * math.sqrt((temp_c + 273.15) / STD_TEMP_K)
+
+
+def din_70020_factor(baro_kpa: float, temp_c: float) -> float:
+    """DIN 70020 correction factor: 1.0 at 1013 mbar absolute and 20 °C; humidity not used."""
+    return (DIN_MBAR / (baro_kpa * 10.0)) * math.sqrt((temp_c + 273.0) / DIN_TEMP_K)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dynoai_desktop.core.power import power_hp, sae_j1349_factor, std_factor
+from dynoai_desktop.core.power import din_70020_factor, power_hp, sae_j1349_factor, std_factor
 
 KPA_PER_INHG = 3.386389
 
@@ -72,3 +72,32 @@ def test_torque_and_power_cross_at_5252_rpm(torque: float) -> None:
 def test_power_scales_with_rpm() -> None:
     assert power_hp(100.0, 2626.0565) == pytest.approx(50.0)
     assert power_hp(100.0, 0.0) == 0.0
+
+
+# DIN 70020: CF = (1013 / p) · √((273 + T) / 293), p absolute in mbar (bikeboy.org; the
+# formula as German dyno shops quote it). Hand-computed.
+DIN_TABLE = [
+    pytest.param(101.3, 20.0, 1.0, id="reference-1013mbar-20C"),
+    pytest.param(95.0, 30.0, 1013 / 950 * (303 / 293) ** 0.5, id="950mbar-30C"),
+    pytest.param(102.0, 5.0, 1013 / 1020 * (278 / 293) ** 0.5, id="1020mbar-5C"),
+]
+
+
+@pytest.mark.parametrize(("baro_kpa", "temp_c", "expected"), DIN_TABLE)
+def test_din_factor_matches_hand_computed(baro_kpa: float, temp_c: float,
+                                          expected: float) -> None:
+    assert din_70020_factor(baro_kpa, temp_c) == pytest.approx(expected, rel=1e-9)
+
+
+def test_sae_factor_matches_the_factor_a_dynojet_wrote_into_its_own_export() -> None:
+    # shared/realdata/dynojet_wrl_134power.csv: '(DWRT CPU) Correction Factor' 1.245 at
+    # 24.45 inHg, 80.7 °F and 15.7 % RH (a high-altitude shop)
+    cf = sae_j1349_factor(24.45 * KPA_PER_INHG, _c(80.71), 15.66)
+    assert cf == pytest.approx(1.245, abs=0.001)
+
+
+def test_std_reads_about_four_percent_above_sae_and_din_between() -> None:
+    baro, temp = 98.0, 28.0
+    sae = sae_j1349_factor(baro, temp, 0.0)
+    assert std_factor(baro, temp, 0.0) / sae == pytest.approx(1.04, abs=0.01)
+    assert sae < din_70020_factor(baro, temp) < std_factor(baro, temp, 0.0)
