@@ -67,6 +67,12 @@ class SampleRingBuffer:
             self._count = min(self._count + n, self.capacity)
             self._version += 1
 
+    def clear(self) -> None:
+        """Forget every row (a replay seeking); the version moves, so pollers read again."""
+        with self._lock:
+            self._next = self._count = 0
+            self._version += 1
+
     def latest(self, channel: str) -> float:
         """The newest value of ``channel`` (NaN when nothing was recorded)."""
         with self._lock:

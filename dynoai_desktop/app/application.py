@@ -16,6 +16,7 @@ from dynoai_desktop.app.autotune_session import AutotuneSession
 from dynoai_desktop.app.coverage_session import CoverageSession
 from dynoai_desktop.app.live_session import LiveSession, TuneSink
 from dynoai_desktop.app.models_session import ModelsSession
+from dynoai_desktop.app.replay import ReplaySession
 from dynoai_desktop.app.run_library import RunLibrary
 from dynoai_desktop.app.settings import AppSettings
 from dynoai_desktop.app.training_session import TrainingSession
@@ -46,8 +47,9 @@ class DemoStart:
 
 
 class DynoApp:
-    """The application's state: ``settings``, ``tune``, ``live``, ``runs``, ``autotune``,
-    ``coverage``, ``training``, ``models`` and what happened at start-up (``notices``).
+    """The application's state: ``settings``, ``tune``, ``live``, ``runs``, ``replay``,
+    ``autotune``, ``coverage``, ``training``, ``models`` and what happened at start-up
+    (``notices``).
     ``close`` saves and stops everything."""
 
     def __init__(self, config_dir: Path | None = None, demo: DemoStart | None = None) -> None:
@@ -66,6 +68,7 @@ class DynoApp:
                                 ports=demo.ports if demo is not None else None,
                                 tune_sink=demo.tune_sink if demo is not None else None,
                                 time_scale=demo.time_scale if demo is not None else 1.0)
+        self.replay = ReplaySession(self.runs, self.live)  # a saved run in the live panels
         self.autotune = AutotuneSession(self.tune, self.live)
         self.coverage = CoverageSession(self.live, self.runs, self.tune, self.settings)
         self.training = TrainingSession(self.catalog, self.runs, self.live)
@@ -132,6 +135,7 @@ class DynoApp:
     def close(self) -> None:
         """Stop recording (the run is saved), reading and analysing; finish the training
         extraction running (the rest is caught up at the next start); close the catalog."""
+        self.replay.close()
         self.live.close()
         self.models.close()
         self.training.close()

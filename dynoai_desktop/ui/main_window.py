@@ -27,6 +27,7 @@ from dynoai_desktop.ui.panels.tables import TablesPanel
 from dynoai_desktop.ui.panels.training_data import TrainingDataPanel
 from dynoai_desktop.ui.panels.tune_history import TuneHistoryPanel
 from dynoai_desktop.ui.preferences import PreferencesDialog
+from dynoai_desktop.ui.replay_controller import ReplayController
 from dynoai_desktop.ui.widgets import ElidedLabel
 
 # Share of the window's width the Live logging dock takes in each layout preset.
@@ -106,6 +107,7 @@ class MainWindow(QMainWindow):
             notices.setToolTip("\n\n".join(app.notices))
             self.statusBar().addWidget(notices, stretch=1)
         self.controller = LiveController(self, app.live)
+        self.replay_controller = ReplayController(self, app.replay)  # a saved run played back
         self._build_menus()
         app.settings.changed.connect(self._settings_changed)
 
@@ -273,6 +275,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
         self.live.timer.stop()
+        self.replay_controller.shutdown()
         self.coverage.shutdown()  # its timer and its session event
         self.training.shutdown()
         self.ai.shutdown()

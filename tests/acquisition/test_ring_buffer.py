@@ -98,3 +98,16 @@ def test_rows_since_a_time_are_the_windows_newer_rows_after_the_buffer_wraps() -
             got = small.since(since, ["rpm"])
             assert np.array_equal(got["time_s"], window["time_s"][newer])
             assert np.array_equal(got["rpm"], window["rpm"][newer])
+
+
+def test_a_cleared_buffer_holds_nothing_and_takes_earlier_rows_again() -> None:
+    buf = SampleRingBuffer(["rpm"], capacity=10)
+    buf.append_block(*_block(20, 8))
+    version = buf.version
+    buf.clear()
+    assert buf.version == version + 1  # pollers read again
+    assert len(buf) == 0 and np.isnan(buf.latest("rpm"))
+    assert buf.window()["time_s"].size == 0
+    buf.append_block(*_block(0, 3))  # earlier than before: a replay seeking back
+    assert np.array_equal(buf.window()["rpm"], 1000.0 + np.arange(3))
+    assert np.array_equal(buf.since(0.0)["rpm"], [1001.0, 1002.0])

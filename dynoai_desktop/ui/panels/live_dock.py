@@ -66,3 +66,8 @@ class LiveDock(QWidget):
     @property
     def reviewing(self) -> bool:
         return self.pages.currentIndex() == 1
+
+    def add_under_live(self, widget: QWidget) -> None:
+        """Put ``widget`` (the replay's transport bar) just under the live panel."""
+        layout = self.live.parentWidget().layout()
+        layout.insertWidget(layout.indexOf(self.live) + 1, widget)

@@ -65,7 +65,8 @@ LOAD_TRACES = (ChartTrace("map_kpa", "MAP", theme.ACCENT),
 
 class LiveLoggingPanel(QWidget):
     """Gauges and strip charts of the live buffer; ``set_units`` and ``set_window`` at any time,
-    ``add_marker`` for a marker on the buffer's clock."""
+    ``add_marker`` for a marker on the buffer's clock, ``set_source`` for another buffer (a
+    replay's) and ``set_banner`` to say what is shown."""
 
     def __init__(
         self,
@@ -95,13 +96,10 @@ class LiveLoggingPanel(QWidget):
         self._screen_watched: object | None = None  # the window whose screen sets the rate
 
         layout = QVBoxLayout(self)
-        self.banner = QLabel(banner)
+        self.banner = QLabel()
         self.banner.setObjectName("banner")
         self.banner.setWordWrap(True)
-        self.banner.setStyleSheet(
-            f"background: {theme.WARN}; color: #1e2125; padding: 6px; border-radius: 3px;"
-        )
-        self.banner.setVisible(bool(banner))
+        self.set_banner(banner)
         layout.addWidget(self.banner)
 
         gauges = QGridLayout()
@@ -143,8 +141,7 @@ class LiveLoggingPanel(QWidget):
         layout.addWidget(self.charts, stretch=1)
 
         self._chart_channels = [t.channel for c in self.strip_charts for t in c.traces]
-        wanted = [*self.gauges, *self._chart_channels, "afr_target", *STATUS_CHANNEL_FOR.values()]
-        self._channels = [c for c in dict.fromkeys(wanted) if c in buffer.channels]
+        self._channels = self._channels_of(buffer)
         self._bins = self._new_bins()
         self._apply_units()
         self._set_chart_window()
@@ -183,6 +180,29 @@ class LiveLoggingPanel(QWidget):
         self._drawn_version = -1  # the history is read again at the next frame
         self._newest_s = None
 
+    def set_source(self, buffer: SampleRingBuffer, clock: Callable[[], float] | None = None,
+                   sensor_details: SensorDetails | None = None) -> None:
+        """Show ``buffer`` on ``clock`` from now on (the live buffer, or a replay's): gauges,
+        charts, peak bins and markers start afresh from its rows at the next frame."""
+        self.buffer, self.clock, self.sensor_details = buffer, clock, sensor_details
+        self._channels = self._channels_of(buffer)
+        self.markers.clear()
+        for chart in self.strip_charts:
+            chart.clear()
+        self._bins = self._new_bins()
+        self._drawn_version = -1
+        self._newest_s = None
+        self._newest_row = {}
+        self._show_quiet()
+
+    def set_banner(self, text: str, colour: str = theme.WARN) -> None:
+        """The line over the gauges saying what they show ("Demo mode...", "REPLAY..."); none
+        when ``text`` is empty."""
+        self.banner.setText(text)
+        self.banner.setStyleSheet(
+            f"background: {colour}; color: #1e2125; padding: 6px; border-radius: 3px;")
+        self.banner.setVisible(bool(text))
+
     def add_marker(self, time_s: float, note: str) -> None:
         """A marker at ``time_s`` on the buffer's clock: a labelled line on every chart."""
         self.markers.add(time_s, note)
@@ -199,7 +219,9 @@ class LiveLoggingPanel(QWidget):
             self._check_quiet()
             return
         self._drawn_version = version
+        reread = self._newest_s is None
         rows = self._new_rows()
+        reread = reread or self._newest_s is None  # the whole window read again
         if rows is None:
             self._check_quiet()
             return
@@ -219,7 +241,8 @@ class LiveLoggingPanel(QWidget):
             chart.append(closed_x[:, cols], closed_y[:, cols])
             chart.set_open(open_x[:, cols], open_y[:, cols])
             chart.scroll_to(float(t[-1]))
-        self.markers.show_window(float(t[-1]), self.window_s)
+        # After a re-read (time went back: a replay seeking) every marker is looked at again.
+        self.markers.show_window(float(t[-1]), self.window_s, all_markers=reread)
         self._newest_s = float(t[-1])
         self.repaints += 1
 
@@ -266,6 +289,7 @@ class LiveLoggingPanel(QWidget):
         if drawn is not None and (latest < drawn or latest - drawn > self.window_s):
             drawn = None
         if drawn is None:
+            self._newest_s = None
             self._bins = self._new_bins()
             for chart in self.strip_charts:
                 chart.clear()
@@ -294,6 +318,10 @@ class LiveLoggingPanel(QWidget):
         if t.size and t[-1] - seconds > time_s:
             rows = self.buffer.window(t[-1] - time_s + FETCH_MARGIN_S, self._channels)
         return rows
+
+    def _channels_of(self, buffer: SampleRingBuffer) -> list[str]:
+        wanted = [*self.gauges, *self._chart_channels, "afr_target", *STATUS_CHANNEL_FOR.values()]
+        return [c for c in dict.fromkeys(wanted) if c in buffer.channels]
 
     def _new_bins(self) -> PeakBins:
         return PeakBins(len(self._chart_channels), self.window_s / BINS_PER_WINDOW,

@@ -55,6 +55,15 @@ class MarkerLines:
         self.markers.sort(key=lambda m: m.time_s)
         self.layout()
 
+    def clear(self) -> None:
+        """Take every marker away (the panel shows another buffer)."""
+        for marker in self.markers:
+            for line in marker.lines:
+                scene = line.scene()
+                if scene is not None:
+                    scene.removeItem(line)
+        self.markers.clear()
+
     def layout(self) -> None:
         """Place every note (after a new marker, a new window or a resize)."""
         top = self.charts[0]

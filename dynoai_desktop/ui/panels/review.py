@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, QPointF, Qt
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -63,6 +63,8 @@ LOG_FILTER = "Logs (*.msl *.csv);;MegaSquirt/TunerStudio (*.msl);;CSV logs (*.cs
 class ReviewPanel(QWidget):
     """Charts of one run or log; markers to jump to; the values under the mouse."""
 
+    replay_requested = Signal(str)  # the path of the saved run shown: play it in the live panels
+
     def __init__(self, library: RunLibrary, units: DisplayUnits | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -81,6 +83,11 @@ class ReviewPanel(QWidget):
         self.open_run_button = QPushButton("Open run…")
         self.open_log_button = QPushButton("Import log…")
         self.open_log_button.setToolTip("Reads:\n" + "\n".join(KNOWN_FORMATS))
+        self.run_path: Path | None = None  # the saved run shown (None: a log, or nothing)
+        self.replay_button = QPushButton("Replay in Live")  # enabled while a saved run is shown
+        self.replay_button.setToolTip("Play this run through the live panels at 1×–20×")
+        self.replay_button.setEnabled(False)
+        self.replay_button.clicked.connect(lambda: self.replay_requested.emit(str(self.run_path)))
         self.title = QLabel("No run open: open a saved run or import a log to review it.")
         self.title.setObjectName("review_title")
         self.title.setWordWrap(True)
@@ -125,6 +132,7 @@ class ReviewPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.title, stretch=1)
         top.addWidget(self.open_run_button)
+        top.addWidget(self.replay_button)
         top.addWidget(self.open_log_button)
         notes_row = QHBoxLayout()
         notes_row.addWidget(self.notes_label, stretch=1)
@@ -157,7 +165,11 @@ class ReviewPanel(QWidget):
 
     def open_run(self, path: str | Path) -> bool:
         """Show the saved run at ``path``; False (and the reason in the panel) if it can't be."""
-        return self._show_opened(lambda: self.library.open_run(path))
+        if not self._show_opened(lambda: self.library.open_run(path)):
+            return False
+        self.run_path = Path(path)  # show_frame forgot the one before
+        self.replay_button.setEnabled(True)
+        return True
 
     def open_log(self, path: str | Path) -> bool:
         """Import the log at ``path`` and show it; False (and the reason shown) if it can't be."""
@@ -189,6 +201,8 @@ class ReviewPanel(QWidget):
             self.show_error(f"{title or 'this data'}: has no time_s column, so it cannot be drawn")
             return
         self.error.hide()
+        self.run_path = None
+        self.replay_button.setEnabled(False)
         self.times = frame["time_s"].to_numpy(dtype=np.float64, na_value=np.nan)
         self.values = {}
         for channel in TRACES:
