@@ -41,6 +41,7 @@ from dynoai_desktop.sim.shop import (
     ve_error_pct,
 )
 from dynoai_desktop.storage.catalog import CATALOG_FILE, Catalog
+from dynoai_desktop.storage.catalog.runs import name_in_file
 from dynoai_desktop.storage.resources import BASE_MAPS_DIR
 from dynoai_desktop.storage.run_files import read_run_arrays
 from dynoai_desktop.storage.table_files import read_table_csv
@@ -258,6 +259,11 @@ def test_a_generated_sessions_runs_read_back_as_run_files(shop: dict[str, Any]) 
             assert meta.weather == run.weather and run.weather.baro_kpa is not None
             assert run.markers and all(0.0 <= m.time_s <= t[-1] for m in run.markers)
             assert run.tune_version_id is not None
+            assert run.file.endswith(f"_{name_in_file(run.name)}.parquet")  # named as the app
+        peaks = catalog.run_peaks()
+        assert {r.id for r in runs} <= set(peaks)  # each run's peak power kept with it
+        final = next(r for r in runs if r.name == "final pulls")
+        assert peaks[final.id] is not None and peaks[final.id].power_hp > 30.0
         soak = runs[-1]
         arrays, _ = read_run_arrays(catalog.run_path(soak))
         idle = arrays["time_s"] < soak.markers[1].time_s

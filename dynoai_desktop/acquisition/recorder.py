@@ -59,7 +59,7 @@ class Recorder:
         if self._journal is not None:
             raise InputError(f"already recording {self._journal.name!r}; stop it first")
         started = now_utc()
-        file = self.catalog.new_run_file(session_id, started)
+        file = self.catalog.new_run_file(session_id, started, name)
         buffer = self.acquisition.buffer
         weather = Weather(*(finite_or_none(buffer.latest(c)) for c in WEATHER_CHANNELS))
         run_id = self.catalog.add_run(session_id, name, started, file, "recording", devices,

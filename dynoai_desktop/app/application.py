@@ -24,7 +24,7 @@ from dynoai_desktop.app.tune_session import TuneSession
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.core.tune import VE_FRONT_MAP, VE_REAR_MAP, Tune
-from dynoai_desktop.storage.catalog import Catalog, open_catalog_at_start
+from dynoai_desktop.storage.catalog import Catalog, RunRecord, open_catalog_at_start
 from dynoai_desktop.storage.journal import recover_runs
 from dynoai_desktop.storage.resources import demo_base_tables
 from dynoai_desktop.storage.settings import DevicePort, SettingsStore
@@ -60,15 +60,16 @@ class DynoApp:
         self.catalog: Catalog | None
         self.catalog, said = open_catalog_at_start()
         self.notices.extend(said)
+        self.runs = RunLibrary(self.catalog)
         self._recover_cut_runs()
         self.banner = demo.banner if demo is not None else ""
         self.tune = TuneSession(self.catalog, limits=lambda: self.settings.current.authority)
-        self.runs = RunLibrary(self.catalog)
         self.live = LiveSession(self.catalog, self.settings,
                                 ports=demo.ports if demo is not None else None,
                                 tune_sink=demo.tune_sink if demo is not None else None,
                                 time_scale=demo.time_scale if demo is not None else 1.0)
         self.replay = ReplaySession(self.runs, self.live)  # a saved run in the live panels
+        self.live.run_saved.connect(self.runs.run_saved)  # the run library lists it
         self.autotune = AutotuneSession(self.tune, self.live)
         self.coverage = CoverageSession(self.live, self.runs, self.tune, self.settings)
         self.training = TrainingSession(self.catalog, self.runs, self.live)
@@ -96,10 +97,20 @@ class DynoApp:
             self.notices.append(f"Could not check for runs cut short by a crash: {exc}")
             return
         if recovery.runs:
-            names = ", ".join(f"'{r.name}' ({r.duration_s or 0:.0f} s)" for r in recovery.runs)
+            where = "; ".join(self._recovered_where(r) for r in recovery.runs)
             self.notices.append(
-                f"Recovered {len(recovery.runs)} run(s) cut short by a crash: {names}")
+                f"Recovered {len(recovery.runs)} run(s) cut short by a crash: {where}. "
+                "Review ▸ the run library lists them as recovered.")
         self.notices.extend(recovery.problems)
+
+    def _recovered_where(self, run: RunRecord) -> str:
+        """Where a recovered run went: 'pull 3' (12 s) in Dana › 2016 Low Rider S › session 7
+        of 2026-11-22 10:00, saved as /data/runs/session-0007/20261122T100000_pull-3.parquet."""
+        said = f"'{run.name}' ({run.duration_s or 0:.0f} s)"
+        try:
+            return f"{said} in {self.runs.place(run)}, saved as {self.runs.run_path(run)}"
+        except InputError:  # its session is gone from the catalog: the file is still named
+            return f"{said}, saved as {self.runs.run_path(run)}"
 
     def _show_ecm_tables(self, tables: Mapping[str, Table]) -> None:
         """The tune the virtual ECM fuels from, under the names a Harley tune gives them."""

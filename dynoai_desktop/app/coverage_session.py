@@ -5,19 +5,23 @@ Kept per vehicle in the catalog: every run recorded in one of its sessions is co
 is saved (each once). While a run records, its rows so far are counted in a live layer, so the
 heatmap fills as the bike runs. The planner's list is worked out on the stored and live coverage
 of the front and rear tables together (both cylinders must be covered). A suggestion runs on a
-load-control dyno step by step (``plan_driver``).
+load-control dyno step by step (``plan_driver``). Runs picked in the run library can be shown
+instead, counted on the spot and not kept (``show_runs``), until ``show_vehicle``.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dynoai_desktop.app.events import Event
 from dynoai_desktop.app.plan_driver import PlanDriver
+from dynoai_desktop.app.runs_coverage import RunsShown, count_runs
 from dynoai_desktop.core.autotune.settings import AutotuneSettings
 from dynoai_desktop.core.coverage.grid import (
     CoverageAxes,
@@ -126,6 +130,8 @@ class CoverageSession:
         self._live_from_s: float | None = None
         self._live_at_s = -math.inf
         self._view: CoverageView | None = None
+        self.shown_runs: RunsShown | None = None
+        """Runs picked in the run library, shown instead of the vehicle's coverage."""
         runs.changed.connect(self._session_changed)
         live.run_saved.connect(self.add_run)
         live.recording_changed.connect(self._recording_changed)
@@ -149,6 +155,7 @@ class CoverageSession:
         tune's are left out, with a notice)."""
         self.coverage = VehicleCoverage()
         self.notices = list(self._pref_notices)
+        self.shown_runs = None
         catalog = self.runs.catalog
         if self.vehicle_id is not None and catalog is not None:
             skipped: list[str] = []
@@ -218,6 +225,21 @@ class CoverageSession:
                                  axes.load, run.weight, run.hits)
             self.coverage.add(name, key, run)
 
+    def show_runs(self, paths: Sequence[Path], names: Sequence[str]) -> None:
+        """Show the coverage of just these saved runs (each named for the headline), counted
+        now on the open tune's tables and not kept, instead of the vehicle's: until
+        ``show_vehicle``, another session, or a run starts recording. A run that cannot be
+        read is said in ``shown_runs.problems``."""
+        self.shown_runs = count_runs(paths, names, self.tables(), self.autotune_settings,
+                                     COVERAGE_CHANNELS)
+        self._invalidate()
+
+    def show_vehicle(self) -> None:
+        """Back to the open session's vehicle's coverage (with the run recording)."""
+        if self.shown_runs is not None:
+            self.shown_runs = None
+            self._invalidate()
+
     def reset(self, table: str | None = None) -> None:
         """Forget the vehicle's coverage of ``table`` (None: every table)."""
         if self.vehicle_id is not None and self.runs.catalog is not None:
@@ -227,6 +249,8 @@ class CoverageSession:
 
     # ------------------------------------------------------------------ live
     def _recording_changed(self, recording: bool) -> None:
+        if recording:
+            self.shown_runs = None  # the run recording fills the vehicle's map
         self._live_run, self._live_counters = {}, {}
         self._live_from_s = self.live.now_s() if recording else None
         self._live_at_s = -math.inf
@@ -350,12 +374,13 @@ class CoverageSession:
             return None
         axes = CoverageAxes.of_table(tables[pair[0]][0])
         weights, hits, live_weights = [], [], []
+        shown = self.shown_runs
         for key in pair:
-            kept = self.coverage.tables.get(key)
+            kept = (self.coverage if shown is None else shown.coverage).tables.get(key)
             same = kept is not None and kept.axes.same_as(axes)
             weight = kept.weight.copy() if same else np.zeros(axes.shape)
             hit = kept.hits.copy() if same else np.zeros(axes.shape, dtype=np.int64)
-            live = self._live_run.get(key)
+            live = self._live_run.get(key) if shown is None else None
             live_w = live.weight if live is not None and live.axes.same_as(axes) else 0.0
             if live is not None and live.axes.same_as(axes):
                 hit += live.hits
@@ -371,7 +396,7 @@ class CoverageSession:
                           start_rpm=None if rpm_now is None else rpm_now[0])
         summary = summarise(grid, regions, self.min_weight)
         return CoverageView(grid, np.minimum.reduce(live_weights), summary, regions, plan,
-                            rpm_now, self.vehicle_name())
+                            rpm_now, self.vehicle_name() if shown is None else shown.label)
 
     # ------------------------------------------------------------------ running a test
     def can_drive(self) -> bool:

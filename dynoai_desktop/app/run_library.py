@@ -1,9 +1,9 @@
-"""The shop's work as the tuner sees it: customers, their vehicles, sessions and runs, and the
-saved runs and imported logs opened for review.
+"""The shop's work as the tuner sees it: customers, their vehicles, sessions and runs (the run
+library's tree, ``app.run_tree``), and the saved runs and imported logs opened for review.
 
-The session bar and the review panel go through here; neither opens the catalog or a file. When
-the catalog could not be opened at start-up, everything that needs it says so (``available`` is
-False) and opening run files and logs still works.
+The session bar, the run browser and the review panel go through here; none opens the catalog or
+a file. When the catalog could not be opened at start-up, everything that needs it says so
+(``available`` is False) and opening run files and logs still works.
 """
 
 from __future__ import annotations
@@ -15,11 +15,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dynoai_desktop.app.events import Event
+from dynoai_desktop.app.run_tree import CustomerNode, RunEntry, build_tree
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
-from dynoai_desktop.storage.catalog import Catalog, Customer, RunRecord, Session, Vehicle
+from dynoai_desktop.core.power import PeakPower, peak_power
+from dynoai_desktop.storage.catalog import (
+    RUNS_DIR,
+    Catalog,
+    Customer,
+    RunRecord,
+    Session,
+    Vehicle,
+)
 from dynoai_desktop.storage.log_import import import_log
-from dynoai_desktop.storage.run_files import Marker, read_run
+from dynoai_desktop.storage.run_files import Marker, read_run, read_run_arrays
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,12 +65,16 @@ def readable_time(iso: str, seconds: bool = False) -> str:
 
 
 class RunLibrary:
-    """Customers, vehicles, the open session and its runs; ``changed`` after any change."""
+    """Customers, vehicles, the open session and its runs; ``changed`` after a customer,
+    vehicle or session change, ``runs_changed`` (the run, or None) after a run was saved."""
 
     def __init__(self, catalog: Catalog | None) -> None:
         self.catalog = catalog
         self.session_id: int | None = None  # the session runs are recorded into
         self.changed = Event("run library changed")
+        self.runs_changed = Event("a run was saved")  # (RunRecord | None)
+        self._unreadable: dict[int, str] = {}  # run id -> why its file could not be read
+        self._log_folder: Path | None = None
 
     @property
     def available(self) -> bool:
@@ -128,8 +141,87 @@ class RunLibrary:
     def runs_of_vehicle(self, vehicle_id: int) -> list[RunRecord]:
         return self._catalog().runs_for_vehicle(vehicle_id) if self.catalog is not None else []
 
-    def run_path(self, run: RunRecord) -> Path:
+    def run_path(self, run: RunRecord | RunEntry | int) -> Path:
+        """The run's file (a record, a library entry or a run id)."""
+        if isinstance(run, RunEntry):
+            run = run.record
         return self._catalog().run_path(run)
+
+    # ------------------------------------------------------------------ the run library
+    def tree(self) -> tuple[CustomerNode, ...]:
+        """Every customer -> vehicle -> session -> run (empty without a catalog). Five queries
+        and no file read: a peak not worked out yet stays unknown (``runs_of_session``)."""
+        catalog = self.catalog
+        if catalog is None:
+            return ()
+        return build_tree(catalog.customers(), catalog.all_vehicles(), catalog.all_sessions(),
+                          catalog.all_runs(), self._peaks())
+
+    def runs_of_session(self, session_id: int) -> tuple[RunEntry, ...]:
+        """The session's runs in the order they were made, each with its peak power; a peak
+        not kept yet is worked out from the run file now and kept in the catalog."""
+        catalog = self._catalog()
+        records = catalog.runs(session_id)
+        peaks = self._peaks()
+        missing = [r for r in records if r.id not in peaks and r.status != "recording"
+                   and r.id not in self._unreadable]
+        found: dict[int, PeakPower | None] = {}
+        for record in missing:
+            readable, peak = self._peak_from_file(record)
+            if readable:
+                found[record.id] = peak
+        if found:
+            catalog.set_run_peaks(found)
+            peaks.update(found)
+        return tuple(RunEntry(r, peaks.get(r.id), r.id in peaks, self._unreadable.get(r.id, ""))
+                     for r in records)
+
+    def entry(self, run_id: int) -> RunEntry:
+        """One run of the library, its peak worked out if need be."""
+        record = self._catalog().run(run_id)
+        return next(e for e in self.runs_of_session(record.session_id) if e.id == run_id)
+
+    def _peaks(self) -> dict[int, PeakPower | None]:
+        return self.catalog.run_peaks() if self.catalog is not None else {}
+
+    def _peak_from_file(self, record: RunRecord) -> tuple[bool, PeakPower | None]:
+        """(True, the run's peak from its file); (False, None) when the file cannot be read,
+        why kept for the browser (and not tried again while the app runs)."""
+        try:
+            columns, _meta = read_run_arrays(self.run_path(record), ("power_hp", "rpm"))
+        except (InputError, OSError) as exc:
+            self._unreadable[record.id] = str(exc)
+            return False, None
+        power = columns.get("power_hp")
+        return True, None if power is None else peak_power(power, columns.get("rpm"))
+
+    def run_saved(self, record: RunRecord | None) -> None:
+        """A run was saved (the live session's ``run_saved``): the library's views refresh."""
+        self.runs_changed.emit(record)
+
+    def place(self, record: RunRecord) -> str:
+        """Where a run is in the library: 'Dana Ortiz › 2016 Low Rider S › session 7 of
+        2026-11-22 10:00'."""
+        catalog = self._catalog()
+        session = catalog.session(record.session_id)
+        vehicle = catalog.vehicle(session.vehicle_id)
+        customer = catalog.customer(vehicle.customer_id)
+        return (f"{customer.name} › {vehicle.name} › session {session.id} of "
+                f"{readable_time(session.started_at)}")
+
+    def runs_folder(self) -> Path | None:
+        """Where saved runs are, for an Open dialog: the open session's folder, else the data
+        folder's ``runs`` (None without a catalog)."""
+        if self.catalog is None:
+            return None
+        runs = self.catalog.data_dir / RUNS_DIR
+        if self.session_id is not None and (runs / f"session-{self.session_id:04d}").is_dir():
+            return runs / f"session-{self.session_id:04d}"
+        return runs if runs.is_dir() else self.catalog.data_dir
+
+    def log_folder(self) -> Path:
+        """Where the last log was imported from, else the home folder."""
+        return self._log_folder if self._log_folder is not None else Path.home()
 
     # ------------------------------------------------------------------ review
     def open_run(self, path: str | Path) -> RunView:
@@ -143,6 +235,7 @@ class RunLibrary:
         """A foreign log (WinPEP, RomRaider, MSL, Power Vision) mapped onto canonical channels,
         with what the importer could not use said in the notes."""
         log = import_log(path)
+        self._log_folder = Path(path).parent
         notes = [*(f"Not used: {r}" for r in log.refusals), *log.warnings]
         notes.append(f"Widebands: {log.wideband_sides}")
         if log.unmapped:

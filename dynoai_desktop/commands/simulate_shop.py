@@ -37,6 +37,7 @@ from dynoai_desktop.commands.shop_session import (
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.plan import DEFAULT_FAN_CFM
+from dynoai_desktop.core.power import peak_power
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.core.tune import Tune
 from dynoai_desktop.sim.scatter import BIKE_SEED_MAX
@@ -230,13 +231,16 @@ def _write_run(catalog: Catalog, session: int, vehicle: int, run: PlayedRun,
     its length, rows and markers) and its coverage of each VE table (as the app counts a
     saved run in)."""
     started = at(run.start_s)
-    file = catalog.new_run_file(session, started)
+    file = catalog.new_run_file(session, started, run.name)
     metadata = RunMetadata(run.name, started, devices, run.markers, bike.weather)
     write_run(catalog.data_dir / file, run.columns, metadata)
     run_id = catalog.add_run(session, run.name, started, file, "recording", devices,
                              bike.weather, run.tune_version)
     ended = at(run.start_s + run.duration_s)
     catalog.finish_run(run_id, ended, run.duration_s, run.rows, run.markers, "complete")
+    power = run.columns.get("power_hp")
+    catalog.set_run_peak(run_id, None if power is None else peak_power(
+        power, run.columns.get("rpm")), ended)
     for name, cov in run.coverage.items():
         catalog.add_coverage(vehicle, name, f"run:{run_id}", cov.axes.load_channel,
                              cov.axes.rpm, cov.axes.load, cov.weight, cov.hits, ended)

@@ -13,6 +13,9 @@ multiplying with a correction factor for the weather. Formulas from shared/refer
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+
+import numpy as np
 
 HP_PER_FTLB_RPM = 1.0 / 5252.113  # hp = torque_ftlb * rpm / 5252.113
 SAE_DRY_KPA = 99.0
@@ -21,6 +24,9 @@ STD_KPA = 101.325 * 29.92 / 29.921  # 29.92 inHg
 STD_TEMP_K = 288.706  # 60 °F
 DIN_MBAR = 1013.0
 DIN_TEMP_K = 293.0  # 20 °C, as the standard writes it (273 + 20)
+PEAK_MEDIAN_SAMPLES = 5
+"""A run's peak power is taken over a running median of this many readings: one glitch of the
+dyno's power channel (a drum's jolt at roll-off) does not make a peak."""
 
 
 def power_hp(torque_ftlb: float, rpm: float) -> float:
@@ -54,3 +60,41 @@ def std_factor(baro_kpa: float, temp_c: float, humidity_pct: float = 0.0) -> flo
 def din_70020_factor(baro_kpa: float, temp_c: float) -> float:
     """DIN 70020 correction factor: 1.0 at 1013 mbar absolute and 20 °C; humidity not used."""
     return (DIN_MBAR / (baro_kpa * 10.0)) * math.sqrt((temp_c + 273.0) / DIN_TEMP_K)
+
+
+@dataclass(frozen=True)
+class PeakPower:
+    """A run's highest power (observed, as the dyno read it) and the engine speed there."""
+
+    power_hp: float
+    rpm: float | None  # None: no rpm reading at the peak
+
+    def corrected_hp(self, factor: float | None) -> float | None:
+        """The peak times a weather correction factor (SAE J1349); None without one."""
+        if factor is None or not math.isfinite(factor) or factor <= 0:
+            return None
+        return self.power_hp * factor
+
+
+def peak_power(power: np.ndarray, rpm: np.ndarray | None = None) -> PeakPower | None:
+    """The highest power of a run (its ``power_hp`` samples) over a running median of
+    ``PEAK_MEDIAN_SAMPLES`` readings (NaN readings skipped), with ``rpm`` there; None when the
+    run has no power reading at all."""
+    values = np.asarray(power, dtype=np.float64)
+    finite = np.flatnonzero(np.isfinite(values))
+    if finite.size == 0:
+        return None
+    readings = values[finite]
+    if readings.size >= PEAK_MEDIAN_SAMPLES:
+        windows = np.lib.stride_tricks.sliding_window_view(readings, PEAK_MEDIAN_SAMPLES)
+        smooth = np.median(windows, axis=1)
+        best = int(np.argmax(smooth))
+        peak, at = float(smooth[best]), int(finite[best + PEAK_MEDIAN_SAMPLES // 2])
+    else:
+        best = int(np.argmax(readings))
+        peak, at = float(readings[best]), int(finite[best])
+    speed = None
+    if rpm is not None:
+        reading = float(np.asarray(rpm, dtype=np.float64)[at])
+        speed = reading if math.isfinite(reading) else None
+    return PeakPower(peak, speed)

@@ -5,7 +5,7 @@ While a run records, its rows go to a journal folder beside the catalog
 batch and a flush with every append (once flushed the bytes are the OS's, so a ``kill -9`` loses
 only what was not yet appended), and ``meta.json`` with the run's name, devices, weather and
 markers, rewritten atomically on every change. Stopping turns the journal into the run file
-(Parquet, ``run_files``) and finishes the run in the catalog.
+(Parquet, ``run_files``) and finishes the run in the catalog, with its peak power.
 
 A run still 'recording' in the catalog at the next start was cut short: ``recover_runs``
 rebuilds it from every whole batch of its journal. A torn last batch is what a crash leaves and
@@ -31,6 +31,7 @@ import numpy as np
 
 from dynoai_desktop.core.channels import LOG_COLUMNS
 from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.core.power import peak_power
 from dynoai_desktop.core.rows import TIME_CHANNEL, RowBlock
 from dynoai_desktop.core.weather import Weather
 from dynoai_desktop.storage.catalog import Catalog, RunRecord
@@ -235,6 +236,7 @@ def finish_from_journal(catalog: Catalog, run_id: int, status: str, source: str
     write_run(catalog.run_path(record), columns, metadata)
     duration = float(columns[TIME_CHANNEL][-1]) if times.size else 0.0
     catalog.finish_run(run_id, now_utc(), duration, int(times.size), markers, status)
+    catalog.set_run_peak(run_id, peak_power(columns["power_hp"], columns["rpm"]))
     if contents.set_aside:
         (folder / SAMPLES_FILE).unlink(missing_ok=True)  # the rest is in the run file now
     else:
@@ -281,6 +283,7 @@ def recover_runs(catalog: Catalog) -> Recovery:
             problems.extend(said)
         else:
             catalog.finish_run(record.id, now_utc(), 0.0, 0, (), "recovered")
+            catalog.set_run_peak(record.id, None)
             runs.append(catalog.run(record.id))
             problems.append(f"run '{record.name}': its journal {folder} is gone; no samples")
     return Recovery(tuple(runs), tuple(problems))

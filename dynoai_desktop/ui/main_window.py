@@ -14,6 +14,7 @@ from dynoai_desktop.acquisition.status import DeviceStatus
 from dynoai_desktop.app.application import DynoApp
 from dynoai_desktop.storage.settings import Settings
 from dynoai_desktop.ui.device_status import DeviceIndicator
+from dynoai_desktop.ui.library_controller import LibraryController
 from dynoai_desktop.ui.live_controller import LiveController
 from dynoai_desktop.ui.panels.ai_suggestions import AiSuggestionsPanel
 from dynoai_desktop.ui.panels.autotune_panel import AutotunePanel
@@ -22,6 +23,7 @@ from dynoai_desktop.ui.panels.device_bar import DeviceBar
 from dynoai_desktop.ui.panels.live_dock import LiveDock
 from dynoai_desktop.ui.panels.live_logging import LiveLoggingPanel
 from dynoai_desktop.ui.panels.review import ReviewPanel
+from dynoai_desktop.ui.panels.run_browser import RunBrowser
 from dynoai_desktop.ui.panels.session_bar import SessionBar
 from dynoai_desktop.ui.panels.tables import TablesPanel
 from dynoai_desktop.ui.panels.training_data import TrainingDataPanel
@@ -54,9 +56,11 @@ class MainWindow(QMainWindow):
         self.live = LiveLoggingPanel(app.live.buffer, units, app.banner, clock=app.live.now_s,
                                      sensor_details=app.live.sensor_details)
         self.review = ReviewPanel(app.runs, units)
+        self.run_browser = RunBrowser(app.runs, units)
         self.device_bar = DeviceBar(app.live.ports)
         self.session_bar = SessionBar(app.runs)
-        self.live_dock = LiveDock(self.device_bar, self.session_bar, self.live, self.review)
+        self.live_dock = LiveDock(self.device_bar, self.session_bar, self.live, self.review,
+                                  browser=self.run_browser)
         self.tables = TablesPanel(app.tune, units=units)
         self.tables.view.set_steps(app.settings.current.editor_steps.by_kind())
         self.tables.set_live_source(app.live.buffer, app.live.now_s)
@@ -108,6 +112,7 @@ class MainWindow(QMainWindow):
             self.statusBar().addWidget(notices, stretch=1)
         self.controller = LiveController(self, app.live)
         self.replay_controller = ReplayController(self, app.replay)  # a saved run played back
+        self.library_controller = LibraryController(self)
         self._build_menus()
         app.settings.changed.connect(self._settings_changed)
 
@@ -282,6 +287,7 @@ class MainWindow(QMainWindow):
         self.tables.set_live_source(None)
         self.app.tune.changed.disconnect(self.tables.show_tune)
         self.app.tune.changed.disconnect(self.history.refresh)
+        self.library_controller.shutdown()  # before the live session saves a run recording
         self.controller.shutdown()
         self.app.settings.changed.disconnect(self._settings_changed)
         self.closing.emit()

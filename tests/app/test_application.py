@@ -99,6 +99,9 @@ def test_the_live_session_reads_the_demo_cell_records_and_counts_hits() -> None:
             time.sleep(0.5)
             live.disconnect()  # stops the run first: it is saved
             assert not live.recording and saved and saved[0].rows > 50
+            # Named for the run, its peak power kept, the run library told.
+            assert saved[0].file.endswith("_pull-1.parquet")
+            assert app.runs.entry(saved[0].id).peak_known and saved[0].id in app.catalog.run_peaks()
             view = app.runs.open_run(app.runs.run_path(saved[0]))
             assert view.markers[0].note == "tip-in" and "pull 1" in view.title
             with pytest.raises(InputError, match="Connect the devices"):

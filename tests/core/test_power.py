@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dynoai_desktop.core.power import din_70020_factor, power_hp, sae_j1349_factor, std_factor
+from dynoai_desktop.core.power import (
+    PeakPower,
+    din_70020_factor,
+    peak_power,
+    power_hp,
+    sae_j1349_factor,
+    std_factor,
+)
 
 KPA_PER_INHG = 3.386389
 
@@ -101,3 +109,21 @@ def test_std_reads_about_four_percent_above_sae_and_din_between() -> None:
     sae = sae_j1349_factor(baro, temp, 0.0)
     assert std_factor(baro, temp, 0.0) / sae == pytest.approx(1.04, abs=0.01)
     assert sae < din_70020_factor(baro, temp) < std_factor(baro, temp, 0.0)
+
+def test_a_runs_peak_power_is_its_highest_steady_reading_not_a_glitch() -> None:
+    rpm = np.linspace(2000.0, 5500.0, 200)
+    power = 90.0 - 0.000006 * (rpm - 5000.0) ** 2
+    power[5] = 300.0  # one jolt of the drum
+    power[[7, 150]] = np.nan
+    peak = peak_power(power, rpm)
+    assert peak is not None and peak.power_hp == pytest.approx(90.0, abs=0.01)
+    assert peak.rpm == pytest.approx(5000.0, abs=20.0)
+    assert peak.corrected_hp(1.05) == pytest.approx(94.5, abs=0.02)
+    assert peak.corrected_hp(None) is None
+
+
+def test_a_run_without_power_readings_has_no_peak_and_a_short_one_its_highest() -> None:
+    assert peak_power(np.full(50, np.nan)) is None
+    assert peak_power(np.empty(0)) is None
+    short = peak_power(np.array([10.0, np.nan, 12.0]), np.array([1000.0, 1100.0, np.nan]))
+    assert short == PeakPower(12.0, None)

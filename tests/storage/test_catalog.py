@@ -12,6 +12,7 @@ import pytest
 
 from dynoai_desktop.core.build_spec import AirCleaner, BuildSpec, CamSpec, EngineFamily, Exhaust
 from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.core.power import PeakPower
 from dynoai_desktop.core.table_csv import format_table_csv
 from dynoai_desktop.core.table_ops import scale_cells, select_rect
 from dynoai_desktop.core.tune import VE_FRONT_MAP, ChangeSource, Tune
@@ -407,3 +408,63 @@ def test_unreadable_marks_name_the_version(marks: str) -> None:
             catalog._db.execute("UPDATE tune_versions SET marks_json = ?", (marks,))
         with pytest.raises(InputError, match=f"version 1 of tune {tune_id} .* cannot be read"):
             catalog.history(tune_id)
+
+
+@pytest.mark.parametrize(("name", "file"), [
+    ("pull 3", "20261122T100000_pull-3.parquet"),
+    ("WOT: 2nd/3rd?", "20261122T100000_WOT-2nd-3rd.parquet"),
+    ("Müller's décel  check", "20261122T100000_Muller-s-decel-check.parquet"),
+    ("CON", "20261122T100000_CON.parquet"),  # a Windows device name, made safe by the time
+    ("  ../..\\x.  ", "20261122T100000_x.parquet"),
+    ("***", "20261122T100000.parquet"),
+    ("a" * 80, f"20261122T100000_{'a' * 40}.parquet"),
+])
+def test_a_run_file_is_named_for_its_run_safely_on_every_system(name: str, file: str) -> None:
+    with Catalog() as catalog:
+        bike = catalog.add_vehicle(catalog.add_customer("Shop"), "bike",
+                                   BuildSpec.stock(EngineFamily.TC96))
+        session = catalog.start_session(bike, "2026-11-22T10:00:00")
+        assert catalog.new_run_file(session, "2026-11-22T10:00:00", name) == \
+            f"runs/session-{session:04d}/{file}"
+
+
+def test_a_run_file_name_taken_in_any_letter_case_gets_a_number() -> None:
+    with Catalog() as catalog:
+        bike = catalog.add_vehicle(catalog.add_customer("Shop"), "bike",
+                                   BuildSpec.stock(EngineFamily.TC96))
+        session = catalog.start_session(bike, "2026-11-22T10:00:00")
+        started = "2026-11-22T10:00:00"
+        first = catalog.new_run_file(session, started, "Pull 1")
+        catalog.add_run(session, "Pull 1", started, first)
+        second = catalog.new_run_file(session, started, "pull 1")  # one file on Windows
+        assert second == f"runs/session-{session:04d}/20261122T100000-2_pull-1.parquet"
+        (catalog.data_dir / second).parent.mkdir(parents=True)
+        (catalog.data_dir / second).write_bytes(b"")  # on disk, not in the catalog
+        assert catalog.new_run_file(session, started, "pull 1").endswith(
+            "20261122T100000-3_pull-1.parquet")
+
+
+def test_a_version_6_catalog_gains_peak_power_and_its_runs_have_none_yet(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "v6.sqlite"
+    with monkeypatch.context() as m:  # the DynoAI that knew schema 6
+        m.setattr(catalog_schema, "SCHEMA_VERSION", 6)
+        with Catalog(path) as old:
+            bike = old.add_vehicle(old.add_customer("Shop"), "bike",
+                                   BuildSpec.stock(EngineFamily.TC96))
+            session = old.start_session(bike, "2026-11-22T10:00:00")
+            run = old.add_run(session, "pull 1", "2026-11-22T10:01:00", "runs/p1.parquet")
+            old.finish_run(run, "2026-11-22T10:01:40", 40.0, 4000)
+            before = old.runs(session)
+    with Catalog(path) as catalog:
+        assert catalog._db.execute("PRAGMA user_version").fetchone()[0] == \
+            catalog_schema.SCHEMA_VERSION >= 7
+        assert catalog.runs(session) == before and catalog.all_runs() == before
+        assert catalog.run_peaks() == {}
+        catalog.set_run_peak(run, PeakPower(88.4, 5150.0))
+        other = catalog.add_run(session, "warm-up", "2026-11-22T10:05:00", "runs/w.parquet")
+        catalog.set_run_peak(other, None)  # worked out: no power readings
+    with Catalog(path) as catalog:  # opens clean: the new table is the one the step made
+        assert catalog.run_peaks() == {run: PeakPower(88.4, 5150.0), other: None}
+        with pytest.raises(InputError, match="no run 99"):
+            catalog.set_run_peak(99, None)

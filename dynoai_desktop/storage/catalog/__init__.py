@@ -9,7 +9,8 @@ cells (schema 3), and each vehicle's coverage: what every run put into the cells
 VE tables, good-sample weight and raw hits, kept once per run so they add up over all its runs
 (schema 4), and each session's training record, with records imported from other shops' datasets
 beside them (schema 5), and the model registry: every model version, the active one per kind and
-scope, and their history (schema 6). ARCHITECTURE.md "Storage".
+scope, and their history (schema 6), and each run's peak power (schema 7). ARCHITECTURE.md
+"Storage".
 
 One module per part, each a mixin over :class:`CatalogBase` (``connection``: opening, damage
 checks, migrating): ``tunes``, ``shop`` (customers, vehicles, sessions), ``runs``, ``coverage``,

@@ -12,7 +12,7 @@ from dynoai_desktop.core.weather import Weather
 from dynoai_desktop.storage.run_files import Marker
 from dynoai_desktop.storage.settings import DevicePort
 
-RUNS_DIR = "runs"  # run files live in DATA_DIR/runs/session-NNNN/ (see Catalog.new_run_file)
+RUNS_DIR = "runs"  # DATA_DIR/runs/session-NNNN/<start>_<name>.parquet (Catalog.new_run_file)
 RUN_STATUSES = ("recording", "complete", "recovered")
 
 

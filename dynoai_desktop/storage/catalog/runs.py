@@ -1,5 +1,5 @@
 """Runs of a session (schema 2): one Parquet run file each (see :mod:`run_files`), kept relative
-to the catalog's folder so the whole store can move."""
+to the catalog's folder so the whole store can move; and each run's peak power (schema 7)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ import json
 import math
 import operator
 import os
-from collections.abc import Sequence
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from dynoai_desktop.core.errors import InputError
+from dynoai_desktop.core.power import PeakPower
 from dynoai_desktop.core.weather import Weather
 from dynoai_desktop.storage.catalog.connection import CatalogBase, text_value, time_value
 from dynoai_desktop.storage.catalog.records import RUNS_DIR, RunRecord, check_status
@@ -32,6 +35,17 @@ _RUN_COLUMNS = (
     'id, session_id, name, started_at, ended_at, duration_s, "rows", file, status,'
     " devices_json, markers_json, weather_json, tune_version_id"
 )
+NAME_IN_FILE_CHARS = 40
+"""At most this much of a run's name goes into its file name (paths stay short on Windows)."""
+
+
+def name_in_file(name: str) -> str:
+    """A run's name as it can stand in a file name on Windows, macOS and Linux: letters (accents
+    dropped) and digits, every other run of characters one '-', at most NAME_IN_FILE_CHARS;
+    'pull 3' -> 'pull-3', 'WOT: 2nd/3rd?' -> 'WOT-2nd-3rd', '' when nothing is left."""
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", folded).strip("-")
+    return slug[:NAME_IN_FILE_CHARS].rstrip("-")
 
 
 def _run_record(row: Sequence[Any], catalog: Path) -> RunRecord:
@@ -81,22 +95,29 @@ class RunsMixin(CatalogBase):
         record = run if isinstance(run, RunRecord) else self.run(run)
         return self.data_dir / record.file
 
-    def new_run_file(self, session_id: int, started_at: str | datetime) -> str:
+    def new_run_file(self, session_id: int, started_at: str | datetime, name: str = "") -> str:
         """A free path, relative to the data dir, for a new run file of the session.
 
-        ``runs/session-0007/20261122T100000.parquet``, then ``...-2.parquet`` and so on when
-        that name is already taken in the catalog or on disk.
+        ``runs/session-0007/20261122T100000_pull-3.parquet`` for a run named 'pull 3' (the start
+        first, so a folder lists its runs in the order they were made; the name as
+        :func:`name_in_file` writes it; without a name, ``20261122T100000.parquet``), then
+        ``20261122T100000-2_pull-3.parquet`` and so on when that name is already taken in the
+        catalog (in any letter case, as on Windows) or on disk.
         """
         self._require("sessions", session_id, "session")
         stamp = "".join(c for c in time_value(started_at, "run started_at")[:19] if c.isalnum())
+        slug = name_in_file(name)
         folder = PurePosixPath(RUNS_DIR, f"session-{session_id:04d}")
-        taken = {row[0] for row in self._db.execute("SELECT file FROM runs")}
-        candidate = str(folder / f"{stamp}.parquet")
+        taken = {row[0].lower() for row in self._db.execute("SELECT file FROM runs")}
+
+        def file(n: int) -> str:
+            return str(folder / "".join((stamp, f"-{n}" if n > 1 else "",
+                                          f"_{slug}" if slug else "", ".parquet")))
+
         n = 1
-        while candidate in taken or (self.data_dir / candidate).exists():
+        while file(n).lower() in taken or (self.data_dir / file(n)).exists():
             n += 1
-            candidate = str(folder / f"{stamp}-{n}.parquet")
-        return candidate
+        return file(n)
 
     def add_run(
         self,
@@ -211,6 +232,12 @@ class RunsMixin(CatalogBase):
             (status,),
         )
 
+    def all_runs(self) -> list[RunRecord]:
+        """Every run of every session, by session, each session's in the order they were made
+        (the run library's tree: one query)."""
+        return self._runs(
+            f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY session_id, started_at, id", ())
+
     def runs_for_vehicle(self, vehicle_id: int) -> list[RunRecord]:
         """Every run of the vehicle across its sessions, oldest first."""
         self._require("vehicles", vehicle_id, "vehicle")
@@ -220,3 +247,39 @@ class RunsMixin(CatalogBase):
             " WHERE sessions.vehicle_id = ? ORDER BY runs.started_at, runs.id",
             (vehicle_id,),
         )
+
+    # ------------------------------------------------------------------ peak power (schema 7)
+
+    def set_run_peak(self, run_id: int, peak: PeakPower | None,
+                     when: str | datetime | None = None) -> None:
+        """Keep the run's peak power (None: its file has no power readings), replacing one
+        kept before."""
+        self.set_run_peaks({run_id: peak}, when)
+
+    def set_run_peaks(self, peaks: Mapping[int, PeakPower | None],
+                      when: str | datetime | None = None) -> None:
+        """``set_run_peak`` for several runs in one transaction."""
+        at = time_value(when, "peak computed_at")
+        rows = []
+        for run_id, peak in peaks.items():
+            self._require("runs", run_id, "run")
+            rows.append((run_id, None if peak is None else float(peak.power_hp),
+                         None if peak is None or peak.rpm is None else float(peak.rpm), at))
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO run_peaks (run_id, peak_power_hp, peak_power_rpm,"
+                " computed_at) VALUES (?, ?, ?, ?)", rows)
+
+    def run_peaks(self) -> dict[int, PeakPower | None]:
+        """Run id -> its peak power (None: no power readings) for every run worked out; a run
+        not worked out yet (or whose row is damaged) is not in it."""
+        peaks: dict[int, PeakPower | None] = {}
+        for run_id, power, rpm in self._db.execute(
+                "SELECT run_id, peak_power_hp, peak_power_rpm FROM run_peaks"):
+            if power is None:
+                peaks[run_id] = None
+            elif isinstance(power, int | float) and math.isfinite(power):
+                speed = float(rpm) if isinstance(rpm, int | float) and math.isfinite(rpm) \
+                    else None
+                peaks[run_id] = PeakPower(float(power), speed)
+        return peaks

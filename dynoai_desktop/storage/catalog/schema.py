@@ -185,6 +185,22 @@ def _v5_to_v6(db: sqlite3.Connection) -> None:
     )
 
 
+def _v6_to_v7(db: sqlite3.Connection) -> None:
+    # Each run's peak power, worked out once from its samples: when the run is saved, or, for a
+    # run saved before this step, the first time the run library shows it. No row: not worked
+    # out yet; a row with no power: the run file has no power readings.
+    if not db.in_transaction:
+        db.execute("BEGIN")
+    db.execute(
+        """CREATE TABLE run_peaks (
+            run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+            peak_power_hp REAL,              -- observed (uncorrected); NULL: no power readings
+            peak_power_rpm REAL,             -- the engine speed there; NULL: none read
+            computed_at TEXT NOT NULL
+        )"""
+    )
+
+
 # MIGRATIONS[n] brings a version-n database to version n+1 (PRAGMA user_version).
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _v0_to_v1,
@@ -193,5 +209,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _v3_to_v4,
     _v4_to_v5,
     _v5_to_v6,
+    _v6_to_v7,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

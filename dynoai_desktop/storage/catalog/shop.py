@@ -94,6 +94,10 @@ class ShopMixin(CatalogBase):
         self._require("customers", customer_id, "customer")
         return self._vehicles("customer_id = ?", (customer_id,))
 
+    def all_vehicles(self) -> list[Vehicle]:
+        """Every customer's vehicles, oldest first (one query)."""
+        return self._vehicles("1 = 1", ())
+
     def vehicle(self, vehicle_id: int) -> Vehicle:
         self._require("vehicles", vehicle_id, "vehicle")
         return self._vehicles("id = ?", (vehicle_id,))[0]
@@ -153,6 +157,10 @@ class ShopMixin(CatalogBase):
         """The vehicle's sessions, oldest first."""
         self._require("vehicles", vehicle_id, "vehicle")
         return self._sessions("vehicle_id = ?", (vehicle_id,))
+
+    def all_sessions(self) -> list[Session]:
+        """Every vehicle's sessions, oldest first (one query)."""
+        return self._sessions("1 = 1", ())
 
     def session(self, session_id: int) -> Session:
         self._require("sessions", session_id, "session")

@@ -125,7 +125,7 @@ class AutotunePanel(QWidget):
 
         self.restart.clicked.connect(lambda: self._guarded(self.session.start_live))
         self.analyse_button.clicked.connect(self._ask_files)
-        self.rerun_button.clicked.connect(lambda: self.analyse(self._paths))
+        self.rerun_button.clicked.connect(lambda: self.analyse(self._paths, self._labels))
         self.preview_button.clicked.connect(lambda: self._guarded(self.preview))
         self.apply_button.clicked.connect(lambda: self._guarded(self.apply))
         self.send_button.clicked.connect(lambda: self._guarded(self.send_tune))
@@ -133,6 +133,7 @@ class AutotunePanel(QWidget):
         self.show_pending.toggled.connect(lambda _on: self.refresh(force=True))
         self._job: threading.Thread | None = None
         self._paths: list[Path] = []
+        self._labels: list[str] | None = None
         self._job_progress = ""
         self._job_error: str | None = None
         self._shown: tuple[object, ...] | None = None
@@ -282,11 +283,13 @@ class AutotunePanel(QWidget):
         if names:
             self.analyse([Path(n) for n in names])
 
-    def analyse(self, paths: list[Path]) -> None:
-        """The offline analysis of ``paths`` on a worker thread, the progress shown."""
+    def analyse(self, paths: list[Path], labels: list[str] | None = None) -> None:
+        """The offline analysis of ``paths`` on a worker thread, the progress shown; each
+        named by ``labels`` (default: its file name) in the panel and the tune's history."""
         if self._job is not None or not paths:
             return
         self._paths = list(paths)
+        self._labels = None if labels is None else list(labels)
         self._job_error = None
         self._notice = ""
         self._job_progress = "starting"
@@ -296,7 +299,8 @@ class AutotunePanel(QWidget):
 
         def run() -> None:
             try:
-                self.session.analyse(paths, progress=self._progress, soak_model=soak_model)
+                self.session.analyse(paths, labels, progress=self._progress,
+                                     soak_model=soak_model)
             except InputError as exc:
                 self._job_error = str(exc)
 
@@ -305,6 +309,11 @@ class AutotunePanel(QWidget):
         self.analyse_button.setEnabled(False)
         self.rerun_button.setEnabled(False)
         self._job.start()
+
+    @property
+    def analysing(self) -> bool:
+        """An offline analysis is running (a new one waits for it)."""
+        return self._job is not None
 
     def _progress(self, text: str) -> None:
         self._job_progress = text  # read by the timer on the UI thread

@@ -87,6 +87,10 @@ class CoveragePanel(QWidget):
         self.status.setStyleSheet(f"color: {theme.WARN};")
         self.status.hide()
         self.settings = CoverageSettings(session, self.say)
+        self.back_button = QPushButton("Back to the vehicle's coverage")
+        self.back_button.setToolTip("The runs picked in the run library are shown; this goes "
+                                    "back to all the runs of the session's vehicle")
+        self.back_button.hide()  # shown while runs picked in the run library are
 
         buttons = QHBoxLayout()
         for w in (self.run_button, self.stop_button, self.save_button):
@@ -111,12 +115,14 @@ class CoveragePanel(QWidget):
         layout = scrolling_content(self)  # scrolls inside its dock
         self._content = layout
         layout.addWidget(self.headline)
+        layout.addWidget(self.back_button)
         layout.addLayout(self.columns, 1)
         layout.addWidget(self.settings)
 
         self.run_button.clicked.connect(self.run_selected)
         self.stop_button.clicked.connect(self.stop_test)
         self.save_button.clicked.connect(lambda: self.save_plan())
+        self.back_button.clicked.connect(session.show_vehicle)
         self._view: CoverageView | None = None
         self._dirty = True
         session.changed.connect(self._session_changed)
@@ -180,7 +186,9 @@ class CoveragePanel(QWidget):
         self.plan.show_plan(None if view is None else view.plan)
 
     def _show_summary(self, view: CoverageView | None) -> None:
-        notices = list(self.session.notices)
+        shown = self.session.shown_runs
+        self.back_button.setVisible(shown is not None)
+        notices = list(self.session.notices) + list(shown.problems if shown else ())
         if view is None:
             if not self.session.tune.table_names:  # no tune open
                 self.headline.setText("Open a tune (Tables ▸ Tune ▸ Open tune…): coverage is "

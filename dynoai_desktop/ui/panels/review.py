@@ -448,11 +448,13 @@ class ReviewPanel(QWidget):
         return CHANNELS[channel].unit, self._unit(channel)
 
     def _ask_open_run(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self, "Open run", "", RUN_FILTER)
+        folder = self.library.runs_folder()  # the saved runs, not the program's folder
+        name, _ = QFileDialog.getOpenFileName(self, "Open run", str(folder or ""), RUN_FILTER)
         if name:
             self.open_run(name)
 
     def _ask_open_log(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self, "Import log", "", LOG_FILTER)
+        name, _ = QFileDialog.getOpenFileName(self, "Import log", str(self.library.log_folder()),
+                                              LOG_FILTER)
         if name:
             self.open_log(name)

@@ -39,6 +39,7 @@ POP_NOTE = "pop"  # the note the training data counts pops by (ml/training/patte
 COMBO_CHARS = 10  # customer and vehicle boxes: this wide at least, never wider for a long name
 RUN_NAME_MAX_PX = 140
 MARKER_NOTE_MAX_PX = 160
+REVIEW_NAME_CHARS = 16  # of the run's name on the Review button after a stop
 RECORDING_STYLE = f"background-color: {theme.FAULT}; color: #ffffff; font-weight: bold;"
 _TRAILING_NUMBER = re.compile(r"^(.*?)(\d+)$")
 
@@ -184,6 +185,7 @@ class SessionBar(QWidget):
     record_requested = Signal(int, str)  # session id, run name
     stop_requested = Signal()
     marker_requested = Signal(str)  # note
+    review_requested = Signal()  # the run just recorded, in Review
 
     def __init__(self, library: RunLibrary, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -217,6 +219,9 @@ class SessionBar(QWidget):
         self.pop_button.setToolTip(
             f"Mark a decel pop you heard ({POP_KEY} anywhere): the training data counts pops "
             "from these, as a wideband cannot tell a pop from a misfire")
+        self.review_button = QPushButton()
+        self.review_button.setObjectName("review_last_run")
+        self.review_button.hide()  # offered after a run is saved
         self.problem = _problem_label()
 
         top = QHBoxLayout()
@@ -238,6 +243,7 @@ class SessionBar(QWidget):
             self.marker_note_edit,
             self.marker_button,
             self.pop_button,
+            self.review_button,
         ):
             bottom.addWidget(widget)
         bottom.addWidget(self.session_label, stretch=1)
@@ -271,6 +277,7 @@ class SessionBar(QWidget):
         self.record_button.clicked.connect(self._on_record)
         self.marker_button.clicked.connect(self._on_marker)
         self.pop_button.clicked.connect(self._on_pop)
+        self.review_button.clicked.connect(lambda: self.review_requested.emit())
         self.run_name_edit.textChanged.connect(self._clear_problem)
 
         self.refresh_customers()
@@ -300,7 +307,17 @@ class SessionBar(QWidget):
         self.record_button.setStyleSheet(RECORDING_STYLE if recording else "")
         if was_recording and not recording:
             self.run_name_edit.setText(next_run_name(self.run_name_edit.text()))
+        if recording:
+            self.review_button.hide()
         self._update_enabled()
+
+    def offer_review(self, run_name: str) -> None:
+        """After a run is saved: one click shows it in Review."""
+        shown = run_name if len(run_name) <= REVIEW_NAME_CHARS else \
+            run_name[:REVIEW_NAME_CHARS - 1] + "…"
+        self.review_button.setText(f"Review '{shown}'")
+        self.review_button.setToolTip(f"Open '{run_name}', just recorded, in the Review tab")
+        self.review_button.show()
 
     def _update_enabled(self) -> None:
         idle = not self.recording and self.library.available
@@ -413,6 +430,7 @@ class SessionBar(QWidget):
         _show_problem(self.problem, "")
         self._set_session(session_id)
         self.run_name_edit.setText(FIRST_RUN_NAME)
+        self.review_button.hide()  # the last run was another session's
         return session_id
 
     def _set_session(self, session_id: int | None) -> None:
