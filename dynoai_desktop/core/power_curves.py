@@ -45,6 +45,9 @@ PULL_MIN_RISE_RPM_S = 150.0  # engine speed rising at least this fast
 PULL_MIN_SPAN_RPM = 1000.0
 PULL_MIN_DURATION_S = 1.5
 PULL_GAP_S = 0.3  # a dip in the rise this short does not end the pull
+PULL_TIP_IN_S = 0.3
+"""After the throttle opens into a pull, this long is the tip-in (the drum's acceleration still
+building, torque reading low), not the curve: the pull starts after it."""
 RPM_SMOOTHING_S = 0.25
 
 
@@ -137,7 +140,8 @@ def _moving_mean(values: np.ndarray, half: int) -> np.ndarray:
 
 def find_pulls(frame: pd.DataFrame, min_tps_pct: float = PULL_MIN_TPS_PCT) -> list[Pull]:
     """The pulls in a run: rpm rising at ≥ 150 rpm/s with the throttle at ``min_tps_pct`` or
-    more (where the log has throttle), over ≥ 1,000 rpm and ≥ 1.5 s; in time order."""
+    more (where the log has throttle), over ≥ 1,000 rpm and ≥ 1.5 s, less the tip-in's first
+    0.3 s where the throttle is seen opening into it; in time order."""
     time_s = _column(frame, "time_s")
     rpm = _column(frame, "rpm")
     if time_s is None or rpm is None or rpm.size < 3:
@@ -156,6 +160,8 @@ def find_pulls(frame: pd.DataFrame, min_tps_pct: float = PULL_MIN_TPS_PCT) -> li
     lookahead = max(1, round((RPM_SMOOTHING_S + PULL_GAP_S) / dt))
     for start, stop in _runs_of_true(rising, max(1, round(PULL_GAP_S / dt))):
         start, stop = _trim_to_rise(rpm, start, min(stop + lookahead, rpm.size))
+        if tps is not None and start > 0 and tps[start - 1] < min_tps_pct:
+            start = min(start + round(PULL_TIP_IN_S / dt), stop - 1)
         span = rpm[start:stop]
         good = np.isfinite(span)
         if not good.any():

@@ -18,6 +18,7 @@ from dynoai_desktop.core.power import (
     std_factor,
 )
 from dynoai_desktop.core.power_curves import (
+    PULL_TIP_IN_S,
     Standard,
     delta,
     find_pulls,
@@ -64,8 +65,9 @@ def session(pulls: list[tuple[float, float]], rate_hz: float = 100.0, idle_s: fl
 def test_each_wot_pull_is_found_and_nothing_else() -> None:
     frame = session([(2000.0, 5500.0), (2500.0, 6000.0)])
     pulls = find_pulls(frame)
+    tip_in_rpm = PULL_TIP_IN_S * 400.0  # the first 0.3 s at WOT are left out
     assert [(round(p.rpm_from, -1), round(p.rpm_to, -1)) for p in pulls] == [
-        (2000.0, 5500.0), (2500.0, 6000.0)]
+        (2000.0 + tip_in_rpm, 5500.0), (2500.0 + tip_in_rpm, 6000.0)]
 
 
 def test_a_part_throttle_roll_on_is_not_a_pull_unless_asked() -> None:
@@ -165,9 +167,9 @@ def test_runs_of_different_rpm_ranges_compare_on_what_both_covered() -> None:
     before = power_curve(before_frame, find_pulls(before_frame)[0], STANDARD_DAY)
     after = power_curve(after_frame, find_pulls(after_frame)[0], STANDARD_DAY)
     gain = delta(after, before)
-    assert (gain.x[0], gain.x[-1]) == (2500.0, 5000.0)
+    assert (gain.x[0], gain.x[-1]) == (2600.0, 5000.0)  # the after pull from 2,620 rpm
     np.testing.assert_allclose(gain.torque_ftlb[5:-5], 5.0, atol=0.1)  # away from the ends
-    assert union_span([before, after]) == (2000.0, 6000.0)
+    assert union_span([before, after]) == (2100.0, 6000.0)
     assert math.isnan(before.read_at(5500.0)["power_hp"])  # the before pull stopped at 5,000
     assert after.read_at(5500.0)["torque_ftlb"] == pytest.approx(
         float(torque_at(np.array(5500.0), peak_ftlb=105.0)), abs=0.2)
