@@ -68,7 +68,7 @@ class _TopLevelParser(_Parser):
 
 
 # Subcommands register here as later issues add them (autotune, simulate, simulate-shop,
-# convert, validate-training-data, models, predict-ve, advise-timing): name -> (help,
+# convert, validate-training-data, models, predict-ve, advise-timing, report): name -> (help,
 # add_arguments(parser), run(args) -> exit code).
 AddArguments = Callable[[argparse.ArgumentParser], None]
 RunCommand = Callable[[argparse.Namespace], int]
@@ -81,6 +81,7 @@ _SUBCOMMAND_MODULES: dict[str, str] = {
     "convert": "dynoai_desktop.commands.convert",
     "models": "dynoai_desktop.commands.models",
     "predict-ve": "dynoai_desktop.commands.predict_ve",
+    "report": "dynoai_desktop.commands.report",
     "simulate": "dynoai_desktop.commands.simulate",
     "simulate-shop": "dynoai_desktop.commands.simulate_shop",
     "validate-training-data": "dynoai_desktop.commands.validate_training_data",

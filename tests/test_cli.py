@@ -15,7 +15,7 @@ import sys
 from dynoai_desktop.cli import main
 for argv in (["--help"], ["--version"], ["convert", "--help"], ["models", "--help"],
              ["models", "train", "--help"], ["predict-ve", "--help"],
-             ["advise-timing", "--help"]):
+             ["advise-timing", "--help"], ["report", "--help"]):
     try:
         main(argv)
     except SystemExit as exc:

@@ -63,6 +63,30 @@ class CoveragePrefs:
     """Per load axis (``map_kpa``/``tps_pct``), the tuner's regions (``Region.to_dict``)."""
 
 
+SHEET_PAPERS = ("letter", "a4")  # core.sheet.PAPER_SIZES_IN's (not imported: it brings pandas)
+
+
+@dataclass(frozen=True)
+class ShopPrefs:
+    """The shop as its customer sheets print it: name, one line of address and phone, and the
+    paper the sheets are laid out for ("letter" or "a4")."""
+
+    name: str = ""
+    contact: str = ""
+    paper: str = "letter"
+
+
+def _shop_prefs(data: Any) -> ShopPrefs:
+    """The shop of a settings file; text that is not text is left out, an unknown paper is
+    Letter."""
+    if not isinstance(data, dict):
+        return ShopPrefs()
+    name, contact, paper = (data.get(k) for k in ("name", "contact", "paper"))
+    return ShopPrefs(name if isinstance(name, str) else "",
+                     contact if isinstance(contact, str) else "",
+                     paper if paper in SHEET_PAPERS else "letter")
+
+
 @dataclass(frozen=True)
 class Settings:
     schema_version: int = SCHEMA_VERSION
@@ -73,6 +97,8 @@ class Settings:
     authority: AuthorityLimits = field(default_factory=AuthorityLimits)
     editor_steps: EditorSteps = field(default_factory=EditorSteps)
     coverage: CoveragePrefs = field(default_factory=CoveragePrefs)
+    # Added after version 1 without a migration: a file without it gets the defaults.
+    shop: ShopPrefs = field(default_factory=ShopPrefs)
     # Qt's saveGeometry()/saveState() bytes, base64: opaque to everything but the main window.
     window_geometry_b64: str = ""
     window_state_b64: str = ""
@@ -97,6 +123,7 @@ class Settings:
             authority=_build(AuthorityLimits, data.get("authority", {})),
             editor_steps=_build(EditorSteps, data.get("editor_steps", {})),
             coverage=_coverage_prefs(data.get("coverage", {})),
+            shop=_shop_prefs(data.get("shop", {})),
             window_geometry_b64=str(data.get("window_geometry_b64", "")),
             window_state_b64=str(data.get("window_state_b64", "")),
         )

@@ -1,5 +1,5 @@
 """The main window: assembles the dock panels, the device status bar and the menus (layout
-presets, preferences), and keeps itself inside the screen it is on."""
+presets, the customer sheet, preferences), and keeps itself inside the screen it is on."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from PySide6.QtWidgets import QDialog, QDockWidget, QMainWindow, QTabBar, QWidge
 
 from dynoai_desktop.acquisition.status import DeviceStatus
 from dynoai_desktop.app.application import DynoApp
+from dynoai_desktop.app.customer_sheet import CustomerSheetMaker
 from dynoai_desktop.storage.settings import Settings
+from dynoai_desktop.ui.customer_sheet import CustomerSheetDialog
 from dynoai_desktop.ui.device_status import DeviceIndicator
 from dynoai_desktop.ui.library_controller import LibraryController
 from dynoai_desktop.ui.live_controller import LiveController
@@ -154,6 +156,9 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
+        session = self.menuBar().addMenu("Se&ssion")
+        self.sheet_action = session.addAction("Customer &sheet…")
+        self.sheet_action.triggered.connect(self.customer_sheet)
         settings = self.menuBar().addMenu("&Settings")
         self.preferences_action = settings.addAction("&Preferences…")
         self.preferences_action.setShortcut(QKeySequence.StandardKey.Preferences)
@@ -213,10 +218,19 @@ class MainWindow(QMainWindow):
 
     def edit_preferences(self) -> None:
         current = self.app.settings.current
-        dialog = PreferencesDialog(current.units, self, current.editor_steps)
+        dialog = PreferencesDialog(current.units, self, current.editor_steps, current.shop)
         if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.app.settings.update(units=dialog.units(), editor_steps=dialog.steps())
+            self.app.settings.update(units=dialog.units(), editor_steps=dialog.steps(),
+                                     shop=dialog.shop())
         dialog.deleteLater()
+
+    def customer_sheet(self) -> CustomerSheetDialog:
+        """Session ▸ Customer sheet…: the open session's (or the newest) before/after sheet."""
+        maker = CustomerSheetMaker(self.app.catalog, self.app.settings, self.app.runs.session_id)
+        dialog = CustomerSheetDialog(maker, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     def _settings_changed(self, settings: Settings) -> None:
         if settings.units != self.live.units:

@@ -1,5 +1,6 @@
 """Preferences: the units the tuner reads values in (stored in the settings, applied everywhere:
-gauges, charts, axes, cursor read-outs, the table editor) and the table editor's +/- steps."""
+gauges, charts, axes, cursor read-outs, the table editor, the customer sheet), the table
+editor's +/- steps, and the shop as its customer sheets print it."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QLabel,
+    QLineEdit,
     QWidget,
 )
 
 from dynoai_desktop.core.display import DisplayUnits, EditorSteps, unit_symbol
+from dynoai_desktop.storage.settings import ShopPrefs
 from dynoai_desktop.ui import theme
 
 # DisplayUnits field -> (what the tuner reads, the choices in the order offered)
@@ -42,7 +45,7 @@ class PreferencesDialog(QDialog):
     """One choice per kind of value; OK gives ``units()``."""
 
     def __init__(self, units: DisplayUnits, parent: QWidget | None = None,
-                 steps: EditorSteps | None = None) -> None:
+                 steps: EditorSteps | None = None, shop: ShopPrefs | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Preferences")
         self.setObjectName("preferences")
@@ -71,6 +74,21 @@ class PreferencesDialog(QDialog):
             box.setValue(getattr(steps, name))
             form.addRow(title, box)
             self.step_boxes[name] = box
+        shop = shop or ShopPrefs()
+        self.shop_name = QLineEdit(shop.name)
+        self.shop_name.setObjectName("shop_name")
+        self.shop_name.setPlaceholderText("printed at the top of the customer sheet")
+        self.shop_contact = QLineEdit(shop.contact)
+        self.shop_contact.setObjectName("shop_contact")
+        self.shop_contact.setPlaceholderText("address · phone")
+        self.paper = QComboBox()
+        self.paper.setObjectName("shop_paper")
+        for label, value in (("Letter", "letter"), ("A4", "a4")):
+            self.paper.addItem(label, value)
+        self.paper.setCurrentIndex(max(0, self.paper.findData(shop.paper)))
+        form.addRow("Shop name", self.shop_name)
+        form.addRow("Shop address, phone", self.shop_contact)
+        form.addRow("Customer sheet paper", self.paper)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -82,3 +100,7 @@ class PreferencesDialog(QDialog):
 
     def steps(self) -> EditorSteps:
         return EditorSteps(**{name: box.value() for name, box in self.step_boxes.items()})
+
+    def shop(self) -> ShopPrefs:
+        return ShopPrefs(self.shop_name.text().strip(), self.shop_contact.text().strip(),
+                         self.paper.currentData())

@@ -9,12 +9,14 @@ import pytest
 
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.overlay import AuthorityLimits
+from dynoai_desktop.core.sheet import PAPER_SIZES_IN
 from dynoai_desktop.storage import settings as settings_module
 from dynoai_desktop.storage.settings import (
     DevicePort,
     DisplayUnits,
     Settings,
     SettingsStore,
+    ShopPrefs,
     default_config_dir,
     migrate,
 )
@@ -176,3 +178,16 @@ def test_editor_steps_are_kept_and_a_bad_one_is_refused(tmp_path) -> None:  # no
         assert "afr" in str(exc)
     else:
         raise AssertionError("a zero step was accepted")
+
+
+def test_the_shop_for_the_customer_sheet_is_kept_and_a_bad_one_falls_back(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path)
+    shop = ShopPrefs("Iron Valley V-Twin", "1450 Route 9 · (845) 555-0143", "a4")
+    store.save(Settings(shop=shop))
+    assert SettingsStore(tmp_path).load().shop == shop
+    store.path.write_text(json.dumps({"schema_version": 1, "shop": {"name": 7, "paper": "legal",
+                                                                    "contact": "555-0100"}}))
+    assert store.load().shop == ShopPrefs("", "555-0100", "letter")
+    store.path.write_text(json.dumps({"schema_version": 1}))  # a file from before the shop
+    assert store.load().shop == ShopPrefs() and store.problem is None
+    assert set(settings_module.SHEET_PAPERS) == set(PAPER_SIZES_IN)  # what the sheet prints on

@@ -137,6 +137,13 @@ class ShopMixin(CatalogBase):
         with self._db:
             self._db.execute("UPDATE sessions SET tune_id = ? WHERE id = ?", (tune_id, session_id))
 
+    def set_session_notes(self, session_id: int, notes: str) -> None:
+        """Replace the session's notes (the tuner's notes its customer sheet prints)."""
+        self._require("sessions", session_id, "session")
+        with self._db:
+            self._db.execute("UPDATE sessions SET notes = ? WHERE id = ?",
+                             (text_value(notes, "session notes"), session_id))
+
     def end_session(self, session_id: int, when: str | datetime) -> None:
         self._require("sessions", session_id, "session")
         with self._db:
