@@ -23,6 +23,7 @@ screenshots:  ## regenerate the docs' screenshots under Xvfb (about four minutes
 	DYNOAI_CONFIG_DIR=$$(mktemp -d) xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/coverage_shots.py docs
 	xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/editor_shots.py docs
 	xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/replay_shots.py docs
+	DYNOAI_CONFIG_DIR=$$(mktemp -d) xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/compare_shots.py docs
 
 clean:
 	rm -rf .venv .venv-noqt .pytest_cache .ruff_cache .hypothesis

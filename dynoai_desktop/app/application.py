@@ -17,6 +17,7 @@ from dynoai_desktop.app.coverage_session import CoverageSession
 from dynoai_desktop.app.live_session import LiveSession, TuneSink
 from dynoai_desktop.app.models_session import ModelsSession
 from dynoai_desktop.app.replay import ReplaySession
+from dynoai_desktop.app.run_comparison import RunComparison
 from dynoai_desktop.app.run_library import RunLibrary
 from dynoai_desktop.app.settings import AppSettings
 from dynoai_desktop.app.training_session import TrainingSession
@@ -48,8 +49,8 @@ class DemoStart:
 
 class DynoApp:
     """The application's state: ``settings``, ``tune``, ``live``, ``runs``, ``replay``,
-    ``autotune``, ``coverage``, ``training``, ``models`` and what happened at start-up
-    (``notices``).
+    ``comparison``, ``autotune``, ``coverage``, ``training``, ``models`` and what happened at
+    start-up (``notices``).
     ``close`` saves and stops everything."""
 
     def __init__(self, config_dir: Path | None = None, demo: DemoStart | None = None) -> None:
@@ -64,6 +65,7 @@ class DynoApp:
         self._recover_cut_runs()
         self.banner = demo.banner if demo is not None else ""
         self.tune = TuneSession(self.catalog, limits=lambda: self.settings.current.authority)
+        self.comparison = RunComparison(self.runs)  # runs overlaid, WinPEP style
         self.live = LiveSession(self.catalog, self.settings,
                                 ports=demo.ports if demo is not None else None,
                                 tune_sink=demo.tune_sink if demo is not None else None,

@@ -174,6 +174,23 @@ def find_pulls(frame: pd.DataFrame, min_tps_pct: float = PULL_MIN_TPS_PCT) -> li
     return pulls
 
 
+def why_no_pull(frame: pd.DataFrame, min_tps_pct: float = PULL_MIN_TPS_PCT) -> str:
+    """Why :func:`find_pulls` found nothing in ``frame``, in the tuner's words (what the log
+    lacks, or what the throttle and the rpm did instead)."""
+    rpm = _column(frame, "rpm")
+    if _column(frame, "time_s") is None:
+        return "the log has no time_s"
+    if rpm is None:
+        return "the log has no engine speed (rpm)"
+    tps = _column(frame, "tps_pct")
+    if tps is not None and np.nanmax(tps) < min_tps_pct:
+        return (f"the throttle never reached {min_tps_pct:.0f} % "
+                f"(at most {np.nanmax(tps):.0f} %)")
+    return (f"the rpm never rose {PULL_MIN_SPAN_RPM:,.0f} rpm in {PULL_MIN_DURATION_S:g} s or "
+            f"more at full throttle (the log runs {np.nanmin(rpm):,.0f}–{np.nanmax(rpm):,.0f} "
+            "rpm)")
+
+
 def _runs_of_true(mask: np.ndarray, bridge: int) -> list[tuple[int, int]]:
     """[start, stop) of each stretch of True, stretches closer than ``bridge`` joined."""
     edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))

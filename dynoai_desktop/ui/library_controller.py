@@ -33,6 +33,7 @@ class LibraryController(QObject):
         browser.open_requested.connect(self.open_in_review)
         browser.analyse_requested.connect(self.analyse)
         browser.coverage_requested.connect(self.show_coverage)
+        browser.compare_requested.connect(self.compare)
         window.session_bar.review_requested.connect(self.review_last_run)
         window.live_dock.review_button.clicked.connect(self._review_shown)
         self.app.runs.changed.connect(self._library_changed)
@@ -97,6 +98,11 @@ class LibraryController(QObject):
         dock.raise_()
         self.app.coverage.show_runs([self.app.runs.run_path(e) for e in entries],
                                     [e.name for e in entries])
+
+    def compare(self, entries: list[RunEntry]) -> None:
+        """The Compare runs tab overlays these runs' pulls (added to those already there)."""
+        if entries:
+            self.window.add_runs([self.app.runs.run_path(e) for e in entries])
 
     # ------------------------------------------------------------------ events
     def _run_saved(self, record: RunRecord | None) -> None:

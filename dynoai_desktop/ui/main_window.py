@@ -4,7 +4,8 @@ presets, the customer sheet, preferences), and keeps itself inside the screen it
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
@@ -26,6 +27,7 @@ from dynoai_desktop.ui.panels.live_dock import LiveDock
 from dynoai_desktop.ui.panels.live_logging import LiveLoggingPanel
 from dynoai_desktop.ui.panels.review import ReviewPanel
 from dynoai_desktop.ui.panels.run_browser import RunBrowser
+from dynoai_desktop.ui.panels.run_compare import RunComparePanel
 from dynoai_desktop.ui.panels.session_bar import SessionBar
 from dynoai_desktop.ui.panels.tables import TablesPanel
 from dynoai_desktop.ui.panels.training_data import TrainingDataPanel
@@ -71,6 +73,7 @@ class MainWindow(QMainWindow):
         self.autotune = AutotunePanel(app.autotune, self.tables)
         self.ai = AiSuggestionsPanel(app.models, self.tables)
         self.training = TrainingDataPanel(app.training)
+        self.compare = RunComparePanel(app.comparison, units)
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         self.docks = {
             "live": self._dock("Live logging", self.live_dock, left),
@@ -80,7 +83,11 @@ class MainWindow(QMainWindow):
             "autotune": self._dock("Autotune", self.autotune, right),
             "ai": self._dock("AI suggestions", self.ai, right),
             "training": self._dock("Training data", self.training, right),
+            "compare": self._dock("Compare runs", self.compare, left),
         }
+        # Compare runs: a tab beside Live logging, the widest dock (charts need the width).
+        self.tabifyDockWidget(self.docks["live"], self.docks["compare"])
+        self.docks["live"].raise_()
         # Tables over the right half; Coverage and AI suggestions side by side beneath it, the
         # Training data a tab beside AI suggestions.
         self.splitDockWidget(self.docks["tables"], self.docks["coverage"], Qt.Orientation.Vertical)
@@ -130,6 +137,14 @@ class MainWindow(QMainWindow):
                 indicator.show_statuses(mine)
             else:
                 indicator.show_idle()
+
+    def add_runs(self, paths: Iterable[str | Path]) -> bool:
+        """Compare these saved runs (the run library's browser sends its selection here): the
+        Compare runs tab comes to the front; False when some could not be added (the panel
+        says why)."""
+        self.docks["compare"].show()
+        self.docks["compare"].raise_()
+        return self.compare.add_runs(paths)
 
     def _dock(self, title: str, panel: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -238,6 +253,8 @@ class MainWindow(QMainWindow):
             self.tables.set_units(settings.units)
         if settings.units != self.review.units:
             self.review.set_units(settings.units)
+        if settings.units != self.compare.units:
+            self.compare.set_units(settings.units)
         self.tables.view.set_steps(settings.editor_steps.by_kind())
 
     # ------------------------------------------------------------------ size and layout
@@ -298,6 +315,7 @@ class MainWindow(QMainWindow):
         self.coverage.shutdown()  # its timer and its session event
         self.training.shutdown()
         self.ai.shutdown()
+        self.compare.shutdown()
         self.tables.set_live_source(None)
         self.app.tune.changed.disconnect(self.tables.show_tune)
         self.app.tune.changed.disconnect(self.history.refresh)

@@ -25,6 +25,7 @@ from dynoai_desktop.core.power_curves import (
     parse_standard,
     power_curve,
     union_span,
+    why_no_pull,
 )
 from dynoai_desktop.core.weather import Weather
 
@@ -80,6 +81,16 @@ def test_a_part_throttle_roll_on_is_not_a_pull_unless_asked() -> None:
 def test_a_short_blip_is_not_a_pull() -> None:
     frame = session([(2000.0, 2600.0)])
     assert find_pulls(frame) == []
+
+
+def test_when_no_pull_is_found_the_reason_says_what_the_log_did() -> None:
+    cruise = session([(2000.0, 5500.0)])
+    cruise["tps_pct"] = np.minimum(cruise["tps_pct"], 45.0)
+    assert why_no_pull(cruise) == "the throttle never reached 80 % (at most 45 %)"
+    blip = session([(2000.0, 2600.0)])
+    assert why_no_pull(blip) == ("the rpm never rose 1,000 rpm in 1.5 s or more at full "
+                                 "throttle (the log runs 1,000–2,600 rpm)")
+    assert why_no_pull(blip.drop(columns="rpm")) == "the log has no engine speed (rpm)"
 
 
 def test_peaks_match_the_hand_computed_ones() -> None:

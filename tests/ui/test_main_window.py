@@ -28,9 +28,10 @@ def _window(qtbot, make_window):  # noqa: ANN001, ANN202
 def test_the_window_shows_the_panels_and_a_light_per_device(qtbot, _window) -> None:
     window = _window(qtbot)
     titles = sorted(d.windowTitle() for d in window.docks.values())
-    assert titles == ["AI suggestions", "Autotune", "Coverage", "Live logging", "Tables",
-                      "Training data", "Tune history"]
+    assert titles == ["AI suggestions", "Autotune", "Compare runs", "Coverage", "Live logging",
+                      "Tables", "Training data", "Tune history"]
     assert all(d.isVisible() for d in window.docks.values())
+    assert window.tabifiedDockWidgets(window.docks["live"]) == [window.docks["compare"]]
     assert set(window.tabifiedDockWidgets(window.docks["history"])) == {
         window.docks["coverage"], window.docks["autotune"]}
     assert window.tabifiedDockWidgets(window.docks["ai"]) == [window.docks["training"]]

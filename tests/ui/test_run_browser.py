@@ -209,3 +209,17 @@ def test_a_recovered_run_stands_out_and_open_run_starts_in_the_runs_folder(
                         fake_dialog)
     window.review.open_run_button.click()
     assert Path(asked[0]) == window.app.catalog.data_dir / "runs"
+
+
+def test_runs_picked_in_the_library_are_compared_in_one_click(qtbot, make_window) -> None:  # noqa: ANN001
+    window = make_window()
+    ids = _shop(window)
+    browser = window.run_browser
+    browser.tree.clearSelection()
+    for run in ("pull 1", "pull 2"):
+        browser._run_items[ids[run]].setSelected(True)
+    qtbot.mouseClick(browser.compare_button, Qt.MouseButton.LeftButton)
+    compared = window.app.comparison.runs
+    assert [r.name for r in compared] == ["pull 1", "pull 2"]
+    assert all(r.curve is not None for r in compared)  # each pull found and drawn
+    assert window.docks["compare"].isVisibleTo(window)

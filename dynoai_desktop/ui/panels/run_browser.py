@@ -58,12 +58,14 @@ from dynoai_desktop.ui.panels.run_browser_items import (
 
 
 class RunBrowser(QWidget):
-    """The shop's runs as a tree; ``open_requested(RunEntry)``, ``analyse_requested`` and
-    ``coverage_requested`` (a list of RunEntry), ``selection_changed`` (the selected runs)."""
+    """The shop's runs as a tree; ``open_requested(RunEntry)``, ``analyse_requested``,
+    ``coverage_requested`` and ``compare_requested`` (a list of RunEntry),
+    ``selection_changed`` (the selected runs)."""
 
     open_requested = Signal(object)
     analyse_requested = Signal(list)
     coverage_requested = Signal(list)
+    compare_requested = Signal(list)
     selection_changed = Signal(list)
 
     def __init__(self, library: RunLibrary, units: DisplayUnits | None = None,
@@ -113,13 +115,17 @@ class RunBrowser(QWidget):
         self.coverage_button = QPushButton("Coverage")
         self.coverage_button.setToolTip("Show on the Coverage map the cells the selected runs "
                                         "covered (counted now, not kept)")
+        self.compare_button = QPushButton("Compare")
+        self.compare_button.setToolTip("Overlay the selected runs' power, torque and AFR in the "
+                                       "Compare runs tab (up to 8)")
         self.empty = QLabel()
         self.empty.setWordWrap(True)
         self.empty.setStyleSheet(f"color: {theme.MUTED};")
         self.empty.hide()
 
         buttons = QHBoxLayout()
-        for button in (self.open_button, self.analyse_button, self.coverage_button):
+        for button in (self.open_button, self.compare_button, self.analyse_button,
+                       self.coverage_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
@@ -138,6 +144,7 @@ class RunBrowser(QWidget):
         self.open_button.clicked.connect(self._open_current)
         self.analyse_button.clicked.connect(self._analyse)
         self.coverage_button.clicked.connect(self._coverage)
+        self.compare_button.clicked.connect(self._compare)
         self.refresh()
 
     # ------------------------------------------------------------------ filling
@@ -342,6 +349,7 @@ class RunBrowser(QWidget):
         self.open_button.setEnabled(len(runs) == 1)
         self.analyse_button.setEnabled(bool(runs))
         self.coverage_button.setEnabled(bool(runs))
+        self.compare_button.setEnabled(bool(runs))
         self.selection_changed.emit(runs)
 
     def _expanded(self, item: QTreeWidgetItem) -> None:
@@ -412,6 +420,11 @@ class RunBrowser(QWidget):
         if runs:
             self.coverage_requested.emit(runs)
 
+    def _compare(self) -> None:
+        runs = self.selected_runs()
+        if runs:
+            self.compare_requested.emit(runs)
+
     def _context_menu(self, pos: QPoint) -> None:
         runs = self.selected_runs()
         if not runs:
@@ -420,6 +433,7 @@ class RunBrowser(QWidget):
         if len(runs) == 1:
             menu.addAction("Open in Review", lambda: self.open_requested.emit(runs[0]))
         what = f"'{runs[0].name}'" if len(runs) == 1 else f"these {len(runs)} runs"
+        menu.addAction(f"Compare {what}", self._compare)
         menu.addAction(f"Analyse {what} in Autotune", self._analyse)
         menu.addAction(f"Coverage of {what}", self._coverage)
         menu.exec(self.tree.viewport().mapToGlobal(pos))
