@@ -34,6 +34,8 @@ GOAL_LINES: dict[str, tuple[str, ...]] = {
     "knock_advisor.py": (r"^knock-prone mask vs the truth's knock limit: precision \d+\.\d+, "
                          r"recall \d+\.\d+ .*: (PASS|MISS)\)$",
                          r"^advances proposed into knock: \d+ of \d+.*: (PASS|MISS)\)$"),
+    "review_open.py": (r"^open to first paint, best of \d+ .*: \d+\.\d+ s "
+                       r"\(goal <= 0\.3 s: (PASS|MISS)\)$",),
     "anomaly.py": (r"^faulty sessions flagged: \d+ of \d+ \(\d+\.\d+ %; .*: (PASS|MISS)\)$",
                    r"^sound sessions flagged: \d+ of \d+ \(\d+\.\d+ %; .*: (PASS|MISS)\)$"),
 }

@@ -224,9 +224,10 @@ class RunLibrary:
         return self._log_folder if self._log_folder is not None else Path.home()
 
     # ------------------------------------------------------------------ review
-    def open_run(self, path: str | Path) -> RunView:
-        """A saved run file; InputError naming the file when it is not one."""
-        frame, metadata = read_run(path)
+    def open_run(self, path: str | Path, columns: Sequence[str] | None = None) -> RunView:
+        """A saved run file; InputError naming the file when it is not one. ``columns``: only
+        those channels (and ``time_s``), for a view that draws a few of a long run's."""
+        frame, metadata = read_run(path, columns)
         title = " · ".join([metadata.name, f"DynoAI run ({metadata.source})",
                             f"started {readable_time(metadata.started_at, seconds=True)}"])
         return RunView(frame, tuple(metadata.markers), title)

@@ -69,7 +69,7 @@ _DISPLAY_UNIT_FIELD = {
     "speed": "speed",
     "afr": "afr",
 }
-_UNIT_SYMBOLS = {"lambda": "λ", "F": "°F", "C": "°C"}
+_UNIT_SYMBOLS = {"lambda": "λ", "F": "°F", "C": "°C", "deg": "°"}
 # Decimals a value is shown with, by display unit (λ and bar need three to say anything).
 _DECIMALS = {"AFR": 2, "lambda": 3, "rpm": 0, "bar": 3, "psi": 2, "inHg": 2, "kPa": 1}
 
@@ -93,7 +93,9 @@ def format_value(value: float, unit: str) -> str:
     if math.isnan(value):
         return "—"
     decimals = _DECIMALS.get(unit, 1)
-    return f"{value:,.{decimals}f} {unit_symbol(unit)}".rstrip()
+    symbol = unit_symbol(unit)
+    space = "" if symbol == "°" else " "  # an angle reads 28.5°, a temperature 180.0 °F
+    return f"{value:,.{decimals}f}{space}{symbol}".rstrip()
 
 
 class Mixture(StrEnum):

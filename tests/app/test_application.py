@@ -17,6 +17,7 @@ from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.overlay import AuthorityLimits
 from dynoai_desktop.demo import DemoCell
 from dynoai_desktop.storage.catalog import Catalog, default_data_dir
+from dynoai_desktop.storage.run_files import Marker, RunMetadata, write_run
 from dynoai_desktop.storage.settings import CONFIG_DIR_ENV
 from tests.app.demo_app import wait_for, widebands_streaming
 
@@ -122,6 +123,18 @@ def test_the_run_library_says_why_a_file_cannot_be_opened(tmp_path: Path) -> Non
     with pytest.raises(InputError, match="not_a_run.parquet"):
         library.open_run(bad)
     assert library.session_label() == "no session" and library.customers() == []
+
+
+def test_the_run_library_reads_only_the_channels_a_view_draws(tmp_path: Path) -> None:
+    path = tmp_path / "pull.parquet"
+    write_run(path, {"time_s": [0.0, 0.1], "rpm": [2000.0, 2100.0], "iat_c": [30.0, 31.0],
+                     "baro_kpa": [98.6, 98.6]},
+              RunMetadata("pull", "2026-11-22T10:00:00", markers=(Marker(0.1, "tip-in"),)))
+    view = RunLibrary(None).open_run(path, columns=("rpm", "iat_c", "spark_front_deg"))
+    assert set(view.frame.columns) == {"time_s", "rpm", "iat_c", "spark_front_deg"}
+    assert view.frame["spark_front_deg"].isna().all()  # a run file keeps every channel
+    assert view.markers == (Marker(0.1, "tip-in"),) and "pull" in view.title
+    assert "baro_kpa" in RunLibrary(None).open_run(path).frame.columns  # all, by default
 
 
 @pytest.mark.skipif(REALDATA is None, reason="shared/realdata is not beside the repo")

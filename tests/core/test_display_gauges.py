@@ -15,6 +15,7 @@ from dynoai_desktop.core.display import (
     GaugeReading,
     GaugeState,
     chart_scale,
+    format_value,
     gauge_decimals,
     gauge_reading,
     nice_step,
@@ -100,6 +101,14 @@ def test_every_innovate_state_reads_on_a_gauge(function: Function) -> None:
 def test_gauge_decimals_follow_the_unit() -> None:
     assert [gauge_decimals(u) for u in ("AFR", "lambda", "rpm", "F", "C", "kPa", "psi", "hp")] \
         == [2, 3, 0, 0, 0, 1, 2, 1]
+
+
+def test_a_read_out_writes_spark_in_degrees_and_temperatures_with_their_scale() -> None:
+    spark = CHANNELS["spark_front_deg"].unit
+    assert format_value(30.84, spark) == "30.8°"  # crank degrees: no space, as tuners write it
+    assert format_value(0.0, CHANNELS["knock_retard_rear_deg"].unit) == "0.0°"
+    assert format_value(222.06, "F") == "222.1 °F" and format_value(105.6, "C") == "105.6 °C"
+    assert format_value(NAN, spark) == "—"
 
 
 # ------------------------------------------------------------------ strip chart axes

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor
 
 from dynoai_desktop.app.run_library import RunLibrary
 from dynoai_desktop.core.display import DisplayUnits
@@ -15,6 +16,7 @@ from dynoai_desktop.core.units import convert
 from dynoai_desktop.storage.log_import import import_log
 from dynoai_desktop.storage.run_files import Marker, RunMetadata, write_run
 from dynoai_desktop.ui.panels.review import MARKER_ZOOM_S, ReviewPanel
+from dynoai_desktop.ui.panels.review_charts import MARKER_COLOUR
 
 REALDATA = next(
     (
@@ -73,6 +75,10 @@ def _panel(qtbot, units: DisplayUnits | None = None) -> ReviewPanel:
     return panel
 
 
+def _chart_titles(panel: ReviewPanel) -> list[str]:
+    return [chart.spec.title for chart in panel.stack.shown]
+
+
 def _click(qtbot, panel: ReviewPanel, row: int) -> None:
     item = panel.marker_list.item(row)
     rect = panel.marker_list.visualItemRect(item)
@@ -101,8 +107,10 @@ def test_a_saved_run_opens_on_its_charts_with_header_and_markers(qtbot, run_file
         "12.3 s  pinging at WOT",
         "40.0 s  rear lean at 4000",
     ]
-    assert [line.value() for line in panel.marker_lines[:2]] == [12.3, 40.0]
-    assert panel.marker_lines[0].label.textItem.toPlainText() == "pinging at WOT"
+    layers = panel.stack.marker_layers  # one item per chart draws all its markers
+    assert len(layers) == 4 and all(list(layer.times) == [12.3, 40.0] for layer in layers)
+    assert layers[0].notes == ("pinging at WOT", "rear lean at 4000")
+    assert layers[0].labelled and not any(layer.labelled for layer in layers[1:])
 
 
 def test_clicking_a_marker_centres_the_view_on_it(qtbot, run_file: Path) -> None:
@@ -213,8 +221,10 @@ def test_the_romraider_log_shows_rpm_map_and_its_decimal_comma_warning(qtbot) ->
     panel = _panel(qtbot)
     panel.open_log(REALDATA / "ultralog_romraiderlog_20251031_170713.csv")
     assert {"rpm", "map_kpa", "afr_front"} <= set(panel.curves)
-    assert "torque_ftlb" not in panel.curves and len(panel.plots) == 3  # no torque/power chart
-    assert panel.plots[2].getAxis("left").labelText == "MAP (kPa)"  # no throttle in this log
+    assert "torque_ftlb" not in panel.curves  # no torque/power chart
+    assert _chart_titles(panel) == ["AFR", "Engine speed", "MAP / throttle", "Spark advance"]
+    assert panel.plots[2].getAxis("left").labelText == "kPa"  # no throttle in this log
+    assert panel.absent_label.text() == "Not logged: Torque / power, Knock retard, Temperatures"
     assert "decimal comma" in panel.notes_label.toolTip()
 
 
@@ -259,3 +269,152 @@ def test_units_change_on_the_open_run_and_arrow_keys_move_the_cursor(
     for _ in range(3):
         qtbot.keyClick(panel.charts, Qt.Key.Key_Left)
     assert panel.cursor_s == pytest.approx(19.4)
+
+
+ENGINE_CHANNELS = ("spark_front_deg", "spark_rear_deg", "knock_retard_front_deg",
+                   "knock_retard_rear_deg", "engine_temp_c", "iat_c", "ambient_temp_c")
+ALL_CHARTS = ["AFR", "Engine speed", "MAP / throttle", "Torque / power", "Spark advance",
+              "Knock retard", "Temperatures"]
+
+
+def _pull_from_the_ecm() -> pd.DataFrame:
+    """The pull with what the ECM logs too: spark pulled out as the load comes in, a 2.5°
+    knock retard on the rear for a second at 25 s, the head warming up."""
+    frame = _pull()
+    t = frame["time_s"].to_numpy()
+    ramp = np.clip((t - 10.0) / 20.0, 0.0, 1.0)
+    frame["spark_front_deg"] = 30.0 - 8.0 * ramp
+    frame["spark_rear_deg"] = 29.0 - 8.0 * ramp
+    frame["knock_retard_front_deg"] = 0.0
+    frame["knock_retard_rear_deg"] = np.where((t >= 25.0) & (t < 26.0), 2.5, 0.0)
+    frame["engine_temp_c"] = 150.0 + t / 6.0
+    frame["iat_c"] = 35.0
+    frame["ambient_temp_c"] = 24.0
+    return frame
+
+
+@pytest.fixture
+def ecm_run_file(tmp_path: Path) -> Path:
+    path = tmp_path / "pull4.parquet"
+    metadata = RunMetadata(name="Pull 4", started_at="2026-11-22T10:05:00", markers=MARKERS)
+    write_run(path, _pull_from_the_ecm(), metadata)
+    return path
+
+
+def test_spark_knock_and_temperatures_are_charted_and_read_at_the_cursor(
+    qtbot, ecm_run_file: Path
+) -> None:
+    panel = _panel(qtbot)  # °F, as the default display units
+    panel.open_run(ecm_run_file)
+    assert _chart_titles(panel) == ALL_CHARTS
+    assert set(ENGINE_CHANNELS) <= set(panel.curves)
+    assert not panel.absent_label.isVisible()
+    for plot in panel.plots:
+        assert plot.viewRange()[0] == pytest.approx([0.0, 59.95])  # x is linked on all seven
+    assert panel.plots[4].getAxis("left").labelText == "°"
+    assert panel.plots[6].getAxis("left").labelText == "°F"
+    low, high = panel.plots[5].viewRange()[1]
+    assert -0.5 < low < 0.0 and high >= 4.0  # knock retard reads up from zero, 4° at least
+
+    row = _pull_from_the_ecm().iloc[510]  # t = 25.5 s, in the knock
+    values = panel.values_at(25.5)
+    assert {c: values[c] for c in ENGINE_CHANNELS} == {c: pytest.approx(row[c])
+                                                       for c in ENGINE_CHANNELS}
+    text = panel.cursor_text(25.5)
+    assert f"Spark front: {row['spark_front_deg']:.1f}°" in text
+    assert f"Spark rear: {row['spark_rear_deg']:.1f}°" in text
+    assert "Knock retard front: 0.0°" in text and "Knock retard rear: 2.5°" in text
+    assert f"Engine temp: {convert(row['engine_temp_c'], 'C', 'F'):,.1f} °F" in text
+    assert f"Intake air: {convert(35.0, 'C', 'F'):.1f} °F" in text
+    assert f"Ambient: {convert(24.0, 'C', 'F'):.1f} °F" in text
+    assert panel.cursor_text(27.0).count("Knock retard rear: 0.0°") == 1  # after the knock
+
+    panel.show_cursor(25.5)
+    panel.set_units(DisplayUnits(temperature="C"))
+    assert panel.plots[6].getAxis("left").labelText == "°C"
+    assert f"Engine temp: {row['engine_temp_c']:,.1f} °C" in panel.cursor_label.text()
+    x, y = panel.curves["engine_temp_c"].getOriginalDataset()
+    np.testing.assert_allclose(y, _pull_from_the_ecm()["engine_temp_c"])
+
+
+def test_a_run_without_spark_knock_or_temperatures_leaves_their_charts_out_and_says_so(
+    qtbot, run_file: Path
+) -> None:
+    panel = _panel(qtbot)
+    panel.open_run(run_file)
+    assert _chart_titles(panel) == ALL_CHARTS[:4]
+    assert panel.absent_label.isVisible()
+    assert panel.absent_label.text() == "Not logged: Spark advance, Knock retard, Temperatures"
+    text = panel.cursor_text(20.0)
+    assert "Spark" not in text and "Knock" not in text and "temp" not in text
+    assert not set(ENGINE_CHANNELS) & set(panel.values_at(20.0))
+
+
+def test_runs_opened_one_after_another_reuse_the_charts_and_keep_them_linked(
+    qtbot, run_file: Path, ecm_run_file: Path
+) -> None:
+    panel = _panel(qtbot)
+    panel.open_run(run_file)
+    four = list(panel.plots)
+    panel.open_run(ecm_run_file)  # the same time span, three charts more
+    seven = list(panel.plots)
+    assert seven[:4] == four and len(seven) == 7
+    for plot in seven:
+        assert plot.viewRange()[0] == pytest.approx([0.0, 59.95])
+    spark = panel.stack.shown[4].curves["spark_front_deg"]
+
+    panel.open_run(run_file)  # no ECM channels: four charts, the same ones as before
+    assert panel.plots == four
+    assert spark.getOriginalDataset() == (None, None)  # a chart left out keeps no samples
+    assert panel.absent_label.isVisible()
+
+    panel.open_run(ecm_run_file)
+    assert panel.plots == seven and not panel.absent_label.isVisible()
+    x, y = panel.curves["spark_front_deg"].getOriginalDataset()
+    np.testing.assert_array_equal(y, _pull_from_the_ecm()["spark_front_deg"])
+    panel.plots[5].setXRange(20.0, 30.0, padding=0)  # zoomed on the knock chart
+    for plot in panel.plots:
+        assert plot.viewRange()[0] == pytest.approx([20.0, 30.0])
+    panel.show_cursor(25.5)
+    assert len(panel.cursor_lines) == 7 and all(line.isVisible() for line in panel.cursor_lines)
+
+
+def _marker_pixels(panel: ReviewPanel, plot_index: int, time_s: float) -> int:
+    """How many pixels near the marker colour the column at ``time_s`` has in a chart (a grid
+    line over a marker line tints it)."""
+    image = panel.charts.grab().toImage()
+    plot = panel.plots[plot_index]
+    rect = plot.vb.sceneBoundingRect()
+    x = round(panel.charts.mapFromScene(plot.vb.mapViewToScene(QPointF(time_s, 0.0))).x())
+    top = round(panel.charts.mapFromScene(rect.topLeft()).y())
+    bottom = round(panel.charts.mapFromScene(rect.bottomLeft()).y())
+    marker = QColor(MARKER_COLOUR)
+
+    def near(rgb: int) -> bool:
+        pixel = QColor(rgb)
+        return max(abs(pixel.red() - marker.red()), abs(pixel.green() - marker.green()),
+                   abs(pixel.blue() - marker.blue())) < 40
+
+    return sum(near(image.pixel(x, y)) for y in range(top + 1, bottom - 1))
+
+
+def test_every_marker_is_drawn_as_a_line_on_every_chart(qtbot, ecm_run_file: Path) -> None:
+    panel = _panel(qtbot)
+    panel.open_run(ecm_run_file)
+    qtbot.waitUntil(lambda: _marker_pixels(panel, 1, 40.0) > 10)
+    assert _marker_pixels(panel, 1, 12.3) > 10  # the engine speed chart: rpm is purple
+    assert _marker_pixels(panel, 6, 40.0) > 10
+    assert _marker_pixels(panel, 1, 30.0) == 0  # no marker at 30 s
+
+
+@needs_realdata
+def test_the_buell_log_shows_its_spark_advance_and_head_temperature(qtbot) -> None:
+    assert REALDATA is not None
+    panel = _panel(qtbot)
+    panel.open_log(REALDATA / "ecmdroid_Buell_BUE2D_log.msl")
+    assert {"spark_front_deg", "spark_rear_deg", "engine_temp_c", "iat_c"} <= set(panel.curves)
+    assert "Spark advance" in _chart_titles(panel) and "Temperatures" in _chart_titles(panel)
+    assert "Knock retard" in panel.absent_label.text()
+    start, end = panel.x_range()
+    text = panel.cursor_text((start + end) / 2)
+    assert "Spark front: " in text and "°\n" in text and " °F" in text

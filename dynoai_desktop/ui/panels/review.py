@@ -2,8 +2,8 @@
 
 Files are opened only through the app's ``RunLibrary`` (saved runs and imported logs); the panel
 draws what it returns. Values are stored and looked up in canonical units and shown in the user's
-display units. The x axes of all charts are linked; pyqtgraph gives scroll-zoom and drag-pan,
-and ``clipToView`` with auto peak downsampling keeps a 14-minute, 20 Hz log smooth.
+display units. The charts (review_plots.py) are x-linked; pyqtgraph gives scroll-zoom and
+drag-pan; a chart with no data in the file is left out and named under the charts.
 """
 
 from __future__ import annotations
@@ -40,21 +40,17 @@ from dynoai_desktop.storage.run_files import Marker
 from dynoai_desktop.ui import theme
 from dynoai_desktop.ui.panels.review_charts import (
     CHARTS,
-    CURSOR_COLOUR,
-    MARKER_COLOUR,
     TRACES,
-    axis_label,
     format_duration,
     nearest_index,
 )
+from dynoai_desktop.ui.panels.review_plots import ChartStack
 
 if TYPE_CHECKING:
     import pandas as pd
 
 MARKER_ZOOM_S = 10.0  # window a marker click zooms to when the whole run is shown
-MARKER_LABEL_HEIGHTS = (0.92, 0.74, 0.56)  # of the top chart's height, in turn per marker
 CURSOR_STEP_SAMPLES = (1, 10)  # arrow keys; with Shift
-LEFT_AXIS_WIDTH_PX = 64
 NOTES_CLIP_CHARS = 140  # the collapsed importer notes show this much of the first note
 
 RUN_FILTER = "DynoAI runs (*.parquet);;All files (*)"
@@ -74,10 +70,6 @@ class ReviewPanel(QWidget):
         self.values: dict[str, np.ndarray] = {}  # shown channel -> samples, canonical units
         self.markers: tuple[Marker, ...] = ()
         self.notes: tuple[str, ...] = ()
-        self.plots: list[pg.PlotItem] = []
-        self.curves: dict[str, pg.PlotDataItem] = {}
-        self.marker_lines: list[pg.InfiniteLine] = []
-        self.cursor_lines: list[pg.InfiniteLine] = []
         self.cursor_s: float | None = None  # where the cursor is (time_s), None before any
 
         self.open_run_button = QPushButton("Open run…")
@@ -117,6 +109,12 @@ class ReviewPanel(QWidget):
         self.charts.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.charts.installEventFilter(self)  # ← → move the cursor, not the view
         self.charts.scene().sigMouseMoved.connect(self._mouse_moved)
+        self.stack = ChartStack(self.charts.ci)
+        self.absent_label = QLabel()
+        self.absent_label.setObjectName("review_absent")
+        self.absent_label.setToolTip("Charts left out: the file has no values for their "
+                                     "channels.")
+        self.absent_label.hide()
         self.marker_list = QListWidget()
         self.marker_list.setObjectName("review_markers")
         self.marker_list.itemClicked.connect(self._marker_clicked)
@@ -128,6 +126,7 @@ class ReviewPanel(QWidget):
         self.cursor_label.setWordWrap(True)
         muted = f"color: {theme.MUTED};"
         self.markers_title.setStyleSheet(muted)
+        self.absent_label.setStyleSheet(muted)
 
         top = QHBoxLayout()
         top.addWidget(self.title, stretch=1)
@@ -146,8 +145,14 @@ class ReviewPanel(QWidget):
         at_cursor.setStyleSheet(muted)
         side_layout.addWidget(at_cursor)
         side_layout.addWidget(self.cursor_label, stretch=1)
+        charts_pane = QWidget()
+        charts_layout = QVBoxLayout(charts_pane)
+        charts_layout.setContentsMargins(0, 0, 0, 0)
+        charts_layout.setSpacing(2)
+        charts_layout.addWidget(self.charts, stretch=1)
+        charts_layout.addWidget(self.absent_label)
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.charts)
+        splitter.addWidget(charts_pane)
         splitter.addWidget(side)
         splitter.setStretchFactor(0, 1)
         splitter.setSizes([800, 220])
@@ -165,7 +170,7 @@ class ReviewPanel(QWidget):
 
     def open_run(self, path: str | Path) -> bool:
         """Show the saved run at ``path``; False (and the reason in the panel) if it can't be."""
-        if not self._show_opened(lambda: self.library.open_run(path)):
+        if not self._show_opened(lambda: self.library.open_run(path, columns=tuple(TRACES))):
             return False
         self.run_path = Path(path)  # show_frame forgot the one before
         self.replay_button.setEnabled(True)
@@ -203,11 +208,11 @@ class ReviewPanel(QWidget):
         self.error.hide()
         self.run_path = None
         self.replay_button.setEnabled(False)
-        self.times = frame["time_s"].to_numpy(dtype=np.float64, na_value=np.nan)
+        self.times = _samples(frame, "time_s")
         self.values = {}
         for channel in TRACES:
             if channel in frame.columns:
-                samples = frame[channel].to_numpy(dtype=np.float64, na_value=np.nan)
+                samples = _samples(frame, channel)
                 if not np.isnan(samples).all():
                     self.values[channel] = samples
         self.markers = tuple(sorted(markers, key=lambda m: m.time_s))
@@ -215,7 +220,7 @@ class ReviewPanel(QWidget):
         span = format_duration(self.duration_s) if rows else "no samples"
         self.title.setText(" · ".join(p for p in (title, f"{rows:,} rows", span) if p))
         self._set_notes(notes)
-        self._build_charts()
+        self._draw(self._whole_run())
         self._fill_marker_list()
         self.cursor_s = None
         self.cursor_label.setText("Move the mouse over the charts (or ← → keys) to read the "
@@ -227,77 +232,39 @@ class ReviewPanel(QWidget):
 
     # ------------------------------------------------------------------ charts
 
-    def _build_charts(self) -> None:
-        self.charts.clear()
-        self.plots, self.curves, self.marker_lines, self.cursor_lines = [], {}, [], []
-        shown = [c for c in CHARTS if any(t.channel in self.values for t in c.traces)]
-        for row, chart in enumerate(shown):
-            traces = [t for t in chart.traces if t.channel in self.values]
-            # The legend gets its own line above its chart: it never covers a trace.
-            legend = pg.LegendItem(colCount=len(traces), offset=None)
-            self.charts.addItem(legend, row=2 * row, col=0)
-            plot = self.charts.addPlot(row=2 * row + 1, col=0)
-            plot.setClipToView(True)
-            plot.setDownsampling(auto=True, mode="peak")
-            plot.showGrid(x=True, y=True, alpha=0.2)
-            plot.setAutoVisible(y=True)  # y fits what is in view when zoomed in time
-            units = list(dict.fromkeys(self._unit(t.channel) for t in traces))
-            title = chart.title if len(traces) > 1 or chart.title == "AFR" else traces[0].name
-            plot.setLabel("left", axis_label(title, units))
-            # One width for every left axis, so a time is at the same x on every chart (linked
-            # views are matched by screen position).
-            plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH_PX)
-            for trace in traces:
-                style = Qt.PenStyle.DashLine if trace.dashed else Qt.PenStyle.SolidLine
-                shown_values = convert(self.values[trace.channel], *self._units_of(trace.channel))
-                self.curves[trace.channel] = plot.plot(
-                    self.times,
-                    shown_values,
-                    pen=pg.mkPen(trace.colour, width=2, style=style),
-                    connect="finite",
-                )
-                legend.addItem(self.curves[trace.channel], trace.name)
-            for index, marker in enumerate(self.markers):
-                label = marker.note if row == 0 else None  # the note once, on the top chart
-                line = pg.InfiniteLine(
-                    pos=marker.time_s,
-                    angle=90,
-                    movable=False,
-                    pen=pg.mkPen(MARKER_COLOUR, width=1, style=Qt.PenStyle.DashLine),
-                    label=label,
-                    # Neighbouring notes at different heights, so close markers stay readable.
-                    labelOpts={"position": MARKER_LABEL_HEIGHTS[index % len(MARKER_LABEL_HEIGHTS)],
-                               "color": MARKER_COLOUR, "anchors": [(0, 0.5), (0, 0.5)]},
-                )
-                plot.addItem(line, ignoreBounds=True)
-                self.marker_lines.append(line)
-            cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(CURSOR_COLOUR))
-            cursor.hide()
-            plot.addItem(cursor, ignoreBounds=True)
-            self.cursor_lines.append(cursor)
-            if self.plots:
-                plot.setXLink(self.plots[0])
-            self.plots.append(plot)
-        if self.plots:
-            self.plots[-1].setLabel("bottom", "time", units="s")
-            # Lay the charts out now: linked x ranges are matched by screen position, so a range
-            # set before the layout settles would be off on the charts not yet placed.
-            self.charts.ci.layout.activate()
-            for plot in self.plots:
-                plot.layout.activate()
-            self.show_whole_run()
+    def _draw(self, x_range: tuple[float, float]) -> None:
+        self.stack.show(self.times, self.values, self.markers, self.units, x_range)
+        absent = [c.title for c in CHARTS if not any(t.channel in self.values for t in c.traces)]
+        self.absent_label.setText(f"Not logged: {', '.join(absent)}" if absent else "")
+        self.absent_label.setVisible(bool(absent) and self.times.size > 0)
+
+    @property
+    def plots(self) -> list[pg.PlotItem]:
+        """The charts shown, top to bottom."""
+        return self.stack.plots
+
+    @property
+    def curves(self) -> dict[str, pg.PlotDataItem]:
+        """The traces drawn, by channel."""
+        return self.stack.curves
+
+    @property
+    def cursor_lines(self) -> list[pg.InfiniteLine]:
+        return self.stack.cursor_lines
 
     def show_whole_run(self) -> None:
         """Zoom out to the whole run in time."""
-        if not self.plots:
-            return
+        if self.plots:
+            self.plots[0].setXRange(*self._whole_run(), padding=0)
+
+    def _whole_run(self) -> tuple[float, float]:
         if self.times.size:
             start, end = float(self.times[0]), float(self.times[-1])
         else:
             start, end = 0.0, 1.0
         if end - start <= 0:
             start, end = start - 0.5, end + 0.5
-        self.plots[0].setXRange(start, end, padding=0)
+        return start, end
 
     def x_range(self) -> tuple[float, float]:
         """The time span in view (seconds)."""
@@ -398,9 +365,7 @@ class ReviewPanel(QWidget):
         self.units = units
         if self.times.size or self.values:
             view = self.x_range()
-            self._build_charts()
-            if self.plots and view != (0.0, 0.0):
-                self.plots[0].setXRange(*view, padding=0)
+            self._draw(view if view != (0.0, 0.0) else self._whole_run())
             if self.cursor_s is not None:
                 self.show_cursor(self.cursor_s)
 
@@ -458,3 +423,11 @@ class ReviewPanel(QWidget):
                                               LOG_FILTER)
         if name:
             self.open_log(name)
+
+
+def _samples(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A column as float64 with missing values NaN; a float64 column as it is, not copied."""
+    series = frame[column]
+    if series.dtype == np.float64:
+        return series.to_numpy()
+    return series.to_numpy(dtype=np.float64, na_value=np.nan)

@@ -16,6 +16,10 @@ MAP_COLOUR = "#4d96ff"
 TPS_COLOUR = "#f9c74f"
 TORQUE_COLOUR = "#f3722c"
 POWER_COLOUR = "#90be6d"
+ENGINE_TEMP_COLOUR = "#f94144"
+INTAKE_TEMP_COLOUR = "#4cc9f0"
+AMBIENT_TEMP_COLOUR = theme.MUTED
+KNOCK_FLOOR_SPAN_DEG = 4.0  # the knock chart shows at least 0-4° so a run without knock is flat
 MARKER_COLOUR = theme.WARN
 CURSOR_COLOUR = theme.MUTED
 
@@ -32,6 +36,11 @@ class Trace:
 class ChartSpec:
     title: str
     traces: tuple[Trace, ...]
+    floor_span: tuple[float, float] | None = None
+    """A fixed value axis from ``floor`` to at least ``floor + span`` (canonical units), for a
+    channel that is mostly zero (knock retard); None: the axis fits the data in view."""
+    height: int = 2
+    """The chart's height relative to the others'."""
 
 
 CHARTS = (
@@ -42,6 +51,7 @@ CHARTS = (
             Trace("afr_rear", "AFR rear", theme.AFR_REAR),
             Trace("afr_target", "AFR target", theme.AFR_TARGET, dashed=True),
         ),
+        height=3,  # what is tuned: the tallest
     ),
     ChartSpec("Engine speed", (Trace("rpm", "Engine speed", theme.RPM),)),
     ChartSpec(
@@ -51,6 +61,30 @@ CHARTS = (
     ChartSpec(
         "Torque / power",
         (Trace("torque_ftlb", "Torque", TORQUE_COLOUR), Trace("power_hp", "Power", POWER_COLOUR)),
+    ),
+    # Front and rear cylinders in the AFR chart's front and rear colours, on every chart.
+    ChartSpec(
+        "Spark advance",
+        (
+            Trace("spark_front_deg", "Spark front", theme.AFR_FRONT),
+            Trace("spark_rear_deg", "Spark rear", theme.AFR_REAR),
+        ),
+    ),
+    ChartSpec(
+        "Knock retard",
+        (
+            Trace("knock_retard_front_deg", "Knock retard front", theme.AFR_FRONT),
+            Trace("knock_retard_rear_deg", "Knock retard rear", theme.AFR_REAR),
+        ),
+        floor_span=(0.0, KNOCK_FLOOR_SPAN_DEG),
+    ),
+    ChartSpec(
+        "Temperatures",
+        (
+            Trace("engine_temp_c", "Engine temp", ENGINE_TEMP_COLOUR),
+            Trace("iat_c", "Intake air", INTAKE_TEMP_COLOUR),
+            Trace("ambient_temp_c", "Ambient", AMBIENT_TEMP_COLOUR, dashed=True),
+        ),
     ),
 )
 TRACES: dict[str, Trace] = {t.channel: t for chart in CHARTS for t in chart.traces}
@@ -74,10 +108,10 @@ def nearest_index(times: np.ndarray, time_s: float) -> int | None:
 
 
 
-def axis_label(title: str, units: Sequence[str]) -> str:
+def axis_label(units: Sequence[str]) -> str:
+    """A chart's value axis title: its units ("kPa / %", "°F"); the legend above the chart
+    names the traces, and a short title fits a short chart. λ alone reads "Lambda (λ)"."""
     symbols = [unit_symbol(u) for u in units]
-    if symbols == ["AFR"] and title == "AFR":
-        return "AFR"
-    if symbols == ["λ"] and title == "AFR":
+    if symbols == ["λ"]:
         return "Lambda (λ)"
-    return f"{title} ({' / '.join(symbols)})"
+    return " / ".join(symbols)
