@@ -56,7 +56,10 @@ class LibraryController(QObject):
         except InputError as exc:
             self.window.review.show_error(str(exc))
             return False
-        return self.window.review.open_run(path)
+        opened = self.window.review.open_run(path)
+        if opened:
+            self.window.live_dock.make_room_for_charts()
+        return opened
 
     def review_last_run(self) -> bool:
         """The session bar's Review button: the run just recorded, in Review."""

@@ -16,6 +16,7 @@ from dynoai_desktop.core.display import DisplayUnits
 from dynoai_desktop.core.tune import VE_FRONT_MAP, VE_REAR_MAP, Tune
 from dynoai_desktop.demo import DemoCell
 from dynoai_desktop.ui.main_window import MainWindow
+from dynoai_desktop.ui.panels.live_dock import CHARTS_BESIDE_LIBRARY_PX
 from dynoai_desktop.ui.panels.run_browser import LENGTH, NAME, PEAK, STATUS, TIME
 from tests.core.autotune_logs import steady_log, ve_table
 from tests.shop import a_recording_run, a_saved_run, pull_columns
@@ -223,3 +224,19 @@ def test_runs_picked_in_the_library_are_compared_in_one_click(qtbot, make_window
     assert [r.name for r in compared] == ["pull 1", "pull 2"]
     assert all(r.curve is not None for r in compared)  # each pull found and drawn
     assert window.docks["compare"].isVisibleTo(window)
+
+
+def test_in_a_narrow_dock_the_library_steps_aside_for_the_charts(qtbot, make_window) -> None:  # noqa: ANN001
+    window = make_window()
+    window.resize(1280, 800)
+    window.show()
+    ids = _shop(window)
+    dock = window.live_dock
+    dock.show_review()
+    qtbot.waitUntil(lambda: 0 < dock.review_splitter.width() < CHARTS_BESIDE_LIBRARY_PX)
+    assert window.run_browser.isVisible()
+    window.library_controller.open_in_review(window.run_browser._entries[ids["pull 1"]])
+    assert "pull 1" in window.review.title.text()
+    assert not window.run_browser.isVisible()  # the charts have the dock's width
+    dock.library_button.click()  # and the library is one click away
+    assert window.run_browser.isVisible()

@@ -22,6 +22,9 @@ from dynoai_desktop.ui.panels.session_bar import SessionBar
 
 BROWSER_PX = 320  # the run library's width the first time Review shows
 BROWSER_SHARE = 0.45  # at most this share of the Review page, so the charts keep the rest
+CHARTS_BESIDE_LIBRARY_PX = 1100
+"""A Review page narrower than this hides the run library when a run is opened from it: the
+charts, markers and cursor read-out need the room (the Run library button brings it back)."""
 
 
 class LiveDock(QWidget):
@@ -103,6 +106,12 @@ class LiveDock(QWidget):
                 width = self.review_splitter.width()
                 library = min(BROWSER_PX, int(width * BROWSER_SHARE))
                 self.review_splitter.setSizes([library, width - library])
+
+    def make_room_for_charts(self) -> None:
+        """A run was opened: in a narrow dock the library steps aside for the charts."""
+        if (self.library_button is not None and self.library_button.isChecked()
+                and self.review_splitter.width() < CHARTS_BESIDE_LIBRARY_PX):
+            self.library_button.setChecked(False)
 
     @property
     def reviewing(self) -> bool:
