@@ -85,8 +85,11 @@ class MainWindow(QMainWindow):
             "training": self._dock("Training data", self.training, right),
             "compare": self._dock("Compare runs", self.compare, left),
         }
-        # Compare runs: a tab beside Live logging, the widest dock (charts need the width).
+        # Compare runs: a tab beside Live logging, the widest dock (charts need the width); closed
+        # until runs are sent to it (View or Session menu, the run library's Compare), so its tab
+        # bar does not take the live charts' height.
         self.tabifyDockWidget(self.docks["live"], self.docks["compare"])
+        self.docks["compare"].hide()
         self.docks["live"].raise_()
         # Tables over the right half; Coverage and AI suggestions side by side beneath it, the
         # Training data a tab beside AI suggestions.
@@ -142,9 +145,13 @@ class MainWindow(QMainWindow):
         """Compare these saved runs (the run library's browser sends its selection here): the
         Compare runs tab comes to the front; False when some could not be added (the panel
         says why)."""
+        self.show_compare()
+        return self.compare.add_runs(paths)
+
+    def show_compare(self) -> None:
+        """The Compare runs tab, opened beside Live logging and brought to the front."""
         self.docks["compare"].show()
         self.docks["compare"].raise_()
-        return self.compare.add_runs(paths)
 
     def _dock(self, title: str, panel: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -174,6 +181,8 @@ class MainWindow(QMainWindow):
         session = self.menuBar().addMenu("Se&ssion")
         self.sheet_action = session.addAction("Customer &sheet…")
         self.sheet_action.triggered.connect(self.customer_sheet)
+        self.compare_action = session.addAction("&Compare runs…")
+        self.compare_action.triggered.connect(self.show_compare)
         settings = self.menuBar().addMenu("&Settings")
         self.preferences_action = settings.addAction("&Preferences…")
         self.preferences_action.setShortcut(QKeySequence.StandardKey.Preferences)
@@ -189,10 +198,12 @@ class MainWindow(QMainWindow):
         self._arrange(LAYOUT_PRESETS[preset][1])
 
     def _arrange(self, share: float) -> None:
+        comparing = self.docks["compare"].isVisible()  # a comparison open stays open
         self.restoreState(self._default_state)
-        for dock in self.docks.values():
+        for name, dock in self.docks.items():
             dock.setFloating(False)
-            dock.show()
+            dock.setVisible(name != "compare" or comparing)
+        self.docks["live"].raise_()
         self._hide_stale_tab_bars()
         width = self.width()
         self.resizeDocks([self.docks["live"], self.docks["tables"]],

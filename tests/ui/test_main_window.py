@@ -30,7 +30,10 @@ def test_the_window_shows_the_panels_and_a_light_per_device(qtbot, _window) -> N
     titles = sorted(d.windowTitle() for d in window.docks.values())
     assert titles == ["AI suggestions", "Autotune", "Compare runs", "Coverage", "Live logging",
                       "Tables", "Training data", "Tune history"]
-    assert all(d.isVisible() for d in window.docks.values())
+    assert all(d.isVisible() for n, d in window.docks.items() if n != "compare")
+    assert not window.docks["compare"].isVisible()  # opened when runs are sent to it
+    window.compare_action.trigger()
+    assert window.docks["compare"].isVisible()
     assert window.tabifiedDockWidgets(window.docks["live"]) == [window.docks["compare"]]
     assert set(window.tabifiedDockWidgets(window.docks["history"])) == {
         window.docks["coverage"], window.docks["autotune"]}

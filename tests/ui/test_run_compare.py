@@ -184,9 +184,10 @@ def test_the_main_window_has_a_compare_runs_tab_that_takes_runs_sent_to_it(
     qtbot.waitExposed(window)
     dock = window.docks["compare"]
     assert dock.windowTitle() == "Compare runs"
-    assert window.tabifiedDockWidgets(window.docks["live"]) == [dock]
+    assert not dock.isVisible()  # closed until runs are sent to it
     assert window.compare.comparison is window.app.comparison
     assert window.add_runs(four_run_files(tmp_path))
+    assert window.tabifiedDockWidgets(window.docks["live"]) == [dock]
     assert len(window.app.comparison.runs) == 4
     qtbot.waitUntil(lambda: not dock.visibleRegion().isEmpty())  # its tab came to the front
     window.app.settings.update(units=DisplayUnits(power="kW"))
