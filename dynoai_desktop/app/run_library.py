@@ -27,13 +27,12 @@ from dynoai_desktop.storage.catalog import (
     Session,
     Vehicle,
 )
-from dynoai_desktop.storage.log_import import import_log
+from dynoai_desktop.storage.log_import import NO_CHANNEL, ImportedLog, import_log
 from dynoai_desktop.storage.run_files import Marker, read_run, read_run_arrays
 
 if TYPE_CHECKING:
     import pandas as pd
 
-UNUSED_COLUMNS_LISTED = 8
 NO_CATALOG = ("the catalog is not open (see the message at start-up), so customers, vehicles, "
               "sessions and runs cannot be kept")
 
@@ -239,14 +238,19 @@ class RunLibrary:
         self._log_folder = Path(path).parent
         notes = [*(f"Not used: {r}" for r in log.refusals), *log.warnings]
         notes.append(f"Widebands: {log.wideband_sides}")
-        if log.unmapped:
-            notes.append(_unmapped_note(log.unmapped))
+        notes.extend(_unused_notes(log))
         title = f"{Path(path).name} · {log.source_format} · start time not in the log"
         return RunView(log.frame, (), title, tuple(notes))
 
 
-def _unmapped_note(unmapped: Sequence[str]) -> str:
-    listed = ", ".join(f"'{c}'" for c in unmapped[:UNUSED_COLUMNS_LISTED])
-    more = len(unmapped) - UNUSED_COLUMNS_LISTED
-    listed += f" and {more} more" if more > 0 else ""
-    return f"{len(unmapped)} column(s) with no channel here: {listed}"
+def _unused_notes(log: ImportedLog) -> list[str]:
+    """Every source column the import did not use, none left out (refused ones are in the
+    'Not used:' notes with their reason): one line for those with no channel here, one line
+    each for the others with why."""
+    unused = {name: fate.detail for name, fate in log.columns.items() if fate.status == "unused"}
+    no_channel = [name for name, why in unused.items() if why == NO_CHANNEL]
+    notes = [f"Unused: '{name}' ({why})" for name, why in unused.items() if why != NO_CHANNEL]
+    if no_channel:
+        listed = ", ".join(f"'{c}'" for c in no_channel)
+        notes.append(f"{len(no_channel)} column(s) with no channel here: {listed}")
+    return notes

@@ -3,6 +3,7 @@ foreign log through the importers (FORMATS.md §2)."""
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ import numpy as np
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.storage.file_io import read_bytes
 from dynoai_desktop.storage.run_files import read_run, read_run_arrays
+from dynoai_desktop.storage.text_encoding import decode_text
 
 if TYPE_CHECKING:
     # pandas and the importers load where a CSV or foreign log is read: a run file is read
@@ -46,9 +48,12 @@ def read_any_log(path: str | os.PathLike[str], columns: Sequence[str] | None = N
         frame, _metadata = read_run(path, columns)
         return LogRead(frame)
     data = read_bytes(path)
-    first = data[:4096].decode("utf-8-sig", errors="replace").lstrip().split("\n", 1)[0]
+    first = decode_text(data[:4096]).text.lstrip().split("\n", 1)[0]
     if path.suffix.lower() == ".csv" and first.split(",", 1)[0].strip() == "time_s":
-        return LogRead(_read_log_csv(path, columns))
+        decoded = decode_text(data)
+        notice = decoded.notice()
+        return LogRead(_read_log_csv(path, columns, None if decoded.is_utf8 else decoded.text),
+                       [notice] if notice else [])
     from dynoai_desktop.storage.log_import import import_log
 
     log = import_log(path)
@@ -84,12 +89,14 @@ def read_log_arrays(path: str | os.PathLike[str], columns: Sequence[str] | None 
     return LogArrays(arrays, read.warnings, read.refusals)
 
 
-def _read_log_csv(path: Path, columns: Sequence[str] | None) -> pd.DataFrame:
+def _read_log_csv(path: Path, columns: Sequence[str] | None, text: str | None = None,
+                  ) -> pd.DataFrame:
+    """The Log CSV at ``path``, or its ``text`` when it is not UTF-8 (decoded by the caller)."""
     import pandas as pd
 
     wanted = None if columns is None else {"time_s", *columns}
     try:
-        frame = pd.read_csv(path, low_memory=False,
+        frame = pd.read_csv(path if text is None else io.StringIO(text), low_memory=False,
                             usecols=None if wanted is None else (lambda n: n in wanted))
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot be read as a Log CSV ({exc}); check it is the app's "

@@ -8,17 +8,22 @@ from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.core.table_csv import format_table_csv, parse_table_csv
 from dynoai_desktop.storage.file_io import read_bytes, write_bytes_atomic
+from dynoai_desktop.storage.text_encoding import binary_offset, decode_text
 
 
 def read_table_csv(path: Path) -> Table:
-    """Read one Table CSV; a missing, unreadable or malformed file is an InputError naming it."""
-    try:
-        text = read_bytes(path).decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
+    """Read one Table CSV; a missing, unreadable or malformed file is an InputError naming it.
+
+    Any text encoding storage.text_encoding detects is read (a spreadsheet's Windows-1252 or
+    UTF-16 save); the table's numbers do not depend on it, so nothing is said.
+    """
+    decoded = decode_text(read_bytes(path))
+    offset = binary_offset(decoded)
+    if offset is not None:
         raise InputError(
-            f"{path}: not UTF-8 text (byte {exc.start}); save the table as UTF-8 CSV"
-        ) from None
-    return parse_table_csv(text, source=str(path))
+            f"{path}: not a text file (binary bytes at offset {offset}); save the table as CSV"
+        )
+    return parse_table_csv(decoded.text, source=str(path))
 
 
 def write_table_csv(path: Path, table: Table) -> None:

@@ -265,7 +265,9 @@ def test_power_vision_csv_from_the_protocol_description(tmp_path: Path) -> None:
     assert frame["spark_rear_deg"].iloc[0] == 28
     assert frame["knock_retard_front_deg"].iloc[0] == 0
     assert np.isnan(frame["map_kpa"].iloc[5])  # last MAP is 1.6 s old: empty, not held
-    assert log.wideband_sides == "front: 'WBO2 F' (AFR); rear: 'WBO2 R' (λ)"
+    assert log.wideband_sides == (
+        "front: 'WBO2 F' (AFR; 'F' in the name); rear: 'WBO2 R' (λ; 'R' in the name)"
+    )
     assert log.unmapped == ["VE Front"]
 
 
@@ -281,7 +283,9 @@ def test_stuck_wideband_at_10_is_refused_with_the_reason(tmp_path: Path) -> None
     assert "afr_front" not in log.frame
     assert log.frame["afr_rear"].between(13.2, 13.6).all()
     assert "AFR1" in log.unmapped
-    assert "front: refused (AFR1); rear: 'AFR2' (AFR)" == log.wideband_sides
+    assert log.wideband_sides == (
+        "front: refused (AFR1); rear: 'AFR2' (AFR; '2' in the name: sensor 2, the rear cylinder)"
+    )
 
 
 @pytest.mark.parametrize(

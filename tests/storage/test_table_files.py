@@ -37,8 +37,8 @@ def test_a_missing_file_names_the_path(tmp_path: Path) -> None:
 
 def test_a_binary_file_is_refused_with_its_name(tmp_path: Path) -> None:
     path = tmp_path / "tune.csv"
-    path.write_bytes(b"\xff\xfe\x00garbage")
-    with pytest.raises(InputError, match="tune.csv: not UTF-8"):
+    path.write_bytes(b"\x03\x00\x9c\x01garbage\x02\x00\x80\x81")  # NULs in no UTF-16 pattern
+    with pytest.raises(InputError, match="tune.csv: not a text file"):
         read_table_csv(path)
 
 

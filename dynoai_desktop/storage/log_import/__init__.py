@@ -10,15 +10,23 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.storage.log_import import msl, power_vision, romraider, winpep
 from dynoai_desktop.storage.log_import.assemble import build
-from dynoai_desktop.storage.log_import.model import ImportedLog, SourceLog
+from dynoai_desktop.storage.log_import.model import NO_CHANNEL, ColumnFate, ImportedLog, SourceLog
 from dynoai_desktop.storage.log_import.text import read_text
 
-__all__ = ["KNOWN_FORMATS", "ImportedLog", "detect_format", "import_log"]
+__all__ = [
+    "KNOWN_FORMATS",
+    "NO_CHANNEL",
+    "ColumnFate",
+    "ImportedLog",
+    "detect_format",
+    "import_log",
+]
 
 _Reader = Callable[[Path, str], SourceLog]
 
@@ -39,10 +47,11 @@ KNOWN_FORMATS: tuple[str, ...] = (
 def import_log(path: str | os.PathLike[str]) -> ImportedLog:
     """The log at ``path`` on canonical channels; InputError naming the file if it is unusable."""
     path = Path(path)
-    text = read_text(path)
-    name, reader = detect_format(path, text)
+    decoded = read_text(path)
+    name, reader = detect_format(path, decoded.text)
     try:
-        return build(reader(path, text))
+        log = build(reader(path, decoded.text))
+        return replace(log, warnings=[decoded.notice(), *log.warnings]) if decoded.notice() else log
     except InputError:
         raise
     except (ValueError, IndexError, KeyError, OverflowError, csv.Error) as exc:

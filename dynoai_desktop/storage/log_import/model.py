@@ -35,11 +35,41 @@ class ImportedLog:
     """How the front and rear widebands were found (or why there are none)."""
     refusals: list[str] = field(default_factory=list)
     """Channels the log has but that cannot be used (a stuck wideband, say), with the reason."""
+    # --- column accounting (issue 23): every source column mapped, refused or unused
+    columns: Mapping[str, ColumnFate] = field(default_factory=lambda: MappingProxyType({}))
+    """Every source column, in file order -> what became of it (see ``accounting``)."""
 
     @property
     def rows(self) -> int:
         """Number of samples."""
         return len(self.frame)
+
+    def accounting(self) -> list[str]:
+        """One line per source column, in file order: what the import did with it."""
+        return [f"{name}: {fate}" for name, fate in self.columns.items()]
+
+    def columns_with(self, status: str) -> list[str]:
+        """Source columns that ended ``status`` ("mapped", "refused" or "unused")."""
+        return [name for name, fate in self.columns.items() if fate.status == status]
+
+
+COLUMN_STATUSES = ("mapped", "refused", "unused")
+NO_CHANNEL = "no channel here for it"
+"""The reason of an unused column that no name rule matched."""
+
+
+@dataclass(frozen=True)
+class ColumnFate:
+    """What became of one source column: ``mapped`` to channels, or ``refused`` or ``unused``
+    with the reason in ``detail``."""
+
+    status: str
+    detail: str
+
+    def __str__(self) -> str:
+        verb = {"mapped": "mapped to", "refused": "refused:", "unused": "unused:"}[self.status]
+        return f"{verb} {self.detail}"
+    # --- end column accounting
 
 
 @dataclass(frozen=True, eq=False)

@@ -9,6 +9,7 @@ correction or a raw input) because their side (front/rear) is part of the name.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from dynoai_desktop.storage.log_import.model import Rule
 
@@ -36,7 +37,7 @@ ECU_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "afr_target",
-        r"(?:afr|lambda) ?(?:target|tgt) ?1?|target ?(?:afr|lambda) ?1?|set ?lambda"
+        r"(?:fuel: ?)?(?:(?:afr|lambda) ?(?:target|tgt) ?1?|target ?(?:afr|lambda) ?1?)|set ?lambda"
         r"|requested ?afr|a/f ?requested.*",
     ),
     Rule(
@@ -78,30 +79,72 @@ _NOT_A_WIDEBAND = re.compile(
     r"target|tgt|corr|\bcor(?![a-z])|learn|adc|volt|current|request|\bset\b|trim|gain|heater|ready"
     r"|pump|status|error|temp"
 )
+# A Dynojet analog input turned into AFR by the dyno software: "WB Volts Petrol AFR",
+# "LC2 Volts Petrol AFR2". The name ends in the quantity it gives (AFR/λ, maybe numbered).
+_FROM_VOLTS = re.compile(r".*\bvolts?\b.*\b(?:afr|lambda)[\s_#-]*[12]?")
+# Wideband controllers named in a channel (Innovate LC-1/LC-2/LM-1/LM-2): not a cylinder number.
+_CONTROLLER = re.compile(r"\b(?:innovate\s+)?(?:lc|lm)-?[12]\b|\bwb\b")
+# The fuel scale an AFR is on (rusEFI "Air/Fuel Ratio 2 (Gas Scale)", written "_Gas Scale" by
+# some exports; Dynojet "Petrol AFR"): gasoline scale is the canonical λ × 14.7.
+_GAS_SCALE = re.compile(r"[\s_(-]*\(?(?:gas(?:oline)? ?scale|petrol|gasoline|gas)\)?(?=\s|$|\d)")
 _SIDE_PREFIX = re.compile(r"(front|rear)[\s_-]+(.+)")
 _SIDE_SUFFIX = re.compile(r"(.*?)[\s_(-]+(front|rear|f|r)\)?")
 _SIDE_NUMBER = re.compile(r"(.*?)[\s_#-]*(?:cyl(?:inder)? ?)?([12])")
 _UNSIDED = re.compile(r"(?:.*[\s_-])?(?:wb)?o2")
 
 
-def wideband_side(key: str) -> str | None:
-    """For a wideband column key: "front", "rear" or "" (no side in the name); None if no wideband.
+@dataclass(frozen=True)
+class WidebandName:
+    """What a wideband column's name says: its side ("" when none) and why."""
 
-    Sides come from the name: front/rear, F/R (``WBO2 F``, ``O2 F``), cylinder or sensor
-    number 1/2 (``AFR 1``, ``EGO2``, ``lambda1``, ``cyl1``). Harley and Buell number the front
-    cylinder 1. ``O2`` on its own has no side: its 2 is part of the name.
+    side: str
+    reason: str
+    from_volts: bool = False
+    """An AFR the dyno computed from a controller's analog volts output (LC-1/LC-2)."""
+    gas_scale: bool = False
+    """The name says gasoline scale (λ × 14.7, the canonical scale)."""
+
+
+def wideband_name(key: str) -> WidebandName | None:
+    """What the name ``key`` (lower case) says about a wideband; None when it is no wideband.
+
+    A wideband name holds AFR, lambda, EGO, O2, WBO2, UEGO, wideband or air/fuel ratio and is no
+    target, correction, raw input or voltage, except an AFR computed from volts (the name ends
+    with AFR or λ). Sides: front/rear, F/R, or sensor/cylinder number 1/2 (``AFR 1``, ``EGO2``,
+    ``lambda1``, ``cyl1``, ``Air/Fuel Ratio 2 (Gas Scale)``); Harley and Buell number the front
+    cylinder 1. ``O2`` on its own has no side: its 2 is part of the name; nor does a
+    controller's model number (``LC2``).
     """
-    if not _AFR_CORE.search(key) or _NOT_A_WIDEBAND.search(key):
+    from_volts = bool(_FROM_VOLTS.fullmatch(key))
+    if not _AFR_CORE.search(key) or (_NOT_A_WIDEBAND.search(key) and not from_volts):
         return None
+    gas_scale = bool(_GAS_SCALE.search(key))
+    cleaned = _GAS_SCALE.sub("", _CONTROLLER.sub("", key))
+    cleaned = re.sub(r"\bvolts?\b", "", cleaned)
+    cleaned = re.sub(r"\s+", " ", cleaned).strip(" _-")
+    side, reason = _side(cleaned)
+    return WidebandName(side, reason, from_volts, gas_scale)
+
+
+def _side(key: str) -> tuple[str, str]:
     if match := _SIDE_PREFIX.fullmatch(key):
-        return match.group(1)
+        return match.group(1), f"'{match.group(1)}' in the name"
     if match := _SIDE_SUFFIX.fullmatch(key):
-        return "front" if match.group(2) in ("front", "f") else "rear"
+        side = "front" if match.group(2) in ("front", "f") else "rear"
+        return side, f"'{match.group(2).upper() if len(match.group(2)) == 1 else side}' in the name"
     if _UNSIDED.fullmatch(key):
-        return ""
+        return "", "no cylinder in the name"
     if match := _SIDE_NUMBER.fullmatch(key):
-        return "front" if match.group(2) == "1" else "rear"
-    return ""
+        number = match.group(2)
+        side = "front" if number == "1" else "rear"
+        return side, f"'{number}' in the name: sensor {number}, the {side} cylinder"
+    return "", "no cylinder in the name"
+
+
+def wideband_side(key: str) -> str | None:
+    """For a wideband column key: "front", "rear" or "" (no side in the name); None if none."""
+    name = wideband_name(key)
+    return None if name is None else name.side
 
 
 # Unit texts as loggers write them -> the symbols used here (core.units symbols where they

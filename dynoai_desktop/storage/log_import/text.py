@@ -10,30 +10,21 @@ import numpy as np
 
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.storage.file_io import read_bytes
+from dynoai_desktop.storage.text_encoding import DecodedText, binary_offset, decode_text
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_MAX_CONTROL_FRACTION = 0.001
 _DECIMAL_COMMA = re.compile(r"\s*[+-]?\d+,\d+\s*")
 
 
-def read_text(path: Path) -> str:
-    """The file as text (UTF-8, else Windows-1252 as older loggers write); garbage is refused."""
+def read_text(path: Path) -> DecodedText:
+    """The file as text, its encoding detected (storage.text_encoding); binary is refused."""
     data = read_bytes(path)
-    if not data.strip():
+    decoded = decode_text(data)
+    if not decoded.text.strip():
         raise InputError(f"{path}: the file is empty; export the log again")
-    if b"\x00" in data[:65536]:
-        raise _not_text(path, data.index(b"\x00"))
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")
-    controls = len(_CONTROL.findall(text[:65536]))
-    if controls > _MAX_CONTROL_FRACTION * min(len(text), 65536):
-        first = _CONTROL.search(text)
-        raise _not_text(path, first.start() if first else 0)
-    if text[:65536].count("\ufffd") > 16:
-        raise _not_text(path, text.index("\ufffd"))
-    return text
+    offset = binary_offset(decoded)
+    if offset is not None:
+        raise _not_text(path, offset)
+    return decoded
 
 
 def _not_text(path: Path, offset: int) -> InputError:

@@ -22,7 +22,9 @@ from dynoai_desktop.storage.log_import.names import ECU_RULES, parse_unit
 from dynoai_desktop.storage.log_import.text import columns_of, numbers
 
 SOURCE_FORMAT = "Dynojet WinPEP CSV"
-_MODULE_PREFIX = re.compile(r"\(([^()]{1,32})\)\s*(\S.*)")
+# Module prefixes: "(DWRT CPU)", and in Power Core exports the ECU's own,
+# "(Harley - ECU Type 20 SW Level 357)" (33 characters).
+_MODULE_PREFIX = re.compile(r"\(([^()]{1,64})\)\s*(\S.*)")
 _TRAILING_UNIT = re.compile(r"(.*?)\s*\(([^()]*)\)")
 
 RULES: tuple[Rule, ...] = (
