@@ -203,3 +203,31 @@ def test_autotune_never_imports_qt(files: dict[str, Path]) -> None:
         capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "no Qt imported" in result.stdout
+
+
+def test_a_tunerstudio_mlg_log_is_tuned_like_its_csv(files: dict[str, Path], tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.storage.mlg_writer import log_to_mlg
+
+    mlg = tmp_path / "lean.mlg"
+    mlg.write_bytes(log_to_mlg(dict(steady_log(afr=13.65).columns)))
+    code, err = _run([mlg, "--ve-front", files["front"], "--out", files["out"]], capsys)
+    assert code == 0, err
+    report = json.loads((files["out"] / "report.json").read_text(encoding="utf-8"))
+    assert report["logs"] == [str(mlg)]
+    cell = next(c for c in report["tables"]["ve_front"]["cells"]
+                if (c["rpm"], c["load"]) == (3000.0, 60.0))
+    assert cell["correction_pct"] == pytest.approx(5.0, abs=0.1)  # lean: VE raised, as the CSV
+
+
+@pytest.mark.skipif(REALDATA is None, reason="shared/realdata is not beside the repo")
+def test_the_real_speeduino_mlg_with_its_afr_stuck_has_no_usable_afr(
+        files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    assert REALDATA is not None
+    log = REALDATA / "ultralog_speeduino.mlg"
+    code, err = _run([log, "--ve-front", files["front"], "--afr-target-value", "13.5", "--out",
+                      files["out"]], capsys)
+    assert code == 2
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"dynoai autotune: no usable AFR in {log} (")
+    assert "25.5" in last

@@ -232,15 +232,15 @@ class RunLibrary:
         return RunView(frame, tuple(metadata.markers), title)
 
     def import_log(self, path: str | Path) -> RunView:
-        """A foreign log (WinPEP, RomRaider, MSL, Power Vision) mapped onto canonical channels,
-        with what the importer could not use said in the notes."""
+        """A foreign log (WinPEP, RomRaider, MSL, MLG, Power Vision) mapped onto canonical
+        channels, with its markers and what the importer could not use said in the notes."""
         log = import_log(path)
         self._log_folder = Path(path).parent
         notes = [*(f"Not used: {r}" for r in log.refusals), *log.warnings]
         notes.append(f"Widebands: {log.wideband_sides}")
         notes.extend(_unused_notes(log))
         title = f"{Path(path).name} · {log.source_format} · start time not in the log"
-        return RunView(log.frame, (), title, tuple(notes))
+        return RunView(log.frame, log.markers, title, tuple(notes))
 
 
 def _unused_notes(log: ImportedLog) -> list[str]:

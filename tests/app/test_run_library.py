@@ -206,3 +206,15 @@ def test_the_coverage_of_runs_picked_in_the_library_is_shown_and_not_kept(tmp_pa
         assert coverage.view().coverage.weight.sum() == 0  # nothing was kept
     finally:
         app.close()
+
+
+def test_an_imported_mlg_keeps_its_markers_on_the_logs_time(tmp_path: Path) -> None:
+    from tests.storage.mlg_writer import log_to_mlg
+
+    columns = dict(steady_log(seconds=5.0).columns)
+    path = tmp_path / "pulls.mlg"
+    path.write_bytes(log_to_mlg(columns, markers={120: "WOT pull 1", 410: "rear lean"}))
+    view = RunLibrary(None).import_log(path)
+    assert [(m.time_s, m.note) for m in view.markers] == [
+        (pytest.approx(1.2), "WOT pull 1"), (pytest.approx(4.1), "rear lean")]
+    assert "TunerStudio MLG v2" in view.title

@@ -19,10 +19,7 @@ from dynoai_desktop.storage.log_import.names import wideband_name, wideband_side
 REALDATA = next(
     (
         p
-        for p in (
-            Path(__file__).resolve().parents[3] / "shared" / "realdata",
-            Path("/work/shared/realdata"),
-        )
+        for p in (Path(__file__).resolve().parents[3] / "shared" / "realdata",)
         if p.is_dir()
     ),
     None,
@@ -279,6 +276,18 @@ def test_head_temperature_beyond_an_air_cooled_head_is_fahrenheit(tmp_path: Path
     log = import_log(_msl(tmp_path, names, ["s", "rpm", "kPa", ""], rows))
     assert log.mapped["engine_temp_c"] == "ET [°F]"
     assert log.frame["engine_temp_c"].iloc[0] == pytest.approx((300 - 32) * 5 / 9)
+
+
+def test_whole_celsius_shown_in_fahrenheit_is_read_as_fahrenheit(tmp_path: Path) -> None:
+    # Speeduino counts whole °C; TunerStudio set to °F logs 179.6 (82 °C), 69.8 (21 °C): no
+    # ambient to judge by, and both readings would be plausible as °C on an air-cooled bike.
+    names = ["Time", "RPM", "MAP", "CLT", "IAT"]
+    rows = [[0.1 * i, 2000 + 100 * i, 50, 32 + 1.8 * (80 + i % 3), 32 + 1.8 * (21 + i % 2)]
+            for i in range(20)]
+    log = import_log(_msl(tmp_path, names, ["s", "rpm", "kPa", "", ""], rows))
+    assert log.mapped["engine_temp_c"] == "CLT [°F]" and log.mapped["iat_c"] == "IAT [°F]"
+    assert log.frame["iat_c"].iloc[0] == pytest.approx(21.0)
+    assert any("whole °C shown in °F (177.8 °F = 81 °C)" in w for w in log.warnings)
 
 
 # ------------------------------------------------------------------ every real log

@@ -15,7 +15,7 @@ from dynoai_desktop.core.display import DisplayUnits
 from dynoai_desktop.core.units import convert
 from dynoai_desktop.storage.log_import import import_log
 from dynoai_desktop.storage.run_files import Marker, RunMetadata, write_run
-from dynoai_desktop.ui.panels.review import MARKER_ZOOM_S, ReviewPanel
+from dynoai_desktop.ui.panels.review import LOG_FILTER, MARKER_ZOOM_S, ReviewPanel
 from dynoai_desktop.ui.panels.review_charts import MARKER_COLOUR
 
 REALDATA = next(
@@ -29,7 +29,11 @@ REALDATA = next(
     ),
     None,
 )
-REAL_LOGS = sorted([*REALDATA.glob("*.csv"), *REALDATA.glob("*.msl")]) if REALDATA else []
+REAL_LOGS = (
+    sorted([*REALDATA.glob("*.csv"), *REALDATA.glob("*.msl"), *REALDATA.glob("*.mlg")])
+    if REALDATA
+    else []
+)
 needs_realdata = pytest.mark.skipif(
     REALDATA is None, reason="shared/realdata is not beside the repo"
 )
@@ -418,3 +422,18 @@ def test_the_buell_log_shows_its_spark_advance_and_head_temperature(qtbot) -> No
     start, end = panel.x_range()
     text = panel.cursor_text((start + end) / 2)
     assert "Spark front: " in text and "°\n" in text and " °F" in text
+
+
+def test_a_tunerstudio_mlg_opens_with_its_markers(qtbot, tmp_path: Path) -> None:
+    from tests.core.autotune_logs import steady_log
+    from tests.storage.mlg_writer import log_to_mlg
+
+    path = tmp_path / "pulls.mlg"
+    path.write_bytes(log_to_mlg(dict(steady_log(seconds=5.0).columns), version=1,
+                                markers={120: "WOT pull 1"}))
+    panel = _panel(qtbot)
+    assert panel.open_log(path) is True
+    assert "TunerStudio MLG v1" in panel.title.text()
+    assert panel.markers_title.text() == "Markers (1)"
+    assert panel.marker_list.item(0).text() == "1.2 s  WOT pull 1"
+    assert "*.mlg" in LOG_FILTER

@@ -1,6 +1,7 @@
-"""Foreign logs (MSL, WinPEP CSV, RomRaider CSV, Power Vision CSV) onto canonical channels.
+"""Foreign logs (MSL, MLG, WinPEP CSV, RomRaider CSV, Power Vision CSV) onto canonical channels.
 
-``import_log(path)`` detects the format by extension and content, maps the file's columns and
+``import_log(path)`` detects the format by extension and content (a binary ``.mlg`` by its
+extension or its ``MLVLG`` magic bytes, before any text is read), maps the file's columns and
 units onto FORMATS.md §2 and says what it could not map, assumed, repaired or refused. Every
 problem with the file is an InputError naming it; never a traceback. See docs/log-import.md.
 """
@@ -9,12 +10,14 @@ from __future__ import annotations
 
 import csv
 import os
+import struct
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from dynoai_desktop.core.errors import InputError
-from dynoai_desktop.storage.log_import import msl, power_vision, romraider, winpep
+from dynoai_desktop.storage.log_import import mlg, msl, power_vision, romraider, winpep
 from dynoai_desktop.storage.log_import.assemble import build
 from dynoai_desktop.storage.log_import.model import NO_CHANNEL, ColumnFate, ImportedLog, SourceLog
 from dynoai_desktop.storage.log_import.text import read_text
@@ -38,6 +41,7 @@ _CSV_FORMATS: tuple[tuple[str, Callable[[str], bool], _Reader], ...] = (
 )
 KNOWN_FORMATS: tuple[str, ...] = (
     "MegaSquirt/TunerStudio MSL (.msl)",
+    "TunerStudio/MegaLogViewer binary MLG (.mlg)",
     f"{winpep.SOURCE_FORMAT} (.csv)",
     f"{romraider.SOURCE_FORMAT} (.csv)",
     f"{power_vision.SOURCE_FORMAT} (.csv)",
@@ -47,14 +51,18 @@ KNOWN_FORMATS: tuple[str, ...] = (
 def import_log(path: str | os.PathLike[str]) -> ImportedLog:
     """The log at ``path`` on canonical channels; InputError naming the file if it is unusable."""
     path = Path(path)
-    decoded = read_text(path)
-    name, reader = detect_format(path, decoded.text)
+    if mlg.looks_like(path):
+        name, read, notice = mlg.SOURCE_FORMAT, partial(mlg.read_mlg, path), None
+    else:
+        decoded = read_text(path)
+        name, reader = detect_format(path, decoded.text)
+        read, notice = partial(reader, path, decoded.text), decoded.notice()
     try:
-        log = build(reader(path, decoded.text))
-        return replace(log, warnings=[decoded.notice(), *log.warnings]) if decoded.notice() else log
+        log = build(read())
+        return replace(log, warnings=[notice, *log.warnings]) if notice else log
     except InputError:
         raise
-    except (ValueError, IndexError, KeyError, OverflowError, csv.Error) as exc:
+    except (ValueError, IndexError, KeyError, OverflowError, csv.Error, struct.error) as exc:
         raise InputError(
             f"{path}: cannot be read as a {name} ({exc}); check it is the "
             "logger's own export, unedited"

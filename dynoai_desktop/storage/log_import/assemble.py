@@ -19,6 +19,7 @@ from dynoai_desktop.core.channels import LOG_COLUMNS, STATUS_CHANNEL_FOR
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.storage.log_import import afr
 from dynoai_desktop.storage.log_import.convert import Unusable, to_channel
+from dynoai_desktop.storage.log_import.markers import marker_times
 from dynoai_desktop.storage.log_import.model import (
     NO_CHANNEL,
     ColumnFate,
@@ -106,6 +107,7 @@ def build(source: SourceLog) -> ImportedLog:
         wideband_sides="; ".join(widebands.sides),
         refusals=state.refusals + widebands.refusals,
         columns=MappingProxyType(fates),
+        markers=marker_times(source.markers, rows, time_s),
     )
 
 

@@ -13,6 +13,8 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
+    from dynoai_desktop.storage.run_files import Marker
+
 
 @dataclass(frozen=True, eq=False)
 class ImportedLog:
@@ -38,6 +40,8 @@ class ImportedLog:
     # --- column accounting (issue 23): every source column mapped, refused or unused
     columns: Mapping[str, ColumnFate] = field(default_factory=lambda: MappingProxyType({}))
     """Every source column, in file order -> what became of it (see ``accounting``)."""
+    markers: tuple[Marker, ...] = ()
+    """Notes the logger marked in the log (TunerStudio markers), at their ``time_s``."""
 
     @property
     def rows(self) -> int:
@@ -120,3 +124,13 @@ class SourceLog:
     rules: tuple[Rule, ...]
     warnings: tuple[str, ...] = ()
     derived: Mapping[str, Derived] = field(default_factory=lambda: MappingProxyType({}))
+    markers: tuple[SourceMarker, ...] = ()
+
+
+@dataclass(frozen=True)
+class SourceMarker:
+    """A note in the log at ``row``: a position among the file's samples, 0 at the first;
+    2.5 is halfway between the third and the fourth (markers fall between samples)."""
+
+    row: float
+    note: str

@@ -29,6 +29,8 @@ IAT_ABOVE_AMBIENT_C = 45.0
 IAT_MAX_C = 70.0  # with no ambient in the log: intake air above 70 °C is not air but °F
 HEAD_MAX_C = 260.0  # an air-cooled head does not exceed this; more is °F
 F_ONLY_BELOW_C = -10.0  # a reading that as °F is colder than this (14 °F) is °C
+WHOLE_TOLERANCE = 0.05  # a reading this close to a whole number (float32 logs) is one
+WHOLE_C_SHARE = 0.95  # of the distinct readings whole in °C when read as °F
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,11 +131,11 @@ def temperature_unit(
                 return TemperatureUnit("F", _read_as(name, shown, "°F", as_f_in_c, where))
             if c_ok and not f_ok:
                 return TemperatureUnit("C", _read_as(name, shown, "°C", as_c, where))
-            return None
+            return _whole_celsius_shown_in_f(name, raw, shown, as_f_in_c)
         if as_c > IAT_MAX_C:
             why = f"intake air is not above {IAT_MAX_C:.0f} °C"
             return TemperatureUnit("F", _read_as(name, shown, "°F", as_f_in_c, why))
-        return None
+        return _whole_celsius_shown_in_f(name, raw, shown, as_f_in_c)
     if channel == "engine_temp_c":
         top = float(np.nanmax(raw))
         if top > HEAD_MAX_C:
@@ -142,6 +144,25 @@ def temperature_unit(
         if float(units.convert(float(np.nanmin(raw)), "F", "C")) < F_ONLY_BELOW_C:
             why = f"as °F it would read below {F_ONLY_BELOW_C:.0f} °C"
             return TemperatureUnit("C", _read_as(name, shown, "°C", as_c, why))
+        return _whole_celsius_shown_in_f(name, raw, shown, as_f_in_c)
+    return None
+
+
+def _whole_celsius_shown_in_f(name: str, raw: np.ndarray, shown: str, as_f_in_c: float
+                              ) -> TemperatureUnit | None:
+    """°F when the readings are not whole numbers but are whole °C in °F (179.6 = 82 °C): an
+    ECU that counts whole °C (Speeduino, MegaSquirt) logged by a tool set to °F. None when the
+    values cannot tell."""
+    values = np.unique(np.round(raw[np.isfinite(raw)], 3))
+    if values.size == 0:
+        return None
+    whole = np.abs(values - np.round(values)) < WHOLE_TOLERANCE
+    as_c = (values - 32.0) / 1.8
+    whole_c = np.abs(as_c - np.round(as_c)) < WHOLE_TOLERANCE
+    if whole_c.mean() >= WHOLE_C_SHARE and whole.mean() < 0.5:
+        example = f"{values[~whole][0]:g} °F = {round(float(as_c[~whole][0]))} °C"
+        why = f"its readings are whole °C shown in °F ({example})"
+        return TemperatureUnit("F", _read_as(name, shown, "°F", as_f_in_c, why))
     return None
 
 

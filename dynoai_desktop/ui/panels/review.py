@@ -54,7 +54,8 @@ CURSOR_STEP_SAMPLES = (1, 10)  # arrow keys; with Shift
 NOTES_CLIP_CHARS = 140  # the collapsed importer notes show this much of the first note
 
 RUN_FILTER = "DynoAI runs (*.parquet);;All files (*)"
-LOG_FILTER = "Logs (*.msl *.csv);;MegaSquirt/TunerStudio (*.msl);;CSV logs (*.csv);;All files (*)"
+LOG_FILTER = ("Logs (*.msl *.mlg *.csv);;MegaSquirt/TunerStudio (*.msl *.mlg);;CSV logs (*.csv);;"
+              "All files (*)")
 
 class ReviewPanel(QWidget):
     """Charts of one run or log; markers to jump to; the values under the mouse."""

@@ -52,7 +52,8 @@ from dynoai_desktop.ui.panels.run_compare_charts import CompareCharts
 from dynoai_desktop.ui.widgets import ElidedLabel
 
 RUN_FILTER = "DynoAI runs (*.parquet);;All files (*)"
-LOG_FILTER = "Logs (*.msl *.csv);;MegaSquirt/TunerStudio (*.msl);;CSV logs (*.csv);;All files (*)"
+LOG_FILTER = ("Logs (*.msl *.mlg *.csv);;MegaSquirt/TunerStudio (*.msl *.mlg);;CSV logs (*.csv);;"
+              "All files (*)")
 LIST_WIDTH_PX = 235  # the run list's least width: "Torque 123.8 ft-lb @ 3,850 rpm" fits
 SWATCH_PX = 14
 READOUT_COLUMNS = ("Run", "hp", "ft-lb", "AFR F", "AFR R", "Δ hp")  # headers: units follow
