@@ -133,3 +133,16 @@ def test_msq_into_an_msq_template_and_pvv_into_msq_mismatch(
     assert out.read_bytes() == msq.read_bytes()
     code, err = _convert(pvv, tmp_path / "x.msq", "--into", msq, "--table", VE_FRONT)
     assert code == 2 and err.startswith("dynoai convert: ")
+
+
+def test_a_real_speeduino_ve_cell_above_255_is_refused(msq: Path, tmp_path: Path) -> None:
+    csv, out = tmp_path / "ve.csv", tmp_path / "out.msq"
+    assert _convert(msq, csv, "--table", "veTable") == (0, "")
+    table = read_table_csv(csv)
+    values = table.values.copy()
+    values[2, 6] = 7000  # 900 rpm, 50 kPa
+    write_table_csv(csv, table.with_values(values))
+    code, err = _convert(csv, out, "--into", msq, "--table", "veTable")
+    assert code == 2 and err.count("\n") == 1 and not out.exists()
+    assert "veTable row 3 (900 rpm), column 7 (50 kPa): 7000 is above the constant's high " \
+           "limit 255 (U08); nothing written" in err

@@ -34,7 +34,12 @@ from dynoai_desktop.core.overlay import (
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.core.tune import VE_FRONT_MAP, ChangeSource, Tune, TuneHistory
 from dynoai_desktop.storage.catalog import Catalog
-from dynoai_desktop.storage.tune_files import read_table, read_tune, write_table
+from dynoai_desktop.storage.tune_files import (
+    no_tables_message,
+    read_table,
+    read_tune,
+    write_table,
+)
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,7 @@ class TuneSession:
         version 1 (an import). InputError naming the file when it cannot be used."""
         tune = read_tune(path)
         if not tune.tables:
-            raise InputError(f"{path}: holds no RPM × MAP/TPS tables to show")
+            raise InputError(no_tables_message(path))
         tune_id = None
         if self.catalog is not None:
             tune_id = self.catalog.add_tune(path.name, tune, _now())

@@ -66,9 +66,28 @@ def read_table(path: Path, name: str | None) -> Table:
     tables = document.tables()
     if len(tables) == 1:
         return next(iter(tables.values()))
+    if not tables:
+        raise InputError(_no_tables(path, document))
+    if isinstance(document, MsqFile):
+        raise InputError(f"{path} holds {len(tables)} tables; name one with --table: "
+                         f"{document.summary().removeprefix('tables this app can read: ')}")
     raise InputError(
         f"{path} holds {len(tables)} tables; name one with --table: {', '.join(tables)}"
     )
+
+
+def _no_tables(path: Path, document: PvvFile | MsqFile) -> str:
+    if isinstance(document, MsqFile):
+        return (f"{path} holds no table this app can read (rpm x MAP kPa or rpm x throttle %); "
+                f"{document.summary()}")
+    return (f"{path} holds no table this app can read: none of its {len(document.items)} items "
+            "is a uniquely named item with rows in rpm and columns in kPa or throttle %")
+
+
+def no_tables_message(path: Path) -> str:
+    """Why the tune file ``path`` offers no table, naming what it holds (for the app's refusal
+    to open it; the same words as ``dynoai convert``'s)."""
+    return _no_tables(path, open_template(path))
 
 
 def write_table(out: Path, table: Table, into: Path | None, name: str | None) -> None:

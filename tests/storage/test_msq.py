@@ -72,6 +72,20 @@ def test_writing_every_table_back_unchanged_is_byte_identical(real: MsqFile,
     assert doc.to_bytes() == real_bytes
 
 
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_a_tune_re_saved_as_utf16_reads_and_writes_back_byte_identical(
+        real: MsqFile, real_bytes: bytes, codec: str) -> None:
+    # a text editor's "Unicode" save: the byte-order mark, then UTF-16; the declaration still
+    # says ISO-8859-1 and must not be believed
+    bom = "\ufeff".encode(codec)
+    utf16 = bom + real_bytes.decode(real.encoding).encode(codec)
+    doc = MsqFile.parse(utf16, source="resaved.msq")
+    assert doc.tables().keys() == real.tables().keys()
+    for name, table in doc.tables().items():
+        doc = doc.with_table(name, table)
+    assert doc.to_bytes() == utf16
+
+
 def _changed_lines(old: bytes, new: bytes) -> list[tuple[int, bytes, bytes]]:
     a, b = old.split(b"\n"), new.split(b"\n")
     assert len(a) == len(b)

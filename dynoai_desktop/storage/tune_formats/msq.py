@@ -4,7 +4,11 @@ An MSQ is XML (ISO-8859-1 unless its declaration says otherwise). A table is a
 ``<constant name=".." rows="R" cols="C" units=".." digits="..">`` whose text holds R lines of C
 whitespace-separated numbers. **Each text line is one load row (lowest load first) and each
 column is an rpm breakpoint**, so the core :class:`Table` (rows rpm, columns load) is the
-transpose (FORMATS.md §5). The axes are two 1-D "bins" constants named by :data:`TABLE_AXES`.
+transpose (FORMATS.md §5). The axes are two 1-D "bins" constants named by :data:`TABLE_AXES`;
+where those names are missing (another firmware version named them otherwise) or the table is not
+named there, the axes are the RPM constant and the load constant of the table's size that follow
+it in its ``<page>`` before the next table (TunerStudio writes a page in its ``.ini`` order, and
+the ``.ini`` files put a table's bins right after it).
 
 The document is never re-serialised: each number's span is located once while parsing, and
 :meth:`MsqFile.with_table` rewrites only the spans of cells whose value changed. Writing back
@@ -18,6 +22,7 @@ import codecs
 import html
 import os
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal
 
@@ -27,39 +32,15 @@ from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.core.table_csv import format_number
 from dynoai_desktop.storage.file_io import read_bytes, write_bytes_atomic
+from dynoai_desktop.storage.tune_formats.msq_layout import (
+    TABLE_AXES,
+    Limit,
+    cell_limits,
+    firmware,
+    stored_as,
+)
 
-_SPEEDUINO: dict[str, tuple[tuple[str, str], ...]] = {
-    "veTable": (("rpmBins", "fuelLoadBins"), ("frpm_table", "fmap_table")),
-    "veTable2": (("fuelRPM2Bins", "fuelLoad2Bins"),),
-    "advTable1": (("rpmBins2", "mapBins1"),),
-    "advTable2": (("rpmBins3", "mapBins2"),),
-    "afrTable": (("rpmBinsAFR", "loadBinsAFR"),),
-    "lambdaTable": (("rpmBinsAFR", "loadBinsAFR"),),
-    "boostTable": (("rpmBinsBoost", "tpsBinsBoost"),),
-    "vvtTable": (("rpmBinsVVT", "loadBinsVVT"),),
-    "vvt2Table": (("rpmBinsVVT2", "loadBinsVVT2"),),
-    "stagingTable": (("rpmBinsStaging", "loadBinsStaging"),),
-    "wmiTable": (("rpmBinsWMI", "mapBinsWMI"),),
-    "dwellTable": (("rpmBinsDwell", "loadBinsDwell"), ("rpmBinsDwell", "mapBinsDwell")),
-    **{f"fuelTrim{n}Table": ((f"fuelTrim{n}rpmBins", f"fuelTrim{n}loadBins"),)
-       for n in range(1, 9)},
-}
-_MEGASQUIRT: dict[str, tuple[tuple[str, str], ...]] = {
-    f"{table}{n}": ((f"{prefix}rpm_table{n}", f"{prefix}map_table{n}"),)
-    for table, prefix in (("veTable", "f"), ("advanceTable", "s"), ("afrTable", "a"))
-    for n in (1, 2)
-}
-TABLE_AXES: dict[str, tuple[tuple[str, str], ...]] = {
-    name: _SPEEDUINO.get(name, ()) + _MEGASQUIRT.get(name, ())
-    for name in {**_SPEEDUINO, **_MEGASQUIRT}}
-"""Table constant -> candidate (rpm bins, load bins) pairs; the first pair present is used.
-
-Speeduino names are checked against ``reference/speeduino.ini`` ``[TableEditor]`` and the real
-NA6 base tune (whose 2021 firmware names the dwell load axis ``mapBinsDwell``); MegaSquirt names
-(``veTable1``/``frpm_table1``/``fmap_table1``, ``advanceTable1``/``srpm_table1``/..., ``afrTable1``
-/``arpm_table1``/...) and MS1's ``veTable``/``frpm_table``/``fmap_table`` follow the msqur
-project's MSQ/INI lookup. Tables not listed here are not offered.
-"""
+__all__ = ["TABLE_AXES", "MsqFile", "read_msq", "write_msq"]
 
 _DECLARATION = re.compile(r"\A(?:\xef\xbb\xbf)?\s*<\?xml\b[^>]*?\bencoding\s*=\s*[\"']([^\"']+)")
 _ATTRS = r"(?P<attrs>(?:[^>\"']|\"[^\"]*\"|'[^']*')*?)"
@@ -68,6 +49,7 @@ _MARKUP = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>"
                      r"|(?P<open><constant\b)", re.DOTALL)
 _ATTR = re.compile(r"([\w:.-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
 _TOKEN = re.compile(r"\S+")
+_PAGE = re.compile(r"<page\b")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _PLAIN = re.compile(r"-?\d+(?:\.(\d+))?")
 
@@ -80,6 +62,19 @@ class _Constant:
     attrs: dict[str, str]
     line: int
     spans: tuple[tuple[int, int], ...]
+    page: int  # which <page> element holds it (0 before the first)
+
+    @property
+    def is_grid(self) -> bool:
+        """A 2-D array (rows and cols both above 1): what a table's values look like."""
+        rows, cols = self.attrs.get("rows", ""), self.attrs.get("cols", "")
+        return rows.isdigit() and cols.isdigit() and int(rows) > 1 and int(cols) > 1
+
+    def shape_text(self) -> str:
+        """What the constant holds, in words: a single value, N values, an R x C grid."""
+        if self.is_grid:
+            return f"a {self.attrs['rows']} x {self.attrs['cols']} grid"
+        return "a single value" if len(self.spans) <= 1 else f"a list of {len(self.spans)} values"
 
 
 @dataclass(frozen=True)
@@ -90,6 +85,16 @@ class _Spec:
     rpm: _Constant
     load: _Constant
     table: Table
+
+
+def _load_axis(units: str) -> str | None:
+    """``map_kpa`` for kPa, ``tps_pct`` for % or TPS, None for any other load unit."""
+    units = units.strip().casefold()
+    if units == "kpa":
+        return "map_kpa"
+    if "%" in units or "tps" in units:
+        return "tps_pct"
+    return None
 
 
 def _fmt_axis(values: np.ndarray) -> str:
@@ -137,10 +142,11 @@ class MsqFile:
         self._by_name: dict[str, list[_Constant]] = {}
         for constant in constants:
             self._by_name.setdefault(constant.name, []).append(constant)
+        self.firmware = firmware(text)  # "speeduino", "ms2", "ms3" or "" (not named)
         self._specs: dict[str, _Spec] = {}
         self._problems: dict[str, str] = {}
-        for name in self._by_name:
-            if name in TABLE_AXES:
+        for name, found in self._by_name.items():
+            if name in TABLE_AXES or found[0].is_grid:
                 try:
                     self._specs[name] = self._build(name)
                 except InputError as exc:
@@ -148,9 +154,13 @@ class MsqFile:
 
     @classmethod
     def parse(cls, data: bytes, source: str = "<msq>") -> MsqFile:
-        """Parse MSQ bytes, decoded with the declared encoding (ISO-8859-1 when undeclared)."""
-        declared = _DECLARATION.match(data[:512].decode("latin-1"))
-        encoding = declared.group(1).strip() if declared else "ISO-8859-1"
+        """Parse MSQ bytes, decoded with the declared encoding (ISO-8859-1 when undeclared), or
+        as UTF-16 when they start with its byte-order mark (a tune re-saved by a text editor)."""
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            encoding = "utf-16-le" if data.startswith(codecs.BOM_UTF16_LE) else "utf-16-be"
+        else:
+            declared = _DECLARATION.match(data[:512].decode("latin-1"))
+            encoding = declared.group(1).strip() if declared else "ISO-8859-1"
         try:
             codecs.lookup(encoding)
             text = data.decode(encoding)
@@ -181,8 +191,27 @@ class MsqFile:
         return list(self._by_name)
 
     def table_names(self) -> list[str]:
-        """2-D tables (in :data:`TABLE_AXES`, both bins present) readable as a :class:`Table`."""
+        """2-D tables with an rpm axis and a MAP or throttle axis, readable as a :class:`Table`."""
         return list(self._specs)
+
+    def not_offered(self) -> dict[str, str]:
+        """Tables (named in :data:`TABLE_AXES`, or any 2-D grid) the app cannot read, with why."""
+        reasons = {}
+        for name, message in self._problems.items():
+            reason = message.removeprefix(self.source).lstrip(":, ")
+            reason = reason.removeprefix(f"table {name!r}: ").removeprefix(f"table {name!r} ")
+            reasons[name] = reason
+        return reasons
+
+    def summary(self) -> str:
+        """What the file holds for this app, in one line: the tables it offers, and the tables it
+        does not with the reason for each (for messages that must say what a file has)."""
+        offered = ", ".join(self._specs) or "none"
+        text = f"tables this app can read: {offered}"
+        if self._problems:
+            text += "; not offered: " + "; ".join(f"{name} ({reason})"
+                                                  for name, reason in self.not_offered().items())
+        return text
 
     def table(self, name: str) -> Table:
         """The table constant ``name`` (e.g. "veTable") as a Table with rows rpm, columns load."""
@@ -223,13 +252,16 @@ class MsqFile:
         decimals = _decimals_shown(tokens)
         new_cells = table.values.T.ravel()  # text order: load rows, rpm across
         old_cells = ours.values.T.ravel()
-        edits = []
-        for span, new, old in zip(spec.values.spans, new_cells, old_cells, strict=True):
+        edits, changed = [], []
+        for k, (span, new, old) in enumerate(zip(spec.values.spans, new_cells, old_cells,
+                                                 strict=True)):
             value = _round_digits(float(new), digits)
             if value != old:
                 edits.append((span, _format_like(value, decimals)))
+                changed.append((k, value))
         if not edits:
             return self
+        self._check_range(spec, changed)
         parts, last = [], 0
         for (start, end), text in edits:
             parts += [self._text[last:start], text]
@@ -237,19 +269,56 @@ class MsqFile:
         parts.append(self._text[last:])
         return MsqFile.parse("".join(parts).encode(self._encoding), self.source)
 
+    def cell_limits(self, name: str) -> tuple[Limit, Limit]:
+        """((low, why), (high, why)) for table ``name``'s cells (see :func:`cell_limits`)."""
+        spec = self._specs[self._resolve(name)]
+        return cell_limits(spec.values.attrs, stored_as(self.firmware, spec.values.name,
+                                                        spec.table.units), self._pc_variable)
+
+    def _check_range(self, spec: _Spec, changed: list[tuple[int, float]]) -> None:
+        """Refuse the whole write when a changed cell is outside its limits: the ECU would
+        store a truncated or wrapped value (there is no --force)."""
+        (low, low_why), (high, high_why) = self.cell_limits(spec.values.name)
+        table = spec.table
+        n_rpm = table.shape[0]
+        bad = sorted((k % n_rpm, k // n_rpm, v) for k, v in changed if not low <= v <= high)
+        if not bad:
+            return
+        rpm_i, load_i, value = bad[0]  # the first in the table's order: rpm rows, load columns
+        unit = "kPa" if table.col_axis == "map_kpa" else "% throttle"
+        where = (f"{spec.values.name} row {rpm_i + 1} ({table.row_breakpoints[rpm_i]:,g} rpm), "
+                 f"column {load_i + 1} ({format_number(table.col_breakpoints[load_i])} {unit})")
+        side = f"above {high_why}" if value > high else f"below {low_why}"
+        more = f" ({len(bad) - 1} more cells are out of range too)" if len(bad) > 1 else ""
+        raise InputError(f"{self.source}: {where}: {format_number(value)} is {side}; nothing "
+                         f"written{more}: the ECU would truncate it, so bring the cells within "
+                         "the limit")
+
+    def _pc_variable(self, name: str) -> float | None:
+        """The number a TunerStudio ``<pcVariable name=...>`` holds in this tune, if any."""
+        found = re.search(rf"<pcVariable\b[^>]*\bname=\"{re.escape(name)}\"[^>]*>\s*\"?"
+                          r"([^<\"]*)", self._text)
+        text = found.group(1).strip() if found else ""
+        return float(text) if _NUMBER.fullmatch(text) else None
+
     def to_bytes(self) -> bytes:
         """The document as bytes in its own encoding (identical to the input when unedited)."""
         return self._data
 
     def _resolve(self, name: str) -> str:
-        present = [n for n in self._by_name if n in TABLE_AXES]
+        present = [n for n in self._by_name if n in self._specs or n in self._problems]
         matches = [n for n in present if n == name] or [
             n for n in present if n.lower() == name.lower()]
         offered = ", ".join(self._specs) or "none"
         if not matches:
-            kind = ("is not an rpm x load table this app can read" if name in self._by_name
-                    else "matches no table")
-            raise InputError(f"{self.source}: {name!r} {kind}; tables in this file: {offered}")
+            if name in self._by_name:
+                kind = (f"is not an rpm x load table this app can read (it holds "
+                        f"{self._by_name[name][0].shape_text()})")
+            else:
+                kind = "matches no table"
+            unread = ("; not offered: " + ", ".join(self._problems)) if self._problems else ""
+            raise InputError(f"{self.source}: {name!r} {kind}; tables in this file: "
+                             f"{offered}{unread}")
         if len(matches) > 1 or len(self._by_name[matches[0]]) > 1:
             found = "; ".join(f"{n!r} at line{'s' if len(c) > 1 else ''} "
                               f"{', '.join(str(k.line) for k in c)}"
@@ -265,15 +334,20 @@ class MsqFile:
         if len(self._by_name[name]) > 1:
             raise InputError(f"{where} appears {len(self._by_name[name])} times; remove the "
                              "duplicate")
-        for rpm_name, load_name in TABLE_AXES[name]:
+        values_c = self._by_name[name][0]
+        rows, cols = (self._count(values_c, key) for key in ("rows", "cols"))
+        named = TABLE_AXES.get(name, ())
+        for rpm_name, load_name in named:
             if rpm_name in self._by_name and load_name in self._by_name:
                 break
         else:
-            pairs = " or ".join(f"{r}/{lo}" for r, lo in TABLE_AXES[name])
-            raise InputError(f"{where}: its axes ({pairs}) are missing from the file; save the "
-                             "whole tune from TunerStudio")
-        values_c = self._by_name[name][0]
-        rows, cols = (self._count(values_c, key) for key in ("rows", "cols"))
+            beside = self._axes_beside(values_c, rows, cols)
+            if beside is None:
+                pairs = " or ".join(f"{r}/{lo}" for r, lo in named)
+                missing = f"its axes ({pairs}) are missing from the file and no" if named else "no"
+                raise InputError(f"{where}: {missing} RPM axis of {cols} values and load axis "
+                                 f"(kPa, % or TPS) of {rows} values follow it in its page")
+            rpm_name, load_name = beside
         grid = self._numbers(values_c, rows * cols).reshape(rows, cols)
         rpm_c, load_c = (self._single(n, where) for n in (rpm_name, load_name))
         rpm = self._numbers(rpm_c, cols, f"as many as {name}'s cols")
@@ -283,11 +357,8 @@ class MsqFile:
             raise InputError(f"{where}: its rpm axis {rpm_name} is in {rpm_units!r}, not RPM; "
                              "this table cannot be read")
         load_units = load_c.attrs.get("units", "").strip()
-        if load_units.lower() == "kpa":
-            col_axis = "map_kpa"
-        elif "%" in load_units or "tps" in load_units.lower():
-            col_axis = "tps_pct"
-        else:
+        col_axis = _load_axis(load_units)
+        if col_axis is None:
             raise InputError(f"{where}: the load axis unit {load_units!r} of {load_name} isn't "
                              "supported; only kPa (MAP) or % / TPS (throttle) load axes can be "
                              "read")
@@ -295,6 +366,22 @@ class MsqFile:
                       col_axis=col_axis, row_breakpoints=rpm, col_breakpoints=load,
                       values=grid.T)
         return _Spec(values_c, rpm_c, load_c, table)
+
+    def _axes_beside(self, table: _Constant, rows: int, cols: int) -> tuple[str, str] | None:
+        """The RPM constant of ``cols`` values and the load constant of ``rows`` values that
+        follow ``table`` in its page before the next grid (None unless both are there)."""
+        rpm = load = None
+        start = next(i for i, c in enumerate(self._constants) if c is table) + 1
+        for constant in self._constants[start:]:
+            if constant.page != table.page or constant.is_grid:
+                break
+            is_rpm = "rpm" in constant.attrs.get("units", "").casefold()
+            if is_rpm and rpm is None and len(constant.spans) == cols:
+                rpm = constant.name
+            elif not is_rpm and load is None and len(constant.spans) == rows and _load_axis(
+                    constant.attrs.get("units", "")):
+                load = constant.name
+        return (rpm, load) if rpm is not None and load is not None else None
 
     def _single(self, name: str, where: str) -> _Constant:
         found = self._by_name[name]
@@ -327,6 +414,7 @@ class MsqFile:
 def _scan(text: str, source: str) -> list[_Constant]:
     """Every named ``<constant>`` with its attributes and value-token spans, in file order."""
     constants = []
+    pages = [m.start() for m in _PAGE.finditer(text)]
     for match in _MARKUP.finditer(text):
         if match.group("open") is not None or (match.group("body") or "").find("<") >= 0:
             line = text.count("\n", 0, match.start()) + 1
@@ -342,7 +430,7 @@ def _scan(text: str, source: str) -> list[_Constant]:
         spans = tuple((offset + t.start(), offset + t.end())
                       for t in _TOKEN.finditer(match.group("body") or ""))
         constants.append(_Constant(attrs["name"], attrs, text.count("\n", 0, match.start()) + 1,
-                                   spans))
+                                   spans, bisect_right(pages, match.start())))
     return constants
 
 
