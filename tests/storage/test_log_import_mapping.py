@@ -119,6 +119,31 @@ def test_winpep_wideband_computed_from_volts_is_used_not_dropped(tmp_path: Path)
     assert_sides_consistent(log)
 
 
+def test_a_sensor_status_stays_with_its_own_wideband(tmp_path: Path) -> None:
+    # The AFR module's sensor 1 reads nothing (not ready all run); the dyno's LC-2 input feeds
+    # the front. Sensor 1's status says nothing of the LC-2: it must not mark the front invalid.
+    n = 30
+    rpm = [2.5 + 0.1 * i for i in range(n)]
+    path = _winpep(
+        tmp_path,
+        {
+            "(DWRT CPU) Engine RPM": rpm,
+            "(DWRT CPU) Power (uncorrected)": [40 + i for i in range(n)],
+            "(DWRT AFR) Air/Fuel Ratio 1": [None] * n,
+            "(DWRT AFR) Sensor Ready 1": [0] * n,
+            "(DWRT CPU) LC2 Volts Petrol AFR": [12.6 + 0.02 * i for i in range(n)],
+        },
+        "winpep8_lc2_front.csv",
+    )
+    log = import_log(path)
+    assert log.mapped["afr_front"] == "(DWRT CPU) LC2 Volts Petrol AFR [AFR]"
+    assert "afr_front_status" not in log.frame
+    assert log.columns["(DWRT AFR) Sensor Ready 1"].status == "unused"
+    assert "is fed by '(DWRT CPU) LC2 Volts Petrol AFR'" in (
+        log.columns["(DWRT AFR) Sensor Ready 1"].detail)
+    assert_accounted(log, [*_header(path)])
+
+
 def _header(path: Path) -> list[str]:
     """The file's column names as a tuner reads the header (for a WinPEP/RomRaider CSV)."""
     first = path.read_text(encoding="utf-8").splitlines()[0]

@@ -341,6 +341,13 @@ def _apply_derived(source: SourceLog, rows: np.ndarray, state: _Mapping) -> None
                     used, f"status of a wideband that is not in the frame ({status_of[channel]})"
                 )
             continue  # a status for a wideband that is not in the frame means nothing
+        afr = status_of.get(channel)
+        fed_by = state.mapped.get(afr, "").split(" [")[0] if afr else ""
+        if derived.of_column is not None and fed_by != derived.of_column:
+            for used in derived.used_columns:
+                state.unused.setdefault(
+                    used, f"status of '{derived.of_column}', but {afr} is fed by '{fed_by}'")
+            continue
         state.values[channel] = derived.values[rows]
         state.mapped[channel] = derived.source
         state.used.update(derived.used_columns)

@@ -112,6 +112,9 @@ class Derived:
     values: np.ndarray
     source: str
     used_columns: tuple[str, ...]
+    of_column: str | None = None
+    """For a wideband status: the AFR column it belongs to; applied only when that column
+    feeds the side (another column's sensor has its own health)."""
 
 
 @dataclass(frozen=True, eq=False)

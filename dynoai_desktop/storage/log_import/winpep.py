@@ -108,7 +108,9 @@ def _status(columns: list[SourceColumn]) -> dict[str, Derived]:
             " + ".join(used) + " [ready → 0 valid; not ready, heater on → 1 warming up; "
             "heater off → 4 no data]"
         )
-        derived[f"afr_{side}_status"] = Derived(status, source, used)
+        afr = _find(columns, f"air/fuel ratio {number}")
+        derived[f"afr_{side}_status"] = Derived(status, source, used,
+                                                afr.name if afr is not None else None)
     return derived
 
 
