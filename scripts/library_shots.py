@@ -63,6 +63,8 @@ def main() -> None:
                 run_for(app, 0.5)
             window.live_dock.review_button.click()  # opens the selected (newest) run
             run_for(app, 1.0)
+            window.live_dock.library_button.setChecked(True)  # a narrow dock hid it for the charts
+            run_for(app, 0.5)
             browser = window.run_browser
             newest = browser.selected_runs()[0]
             session = [r for r in dyno.runs.runs_of_session(newest.session_id)]
