@@ -317,14 +317,18 @@ def test_whole_celsius_shown_in_fahrenheit_is_read_as_fahrenheit(tmp_path: Path)
 
 # ------------------------------------------------------------------ every real log
 def _source_columns(path: Path) -> list[str] | None:
-    """The column names as the file writes them, read here without the importer; None for a
-    binary log (its names are in its own descriptors)."""
+    """The column names as the file writes them, read here without the importer (an MLG's from
+    its field descriptors, by hand)."""
     if path.suffix.lower() == ".msl":
         for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
             if "\t" in line and not line.startswith('"'):
                 return [cell.strip() for cell in line.split("\t") if cell.strip()]
     if path.suffix.lower() == ".csv":
         return _header(path)
+    if path.suffix.lower() == ".mlg":
+        from tests.storage.test_log_import_mlg import _by_hand  # the descriptors, read by hand
+
+        return _by_hand(path.read_bytes())[0]
     return None
 
 
