@@ -117,6 +117,20 @@ def test_a_saved_run_opens_on_its_charts_with_header_and_markers(qtbot, run_file
     assert layers[0].labelled and not any(layer.labelled for layer in layers[1:])
 
 
+def test_a_narrow_panel_puts_markers_and_cursor_under_the_charts(qtbot, run_file: Path) -> None:
+    panel = _panel(qtbot)
+    assert panel.open_run(run_file)
+    assert panel.splitter.orientation() == Qt.Orientation.Horizontal
+    chart_width = panel.charts.width()
+    panel.resize(560, 800)  # beside the run library in a narrow dock
+    qtbot.waitUntil(lambda: panel.splitter.orientation() == Qt.Orientation.Vertical)
+    qtbot.waitUntil(lambda: panel.charts.width() > 500)  # the charts keep the whole width
+    assert panel.marker_list.isVisible() and panel.cursor_label.isVisible()
+    panel.resize(1200, 800)
+    qtbot.waitUntil(lambda: panel.splitter.orientation() == Qt.Orientation.Horizontal)
+    qtbot.waitUntil(lambda: panel.charts.width() == chart_width)
+
+
 def test_clicking_a_marker_centres_the_view_on_it(qtbot, run_file: Path) -> None:
     panel = _panel(qtbot)
     panel.open_run(run_file)

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -51,7 +52,10 @@ if TYPE_CHECKING:
 
 MARKER_ZOOM_S = 10.0  # window a marker click zooms to when the whole run is shown
 CURSOR_STEP_SAMPLES = (1, 10)  # arrow keys; with Shift
-NOTES_CLIP_CHARS = 140  # the collapsed importer notes show this much of the first note
+NOTES_CLIP_CHARS = 140
+SIDE_PX = 220  # the markers and cursor column beside the charts
+SIDE_BELOW_PX = 640  # narrower than this, that column goes under the charts
+SIDE_SHARE_BELOW = 0.25  # the collapsed importer notes show this much of the first note
 
 RUN_FILTER = "DynoAI runs (*.parquet);;All files (*)"
 LOG_FILTER = ("Logs (*.msl *.mlg *.csv);;MegaSquirt/TunerStudio (*.msl *.mlg);;CSV logs (*.csv);;"
@@ -138,25 +142,28 @@ class ReviewPanel(QWidget):
         notes_row.addWidget(self.notes_label, stretch=1)
         notes_row.addWidget(self.notes_toggle, alignment=Qt.AlignmentFlag.AlignTop)
         side = QWidget()
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(4, 0, 0, 0)
-        side_layout.addWidget(self.markers_title)
-        side_layout.addWidget(self.marker_list, stretch=1)
+        self.side_layout = QVBoxLayout(side)  # markers over the cursor; side by side when below
+        self.side_layout.setContentsMargins(4, 0, 0, 0)
         at_cursor = QLabel("At the cursor")
         at_cursor.setStyleSheet(muted)
-        side_layout.addWidget(at_cursor)
-        side_layout.addWidget(self.cursor_label, stretch=1)
+        for title, shown in ((self.markers_title, self.marker_list),
+                             (at_cursor, self.cursor_label)):
+            column = QVBoxLayout()
+            column.addWidget(title)
+            column.addWidget(shown, stretch=1)
+            self.side_layout.addLayout(column, stretch=1)
         charts_pane = QWidget()
         charts_layout = QVBoxLayout(charts_pane)
         charts_layout.setContentsMargins(0, 0, 0, 0)
         charts_layout.setSpacing(2)
         charts_layout.addWidget(self.charts, stretch=1)
         charts_layout.addWidget(self.absent_label)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter = splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(charts_pane)
         splitter.addWidget(side)
         splitter.setStretchFactor(0, 1)
-        splitter.setSizes([800, 220])
+        splitter.setSizes([800, SIDE_PX])
+        self.side_below = False  # the markers and cursor under the charts (a narrow panel)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.error)
@@ -166,6 +173,22 @@ class ReviewPanel(QWidget):
         self.open_run_button.clicked.connect(self._ask_open_run)
         self.open_log_button.clicked.connect(self._ask_open_log)
         self._set_notes(())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        """Narrower than SIDE_BELOW_PX (beside the run library in a narrow dock), the markers
+        and the cursor read-out go under the charts, so the charts keep the whole width."""
+        super().resizeEvent(event)
+        below = self.width() < SIDE_BELOW_PX
+        if below == self.side_below:
+            return
+        self.side_below = below
+        vertical, horizontal = Qt.Orientation.Vertical, Qt.Orientation.Horizontal
+        self.splitter.setOrientation(vertical if below else horizontal)
+        self.side_layout.setDirection(QBoxLayout.Direction.LeftToRight if below
+                                      else QBoxLayout.Direction.TopToBottom)
+        extent = self.splitter.height() if below else self.splitter.width()
+        side = int(extent * SIDE_SHARE_BELOW) if below else SIDE_PX
+        self.splitter.setSizes([max(1, extent - side), side])
 
     # ------------------------------------------------------------------ opening
 
