@@ -16,9 +16,8 @@ from dynoai_desktop.core.table import Table
 from dynoai_desktop.storage.run_files import RunMetadata, write_run
 from dynoai_desktop.storage.table_files import read_table_csv, write_table_csv
 from tests.core.autotune_logs import steady_log, ve_table
+from tests.realdata import REALDATA
 
-REALDATA = next((p for p in (Path(__file__).resolve().parents[2] / "shared" / "realdata",
-                             Path("/work/shared/realdata")) if p.is_dir()), None)
 CELL_KEYS = {"row", "col", "rpm", "load", "samples_used", "weight", "rejected", "correction_pct",
              "ci95_pct", "confidence", "applied_change_pct", "held_reason"}
 REJECT_KEYS = {"warmup", "transient", "closed_throttle", "invalid_afr", "dwell"}

@@ -14,12 +14,8 @@ from dynoai_desktop.core.table_ops import add_cells, select_rect
 from dynoai_desktop.storage.table_files import read_table_csv, write_table_csv
 from dynoai_desktop.storage.tune_formats.msq import MsqFile
 from dynoai_desktop.storage.tune_formats.pvv import PvvFile
+from tests.realdata import REALDATA
 
-REALDATA = next(
-    (p for p in (Path(__file__).resolve().parents[2] / "shared" / "realdata",
-                 Path("/work/shared/realdata")) if p.is_dir()),
-    None,
-)
 pytestmark = pytest.mark.skipif(REALDATA is None, reason="shared/realdata is not beside the repo")
 VE_FRONT = "VE (MAP based/Front Cyl)"
 

@@ -20,9 +20,7 @@ from dynoai_desktop.storage.catalog import Catalog, default_data_dir
 from dynoai_desktop.storage.run_files import Marker, RunMetadata, write_run
 from dynoai_desktop.storage.settings import CONFIG_DIR_ENV
 from tests.app.demo_app import wait_for, widebands_streaming
-
-REALDATA = next((p for p in (Path(__file__).resolve().parents[3] / "shared" / "realdata",
-                             Path("/work/shared/realdata")) if p.is_dir()), None)
+from tests.realdata import REALDATA
 
 
 def test_a_clean_start_has_nothing_to_say_and_no_tune_until_one_is_opened() -> None:

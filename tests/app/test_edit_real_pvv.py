@@ -15,9 +15,8 @@ from dynoai_desktop.core.table_ops import add_cells, select_rect
 from dynoai_desktop.core.tune import VE_FRONT_MAP
 from dynoai_desktop.storage.catalog import Catalog
 from dynoai_desktop.storage.tune_files import read_tune
+from tests.realdata import REALDATA
 
-REALDATA = next((p for p in (Path(__file__).resolve().parents[3] / "shared" / "realdata",
-                             Path("/work/shared/realdata")) if p.is_dir()), None)
 PVV = None if REALDATA is None else REALDATA / "dynoai3_pvv_template_16D110002401.pvv"
 
 pytestmark = pytest.mark.skipif(PVV is None or not PVV.is_file(),

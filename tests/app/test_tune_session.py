@@ -22,11 +22,7 @@ from dynoai_desktop.core.table_ops import scale_cells
 from dynoai_desktop.core.tune import SPARK_FRONT, VE_FRONT_MAP, VE_REAR_MAP, ChangeSource, Tune
 from dynoai_desktop.storage.catalog import Catalog
 from dynoai_desktop.storage.resources import demo_base_tables
-
-REALDATA = next((p for p in (Path(__file__).resolve().parents[3] / "shared" / "realdata",
-                             Path("/work/shared/realdata")) if p.is_dir()), None)
-
-
+from tests.realdata import REALDATA
 
 
 def _scaled(session: TuneSession, name: str, pct: float):  # noqa: ANN202

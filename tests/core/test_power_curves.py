@@ -4,7 +4,6 @@ hand-computed ones, runs of different rpm ranges compared, and a real WinPEP pul
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,9 +27,9 @@ from dynoai_desktop.core.power_curves import (
     why_no_pull,
 )
 from dynoai_desktop.core.weather import Weather
+from tests.realdata import REALDATA
 
-REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata"
-WINPEP = REALDATA / "dynojet_wrl_134power.csv"
+WINPEP = REALDATA / "dynojet_wrl_134power.csv" if REALDATA is not None else None
 STANDARD_DAY = Weather(99.0, 25.0, 0.0)  # SAE J1349's reference air: factor exactly 1
 
 
@@ -195,10 +194,11 @@ def test_pulls_sharing_no_rpm_cannot_be_subtracted() -> None:
         delta(b, a)
 
 
-@pytest.mark.skipif(not WINPEP.exists(), reason="shared/realdata is not beside the project")
+@pytest.mark.skipif(WINPEP is None, reason="shared/realdata is not beside the project")
 def test_a_real_winpep_pull_matches_the_dynos_own_corrected_peaks() -> None:
     from dynoai_desktop.storage.log_import import import_log
 
+    assert WINPEP is not None
     frame = import_log(WINPEP).frame  # no throttle channel: rpm alone finds the pull
     pulls = find_pulls(frame)
     assert len(pulls) == 1

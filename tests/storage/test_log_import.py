@@ -15,18 +15,8 @@ from dynoai_desktop.core.channels import LOG_COLUMNS, SensorStatus
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.storage.log_import import KNOWN_FORMATS, ImportedLog, import_log
 from dynoai_desktop.storage.log_import.names import wideband_side
+from tests.realdata import REALDATA
 
-REALDATA = next(
-    (
-        p
-        for p in (
-            Path(__file__).resolve().parents[3] / "shared" / "realdata",
-            Path("/work/shared/realdata"),
-        )
-        if p.is_dir()
-    ),
-    None,
-)
 real = pytest.mark.skipif(REALDATA is None, reason="shared/realdata is not beside the repo")
 
 WINPEP = "dynojet_wrl_134power.csv"

@@ -15,15 +15,7 @@ from dynoai_desktop.app.run_library import RunLibrary
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.storage.log_import import KNOWN_FORMATS, ImportedLog, import_log
 from dynoai_desktop.storage.log_import.names import wideband_name, wideband_side
-
-REALDATA = next(
-    (
-        p
-        for p in (Path(__file__).resolve().parents[3] / "shared" / "realdata",)
-        if p.is_dir()
-    ),
-    None,
-)
+from tests.realdata import REALDATA
 
 
 def _cell(value: float | None) -> str:

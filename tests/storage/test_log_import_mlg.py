@@ -12,19 +12,9 @@ import pytest
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.storage.log_import import KNOWN_FORMATS, import_log
 from dynoai_desktop.storage.log_import.mlg_format import parse_mlg
+from tests.realdata import REALDATA
 from tests.storage.mlg_writer import TYPE_NAMES, Field, marker, mlg_bytes, record
 
-REALDATA = next(
-    (
-        p
-        for p in (
-            Path(__file__).resolve().parents[3] / "shared" / "realdata",
-            Path("/work/shared/realdata"),
-        )
-        if p.is_dir()
-    ),
-    None,
-)
 REAL_MLG = "ultralog_speeduino.mlg"
 real = pytest.mark.skipif(
     REALDATA is None or not (REALDATA / REAL_MLG).is_file(),

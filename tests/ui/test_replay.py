@@ -22,18 +22,9 @@ from dynoai_desktop.storage.resources import demo_base_tables
 from dynoai_desktop.storage.run_files import Marker, RunMetadata, write_run
 from dynoai_desktop.ui.main_window import MainWindow
 from dynoai_desktop.ui.panels.live_logging import LiveLoggingPanel
+from tests.app.test_replay import WallClock
 
 RATE_HZ = 100
-
-
-class WallClock:
-    """The replay's wall clock, moved by the test."""
-
-    def __init__(self) -> None:
-        self.now_s = 500.0
-
-    def __call__(self) -> float:
-        return self.now_s
 
 
 def _pull() -> pd.DataFrame:

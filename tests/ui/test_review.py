@@ -17,18 +17,8 @@ from dynoai_desktop.storage.log_import import import_log
 from dynoai_desktop.storage.run_files import Marker, RunMetadata, write_run
 from dynoai_desktop.ui.panels.review import LOG_FILTER, MARKER_ZOOM_S, ReviewPanel
 from dynoai_desktop.ui.panels.review_charts import MARKER_COLOUR
+from tests.realdata import REALDATA
 
-REALDATA = next(
-    (
-        p
-        for p in (
-            Path(__file__).resolve().parents[3] / "shared" / "realdata",
-            Path("/work/shared/realdata"),
-        )
-        if p.is_dir()
-    ),
-    None,
-)
 REAL_LOGS = (
     sorted([*REALDATA.glob("*.csv"), *REALDATA.glob("*.msl"), *REALDATA.glob("*.mlg")])
     if REALDATA

@@ -4,8 +4,6 @@ the cells, and the real Power Vision tune readable at 1280 px with its padding m
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
@@ -23,9 +21,8 @@ from dynoai_desktop.ui.panels.table_editor_paint import compact_font
 from dynoai_desktop.ui.panels.table_editor_units import TRACE_LEVELS
 from dynoai_desktop.ui.panels.table_model import preview_layer
 from dynoai_desktop.ui.panels.tables import TablesPanel
+from tests.realdata import REALDATA
 
-REALDATA = next((p for p in (Path(__file__).resolve().parents[3] / "shared" / "realdata",
-                             Path("/work/shared/realdata")) if p.is_dir()), None)
 CTRL = Qt.KeyboardModifier.ControlModifier
 AFR = Table(AFR_TARGET, "AFR", "rpm", "map_kpa", np.array([1000.0, 2000.0, 3000.0]),
             np.array([20.0, 60.0, 100.0, 100.0]),

@@ -13,12 +13,7 @@ from dynoai_desktop.storage.catalog import Catalog
 from dynoai_desktop.storage.resources import demo_base_tables
 from dynoai_desktop.storage.table_files import read_table_csv
 from dynoai_desktop.ui.panels.tables import TablesPanel
-
-REALDATA = next(
-    (p for p in (Path(__file__).resolve().parents[3] / "shared" / "realdata",
-                 Path("/work/shared/realdata")) if p.is_dir()),
-    None,
-)
+from tests.realdata import REALDATA
 
 
 @pytest.fixture
