@@ -1,6 +1,7 @@
 """The `dynoai` command line (FORMATS.md §0).
 
-Bare ``dynoai`` opens the GUI; ``--demo`` opens it on the virtual dyno cell; ``--smoke`` opens
+Bare ``dynoai`` opens the GUI; ``dynoai FILE`` opens it on a tune, run or log (a double-click in
+a file manager); ``--demo`` opens it on the virtual dyno cell; ``--smoke`` opens
 the main window, runs the event loop while the panels update and exits 0 (non-zero on any
 exception or Qt warning). Subcommands other than the GUI modes never import Qt: ``ui`` is
 imported inside :func:`_run_gui` only.
@@ -9,9 +10,8 @@ Errors a user can cause print one line ``dynoai CMD: ...`` on stderr and exit 2;
 traceback.
 
 The subcommands' modules (``simulate`` brings the whole virtual cell) are imported only when a
-command line needs them: a line that opens the window is parsed with the top-level options alone,
-and anything that parser cannot take (a subcommand, ``--help``, a mistake) is parsed again by
-the full parser, whose messages and help are the ones shown.
+command line needs them: a line that opens the window is parsed with the top-level options and
+FILE alone; a line naming a subcommand, or asking for ``--help``, by the full parser.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import Any, NoReturn
 
 from dynoai_desktop import __version__
 from dynoai_desktop.core.errors import InputError
@@ -41,30 +41,6 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"{self.prog}: {message} (see '{self.prog} --help')\n")
         raise SystemExit(EXIT_USAGE)
-
-
-class _NeedsFullParser(Exception):
-    """The top-level-only parser met something only the full parser answers rightly."""
-
-
-class _TopLevelParser(_Parser):
-    """The top-level options without the subcommands, for command lines that open the window.
-
-    While parsing, an error or ``--help`` defers to the full parser (:func:`build_parser`) rather
-    than answering; after a clean parse, ``error`` is the usual one-line usage error.
-    """
-
-    deferring = True
-
-    def error(self, message: str) -> NoReturn:
-        if self.deferring:
-            raise _NeedsFullParser(message)
-        super().error(message)
-
-    def print_help(self, file: IO[str] | None = None) -> None:
-        if self.deferring:
-            raise _NeedsFullParser("--help lists the subcommands")
-        super().print_help(file)
 
 
 # Subcommands register here as later issues add them (autotune, simulate, simulate-shop,
@@ -111,7 +87,9 @@ def __getattr__(name: str) -> Any:
 
 _DESCRIPTION = (
     "DynoAI Desktop for the motorcycle dyno cell: live logging and recording, run review, tune "
-    "tables and a virtual dyno cell. With no subcommand, opens the main window."
+    "tables and a virtual dyno cell. With no subcommand, opens the main window; 'dynoai FILE' "
+    "opens it on FILE: a tune (.pvv, .msq, Table CSV) in the table editor, a run (.parquet) or "
+    "a log (.msl, .mlg, WinPEP/RomRaider/Power Vision .csv) in Review."
 )
 
 
@@ -168,19 +146,19 @@ def _add_top_level_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _parse(argv: Sequence[str] | None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
-    """Parse with the top-level options alone when that suffices (the GUI modes), else with the
-    full parser; the parser comes back for later usage errors."""
-    quick = _TopLevelParser(prog="dynoai", description=_DESCRIPTION)
-    _add_top_level_options(quick)
-    try:
-        args = quick.parse_args(argv)
-    except _NeedsFullParser:
-        words = list(sys.argv[1:] if argv is None else argv)
+    """A command line with a subcommand (or asking for help) goes to the full parser; one that
+    opens the window (GUI options and at most a FILE) to the top-level options alone, so the
+    window's start imports no subcommand. The parser comes back for later usage errors."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    if any(word in _SUBCOMMAND_MODULES for word in words) or {"-h", "--help"} & set(words):
         first = words[0] if words else None
         parser = build_parser(first if first in _SUBCOMMAND_MODULES else None)
-        return parser, parser.parse_args(argv)
-    quick.deferring = False
-    return quick, args
+        return parser, parser.parse_args(words)
+    window = _Parser(prog="dynoai", description=_DESCRIPTION)
+    _add_top_level_options(window)
+    window.add_argument("file", nargs="?", type=Path, metavar="FILE",
+                        help="open this tune, run or log (see the description)")
+    return window, window.parse_args(words)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -198,9 +176,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--smoke runs its full time; take a --screenshot with --demo or alone")
     if not 0.1 <= args.screenshot_after_s <= 600:
         parser.error("--screenshot-after-s must be 0.1 to 600 s")
+    if args.file is not None:
+        problem = _unopenable(args.file)
+        if problem:
+            sys.stderr.write(f"dynoai: {problem}\n")
+            return EXIT_USAGE
     if args.screenshot is not None and args.screenshot.suffix.lower() != ".png":
         parser.error(f"--screenshot {args.screenshot}: give a file name ending in .png")
     return _run_gui(args)
+
+
+def _unopenable(path: Path) -> str | None:
+    """Why ``dynoai FILE`` cannot open FILE (before any window), or None. What is wrong inside
+    a file that can be opened is said in the window, by the editor or Review."""
+    from dynoai_desktop.storage.file_kinds import kind_of_file  # not for the subcommands
+
+    if not path.exists() and not path.suffix and str(path) == path.name:
+        return (f"'{path}' is neither a command ({', '.join(_SUBCOMMAND_MODULES)}) nor a file; "
+                "see 'dynoai --help'")
+    try:
+        kind_of_file(path)
+    except InputError as exc:
+        return str(exc)
+    return None
 
 
 def _run_gui(args: argparse.Namespace) -> int:
@@ -225,6 +223,7 @@ def _run_gui(args: argparse.Namespace) -> int:
             screenshot=args.screenshot,
             screenshot_after_s=args.screenshot_after_s,
             config_dir=args.config_dir,
+            open_path=args.file,
         )
 
     if not args.demo:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -64,3 +65,33 @@ def test_usage_errors_are_one_line_and_exit_2(
     assert err.startswith("dynoai: ")
     assert names in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["no-such-tune.pvv"], "no-such-tune.pvv: no such file"),
+        (["convrt"], "'convrt' is neither a command"),
+        (["pyproject.toml"], "does not open '.toml' files"),
+        (["tests"], "tests is a folder"),
+    ],
+)
+def test_a_file_that_cannot_be_opened_is_one_line_before_any_window(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])  # the repository's root
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith("dynoai: ")
+    assert said in err
+    assert "Traceback" not in err
+
+
+def test_a_subcommand_still_wins_over_a_file_of_its_name(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["convert"])  # the subcommand, asking for its arguments
+    assert exit_info.value.code == 2
+    assert "dynoai convert:" in capsys.readouterr().err

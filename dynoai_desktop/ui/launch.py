@@ -35,6 +35,7 @@ class GuiOptions:
     screenshot: Path | None = None
     screenshot_after_s: float = 1.5
     config_dir: Path | None = None
+    open_path: Path | None = None  # `dynoai FILE`: a tune, run or log to show once open
 
 
 @dataclass
@@ -114,6 +115,9 @@ def _show(app: QApplication, options: GuiOptions, log: ProblemLog, window: MainW
     window.show()
     _close_on_interrupt(window)
     sys.stderr.write(f"dynoai: main window shown {seconds_since_start():.2f} s after start\n")
+    if options.open_path is not None and not window.open_file(options.open_path):
+        sys.stderr.write(f"dynoai: {window.opener.last_problem}\n")
+        log.problems.append(f"could not open {options.open_path}")
 
     feeder = None
     if options.smoke_seconds is not None:
@@ -132,7 +136,7 @@ def _show(app: QApplication, options: GuiOptions, log: ProblemLog, window: MainW
         feeder.stop()
     if options.smoke_seconds is not None:
         repaints = window.live.repaints
-        if repaints == 0:
+        if repaints == 0 and not window.live_dock.reviewing:  # a file shown in Review hides it
             log.problems.append("the live panel never repainted")
         if log.problems:
             sys.stderr.write("dynoai --smoke: FAILED\n  " + "\n  ".join(log.problems) + "\n")

@@ -17,6 +17,7 @@ from dynoai_desktop.app.customer_sheet import CustomerSheetMaker
 from dynoai_desktop.storage.settings import Settings
 from dynoai_desktop.ui.customer_sheet import CustomerSheetDialog
 from dynoai_desktop.ui.device_status import DeviceIndicator
+from dynoai_desktop.ui.file_opener import FileOpener
 from dynoai_desktop.ui.library_controller import LibraryController
 from dynoai_desktop.ui.live_controller import LiveController
 from dynoai_desktop.ui.panels.ai_suggestions import AiSuggestionsPanel
@@ -125,6 +126,7 @@ class MainWindow(QMainWindow):
         self.controller = LiveController(self, app.live)
         self.replay_controller = ReplayController(self, app.replay)  # a saved run played back
         self.library_controller = LibraryController(self)
+        self.opener = FileOpener(self)  # File ▸ Open… and `dynoai FILE`
         self._build_menus()
         app.settings.changed.connect(self._settings_changed)
 
@@ -163,7 +165,22 @@ class MainWindow(QMainWindow):
         return dock
 
     # ------------------------------------------------------------------ menus
+    def open_file(self, path: Path) -> bool:
+        """A tune in the table editor, a run or log in Review (``dynoai FILE``); False, and the
+        reason shown in the window, when it cannot be opened."""
+        return self.opener.open(path)
+
     def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.open_action = file_menu.addAction("&Open…")
+        self.open_action.setShortcut(QKeySequence.StandardKey.Open)
+        self.open_action.setToolTip("A tune (.pvv, .msq, Table CSV) in the table editor, or a "
+                                    "run (.parquet) or log (.msl, .mlg, .csv) in Review")
+        self.open_action.triggered.connect(self.opener.ask)
+        file_menu.addSeparator()
+        quit_action = file_menu.addAction("&Quit")
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
         view = self.menuBar().addMenu("&View")
         layout = view.addMenu("&Layout")
         self.layout_actions: dict[str, QAction] = {}

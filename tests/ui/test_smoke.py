@@ -27,6 +27,20 @@ def test_smoke_runs_five_seconds_offscreen_and_exits_0(tmp_path: Path) -> None:
     assert (tmp_path / "settings.json").exists()  # the layout was saved on close
 
 
+def test_smoke_on_a_file_it_cannot_open_fails_naming_it(tmp_path: Path) -> None:
+    broken = tmp_path / "customer.pvv"
+    broken.write_bytes(b"\x00garbage, not a Power Vision tune")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "DYNOAI_CONFIG_DIR": str(tmp_path),
+           "DYNOAI_DATA_DIR": str(tmp_path / "data")}
+    result = subprocess.run(
+        [sys.executable, "-m", "dynoai_desktop", "--smoke", str(broken)],
+        env=env, capture_output=True, text=True, timeout=90,
+    )
+    assert result.returncode == 1, result.stderr
+    assert f"could not open {broken}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.parametrize(
     ("kind", "message", "counts"),
     [
