@@ -3,6 +3,8 @@
 #
 #   scripts/bootstrap.sh gui    system libraries for Qt + .venv with the app and its test tools
 #   scripts/bootstrap.sh noqt   .venv-noqt: the app's Qt-free dependencies only (non-UI suite)
+#   scripts/bootstrap.sh bundle .venv-bundle: the app's run-time dependencies and PyInstaller,
+#                               nothing else (what the installer's frozen program is built from)
 #
 # Re-running is cheap: packages already installed are skipped, and a venv is rebuilt only when
 # pyproject.toml changed since it was made.
@@ -75,11 +77,21 @@ case "$mode" in
     if [ "$(cat .venv-noqt/.bootstrap-stamp 2>/dev/null)" != "$(stamp_of)" ]; then
       # The same pinned ranges as pyproject.toml, minus everything that brings Qt or GL;
       # pytest-qt stays out too (it aborts pytest when no Qt binding is installed).
-      mapfile -t deps < <(.venv-noqt/bin/python scripts/deps_without_qt.py)
+      mapfile -t deps < <(.venv-noqt/bin/python scripts/deps.py noqt)
       .venv-noqt/bin/python -m pip install -q "${deps[@]}"
       .venv-noqt/bin/python -m pip install -q --no-deps -e .
       stamp_of > .venv-noqt/.bootstrap-stamp
     fi
     ;;
-  *) say "usage: scripts/bootstrap.sh gui|noqt"; exit 2 ;;
+  bundle)
+    ensure_system_packages  # the frozen program's smoke checks run offscreen and under Xvfb
+    make_venv .venv-bundle
+    if [ "$(cat .venv-bundle/.bootstrap-stamp 2>/dev/null)" != "$(stamp_of)" ]; then
+      # Not the app itself: PyInstaller takes dynoai_desktop from the checkout (installer/dynoai.spec).
+      mapfile -t deps < <(.venv-bundle/bin/python scripts/deps.py bundle)
+      .venv-bundle/bin/python -m pip install -q "${deps[@]}"
+      stamp_of > .venv-bundle/.bootstrap-stamp
+    fi
+    ;;
+  *) say "usage: scripts/bootstrap.sh gui|noqt|bundle"; exit 2 ;;
 esac
