@@ -14,6 +14,7 @@ from pathlib import Path
 
 from dynoai_desktop.app.autotune_session import AutotuneSession
 from dynoai_desktop.app.coverage_session import CoverageSession
+from dynoai_desktop.app.first_run import FirstRun
 from dynoai_desktop.app.live_session import LiveSession, TuneSink
 from dynoai_desktop.app.models_session import ModelsSession
 from dynoai_desktop.app.replay import ReplaySession
@@ -25,7 +26,12 @@ from dynoai_desktop.app.tune_session import TuneSession
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.core.tune import VE_FRONT_MAP, VE_REAR_MAP, Tune
-from dynoai_desktop.storage.catalog import Catalog, RunRecord, open_catalog_at_start
+from dynoai_desktop.storage.catalog import (
+    Catalog,
+    RunRecord,
+    default_data_dir,
+    open_catalog_at_start,
+)
 from dynoai_desktop.storage.journal import recover_runs
 from dynoai_desktop.storage.resources import demo_base_tables
 from dynoai_desktop.storage.settings import DevicePort, SettingsStore
@@ -49,8 +55,8 @@ class DemoStart:
 
 class DynoApp:
     """The application's state: ``settings``, ``tune``, ``live``, ``runs``, ``replay``,
-    ``comparison``, ``autotune``, ``coverage``, ``training``, ``models`` and what happened at
-    start-up (``notices``).
+    ``comparison``, ``autotune``, ``coverage``, ``training``, ``models``, what happened at
+    start-up (``notices``) and the welcome screen's state (``first_run``).
     ``close`` saves and stops everything."""
 
     def __init__(self, config_dir: Path | None = None, demo: DemoStart | None = None) -> None:
@@ -58,6 +64,7 @@ class DynoApp:
         self.settings = AppSettings(SettingsStore(config_dir))
         if self.settings.problem:
             self.notices.append(self.settings.problem)
+        self.first_run = FirstRun(self.settings, default_data_dir(), config_dir)
         self.catalog: Catalog | None
         self.catalog, said = open_catalog_at_start()
         self.notices.extend(said)

@@ -102,6 +102,10 @@ class Settings:
     # Qt's saveGeometry()/saveState() bytes, base64: opaque to everything but the main window.
     window_geometry_b64: str = ""
     window_state_b64: str = ""
+    # The welcome screen (ui/welcome.py) is done with: False only on a fresh install, until the
+    # tuner chose something there or left "Don't show this again" ticked. A file written before
+    # this field existed is an existing user's: it reads as True, so they are never shown it.
+    welcome_done: bool = False
 
     def with_recent_file(self, path: str) -> Settings:
         """Put ``path`` first in the recent files, without duplicates, at most 10 kept."""
@@ -126,6 +130,7 @@ class Settings:
             shop=_shop_prefs(data.get("shop", {})),
             window_geometry_b64=str(data.get("window_geometry_b64", "")),
             window_state_b64=str(data.get("window_state_b64", "")),
+            welcome_done=data.get("welcome_done", True) is not False,
         )
 
 
@@ -174,6 +179,11 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- the file
 
 
+# The defaults in place of a settings file that was there but unusable: its user has used the app
+# before, so the welcome screen is not shown to them.
+_USED_BEFORE = Settings(welcome_done=True)
+
+
 def _unusable_because(exc: Exception) -> str:
     if isinstance(exc, UnicodeDecodeError):
         return f"it is not UTF-8 text: byte {exc.start} is {exc.object[exc.start]:#04x}"
@@ -200,16 +210,19 @@ class SettingsStore:
         self.path = self.config_dir / SETTINGS_FILE
         # Set by load() when the file on disk could not be used: what happened, for the UI.
         self.problem: str | None = None
+        self.found = False  # set by load(): there was a settings file (not a fresh install)
 
     def load(self) -> Settings:
         self.problem = None
+        self.found = True
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
-            return Settings()
+            self.found = False
+            return Settings()  # a fresh install: the welcome screen is due
         except OSError as exc:
             self.problem = f"could not read {self.path} ({exc.strerror}); using defaults"
-            return Settings()
+            return _USED_BEFORE
         try:
             data = json.loads(raw.decode("utf-8"))
             if not isinstance(data, dict):
@@ -229,7 +242,7 @@ class SettingsStore:
             self.problem = (
                 f"settings file {self.path} was unusable ({why}); kept it as {kept}; using defaults"
             )
-        return Settings()
+        return _USED_BEFORE
 
     def save(self, settings: Settings) -> None:
         self.config_dir.mkdir(parents=True, exist_ok=True)

@@ -111,10 +111,22 @@ def _run(options: GuiOptions, log: ProblemLog) -> int:
         collector.stop()
 
 
+def show_welcome_if_due(window: MainWindow, options: GuiOptions) -> bool:
+    """The welcome screen over the window on a fresh install (until the tuner is done with it),
+    but not when the command line already chose: ``--demo`` or ``dynoai FILE``. Not modal: a
+    smoke run's timer still closes the window (and the screen with it)."""
+    if options.demo is not None or options.open_path is not None or not window.app.first_run.due:
+        return False
+    window.show_welcome()
+    return True
+
+
 def _show(app: QApplication, options: GuiOptions, log: ProblemLog, window: MainWindow) -> int:
     window.show()
     _close_on_interrupt(window)
     sys.stderr.write(f"dynoai: main window shown {seconds_since_start():.2f} s after start\n")
+    if show_welcome_if_due(window, options):
+        sys.stderr.write("dynoai: welcome screen shown (a fresh install)\n")
     if options.open_path is not None and not window.open_file(options.open_path):
         sys.stderr.write(f"dynoai: {window.opener.last_problem}\n")
         log.problems.append(f"could not open {options.open_path}")

@@ -35,6 +35,7 @@ from dynoai_desktop.ui.panels.training_data import TrainingDataPanel
 from dynoai_desktop.ui.panels.tune_history import TuneHistoryPanel
 from dynoai_desktop.ui.preferences import PreferencesDialog
 from dynoai_desktop.ui.replay_controller import ReplayController
+from dynoai_desktop.ui.welcome import WelcomeDialog, show_about
 from dynoai_desktop.ui.widgets import ElidedLabel
 
 # Share of the window's width the Live logging dock takes in each layout preset.
@@ -127,6 +128,7 @@ class MainWindow(QMainWindow):
         self.replay_controller = ReplayController(self, app.replay)  # a saved run played back
         self.library_controller = LibraryController(self)
         self.opener = FileOpener(self)  # File ▸ Open… and `dynoai FILE`
+        self.welcome: WelcomeDialog | None = None  # made when first shown (Help ▸ Getting started)
         self._build_menus()
         app.settings.changed.connect(self._settings_changed)
 
@@ -204,6 +206,21 @@ class MainWindow(QMainWindow):
         self.preferences_action = settings.addAction("&Preferences…")
         self.preferences_action.setShortcut(QKeySequence.StandardKey.Preferences)
         self.preferences_action.triggered.connect(self.edit_preferences)
+        help_menu = self.menuBar().addMenu("&Help")
+        self.welcome_action = help_menu.addAction("&Getting started…")
+        self.welcome_action.setToolTip("The welcome screen: the demo cell, connecting the "
+                                       "devices, opening a tune or log, where files are kept")
+        self.welcome_action.triggered.connect(self.show_welcome)
+        self.about_action = help_menu.addAction("&About DynoAI Desktop")
+        self.about_action.triggered.connect(lambda: show_about(self))
+
+    def show_welcome(self) -> WelcomeDialog:
+        """The welcome screen, in front (not modal): at a first start and from the Help menu."""
+        if self.welcome is None:
+            self.welcome = WelcomeDialog(self)
+            self.closing.connect(self.welcome.hide)  # the app quits with the window
+        self.welcome.present()
+        return self.welcome
 
     def reset_layout(self) -> None:
         """Every dock back where the app first put it, sized for this window."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,10 @@ from dynoai_desktop.storage.settings import (
     default_config_dir,
     migrate,
 )
+
+# The defaults in place of a file that was there but unusable: its user is not new, so no
+# welcome screen.
+USED_BEFORE = Settings(welcome_done=True)
 
 
 def test_tests_never_use_the_users_real_config_dir(_isolated_config_dir: Path) -> None:
@@ -59,7 +64,7 @@ def test_recent_files_are_newest_first_without_duplicates_and_capped() -> None:
 def test_an_unusable_file_is_kept_aside_and_defaults_are_used(tmp_path: Path, content: str) -> None:
     store = SettingsStore(tmp_path)
     store.path.write_text(content)
-    assert store.load() == Settings()
+    assert store.load() == USED_BEFORE
     assert store.problem is not None and str(store.path) in store.problem
     kept = list(tmp_path.glob("settings.json.unreadable-*"))
     assert len(kept) == 1 and kept[0].read_text() == content  # nothing is lost
@@ -109,7 +114,7 @@ def test_a_file_that_is_not_utf8_or_not_settings_is_kept_aside_and_defaults_are_
 ) -> None:
     store = SettingsStore(tmp_path)
     store.path.write_bytes(content)
-    assert store.load() == Settings()
+    assert store.load() == USED_BEFORE
     [kept] = tmp_path.glob("settings.json.unreadable-*")
     assert kept.read_bytes() == content  # nothing is lost
     assert store.problem is not None
@@ -129,7 +134,7 @@ def test_a_file_that_cannot_be_kept_aside_still_gives_defaults(
     monkeypatch.setattr(settings_module, "set_aside", refuses)
     store = SettingsStore(tmp_path)
     store.path.write_bytes(b"\xff")
-    assert store.load() == Settings()
+    assert store.load() == USED_BEFORE
     assert store.problem == (
         f"settings file {store.path} was unusable (it is not UTF-8 text: byte 0 is 0xff) and "
         f"could not be kept aside ({store.path}: cannot be moved aside (Permission denied)); "
@@ -158,7 +163,7 @@ def test_authority_limits_that_protect_nothing_are_refused(tmp_path: Path,
                                                            authority: dict) -> None:
     store = SettingsStore(tmp_path)
     store.path.write_text(json.dumps({"authority": authority}))
-    assert store.load() == Settings()  # defaults, the file kept aside and named
+    assert store.load() == USED_BEFORE  # defaults, the file kept aside and named
     assert store.problem is not None and "authority limit" in store.problem
 
 
@@ -191,3 +196,33 @@ def test_the_shop_for_the_customer_sheet_is_kept_and_a_bad_one_falls_back(tmp_pa
     store.path.write_text(json.dumps({"schema_version": 1}))  # a file from before the shop
     assert store.load().shop == ShopPrefs() and store.problem is None
     assert set(settings_module.SHEET_PAPERS) == set(PAPER_SIZES_IN)  # what the sheet prints on
+
+
+def test_a_fresh_install_has_the_welcome_screen_due_until_it_is_done(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path)
+    fresh = store.load()
+    assert not store.found and not fresh.welcome_done
+    store.save(fresh)  # closing the window saves the layout: the screen is still due
+    again = SettingsStore(tmp_path)
+    assert not again.load().welcome_done and again.found
+    store.save(replace(fresh, welcome_done=True))
+    assert SettingsStore(tmp_path).load().welcome_done
+
+
+def test_an_existing_users_file_without_the_welcome_field_counts_as_done(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path)
+    store.path.write_text(json.dumps({"schema_version": 1, "units": {"temperature": "C"},
+                                      "window_state_b64": "AAAA"}))
+    loaded = store.load()
+    assert store.problem is None and store.found
+    assert loaded.welcome_done  # an earlier version's user never sees it suddenly
+    assert loaded.units.temperature == "C"
+
+
+@pytest.mark.parametrize(("value", "done"), [(False, False), (True, True), ("no", True),
+                                             (0, True), (None, True)])
+def test_only_a_false_welcome_field_keeps_the_screen_due(tmp_path: Path, value: object,
+                                                         done: bool) -> None:
+    store = SettingsStore(tmp_path)
+    store.path.write_text(json.dumps({"schema_version": 1, "welcome_done": value}))
+    assert store.load().welcome_done is done  # anything odd: done (the screen never nags)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -25,6 +26,9 @@ def test_smoke_runs_five_seconds_offscreen_and_exits_0(tmp_path: Path) -> None:
     repaints = int(result.stderr.split("s, ")[-1].split(" live repaints")[0])
     assert repaints >= 25  # the live panel kept repainting for the whole run
     assert (tmp_path / "settings.json").exists()  # the layout was saved on close
+    # A fresh install: the welcome screen showed, did not block, and is still due for the tuner.
+    assert "welcome screen shown" in result.stderr
+    assert json.loads((tmp_path / "settings.json").read_text())["welcome_done"] is False
 
 
 def test_smoke_on_a_file_it_cannot_open_fails_naming_it(tmp_path: Path) -> None:

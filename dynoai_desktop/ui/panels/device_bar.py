@@ -367,6 +367,14 @@ class DeviceBar(QWidget):
         """The edited devices; an InputError when an option's text cannot be read."""
         return [row.device() for row in self.rows]
 
+    def focus_port(self, role: str = "dyno") -> None:
+        """Put the cursor in the first ``role`` row's port box, its text selected to type over
+        (the welcome screen's "Connect the dyno and widebands")."""
+        row = next((r for r in self.rows if r.role == role), None)
+        if row is not None and row.port.isEnabled():
+            row.port.setFocus(Qt.FocusReason.OtherFocusReason)
+            row.port.lineEdit().selectAll()
+
     def set_connected(self, connected: bool) -> None:
         """Flip the button; editing is off while the devices are open."""
         was_connected, self.connected = self.connected, connected
