@@ -84,7 +84,10 @@ case "$mode" in
     fi
     ;;
   bundle)
-    ensure_system_packages  # the frozen program's smoke checks run offscreen and under Xvfb
+    # strip (binutils) slims the bundle; the .deb's desktop entry and MIME types are checked
+    # with desktop-file-validate and update-mime-database; the smoke checks need Qt's libraries.
+    SYSTEM_PACKAGES+=(binutils desktop-file-utils shared-mime-info)
+    ensure_system_packages
     make_venv .venv-bundle
     if [ "$(cat .venv-bundle/.bootstrap-stamp 2>/dev/null)" != "$(stamp_of)" ]; then
       # Not the app itself: PyInstaller takes dynoai_desktop from the checkout (installer/dynoai.spec).

@@ -9,7 +9,7 @@ scripts/bootstrap.sh noqt
 step() { printf '\n=== %s\n' "$*" >&2; }
 
 step "ruff"
-.venv/bin/ruff check dynoai_desktop tests scripts benchmarks
+.venv/bin/ruff check dynoai_desktop tests scripts benchmarks installer
 
 step "whole suite, Qt offscreen"
 # pytest exits 5 when it collects nothing; set -e makes that (and any failure) fail the run.

@@ -21,6 +21,9 @@ from dynoai_desktop.storage.catalog import CATALOG_FILE, Catalog
 from dynoai_desktop.storage.settings import SettingsStore, ShopPrefs
 from tests.sheet_shop import CUSTOMER, NOTES, VEHICLE, SheetShop, make_sheet_shop
 
+# Qt-free and long (a simulated session, a PDF drawn): run once, in the suite without Qt.
+pytestmark = pytest.mark.once_without_qt
+
 CHILD = Path(__file__).with_name("sheet_imports_child.py")
 
 

@@ -29,6 +29,9 @@ from dynoai_desktop.storage.catalog import CATALOG_FILE, Catalog
 from dynoai_desktop.storage.sheet_pdf import sheet_pdf_bytes, sheet_png_pages
 from tests.sheet_shop import CUSTOMER, LEAN, NOTES, VEHICLE, VIN, SheetShop, make_sheet_shop
 
+# Qt-free and long (a simulated session, a PDF drawn): run once, in the suite without Qt.
+pytestmark = pytest.mark.once_without_qt
+
 SHOP = ShopHeader("Iron Valley V-Twin", "1450 Route 9, Millbrook NY · (845) 555-0143")
 
 

@@ -16,6 +16,9 @@ from dynoai_desktop.cli import QT_PACKAGES
 from tests.commands.model_helpers import run_cli
 from tests.sheet_shop import CUSTOMER, NOTES, VEHICLE, SheetShop, make_sheet_shop
 
+# Qt-free and long (a simulated session, a PDF drawn): run once, in the suite without Qt.
+pytestmark = pytest.mark.once_without_qt
+
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> SheetShop:
