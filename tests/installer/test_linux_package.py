@@ -132,3 +132,18 @@ def test_make_bundle_and_check_bundle_are_documented() -> None:
     install = (REPO / "docs" / "install.md").read_text()
     for words in ("make bundle", "make check-bundle", "150 MB", "Uninstalling", "Backing up"):
         assert words in install
+
+
+def test_the_windowed_program_writes_its_lines_to_a_log_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entry = load("entry")
+    assert entry.give_windowed_program_a_log() is None  # a console: nothing changes
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))  # platformdirs' log folder on Linux
+    monkeypatch.setenv("LOCALAPPDATA", str(tmp_path))  # and on Windows
+    monkeypatch.setattr(sys, "stderr", None)
+    log = entry.give_windowed_program_a_log()
+    assert log is not None and tmp_path in log.parents
+    sys.stderr.write("dynoai: main window shown 2.1 s after start\n")
+    sys.stderr.close()
+    assert "main window shown" in log.read_text(encoding="utf-8")
