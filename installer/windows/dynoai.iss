@@ -133,9 +133,9 @@ Root: HKLM; Subkey: "Software\Classes\{#MsqProgId}\shell\open\command"; ValueTyp
 
 [Run]
 ; "Launch DynoAI Desktop" on the last page. The setup's own environment predates the new
-; DYNOAI_DATA_DIR (Windows gives it only to programs started afterwards), so the app is started
-; through a hidden cmd that sets it: the first start uses the shop's folder, as later ones do.
-Filename: "{cmd}"; Parameters: "/c set ""{#DataDirEnv}={reg:HKLM\{#EnvKey},{#DataDirEnv}|{commonappdata}\DynoAI}"" && start """" ""{app}\{#GuiExe}"""; Description: "{cm:LaunchProgram,{#AppName}}"; Flags: postinstall skipifsilent nowait runhidden
+; DYNOAI_DATA_DIR; the app reads the machine-wide value from the registry when its environment
+; has none (storage/machine_env.py), so this first start uses the shop's folder too.
+Filename: "{app}\{#GuiExe}"; Description: "{cm:LaunchProgram,{#AppName}}"; Flags: postinstall skipifsilent nowait
 
 [Code]
 { At uninstall, remove an extension's default value only if it still names our ProgID: another

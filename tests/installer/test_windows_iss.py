@@ -177,9 +177,10 @@ def test_the_data_folder_is_named_machine_wide_for_the_app(parsed):
     assert variable["ValueData"] == "{commonappdata}\\DynoAI"
     assert "uninsdeletevalue" in variable["Flags"].split()
     assert parsed.setup["ChangesEnvironment"][1] == "yes"
-    # The launch at the end of setup gets the variable too (setup's environment predates it).
+    # The launch at the end of setup starts the app itself: its environment predates the
+    # variable, and the app reads the machine-wide value (tests/storage/test_machine_env.py).
     (launch,) = entries(parsed, "Run")
-    assert f"set \"{DATA_DIR_ENV}=" in launch["Parameters"]
+    assert launch["Filename"] == "{app}\\dynoaiw.exe"
     assert {"postinstall", "skipifsilent", "nowait"} <= set(launch["Flags"].split())
 
 

@@ -22,6 +22,7 @@ from dynoai_desktop.storage.catalog.errors import (
     access_hint,
     open_error,
 )
+from dynoai_desktop.storage.machine_env import machine_variable
 from dynoai_desktop.storage.run_files import check_iso_time
 from dynoai_desktop.storage.settings import APP_AUTHOR, APP_NAME
 
@@ -34,8 +35,9 @@ MAX_PLAUSIBLE_SCHEMA = 1000
 
 
 def default_data_dir() -> Path:
-    """``DYNOAI_DATA_DIR`` when set (read now, not at import), else the platform's directory."""
-    override = os.environ.get(DATA_DIR_ENV)
+    """``DYNOAI_DATA_DIR`` when set (read now, not at import; on Windows also as the installer
+    set it machine-wide), else the platform's directory."""
+    override = os.environ.get(DATA_DIR_ENV) or machine_variable(DATA_DIR_ENV)
     return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR))
 
 
