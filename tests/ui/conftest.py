@@ -74,3 +74,13 @@ def make_window(qtbot):  # noqa: ANN001, ANN201
     for window, app in made:
         window.close()
         app.close()
+
+
+@pytest.fixture
+def window(qtbot, make_window):  # noqa: ANN001, ANN201
+    """The main window on a fresh DynoApp (a first start: the test's own settings and data
+    folders), shown."""
+    shown = make_window()
+    shown.show()
+    qtbot.waitExposed(shown)
+    return shown

@@ -14,14 +14,6 @@ from tests.realdata import REALDATA
 needs_realdata = pytest.mark.skipif(REALDATA is None, reason="../shared/realdata is not here")
 
 
-@pytest.fixture
-def window(qtbot, make_window):  # noqa: ANN001, ANN201
-    shown = make_window()
-    shown.show()
-    qtbot.waitExposed(shown)
-    return shown
-
-
 @needs_realdata
 def test_a_power_vision_tune_opens_in_the_table_editor(window) -> None:  # noqa: ANN001
     assert REALDATA is not None

@@ -20,15 +20,6 @@ from dynoai_desktop.ui.launch import GuiOptions, show_welcome_if_due
 from dynoai_desktop.ui.welcome import TITLE, WelcomeDialog, start_detached
 
 
-@pytest.fixture
-def window(qtbot, make_window):  # noqa: ANN001, ANN201
-    """The main window of a first start (fresh settings and data folders), shown."""
-    shown = make_window()
-    shown.show()
-    qtbot.waitExposed(shown)
-    return shown
-
-
 def _welcome(qtbot, window) -> WelcomeDialog:  # noqa: ANN001
     assert show_welcome_if_due(window, GuiOptions())
     dialog = window.welcome
