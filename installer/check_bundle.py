@@ -9,9 +9,11 @@ empty settings and data folders:
 - ``dynoai --version`` through the /usr/bin link;
 - ``dynoai --smoke`` offscreen (a fresh install: the first-run screen shows) and under Xvfb;
 - ``dynoai --smoke TUNE.pvv`` (a double-clicked tune) and ``dynoai convert`` on a real Power
-  Vision tune from ../shared/realdata (skipped, and said, where that folder is not);
+  Vision tune, ``dynoai report`` on a real WinPEP pull, from ../shared/realdata (skipped, and
+  said, where that folder is not);
 - ``dynoai predict-ve`` (scikit-learn, skops and the shipped prior models, frozen);
-- ``dynoai simulate-shop --jobs 2`` (the virtual cell in spawned worker processes);
+- ``dynoai simulate-shop --jobs 2`` (the virtual cell in spawned worker processes, run files
+  written) and ``dynoai report --session 1`` on what it wrote;
 - ``dynoai --demo --screenshot`` under Xvfb (the demo cell, as the first-run screen offers it).
 
 Then the cold start, frozen against from source (.venv), as "main window shown X s after
@@ -39,6 +41,7 @@ ROOT = HERE.parent
 BUILD = HERE / "build"
 REALDATA_CANDIDATES = (ROOT.parent / "shared" / "realdata", Path("/work/shared/realdata"))
 REAL_PVV = "dynoai3_pvv_template_16D110002401.pvv"
+REAL_WINPEP = "dynojet_wrl_134power.csv"
 PVV_TABLE = "VE (MAP based/Front Cyl)"
 SHOWN = re.compile(r"main window shown ([0-9.]+) s after start")
 STEP_TIMEOUT_S = 600
@@ -192,8 +195,16 @@ def main(argv: list[str] | None = None) -> int:
                        [dynoai, "convert", str(pvv), str(out), "--table", PVV_TABLE],
                        checker.env()) and not out.read_text().count("\n") > 5:
             checker.fail("dynoai convert", f"{out} holds no table")
+        winpep = pvv.with_name(REAL_WINPEP)
+        sheet = work / "winpep_sheet.pdf"
+        if winpep.is_file() and checker.run(
+                f"dynoai report {winpep.name} (matplotlib's PDF)",
+                [dynoai, "report", str(winpep), "--out", str(sheet)], checker.env()):
+            if not sheet.read_bytes().startswith(b"%PDF"):
+                checker.fail("dynoai report", f"{sheet} is not a PDF")
     build = work / "build.json"
     build.write_text(json.dumps(BUILD_SPEC))
+    (work / "catalog-empty").mkdir()
     predicted = work / "predicted"
     if checker.run("dynoai predict-ve (shipped prior model)",
                    [dynoai, "predict-ve", "--build", str(build), "--out", str(predicted),
@@ -201,9 +212,13 @@ def main(argv: list[str] | None = None) -> int:
         if not (predicted / "ve_front.csv").is_file():
             checker.fail("dynoai predict-ve", "wrote no ve_front.csv")
     if not args.quick:
-        checker.run("dynoai simulate-shop --sessions 2 --jobs 2 (spawned workers)",
-                    [dynoai, "simulate-shop", "--sessions", "2", "--jobs", "2",
-                     "--catalog", str(work / "shop")], checker.env(), expect="wrote 2 sessions")
+        shop = work / "shop"
+        if checker.run("dynoai simulate-shop --sessions 2 --jobs 2 (spawned workers, Parquet)",
+                       [dynoai, "simulate-shop", "--sessions", "2", "--jobs", "2",
+                        "--catalog", str(shop)], checker.env(), expect="wrote 2 sessions"):
+            checker.run("dynoai report --session 1 (the catalog's runs, read back)",
+                        [dynoai, "report", "--session", "1", "--catalog", str(shop),
+                         "--out", str(work / "session_sheet.pdf")], checker.env())
         cold_starts(checker, [dynoai], "frozen")
         source = ROOT / ".venv/bin/python"
         if source.exists():
