@@ -18,9 +18,12 @@ from PySide6.QtWidgets import QApplication
 import dynoai_desktop
 from dynoai_desktop.acquisition.acquisition import LIVE_RATE_HZ
 from dynoai_desktop.app.application import DemoStart, DynoApp
+from dynoai_desktop.storage.catalog.connection import default_data_dir
+from dynoai_desktop.storage.settings import default_config_dir
 from dynoai_desktop.ui.gc_on_gui_thread import GuiThreadGarbageCollector
 from dynoai_desktop.ui.main_window import MainWindow
 from dynoai_desktop.ui.panels.table_3d import share_opengl_contexts
+from dynoai_desktop.ui.single_instance import InstanceServer, hand_off, server_name
 from dynoai_desktop.ui.smoke import SweepFeeder
 from dynoai_desktop.ui.theme import apply_theme
 
@@ -99,12 +102,21 @@ def _run(options: GuiOptions, log: ProblemLog) -> int:
     app.setOrganizationName("DynoAI")
     apply_theme(app)
 
+    name = server_name(options.config_dir or default_config_dir(), default_data_dir())
+    single = options.demo is None and options.smoke_seconds is None and options.screenshot is None
+    if single and hand_off(name, options.open_path):
+        said = f"opened {options.open_path} in" if options.open_path else "brought forward"
+        sys.stderr.write(f"dynoai: {said} the DynoAI window already running\n")
+        return 0
+
     collector = GuiThreadGarbageCollector()  # before any thread starts
     dyno = DynoApp(options.config_dir, options.demo)
     try:
         for notice in dyno.notices:
             sys.stderr.write(f"dynoai: {notice}\n")
         window = MainWindow(dyno)
+        if options.smoke_seconds is None and options.screenshot is None:
+            InstanceServer(name, window)  # later starts hand their files to this window
         return _show(app, options, log, window)
     finally:
         dyno.close()
