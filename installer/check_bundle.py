@@ -7,7 +7,8 @@ outside a chroot, with DPKG_ROOT set), then runs the installed, frozen program w
 empty settings and data folders:
 
 - ``dynoai --version`` through the /usr/bin link;
-- ``dynoai --smoke`` offscreen (a fresh install: the first-run screen shows) and under Xvfb;
+- ``dynoai --smoke`` offscreen (a fresh install: the first-run screen shows) and under Xvfb
+  (where the smoke run also opens the 3D view: OpenGL through PyOpenGL, frozen);
 - ``dynoai --smoke TUNE.pvv`` (a double-clicked tune) and ``dynoai convert`` on a real Power
   Vision tune, ``dynoai report`` on a real WinPEP pull, from ../shared/realdata (skipped, and
   said, where that folder is not);
@@ -174,8 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     xvfb = shutil.which("xvfb-run")
     screen = ["-a", "-s", "-screen 0 1280x800x24"]
     if xvfb:
-        checker.run("dynoai --smoke under Xvfb", [xvfb, *screen, dynoai, "--smoke"],
-                    checker.env(QT_QPA_PLATFORM="xcb"))
+        checker.run("dynoai --smoke under Xvfb, the 3D view drawn (OpenGL, PyOpenGL)",
+                    [xvfb, *screen, dynoai, "--smoke"], checker.env(QT_QPA_PLATFORM="xcb"),
+                    expect="3D view drawn")
         shot = BUILD / "frozen_demo.png"
         checker.run("dynoai --demo --screenshot under Xvfb",
                     [xvfb, *screen, dynoai, "--demo", "--screenshot", str(shot),

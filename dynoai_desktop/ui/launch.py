@@ -13,6 +13,7 @@ from pathlib import Path
 from types import TracebackType
 
 from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 import dynoai_desktop
@@ -22,11 +23,12 @@ from dynoai_desktop.storage.catalog.connection import default_data_dir
 from dynoai_desktop.storage.settings import default_config_dir
 from dynoai_desktop.ui.gc_on_gui_thread import GuiThreadGarbageCollector
 from dynoai_desktop.ui.main_window import MainWindow
-from dynoai_desktop.ui.panels.table_3d import share_opengl_contexts
+from dynoai_desktop.ui.panels.table_3d import NO_GL_PLATFORMS, share_opengl_contexts
 from dynoai_desktop.ui.single_instance import InstanceServer, hand_off, server_name
 from dynoai_desktop.ui.smoke import SweepFeeder
 from dynoai_desktop.ui.theme import apply_theme
 
+SMOKE_3D_AFTER_MS = 1000  # on a real screen the smoke run opens the 3D view (OpenGL, PyOpenGL)
 # The offscreen platform always prints this one; it is harmless (shared PITFALLS.md).
 HARMLESS_QT_WARNINGS = ("propagateSizeHints",)
 
@@ -151,6 +153,9 @@ def _show(app: QApplication, options: GuiOptions, log: ProblemLog, window: MainW
             feeder = SweepFeeder(window.live.buffer, rate_hz=LIVE_RATE_HZ)
             feeder.start()
         QTimer.singleShot(int(options.smoke_seconds * 1000), window.close)
+        if QGuiApplication.platformName() not in NO_GL_PLATFORMS:  # a screen: try OpenGL too
+            show_3d = window.tables.view3d_button
+            QTimer.singleShot(SMOKE_3D_AFTER_MS, lambda: show_3d.setChecked(True))
     if options.screenshot is not None:
         QTimer.singleShot(int(options.screenshot_after_s * 1000),
                           lambda: _save_screenshot(window, options, log))
@@ -166,9 +171,20 @@ def _show(app: QApplication, options: GuiOptions, log: ProblemLog, window: MainW
             sys.stderr.write("dynoai --smoke: FAILED\n  " + "\n  ".join(log.problems) + "\n")
             return 1
         sys.stderr.write(
-            f"dynoai --smoke: OK, {options.smoke_seconds:g} s, {repaints} live repaints\n"
+            f"dynoai --smoke: OK, {options.smoke_seconds:g} s, {repaints} live repaints"
+            f"{_smoke_3d_said(window)}\n"
         )
     return 0
+
+
+def _smoke_3d_said(window: MainWindow) -> str:
+    """What became of the 3D view a smoke run opened on a real screen ("" offscreen)."""
+    view = window.tables.view3d.view
+    if view is None:
+        return ""
+    if view.available:
+        return ", 3D view drawn"
+    return f", 3D view not drawn: {view.message.text()}"
 
 
 def _close_on_interrupt(window: MainWindow) -> None:

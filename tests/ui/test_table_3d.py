@@ -273,3 +273,15 @@ def test_under_xvfb_the_view_keeps_drawing_when_its_dock_is_floated(
     assert view.gl_widget.opts["azimuth"] == -90.0  # and the way it was turned
     if not QCoreApplication.testAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts):
         assert view.gl_widget is not before  # made again in the new window's context
+
+
+@xvfb_only
+def test_the_smoke_run_on_a_screen_draws_the_3d_view(tmp_path) -> None:  # noqa: ANN001
+    """`dynoai --smoke` on a real display opens the 3D view (the installer's check relies on it
+    to prove the frozen program's OpenGL)."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "DYNOAI_CONFIG_DIR": str(tmp_path),
+           "DYNOAI_DATA_DIR": str(tmp_path / "data")}
+    result = subprocess.run([sys.executable, "-m", "dynoai_desktop", "--smoke"], env=env,
+                            capture_output=True, text=True, timeout=90)
+    assert result.returncode == 0, result.stderr
+    assert "3D view drawn" in result.stderr
