@@ -41,6 +41,7 @@ def _run_top(app: DynoApp, session: int, name: str):  # noqa: ANN202
     return top, saved[0], live_seen[0]
 
 
+@pytest.mark.once_without_qt  # long: runs in the suite without Qt
 def test_the_top_suggestion_run_through_dyno_control_fills_its_cells(demo_app) -> None:  # noqa: ANN001
     app, session, vehicle = demo_app
     coverage = app.coverage
@@ -81,6 +82,7 @@ def test_the_top_suggestion_run_through_dyno_control_fills_its_cells(demo_app) -
                                         if covered[cell[0], cell[1]]}
 
 
+@pytest.mark.once_without_qt  # long: runs in the suite without Qt
 def test_constraints_and_reset(demo_app) -> None:  # noqa: ANN001
     app, session, vehicle = demo_app
     coverage = app.coverage

@@ -9,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 CHILD = Path(__file__).with_name("thread_imports_child.py")
 
 
+@pytest.mark.once_without_qt  # long: runs in the suite without Qt
 def test_worker_threads_import_nothing() -> None:
     done = subprocess.run([sys.executable, str(CHILD)], env=dict(os.environ),
                           capture_output=True, text=True, timeout=120)

@@ -307,6 +307,7 @@ def test_a_builds_cam_class(cam: dict, stage: int, expected: str) -> None:
 # ---------------------------------------------------------------- on the demo cell
 
 
+@pytest.mark.once_without_qt  # long: runs in the suite without Qt
 def test_a_session_recorded_in_demo_mode_appears_as_a_training_record(tmp_path: Path) -> None:
     with demo_session("Training test") as (app, session, _vehicle):
         app.live.start_recording(session, "idle and cruise")

@@ -266,6 +266,7 @@ def test_a_bad_dataset_file_exits_2_naming_it(shop: Path, tmp_path: Path, name: 
     assert err.startswith("dynoai models: ") and str(path) in err and says in err
 
 
+@pytest.mark.once_without_qt  # long: runs in the suite without Qt
 def test_train_activates_a_model_that_passes_the_gate_then_rolls_back(
         shop: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     sessions = synthetic_sessions(SESSIONS, seed=1)

@@ -308,6 +308,7 @@ def test_garbage_bytes_and_missing_files_are_input_errors(tmp_path: Path) -> Non
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cut=st.floats(min_value=0.0, max_value=1.0), flip=st.integers(0, 255))
+@pytest.mark.once_without_qt  # long: runs in the suite without Qt
 def test_truncated_or_damaged_real_file_parses_or_is_an_input_error(cut: float, flip: int,
                                                                      ) -> None:
     data = real_bytes()
