@@ -12,7 +12,6 @@ libraries Qt needs, listed in DEPENDS). Called by installer/build.py.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -94,4 +93,3 @@ def _normalise_modes(stage: Path) -> None:
         else:
             executable = path.stat().st_mode & 0o111
             path.chmod(0o755 if executable else 0o644)
-    os.chmod(stage, 0o755)

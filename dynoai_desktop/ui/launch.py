@@ -105,8 +105,9 @@ def _run(options: GuiOptions, log: ProblemLog) -> int:
     apply_theme(app)
 
     name = server_name(options.config_dir or default_config_dir(), default_data_dir())
-    single = options.demo is None and options.smoke_seconds is None and options.screenshot is None
-    if single and hand_off(name, options.open_path):
+    # A smoke run or a screenshot is a window of its own, neither asking nor serving others.
+    scripted = options.smoke_seconds is not None or options.screenshot is not None
+    if not scripted and options.demo is None and hand_off(name, options.open_path):
         said = f"opened {options.open_path} in" if options.open_path else "brought forward"
         sys.stderr.write(f"dynoai: {said} the DynoAI window already running\n")
         return 0
@@ -117,7 +118,7 @@ def _run(options: GuiOptions, log: ProblemLog) -> int:
         for notice in dyno.notices:
             sys.stderr.write(f"dynoai: {notice}\n")
         window = MainWindow(dyno)
-        if options.smoke_seconds is None and options.screenshot is None:
+        if not scripted:
             InstanceServer(name, window)  # later starts hand their files to this window
         return _show(app, options, log, window)
     finally:
