@@ -7,13 +7,14 @@ scripts/bootstrap.sh gui
 scripts/bootstrap.sh noqt
 
 step() { printf '\n=== %s\n' "$*" >&2; }
+# Each pytest run ends with its 15 slowest tests: the suite's time is a goal (about 20 min here).
 
 step "ruff"
 .venv/bin/ruff check dynoai_desktop tests scripts benchmarks installer
 
 step "whole suite, Qt offscreen"
 # pytest exits 5 when it collects nothing; set -e makes that (and any failure) fail the run.
-QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest tests
+QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest tests --durations=15
 
 step "3D view under Xvfb (OpenGL from Mesa's llvmpipe; offscreen Qt has none)"
 if command -v xvfb-run >/dev/null 2>&1; then
@@ -28,4 +29,4 @@ step "non-UI suite without Qt (.venv-noqt has no PySide6, pyqtgraph or pytest-qt
 if .venv-noqt/bin/python -c 'import PySide6' 2>/dev/null; then
   echo "test: .venv-noqt unexpectedly has PySide6; delete it and re-run" >&2; exit 1
 fi
-.venv-noqt/bin/python -m pytest -p no:pytest-qt tests --ignore=tests/ui
+.venv-noqt/bin/python -m pytest -p no:pytest-qt tests --ignore=tests/ui --durations=15
