@@ -33,7 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dynoai_desktop.commands.shop_session import SessionProfile  # noqa: E402
+from dynoai_desktop.commands.shop_played import SessionProfile  # noqa: E402
 from dynoai_desktop.commands.simulate_shop import open_catalog, simulate_shop  # noqa: E402
 from dynoai_desktop.core.errors import InputError  # noqa: E402
 from dynoai_desktop.core.plan import DEFAULT_FAN_CFM  # noqa: E402

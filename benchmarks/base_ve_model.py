@@ -42,11 +42,8 @@ from sklearn.model_selection import GroupKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dynoai_desktop.commands.shop_session import (  # noqa: E402
-    PlayedVersion,
-    SessionProfile,
-    autotune_versions,
-)
+from dynoai_desktop.commands.shop_played import PlayedVersion, SessionProfile  # noqa: E402
+from dynoai_desktop.commands.shop_session import autotune_versions  # noqa: E402
 from dynoai_desktop.core.build_spec import BuildSpec  # noqa: E402
 from dynoai_desktop.core.errors import InputError  # noqa: E402
 from dynoai_desktop.core.table import Table  # noqa: E402

@@ -21,12 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dynoai_desktop.commands.shop_session import (
-    PlayedRun,
-    PlayedVersion,
-    SessionProfile,
-    _Session,
-)
+from dynoai_desktop.commands.shop_played import PlayedRun, PlayedVersion, SessionProfile
+from dynoai_desktop.commands.shop_session import _Session
 from dynoai_desktop.core.autotune import AutotuneSettings
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.core.tune import ChangeSource

@@ -38,7 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dynoai_desktop.commands.shop_session import SessionProfile  # noqa: E402
+from dynoai_desktop.commands.shop_played import SessionProfile  # noqa: E402
 from dynoai_desktop.commands.simulate_shop import open_catalog, simulate_shop  # noqa: E402
 from dynoai_desktop.core.autotune import AutotuneSettings  # noqa: E402
 from dynoai_desktop.core.build_spec import BuildSpec  # noqa: E402

@@ -28,12 +28,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from dynoai_desktop.commands.shop_session import (
-    PlayedRun,
-    PlayedSession,
-    SessionProfile,
-    play_session,
-)
+from dynoai_desktop.commands.shop_played import PlayedRun, PlayedSession, SessionProfile
+from dynoai_desktop.commands.shop_session import play_session
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.plan import DEFAULT_FAN_CFM
