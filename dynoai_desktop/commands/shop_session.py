@@ -47,6 +47,7 @@ import numpy.typing as npt
 
 from dynoai_desktop.commands.shop_played import (
     DecelFix,
+    FloatArray,
     PlayedRun,
     PlayedSession,
     PlayedVersion,
@@ -89,7 +90,6 @@ from dynoai_desktop.sim.stream import ServedDevice
 from dynoai_desktop.storage.run_files import Marker
 from dynoai_desktop.storage.settings import DevicePort
 
-FloatArray = npt.NDArray[np.float64]
 VE_KEYS = ("ve_front", "ve_rear")
 ON_COLUMN_KPA = 0.5
 POP_REACTION_S = 0.4  # the tuner marks a pop this long after it (the session bar's Pop button)
