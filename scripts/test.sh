@@ -29,4 +29,8 @@ step "non-UI suite without Qt (.venv-noqt has no PySide6, pyqtgraph or pytest-qt
 if .venv-noqt/bin/python -c 'import PySide6' 2>/dev/null; then
   echo "test: .venv-noqt unexpectedly has PySide6; delete it and re-run" >&2; exit 1
 fi
-.venv-noqt/bin/python -m pytest -p no:pytest-qt tests --ignore=tests/ui --durations=15
+# Two workers (pytest-xdist; one where the machine has one core), a test file to each: its module
+# fixtures (the shop history, the autotune plan) are played once. The tests wait on conditions,
+# not the clock, so a second busy core costs time, not a pass.
+.venv-noqt/bin/python -m pytest -p no:pytest-qt tests --ignore=tests/ui --durations=15 \
+  --numprocesses auto --maxprocesses 2 --dist loadfile

@@ -46,7 +46,9 @@ from dynoai_desktop.storage.resources import BASE_MAPS_DIR
 from dynoai_desktop.storage.run_files import read_run_arrays
 from dynoai_desktop.storage.table_files import read_table_csv
 
-pytestmark = pytest.mark.once_without_qt  # long: runs in the suite without Qt
+# long: runs in the suite without Qt; the fixture plays two sessions (about 45 s alone, a minute
+# beside another worker): the timeout catches a hang, not a busy machine
+pytestmark = [pytest.mark.once_without_qt, pytest.mark.timeout(300)]
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 5
