@@ -33,7 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dynoai_desktop.commands.shop_played import SessionProfile  # noqa: E402
+from dynoai_desktop.commands.shop_played import SHORT_PROFILE  # noqa: E402
 from dynoai_desktop.commands.simulate_shop import open_catalog, simulate_shop  # noqa: E402
 from dynoai_desktop.core.errors import InputError  # noqa: E402
 from dynoai_desktop.core.plan import DEFAULT_FAN_CFM  # noqa: E402
@@ -59,8 +59,6 @@ from dynoai_desktop.ml.training.records import (  # noqa: E402
 )
 
 FLAGGED_GOAL, CLEAN_GOAL = 0.90, 0.05
-SHORT_PROFILE = SessionProfile(sheet_pulls=1, cool_down_s=5.0, first_round_cap_s=40.0,
-                               round_cap_s=30.0, max_rounds=2)
 
 
 def verdict(ok: bool) -> str:

@@ -42,7 +42,11 @@ from sklearn.model_selection import GroupKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dynoai_desktop.commands.shop_played import PlayedVersion, SessionProfile  # noqa: E402
+from dynoai_desktop.commands.shop_played import (  # noqa: E402
+    SHORT_PROFILE,
+    PlayedVersion,
+    SessionProfile,
+)
 from dynoai_desktop.commands.shop_session import autotune_versions  # noqa: E402
 from dynoai_desktop.core.build_spec import BuildSpec  # noqa: E402
 from dynoai_desktop.core.errors import InputError  # noqa: E402
@@ -82,9 +86,6 @@ CLOSED_LOOP_BIKES = 8
 CV_FOLDS = 5
 SHORT_SESSIONS = 40
 SHORT_CLOSED_LOOP_BIKES = 1
-SHORT_PROFILE = SessionProfile(sheet_pulls=1, cool_down_s=5.0, first_round_cap_s=40.0,
-                               round_cap_s=30.0)
-"""--short's rounds: one baseline pull and a capped test list (proves the loop, not its figure)."""
 
 ROUND_NOTE = re.compile(r"autotune round (\d+)\b")
 Pair = tuple[Table, Table]  # (front, rear)

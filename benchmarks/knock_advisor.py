@@ -31,14 +31,14 @@ import sqlite3
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dynoai_desktop.commands.shop_played import SessionProfile  # noqa: E402
+from dynoai_desktop.commands.shop_played import SHORT_PROFILE  # noqa: E402
 from dynoai_desktop.commands.simulate_shop import open_catalog, simulate_shop  # noqa: E402
 from dynoai_desktop.core.autotune import AutotuneSettings  # noqa: E402
 from dynoai_desktop.core.build_spec import BuildSpec  # noqa: E402
@@ -69,9 +69,8 @@ SESSIONS = 50
 SCORED_RPM = (1000.0, 5500.0)
 """The rpm a shop session runs the engine at under load (its pulls: 2000-5500; holds from
 1000): a cell above is never run on the dyno, knock-prone or not."""
-SHORT_PROFILE = SessionProfile(sheet_pulls=1, cool_down_s=5.0, first_round_cap_s=40.0,
-                               round_cap_s=30.0, max_rounds=1)
-"""--short's session: one baseline pull and a capped test list."""
+SHORT_SESSION = replace(SHORT_PROFILE, max_rounds=1)
+"""--short's session: one baseline pull, one autotune round on a capped test list."""
 REAR_HOTTER_K = ThermalParams().rear_hotter_under_load_k
 
 
@@ -213,7 +212,7 @@ def main() -> int:
                 print(f"playing {count} session(s) of shop seed {args.test_seed} ...",
                       flush=True)
                 simulate_shop(catalog, count, args.test_seed, 1 if args.short else 2,
-                              profile=SHORT_PROFILE if args.short else None)
+                              profile=SHORT_SESSION if args.short else None)
             found = sessions_of(catalog)
             if not found:
                 raise InputError(f"--catalog {catalog}: it holds no sessions")

@@ -73,6 +73,13 @@ class SessionProfile:
     """The spark advance of each timing-sweep pull, over the base calibration (none: no sweep)."""
 
 
+SHORT_PROFILE = SessionProfile(sheet_pulls=1, cool_down_s=5.0, first_round_cap_s=40.0,
+                               round_cap_s=30.0, max_rounds=2, soak_s=(60.0, 60.0))
+"""A session cut short: one dyno-sheet pull, 5 s cooling, two autotune rounds on capped test
+lists, a one-minute heat soak. The benchmarks' ``--short`` modes play it to prove their loop
+runs, not to measure a figure."""
+
+
 @dataclass(frozen=True, eq=False)
 class PlayedRun:
     """One run as the app would have recorded it."""
