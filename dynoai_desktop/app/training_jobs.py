@@ -97,6 +97,15 @@ def load_job(rows: list[tuple[str, int | None, str, bool]]) -> list[Kept]:
     return kept
 
 
+def dataset_file(path: str | Path) -> Path:
+    """``path`` as a dataset file to write: InputError unless it ends in .json."""
+    target = Path(path)
+    if target.suffix.lower() != ".json":
+        raise InputError(f"{target}: a training dataset is a .json file; give the name "
+                         "ending in .json")
+    return target
+
+
 def export_job(dataset: Dataset, path: Path) -> int:
     write_bytes_atomic(path, dataset_json(dataset).encode("utf-8"))
     return len(dataset.sessions)

@@ -30,6 +30,7 @@ from dynoai_desktop.app.training_jobs import (
     Extractor,
     Job,
     Kept,
+    dataset_file,
     export_job,
     extract_job,
     load_job,
@@ -42,8 +43,8 @@ from dynoai_desktop.app.training_progress import (
     TrainingProgress,
     progress_of,
 )
+from dynoai_desktop.app.training_screen import AnomalyScreen, Flagger
 from dynoai_desktop.core.errors import InputError
-from dynoai_desktop.ml.anomaly import by_vehicle, others_of_vehicle
 from dynoai_desktop.ml.training.dataset import load
 from dynoai_desktop.ml.training.from_catalog import (
     FINISHED,
@@ -59,14 +60,9 @@ from dynoai_desktop.ml.training.records import (
 from dynoai_desktop.storage.catalog import Catalog, RunRecord
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from dynoai_desktop.app.live_session import LiveSession
     from dynoai_desktop.app.run_library import RunLibrary
 
-Flagger = Callable[["TuningSession", "Sequence[TuningSession]"], list[str]]
-"""The anomaly detector's verdict on a record, given the same vehicle's other records: why it
-should not train a model (empty: nothing wrong found)."""
 
 class TrainingSession:
     """Every session's training record; ``changed`` (and ``version``) when records, exclusions
@@ -91,9 +87,7 @@ class TrainingSession:
         self._problems: dict[int, Kept] = {}  # sessions without a record: why
         self._open_session = runs.session_id
         self._exclusions: dict[str, bool] = {}  # switched before the records were read
-        self._flagger: Flagger | None = None
-        self._flags: dict[tuple[str, int], tuple[str, ...]] = {}  # (key, id(record)) -> flags
-        self._grouping: tuple[list[TuningSession], dict[str, list[TuningSession]]] | None = None
+        self._screen = AnomalyScreen(self._tell)
         self._used_anyway: set[str] = set()  # keys the tuner uses although flagged
         self._closed = False
         self.loaded = catalog is None
@@ -189,9 +183,7 @@ class TrainingSession:
         if self.catalog is None or not self.collecting or self._closed:
             return 0
         stale = self.catalog.stale_training_sessions(SCHEMA_VERSION)
-        for session_id in stale:
-            if session_id not in self._queue:
-                self._queue.append(session_id)
+        self._queue += [sid for sid in stale if sid not in self._queue]
         self._start_next()
         return len(stale)
 
@@ -362,38 +354,24 @@ class TrainingSession:
 
     @property
     def flagger(self) -> Flagger | None:
-        return self._flagger
+        return self._screen.flagger
 
     def set_flagger(self, flagger: Flagger | None) -> None:
         """The anomaly detector to judge the records by (None: none, nothing is flagged)."""
-        self._flagger = flagger
-        self._flags.clear()
+        self._screen.set_flagger(flagger)
         self.version += 1
         self.changed.emit()
 
-    def _flags_of(self, kept: Kept) -> tuple[str, ...]:
-        if self._flagger is None or kept.record is None:
-            return ()
-        key = (kept.key, id(kept.record))
-        if key not in self._flags:
-            record = kept.record
-            try:
-                self._flags[key] = tuple(self._flagger(record, self._same_vehicle(record)))
-            except InputError as exc:  # no usable detector: say so once per record
-                self._flags[key] = ()
-                self.message = f"The anomaly check could not run: {exc}"
-        return self._flags[key]
+    def _tell(self, text: str) -> None:
+        self.message = text
 
-    def _same_vehicle(self, record: TuningSession) -> list[TuningSession]:
-        """The other records of ``record``'s vehicle (the records grouped once per set of
-        records, not scanned again for each one)."""
-        records = [k.record for k in [*self._kept.values(), *self._imported.values()]
-                   if k.record is not None]
-        held = self._grouping
-        if held is None or len(held[0]) != len(records) or any(
-                a is not b for a, b in zip(held[0], records, strict=True)):
-            held = self._grouping = (records, by_vehicle(records))
-        return others_of_vehicle(record, held[1])
+    def _flags_of(self, kept: Kept) -> tuple[str, ...]:
+        return self._screen.flags(kept, self._records)
+
+    def _records(self) -> list[TuningSession]:
+        """Every kept record: the shop's, then the imported."""
+        return [k.record for k in [*self._kept.values(), *self._imported.values()]
+                if k.record is not None]
 
     def _kept_out(self, kept: Kept) -> bool:
         """Excluded by the tuner, or flagged and not used anyway."""
@@ -473,21 +451,13 @@ class TrainingSession:
     def export(self, path: str | Path) -> int:
         """Write the dataset to ``path`` (.json, docs/formats.md "Training data"); returns the
         sessions written. InputError naming the file when it cannot be written."""
-        target = self._export_path(path)
+        target = dataset_file(path)
         return export_job(self.dataset(), target)
 
     def export_later(self, path: str | Path) -> None:
         """As :meth:`export`, written on the worker; :attr:`message` says how it went."""
-        target = self._export_path(path)
+        target = dataset_file(path)
         self._submit("export", export_job, self.dataset(), target, path=str(target))
-
-    @staticmethod
-    def _export_path(path: str | Path) -> Path:
-        target = Path(path)
-        if target.suffix.lower() != ".json":
-            raise InputError(f"{target}: a training dataset is a .json file; give the name "
-                             "ending in .json")
-        return target
 
     def import_(self, path: str | Path) -> ImportReport:
         """Add the sessions of dataset file ``path`` as imported records (a session the shop
@@ -509,8 +479,7 @@ class TrainingSession:
     def _add_imported(self, dataset: Dataset, source: str) -> ImportReport:
         catalog = self._catalog()
         # The same session under another id (our own export, imported back) is not taken twice.
-        held = {record_text(replace(k.record, session_id=""))
-                for k in [*self._kept.values(), *self._imported.values()] if k.record is not None}
+        held = {record_text(replace(record, session_id="")) for record in self._records()}
         added = replaced = already = 0
         for session in dataset.sessions:
             text = record_text(session)
