@@ -17,12 +17,6 @@ from dataclasses import dataclass, field, replace
 
 from dynoai_desktop.core.channels import SensorStatus
 from dynoai_desktop.core.errors import InputError
-from dynoai_desktop.core.plan import (
-    DEFAULT_DECEL_RPM_PER_S,
-    DEFAULT_SWEEP_RPM_PER_S,
-    MIN_PULL_SPAN_RPM,
-    RANGES,
-)
 from dynoai_desktop.core.power import power_hp
 from dynoai_desktop.core.table import Table
 from dynoai_desktop.core.units import NM_PER_FTLB
@@ -42,6 +36,7 @@ from dynoai_desktop.sim.ecm_tables import (
 from dynoai_desktop.sim.effective_ve import EffectiveVe, counts_for_effective_ve
 from dynoai_desktop.sim.engine import FRONT, REAR, EngineModel
 from dynoai_desktop.sim.fuel_film import FilmParams
+from dynoai_desktop.sim.host_plans import HOST_RPM, OPEN_ENDED_S, hold_phases, pull_phases
 from dynoai_desktop.sim.mixture import Mixture, MixtureParams
 from dynoai_desktop.sim.plans import Phase, Plan, PlanRunner, Setpoint, builtin_plan
 from dynoai_desktop.sim.presets import DEFAULT_PRESET, EnginePreset, get_preset
@@ -57,10 +52,6 @@ DECEL_POP_ZONE_RPM = (1750.0, 5500.0)  # vtwin.md §5
 KNOCK_MIN_MAP_KPA = 45.0  # light load does not knock (the ECM does not even listen below 50)
 SETTLE_AFTER_THROTTLE_S = 1.0  # the effective VE skips this long after the throttle moves
 THROTTLE_MOVED_PCT = 2.0  # ... by more than this
-HOST_RPM = (800.0, 6000.0)  # what the virtual dyno holds or pulls to on a host's command
-HOST_MAP_KPA = RANGES["map_kpa"]  # a MAP the virtual rider holds on a host's command
-HOST_RATE_RPM_PER_S = RANGES["rpm_per_s"]  # a ramp the virtual dyno follows on a host's command
-OPEN_ENDED_S = 1e9  # a host-driven hold or idle lasts until the next command
 
 
 @dataclass(frozen=True)
@@ -245,7 +236,7 @@ class VirtualCell:
             if not HOST_RPM[0] <= rpm <= HOST_RPM[1]:
                 return f"cannot hold {rpm:g} rpm; hold {HOST_RPM[0]:g}-{HOST_RPM[1]:g} rpm"
             if self._host_driven:  # nothing of the host's last command goes on underneath
-                self._run_host("host idle", [])
+                self._run_host(("host idle", []))
             self._override = rpm
             return None
         if action == "hold_rpm_map":
@@ -253,12 +244,7 @@ class VirtualCell:
                 rpm, map_kpa = (float(v) for v in value)  # type: ignore[union-attr]
             except (TypeError, ValueError):
                 return f"hold_rpm_map takes (rpm, map_kpa), got {value!r}"
-            problem = self._rpm_problem("hold", rpm) or self._map_problem(map_kpa)
-            if problem:
-                return problem
-            self._run_host(f"host hold {rpm:g} rpm {map_kpa:g} kPa",
-                           plans.hold(rpm, OPEN_ENDED_S, map_kpa=map_kpa), then_idle=False)
-            return None
+            return self._run_host(hold_phases(rpm, map_kpa), then_idle=False)
         if action == "pull":
             try:
                 first, second, kpa, rate = value  # type: ignore[misc]
@@ -266,11 +252,11 @@ class VirtualCell:
                            None if rate is None else float(rate))
             except (TypeError, ValueError):
                 return f"pull takes (from_rpm, to_rpm, map_kpa, rpm_per_s), got {value!r}"
-            return self._pull(*numbers)
+            return self._run_host(pull_phases(*numbers))
         if action == "release":
             self._override = None
             if self._host_driven:
-                self._run_host("host idle", [])
+                self._run_host(("host idle", []))
             return None
         if action == "run_plan":
             try:
@@ -283,54 +269,21 @@ class VirtualCell:
             return None
         return f"unknown command {action}"
 
-    @staticmethod
-    def _rpm_problem(verb: str, rpm: float) -> str | None:
-        lo, hi = HOST_RPM
-        return None if lo <= rpm <= hi else f"cannot {verb} {rpm:g} rpm; {verb} {lo:g}-{hi:g} rpm"
-
-    @staticmethod
-    def _map_problem(map_kpa: float) -> str | None:
-        lo, hi = HOST_MAP_KPA
-        return None if lo <= map_kpa <= hi else \
-            f"cannot hold {map_kpa:g} kPa; hold {lo:g}-{hi:g} kPa"
-
-    def _pull(self, from_rpm: float, to_rpm: float, map_kpa: float | None,
-              rate: float | None) -> str | None:
-        """A host's pull: on inertia, a sweep at a MAP (up, or down on the brake) or wide open,
-        or a decel when falling without a MAP."""
-        problem = self._rpm_problem("pull", from_rpm) or self._rpm_problem("pull", to_rpm)
-        if problem:
-            return problem
-        if abs(to_rpm - from_rpm) < MIN_PULL_SPAN_RPM:
-            return f"the two rpm must differ by {MIN_PULL_SPAN_RPM:g} or more"
-        if rate is not None:
-            lo, hi = HOST_RATE_RPM_PER_S
-            if not lo <= rate <= hi:
-                return f"cannot ramp at {rate:g} rpm/s; ramp at {lo:g}-{hi:g} rpm/s"
-        name = f"host pull {from_rpm:g}-{to_rpm:g} rpm"
-        if to_rpm < from_rpm and map_kpa is None:
-            phases = plans.decel(from_rpm, to_rpm, rate or DEFAULT_DECEL_RPM_PER_S)
-        elif map_kpa is not None:
-            problem = self._map_problem(map_kpa)
-            if problem:
-                return problem
-            phases = plans.sweep(from_rpm, to_rpm, map_kpa, rate or DEFAULT_SWEEP_RPM_PER_S)
-        elif rate is not None:
-            phases = plans.sweep(from_rpm, to_rpm, None, rate, tps_pct=100.0)
-        else:
-            phases = plans.pull(from_rpm, to_rpm)
-        self._run_host(name, phases)
-        return None
-
-    def _run_host(self, name: str, phases: list[Phase], *, then_idle: bool = True) -> None:
-        """Run a host's phases instead of what runs now (the fan stays as it is); then, unless
-        told not to, idle with the clutch in until the next command."""
+    def _run_host(self, planned: tuple[str, list[Phase]] | str, *, then_idle: bool = True
+                  ) -> str | None:
+        """Run a host's phases (``planned``: name and phases, or why not) instead of what runs
+        now (the fan stays as it is); then, unless told not to, idle with the clutch in until
+        the next command. The problem, if there is one."""
+        if isinstance(planned, str):
+            return planned
+        name, phases = planned
         if then_idle:
             phases = [*phases, *plans.idle(OPEN_ENDED_S)]
         self._override = None
         self._host_driven = True
         self.runner = PlanRunner(Plan(name, tuple(phases), start_fan_cfm=self.runner.fan_cfm),
                                  loop=False)
+        return None
 
     def set_sensor_state(self, cylinder: str, status: SensorStatus | None, code: int = 0
                          ) -> None:
