@@ -15,10 +15,9 @@ shifted by this bike's own offset (:meth:`KnockAdvisor.bike_offset`: how much mo
 session knocked than the model expects of its build, in log-odds):
 
 - the **knock-prone mask**: every cell (at ``KNOCK_CONTROL_KPA`` or more) where this session
-  knocked on the tune's spark, and every cell where the model gives its spark P(knock) at or
-  above the threshold
-  learned in training (``knock_train.prone_threshold``; ``PRONE_PROBABILITY`` without one) at
-  the engine's working temperatures (how hot the shop's engines run under load,
+  knocked on the tune's spark, and every cell where knock on its spark is more likely than not
+  (P(knock) at or above ``PRONE_PROBABILITY``; a version trained before kept the threshold it
+  learned) at the engine's working temperatures (how hot the shop's engines run under load,
   ``working_conditions``), unless this bike ran it ``CLEARED_DEG`` over the table's spark without
   knock (a timing sweep's evidence beats the model's guess from builds like it). The editor's
   overlay rules never advance a knock-prone cell. (What a cell ran clean at counts a degree
@@ -78,6 +77,7 @@ MIN_SAMPLE_S = 0.3
 HIGH_LOAD_KPA = 80.0
 """Advance is offered at and above this MAP (below it a dyno pull does not tell torque)."""
 PRONE_PROBABILITY = 0.5
+"""Knock-prone from here: knock on a visit at the working temperatures more likely than not."""
 SAFE_PROBABILITY = 0.1
 ADVANCE_MARGIN_DEG = 1.0
 STEP_DEG = 0.5
@@ -288,7 +288,8 @@ class KnockAdvisor:
 
     @property
     def prone_probability(self) -> float:
-        """The P(knock) from which a cell is knock-prone (learned in training)."""
+        """The P(knock) from which a cell is knock-prone (as trained: ``PRONE_PROBABILITY``, or
+        the threshold an older version learned)."""
         return float(self.params.get("prone_probability", PRONE_PROBABILITY))
 
     @property

@@ -5,8 +5,8 @@ score, ``decel_train.brier_gate``).
 
 **Figures**: the Brier score of P(knock) against what each held-out cell did, the no-skill
 model's (the training share of knocking cells), log loss, the share called right at 0.5, and
-precision and recall of "knocks" (P at or above the threshold learned from the
-cross-validation, ``prone_threshold``) on the held-out cells.
+precision and recall of "knocks" (P at or above ``knock.PRONE_PROBABILITY``, the mask's
+threshold) on the held-out cells.
 """
 
 from __future__ import annotations
@@ -67,22 +67,6 @@ def knock_figures(samples: KnockSamples, p: np.ndarray, base_rate: float,
             "groups": sorted(set(samples.groups.tolist()))}
 
 
-def prone_threshold(p: np.ndarray, y: np.ndarray) -> float:
-    """The P(knock) a cell is called knock-prone from: the one that names the cross-validated
-    cells that knocked best (the most F1), between 0.1 and 0.9. A cell only a little over its
-    limit knocks now and then, so a visit that heard nothing does not clear it: the best
-    threshold is learned, not set."""
-    best, best_f1 = PRONE_PROBABILITY, -1.0
-    knocked = y == 1
-    for t in np.arange(0.1, 0.901, 0.05):
-        called = p >= t
-        hits = float((called & knocked).sum())
-        f1 = 2 * hits / max(float(called.sum() + knocked.sum()), 1.0)
-        if f1 > best_f1 + 1e-9:
-            best, best_f1 = float(round(t, 2)), f1
-    return best
-
-
 def train_knock(sessions: Sequence[TuningSession], scope: str = "shop",
                 active: KnockAdvisor | None = None, active_version: int | None = None,
                 previous_sessions: Sequence[str] = (), source: str = "this shop's sessions",
@@ -112,7 +96,7 @@ def train_knock(sessions: Sequence[TuningSession], scope: str = "shop",
     oof, oof_base, total = found
     base_rate = float(np.mean(train.y))
     params = {"feature_names": list(FEATURE_NAMES), "working": working_conditions(train),
-              "prone_probability": prone_threshold(oof, train.y),
+              "prone_probability": PRONE_PROBABILITY,
               "base_rate": round(base_rate, 4), "estimator": dict(PARAMS)}
     model = KnockAdvisor({"knocks": fit_classifier(train.X, train.y)}, params)
     if progress is not None:
@@ -128,8 +112,8 @@ def train_knock(sessions: Sequence[TuningSession], scope: str = "shop",
         cv, held_figures, used,
         {"method": "gradient-boosting classifier P(knock | build, octane, cell, spark, head "
                    "and air temperature), monotonic in spark, compression, MAP, heat and "
-                   "octane; knock-prone where P reaches the threshold learned from the "
-                   "cross-validation at the shop's working temperatures, or knock was seen",
+                   "octane; knock-prone where knock is more likely than not (P >= 0.5) at the "
+                   "shop's working temperatures, or knock was seen",
          "params": model.params_json()},
         source, active_version, reason)
     return TrainResult(model, meta, accepted, reason)

@@ -607,6 +607,38 @@ def test_advance_opportunities_sit_under_the_spark_that_knocked(short: Played) -
     assert second.any()
 
 
+def test_knock_samples_leave_out_rows_under_held_retard_and_split_by_head_temperature(
+        short: Played) -> None:
+    """Knock at 2000 rpm / 100 kPa at 1 s; the ECM holds its 2° through 3000 rpm / 100 kPa
+    (3-5 s): those rows ran 2° under the spark commanded, so they are no sample. 3000 rpm /
+    90 kPa run clean on a 100 °C head (5-8 s), then after a soak on a 130 °C one (8-11 s): two
+    samples, each with its own temperature."""
+    t = np.arange(0.0, 11.0, 0.01)
+    rpm = np.where(t < 3.0, 2000.0, 3000.0)
+    kpa = np.where(t < 5.0, 100.0, 90.0)
+    retard = np.where((t >= 1.0) & (t < 5.0), 2.0, 0.0)
+    spark = 20.0 - retard
+    head = np.where(t < 8.0, 100.0, 130.0)
+    columns = {"time_s": t, "rpm": rpm, "map_kpa": kpa, "tps_pct": np.full(t.size, 100.0),
+               "knock_retard_front_deg": retard, "knock_retard_rear_deg": np.zeros(t.size),
+               "spark_front_deg": spark, "spark_rear_deg": np.full(t.size, 20.0),
+               "engine_temp_c": head, "iat_c": np.full(t.size, 35.0)}
+    record = extract(replace(short.session, runs=(RunData("synthetic", columns),), spark={}))
+    valid(record)
+    knock = record.patterns.knock_timing
+    assert knock is not None
+    front = [s for s in knock.samples if s.cylinder == "front"]
+    by_cell = {(s.rpm, s.map_kpa, s.head_c): s for s in front}
+    assert set(by_cell) == {(2000.0, 100.0, 100.0), (3000.0, 90.0, 100.0),
+                            (3000.0, 90.0, 130.0)}
+    knocked = by_cell[2000.0, 100.0, 100.0]
+    assert knocked.events == 1 and knocked.spark_deg == 20.0
+    assert knocked.seconds == pytest.approx(1.0, abs=0.02)  # up to the knock, not after it
+    for head_c in (100.0, 130.0):
+        clean = by_cell[3000.0, 90.0, head_c]
+        assert clean.events == 0 and clean.seconds == pytest.approx(3.0, abs=0.02)
+
+
 def test_soak_minutes_need_a_fan_channel(short: Played) -> None:
     warm, holds = short.session.runs
     runs = (replace(warm, columns={**warm.columns,

@@ -29,7 +29,10 @@ KNOCK_CONTROL_KPA = 50.0
 MIN_SAMPLE_S = 0.2
 """A cell and cylinder run this long at one spark (or knocking there) is a sample."""
 SPARK_LEVEL_DEG = 1.0
-"""Rows of one cell whose commanded spark differs by this much are samples of their own."""
+"""Rows of one cell whose commanded spark differs by this much are samples of their own ..."""
+HEAD_LEVEL_K = 10.0
+"""... and so are rows whose head temperature differs by this much: a cell run on a cool engine
+and again after a heat soak is two samples, each with its own temperatures."""
 MIN_SLOPE_ROWS = 20
 MIN_SLOPE_SPARK_SPREAD_DEG = 0.5
 """A row's torque-per-degree needs this many high-load rows whose spark spread this much."""
@@ -81,9 +84,11 @@ def knock_timing(session: SessionData, settings: AutotuneSettings,
     reference: no opportunity is claimed. ``settings``: the throttle a shut one is under and the
     gap that splits a log.
 
-    For the knock advisor (schema 4), ``samples``: per cylinder, cell and commanded spark (to
-    ``SPARK_LEVEL_DEG``) at ``KNOCK_CONTROL_KPA`` or more, the time run there, its knock events
-    and the median head and intake-air temperature; ``torque_slopes``: per rpm row at
+    For the knock advisor (schema 4), ``samples``: per cylinder, cell, commanded spark (to
+    ``SPARK_LEVEL_DEG``) and head temperature (to ``HEAD_LEVEL_K``) at ``KNOCK_CONTROL_KPA`` or
+    more, the time run there, its knock events and the median head and intake-air temperature;
+    rows run under retard the ECM still held are left out (they ran under the commanded spark),
+    the rows where knock was heard kept; ``torque_slopes``: per rpm row at
     ``HIGH_LOAD_KPA`` or more, dyno torque regressed on the spark the ECM ran minus the tune's
     (its retard, trims and a timing sweep's advance), rpm and MAP held (``_torque_slopes``).
     """
@@ -181,9 +186,10 @@ def knock_timing(session: SessionData, settings: AutotuneSettings,
 
 
 class _SampleSums:
-    """One cylinder's rows with knock control on, to be told apart by cell and by the spark the
+    """One cylinder's rows with knock control on, to be told apart by cell, by the spark the
     ECM commanded there (its logged spark plus the knock retard it had pulled, to the nearest
-    ``SPARK_LEVEL_DEG``: a timing sweep's advanced pull is a sample of its own)."""
+    ``SPARK_LEVEL_DEG``: a timing sweep's advanced pull is a sample of its own) and by head
+    temperature (to the nearest ``HEAD_LEVEL_K``)."""
 
     def __init__(self, table: FloatArray | None) -> None:
         self.table = table  # the cylinder's spark table at the cells, for runs without spark
@@ -197,7 +203,9 @@ class _SampleSums:
             commanded = self.table[cell]
         else:
             return
-        on = on & np.isfinite(commanded)
+        # A row run under retard the ECM still held (from a knock here or elsewhere) ran under
+        # its commanded spark: it says nothing of whether that spark knocks. A knock row stays.
+        on = on & np.isfinite(commanded) & ((retard < ONSET_MIN_DEG) | rise)
         nan = np.full(t.size, np.nan)
         head = run.channel("engine_temp_c")
         iat = run.channel("iat_c")
@@ -212,11 +220,13 @@ class _SampleSums:
         cell, commanded, dt, rise, head, iat = (np.concatenate([p[i] for p in self.parts])
                                                 for i in range(6))
         level = np.round(commanded / SPARK_LEVEL_DEG).astype(np.int64)
-        keys = np.unique(np.column_stack([cell.astype(np.int64), level]), axis=0)
+        warmth = np.where(np.isfinite(head), np.round(np.nan_to_num(head) / HEAD_LEVEL_K),
+                          -1).astype(np.int64)
+        keys = np.unique(np.column_stack([cell.astype(np.int64), level, warmth]), axis=0)
         out = []
         ncol = map_axis.size
-        for k, lv in keys:
-            at = (cell == k) & (level == lv)
+        for k, lv, wm in keys:
+            at = (cell == k) & (level == lv) & (warmth == wm)
             seconds, events = float(dt[at].sum()), int(rise[at].sum())
             if seconds < MIN_SAMPLE_S and not events:
                 continue
