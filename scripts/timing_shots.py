@@ -6,8 +6,8 @@ predicted and the rear spark table's previewed in the editor.
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/timing_shots.py docs/
 
 Writes ``ai_timing_preview.png`` (the window: the rear spark table with the advice's preview,
-the suggestions dock beside it) and ``ai_timing_applied.png`` (the front table's advice applied:
-its advance in, its knock-prone cells marked in the corner).
+the suggestions dock beside it) and ``ai_timing_applied.png`` (that advice applied: its retard
+in, its knock-prone cells marked in the corner).
 """
 
 from __future__ import annotations
@@ -58,9 +58,7 @@ def main() -> int:
         panel.preview()
         run_for(app, 1.5)
         window.grab().save(str(out / "ai_timing_preview.png"))
-        panel.select(f"knock:{SPARK_FRONT}")  # applied: its advance and knock-prone marks
-        panel.preview()
-        panel.apply()
+        panel.apply()  # applied: its retard and knock-prone marks
         run_for(app, 1.5)
         window.grab().save(str(out / "ai_timing_applied.png"))
     for name in ("ai_timing_preview.png", "ai_timing_applied.png"):
