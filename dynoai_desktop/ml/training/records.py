@@ -217,8 +217,9 @@ class TimingCell:
 
 @dataclass(frozen=True)
 class KnockSample:
-    """One cylinder in one cell, run with knock control on: how long, on what spark, how hot,
-    and whether it knocked (schema 4)."""
+    """One cylinder in one cell at one commanded spark and head temperature (to 1° and 10 K),
+    run with knock control on and no retard held from an earlier knock: how long, on what spark,
+    how hot, and whether it knocked (schema 4)."""
 
     cylinder: Literal["front", "rear"] = spec("which cylinder")
     rpm: float = spec("the cell's rpm", **RPM)
