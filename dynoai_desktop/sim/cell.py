@@ -36,7 +36,7 @@ from dynoai_desktop.sim.ecm_tables import (
 from dynoai_desktop.sim.effective_ve import EffectiveVe, counts_for_effective_ve
 from dynoai_desktop.sim.engine import FRONT, REAR, EngineModel
 from dynoai_desktop.sim.fuel_film import FilmParams
-from dynoai_desktop.sim.host_plans import HOST_RPM, OPEN_ENDED_S, hold_phases, pull_phases
+from dynoai_desktop.sim.host_plans import OPEN_ENDED_S, hold_phases, pull_phases, rpm_problem
 from dynoai_desktop.sim.mixture import Mixture, MixtureParams
 from dynoai_desktop.sim.plans import Phase, Plan, PlanRunner, Setpoint, builtin_plan
 from dynoai_desktop.sim.presets import DEFAULT_PRESET, EnginePreset, get_preset
@@ -233,8 +233,9 @@ class VirtualCell:
         action, value = command.action, command.value
         if action == "hold_rpm":
             rpm = float(value)  # type: ignore[arg-type]
-            if not HOST_RPM[0] <= rpm <= HOST_RPM[1]:
-                return f"cannot hold {rpm:g} rpm; hold {HOST_RPM[0]:g}-{HOST_RPM[1]:g} rpm"
+            problem = rpm_problem("hold", rpm)
+            if problem:
+                return problem
             if self._host_driven:  # nothing of the host's last command goes on underneath
                 self._run_host(("host idle", []))
             self._override = rpm
