@@ -11,8 +11,9 @@ spark, compression, MAP, head or air temperature never makes knock less likely, 
 never more.
 
 **What it advises** (:meth:`KnockAdvisor.advise`, per spark table), the model's P(knock) first
-shifted by this bike's own offset (:meth:`KnockAdvisor.bike_offset`: how much more or less its
-session knocked than the model expects of its build, in log-odds):
+shifted by this bike's own offset near each cell (:meth:`KnockAdvisor.bike_offsets`: how much
+more or less the cylinder knocked on the tune's own spark around the cell than the model expects
+of its build, in log-odds):
 
 - the **knock-prone mask**: every cell (at ``KNOCK_CONTROL_KPA`` or more) where this session
   knocked on the tune's spark, and every cell where knock on its spark is more likely than not
@@ -28,7 +29,8 @@ session knocked than the model expects of its build, in log-odds):
   per degree in that rpm row is above zero by two standard errors: the row runs short of MBT):
   the most, in 0.5° steps up to the spark authority limit, that keeps P(knock) below
   ``SAFE_PROBABILITY`` with ``ADVANCE_MARGIN_DEG`` to spare, stays ``SWEEP_MARGIN_DEG`` under
-  the most spark this bike ran there without knock (a sweep) and ``ADVANCE_MARGIN_DEG`` under
+  the most spark this bike held there without knock for ``MIN_SAMPLE_S`` (a sweep's quarter-second
+  pass is too brief to vouch for an advance) and ``ADVANCE_MARGIN_DEG`` under
   the least that knocked within a row at the same or a higher MAP. Never in a knock-prone
   cell.
 """
@@ -86,6 +88,8 @@ MAX_RETARD_DEG = 6.0
 TORQUE_EVIDENCE_SE = 2.0
 OFFSET_PRIOR = 1.0
 MAX_OFFSET = 4.0
+OFFSET_REACH_CELLS = 2.0
+"""The bike's own samples speak for cells this near (grid cells, a Gaussian's SD)."""
 SWEPT_MIN_S = 0.15
 """A sample this long without knock says the cell took that spark (a timing sweep's pull passes
 a cell in a quarter second)."""
@@ -94,7 +98,7 @@ HEAT_K_PER_DEG = 25.0 / 1.5
 counts as a degree less spark. The rate is the real calibration's own: the Power Vision head
 temperature spark trim takes 1.5° off between 284 °F and 329 °F (140-165 °C; vtwin.md §4)."""
 SWEEP_MARGIN_DEG = 2.0
-"""An advance stays this far under the most spark the bike ran clean in the cell: the sweep ran
+"""An advance stays this far under the most spark the bike held clean in the cell: the sweep ran
 on the day's heads, and a hot day takes a degree or two off the limit."""
 CLEARED_DEG = 2.0
 """A cell this bike ran without knock this far over the table's spark is not knock-prone, whatever
@@ -317,41 +321,66 @@ class KnockAdvisor:
                                  np.full(rpm.size, work["iat_c"])])
         return np.hstack([cells, extra])
 
-    def bike_offset(self, build: BuildSpec, air: Air, evidence: KnockTiming | None) -> float:
-        """How much more (or less) this bike knocked in its session than the model expects of
-        its build, in log-odds: the one offset that best explains its own samples (a logistic
-        fit with the model's P as the offset, shrunk toward 0 by ``OFFSET_PRIOR``)."""
-        if evidence is None or not evidence.samples:
-            return 0.0
-        kept = _ordered([s for s in evidence.samples
-                         if s.events > 0 or s.seconds >= SWEPT_MIN_S])
+    def bike_offsets(self, build: BuildSpec, air: Air, table: Table, cylinder: str,
+                     evidence: KnockTiming | None) -> FloatArray:
+        """Per cell of ``table``: how much more (or less) this cylinder knocked on the tune's own
+        spark near the cell than the model expects of its build, in log-odds.
+
+        The evidence is the cylinder's samples run on the table's spark (within
+        ``OWN_SPARK_DEG``: the question the mask asks), each weighted by how near its cell is
+        (a Gaussian of ``OFFSET_REACH_CELLS`` grid cells); per cell, the one offset that best
+        explains them (a logistic fit with the model's P at the sample's own conditions as the
+        offset), shrunk toward 0 by ``OFFSET_PRIOR``. A timing sweep's advanced samples do not
+        count: they tell how fast knock comes on past the limit, not where the limit is. Far
+        from any sample the offset is 0: the model's answer stands."""
+        out = np.zeros(table.shape)
+        if evidence is None:
+            return out
+        rows = np.asarray(table.row_breakpoints, dtype=np.float64)
+        cols = np.asarray(table.col_breakpoints, dtype=np.float64)
+        spark = np.asarray(table.values, dtype=np.float64)
+        kept, where = [], []
+        for s in evidence.samples:
+            if s.cylinder != cylinder or not (s.events > 0 or s.seconds >= SWEPT_MIN_S):
+                continue
+            at = (_nearest(rows, s.rpm), _nearest(cols, s.map_kpa))
+            if s.spark_deg <= spark[at] + OWN_SPARK_DEG:
+                kept.append(s)
+                where.append(at)
         if not kept:
-            return 0.0
+            return out
         p = np.clip(self.probability(sample_rows(build, air, kept)), 1e-4, 1 - 1e-4)
-        y = np.array([s.events > 0 for s in kept], dtype=np.float64)
         base = np.log(p / (1 - p))
-        delta = 0.0
-        for _ in range(25):  # Newton on the penalised log-likelihood
-            q = 1.0 / (1.0 + np.exp(-(base + delta)))
-            grad = float(np.sum(y - q)) - delta / OFFSET_PRIOR ** 2
-            hess = float(np.sum(q * (1 - q))) + 1.0 / OFFSET_PRIOR ** 2
+        y = np.array([s.events > 0 for s in kept], dtype=np.float64)
+        at_row, at_col = (np.array(v, dtype=np.float64) for v in zip(*where, strict=True))
+        grid_r, grid_c = np.meshgrid(np.arange(table.shape[0]), np.arange(table.shape[1]),
+                                     indexing="ij")
+        distance2 = ((grid_r.ravel()[:, None] - at_row[None, :]) ** 2
+                     + (grid_c.ravel()[:, None] - at_col[None, :]) ** 2)
+        weight = np.exp(-distance2 / (2.0 * OFFSET_REACH_CELLS ** 2))  # cells x samples
+        delta = np.zeros(weight.shape[0])
+        for _ in range(25):  # Newton on each cell's penalised log-likelihood
+            q = 1.0 / (1.0 + np.exp(-(base[None, :] + delta[:, None])))
+            grad = (weight * (y[None, :] - q)).sum(axis=1) - delta / OFFSET_PRIOR ** 2
+            hess = (weight * q * (1 - q)).sum(axis=1) + 1.0 / OFFSET_PRIOR ** 2
             step = grad / hess
             delta += step
-            if abs(step) < 1e-6:
+            if np.abs(step).max() < 1e-6:
                 break
-        return float(np.clip(delta, -MAX_OFFSET, MAX_OFFSET))
+        return np.clip(delta, -MAX_OFFSET, MAX_OFFSET).reshape(table.shape)
 
     def knock_probability(self, build: BuildSpec, air: Air, table: Table, cylinder: str,
-                          spark: FloatArray | None = None, offset: float = 0.0) -> FloatArray:
+                          spark: FloatArray | None = None,
+                          offset: FloatArray | float = 0.0) -> FloatArray:
         """P(knock) in each cell of ``table`` at ``spark`` (default: the table's own) and the
-        working temperatures, the bike's ``offset`` (log-odds) added; 0 below
-        ``KNOCK_CONTROL_KPA``."""
+        working temperatures, the bike's ``offset`` (log-odds, per cell or one for all) added;
+        0 below ``KNOCK_CONTROL_KPA``."""
         view = np.asarray(table.values if spark is None else spark, dtype=np.float64)
         p = self.probability(self._grid_rows(build, air, table, cylinder, view))
-        if offset:
+        p = p.reshape(table.shape)
+        if np.any(offset):
             p = np.clip(p, 1e-6, 1 - 1e-6)
             p = 1.0 / (1.0 + np.exp(-(np.log(p / (1 - p)) + offset)))
-        p = p.reshape(table.shape)
         controlled = np.asarray(table.col_breakpoints)[None, :] >= KNOCK_CONTROL_KPA
         return np.where(controlled, p, 0.0)
 
@@ -377,13 +406,14 @@ class KnockAdvisor:
         rows = np.asarray(table.row_breakpoints, dtype=np.float64)
         cols = np.asarray(table.col_breakpoints, dtype=np.float64)
         spark = np.asarray(table.values, dtype=np.float64)
-        offset = self.bike_offset(build, air, evidence)
+        offset = self.bike_offsets(build, air, table, cylinder, evidence)
         p = self.knock_probability(build, air, table, cylinder, offset=offset)
         seen = np.zeros(table.shape, dtype=bool)
         pulled = np.zeros(table.shape)
         clean = np.zeros(table.shape, dtype=bool)
         knock_spark = np.full(table.shape, np.inf)  # the lowest spark that knocked there
-        ran_clean = np.full(table.shape, -np.inf)  # the most spark it ran without knock
+        passed = np.full(table.shape, -np.inf)  # the most spark it passed without knock
+        ran_clean = np.full(table.shape, -np.inf)  # ... and held there MIN_SAMPLE_S or more
         rising_rows: set[int] = set()
         if evidence is not None:
             for s in evidence.samples:
@@ -394,21 +424,22 @@ class KnockAdvisor:
                 if s.events > 0:
                     seen[at] |= own
                     knock_spark[at] = min(knock_spark[at], s.spark_deg)
-                else:
+                elif s.seconds >= SWEPT_MIN_S:
                     clean[at] |= own and s.seconds >= MIN_SAMPLE_S
-                    if s.seconds >= SWEPT_MIN_S:
-                        # a degree off for every HEAT_K_PER_DEG the head ran under working
-                        cooler = max(0.0, self.working["head_c"] - (
-                            s.head_c if s.head_c is not None else self.working["head_c"]))
-                        ran_clean[at] = max(ran_clean[at],
-                                            s.spark_deg - cooler / HEAT_K_PER_DEG)
+                    # a degree off for every HEAT_K_PER_DEG the head ran under working
+                    cooler = max(0.0, self.working["head_c"] - (
+                        s.head_c if s.head_c is not None else self.working["head_c"]))
+                    took = s.spark_deg - cooler / HEAT_K_PER_DEG
+                    passed[at] = max(passed[at], took)
+                    if s.seconds >= MIN_SAMPLE_S:
+                        ran_clean[at] = max(ran_clean[at], took)
             for k in evidence.knock_cells:
                 at = (_nearest(rows, k.rpm), _nearest(cols, k.map_kpa))
                 pulled[at] = max(pulled[at], k.degrees)
             rising_rows = {_nearest(rows, t.rpm) for t in evidence.torque_slopes
                            if t.ft_lb_per_deg - TORQUE_EVIDENCE_SE * t.stderr > 0}
         controlled = cols[None, :] >= KNOCK_CONTROL_KPA
-        cleared = ran_clean >= spark + CLEARED_DEG  # this bike ran clean well over the table
+        cleared = passed >= spark + CLEARED_DEG  # this bike ran clean well over the table
         prone = controlled & (seen | ((p >= self.prone_probability) & ~cleared))
         change = np.zeros(table.shape)
         limit = min(authority_deg, MAX_RETARD_DEG)

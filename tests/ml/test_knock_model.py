@@ -5,6 +5,8 @@ goes into knock, into a knock-prone cell or past the authority limit."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -21,8 +23,14 @@ from dynoai_desktop.ml.knock import (
 from dynoai_desktop.ml.knock_train import train_knock
 from dynoai_desktop.ml.registry import artifact_bytes, model_from_artifacts
 from dynoai_desktop.ml.train import TrainResult
-from dynoai_desktop.ml.training.records import Patterns
-from tests.ml.synthetic_knock import knock_limit, knock_session, knock_sessions, spark_table
+from dynoai_desktop.ml.training.records import KnockSample, KnockTiming, Patterns
+from tests.ml.synthetic_knock import (
+    HEAD_C,
+    knock_limit,
+    knock_session,
+    knock_sessions,
+    spark_table,
+)
 
 pytestmark = pytest.mark.once_without_qt  # long: runs in the suite without Qt
 
@@ -110,6 +118,42 @@ def test_without_a_knock_record_the_mask_is_the_models_and_nothing_moves(
     (only,) = advice.tables
     assert not only.change_deg.any() and only.overlay() is None
     assert not only.prone[:, spark_table().col_breakpoints < KNOCK_CONTROL_KPA].any()
+
+
+def test_a_timing_sweeps_knock_does_not_make_the_tunes_own_spark_knock_prone(
+        advisor: KnockAdvisor) -> None:
+    """The bike's offset is read from what it did on the tune's own spark: a sweep that knocked
+    2-4° over the table (how fast knock comes on past the limit) moves no cell's offset."""
+    rng = np.random.default_rng(11)
+    session = knock_session(300, rng)
+    build = BuildSpec.from_dict(session.build)
+    evidence = session.patterns.knock_timing
+    assert evidence is not None
+    table = spark_table()
+    own = advisor.bike_offsets(build, AIR, table, "front", evidence)
+    knocked_sweep = replace(evidence, samples=[
+        replace(s, events=max(s.events, 3)) if s.seconds < 1.0  # the sweep's passes
+        else s for s in evidence.samples])
+    assert sum(s.events for s in knocked_sweep.samples) > sum(
+        s.events for s in evidence.samples)
+    assert np.allclose(advisor.bike_offsets(build, AIR, table, "front", knocked_sweep), own)
+
+
+def test_the_bikes_offset_speaks_for_the_cells_near_its_evidence(
+        advisor: KnockAdvisor) -> None:
+    """Knock on the tune's spark in one corner of the table raises P(knock) there, not across
+    the table: cells far from any sample keep the model's answer."""
+    rng = np.random.default_rng(12)
+    session = knock_session(301, rng)
+    build = BuildSpec.from_dict(session.build)
+    table = spark_table()
+    corner = [KnockSample("front", float(rpm), 100.0, float(table.values[0, -1]), 1.0, 3,
+                          HEAD_C, 35.0) for rpm in table.row_breakpoints[:2]]
+    evidence = KnockTiming([], [], "front", corner, [])
+    offsets = advisor.bike_offsets(build, AIR, table, "front", evidence)
+    assert offsets[0, -1] > 0.5
+    assert abs(offsets[-1, 0]) < 1e-3
+    assert not advisor.bike_offsets(build, AIR, table, "rear", evidence).any()
 
 
 def test_it_survives_the_registry_round_trip(trained: TrainResult, advisor: KnockAdvisor
