@@ -2,7 +2,7 @@
 truth's knock limit, and every advance it proposes against that limit.
 
     .venv/bin/python benchmarks/knock_advisor.py [--catalog DIR] [--sessions 50]
-        [--test-seed 3] [--dataset PATH] [--short]
+        [--test-seed 5] [--dataset PATH] [--short]
 
 The sessions are a simulated shop history of a seed the shipped model was not trained on
 (``--test-seed``): with ``--catalog`` one already written there by ``dynoai simulate-shop
@@ -196,9 +196,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--catalog", type=Path, help="a simulate-shop history of --test-seed")
     parser.add_argument("--sessions", type=int, default=SESSIONS)
-    parser.add_argument("--test-seed", type=int, default=3,
-                        help="the shop seed to judge on (default 3: never looked at while the "
-                             "method was chosen; seed 2 was)")
+    parser.add_argument("--test-seed", type=int, default=5,
+                        help="the shop seed to judge on (default 5: never looked at while the "
+                             "method was chosen; seeds 2 and 4 were)")
     parser.add_argument("--dataset", type=Path, help="train on this shop history instead of "
                         "using the shipped prior")
     parser.add_argument("--short", action="store_true", help="one short session")
