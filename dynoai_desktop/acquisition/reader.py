@@ -59,6 +59,7 @@ class DeviceReader:
         self._thread = threading.Thread(target=self._run, name=f"reader-{config.name}")
         self._lock = threading.Lock()
         self._error: str | None = None  # why the port is not open (None while it is)
+        self._lost_why: str | None = None  # how an open port was lost, until it reopens
         self._opened_at: float | None = None
         self._last_reading_at: float | None = None
         self._readings = 0
@@ -106,12 +107,16 @@ class DeviceReader:
             self._device.open()
         except PortError as exc:
             with self._lock:
-                self._error = str(exc)
+                # A port lost mid-run keeps saying so while it is retried: the loss is the
+                # news, the retry's "cannot open" only says it has not come back yet.
+                self._error = (f"{self._lost_why}; retrying every {self._retry_interval_s:g} s: "
+                               f"{exc}" if self._lost_why else str(exc))
             return False
         with self._lock:
             if self._opened_at is not None:
                 self._reconnects += 1
             self._error = None
+            self._lost_why = None
             self._opened_at = time.monotonic()
             self._last_reading_at = None
             self._stats_base = self._stats
@@ -120,6 +125,7 @@ class DeviceReader:
     def _lost(self, why: str) -> None:
         with self._lock:
             self._error = why
+            self._lost_why = why
         self._device.close()
         self._stop.wait(self._retry_interval_s)
 

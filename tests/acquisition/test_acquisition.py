@@ -76,6 +76,9 @@ def test_a_pulled_port_comes_back_by_itself_and_the_others_keep_streaming() -> N
         assert "port lost" in reason
         time.sleep(1.0)
         assert _state(acq, "dyno") == DeviceState.STREAMING
+        # Retried and refused meanwhile: the light still says the port was lost, and why.
+        reason = next(s.reason for s in acq.statuses() if s.name == "wideband")
+        assert "port lost" in reason and "retrying every 0.5 s" in reason, reason
         server.restore_port("wideband")
         back_s = _wait(lambda: _state(acq, "wideband") == DeviceState.STREAMING, 5, "resume")
         print(f"wideband streaming again {back_s:.2f} s after its port returned")
