@@ -10,9 +10,10 @@ engine asks for is not the table's: baked in, it runs rich once the engine has c
 
 **What it learns.** From the heat-soak records of the shop's sessions (``records.SoakCell``):
 per cell and cylinder, what the soak did to the VE the cell needed against before it, with the
-conditions it was measured in (airflow, IAT over ambient, head temperature and the soak clock:
-``patterns.heat_soak.CONDITIONS``), and the same cells before the soak at 0. A gradient-boosting
-regressor (scikit-learn's ``HistGradientBoostingRegressor``) fits inflation % from them.
+conditions it was measured in (airflow, IAT over ambient, head temperature, the soak clock and
+how far the IAT reading has fallen since the soak: ``patterns.heat_soak.CONDITIONS``), and the
+same cells before the soak at 0. A gradient-boosting regressor (scikit-learn's
+``HistGradientBoostingRegressor``) fits inflation % from them.
 
 **What it removes.** Per row of a log after a soak (``patterns.heat_soak.soak_clock``: the
 log's own idle of two minutes or more), the predicted inflation, bounded by
@@ -141,15 +142,30 @@ class SoakCompensator:
         heat-soak model's)."""
         fitted = one_estimator(estimators, "inflation", HistGradientBoostingRegressor,
                                "heat-soak", "regressor")
-        check_feature_names(params, FEATURE_NAMES, "heat-soak")
+        stored = params.get("feature_names")
+        if stored is not None and not set(stored) <= set(FEATURE_NAMES):
+            # A version made before a condition was added still loads (it reads a subset);
+            # one that needs a condition this DynoAI does not work out cannot.
+            check_feature_names(params, FEATURE_NAMES, "heat-soak")
+        if stored is not None and len(stored) != getattr(fitted, "n_features_in_", len(stored)):
+            raise InputError("heat-soak model's regressor does not take the features its "
+                             "parameters name: retrain it")
         return cls({"inflation": fitted}, dict(params))
 
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """The conditions this version reads (a version trained before ``iat_fall_c`` was
+        recorded reads the first five)."""
+        return tuple(self.params.get("feature_names") or FEATURE_NAMES)
+
     def predict(self, X: FloatArray) -> FloatArray:
-        """Inflation % per row of ``FEATURE_NAMES`` columns, bounded by ``MAX_REMOVED_PCT``."""
+        """Inflation % per row of ``FEATURE_NAMES`` columns (all of them: the version takes
+        the ones it was trained on), bounded by ``MAX_REMOVED_PCT``."""
         if not len(X):
             return np.empty(0)
+        columns = [FEATURE_NAMES.index(name) for name in self.feature_names]
         with one_thread():
-            y = self.estimators["inflation"].predict(X)
+            y = self.estimators["inflation"].predict(X[:, columns])
         return np.clip(np.asarray(y, dtype=np.float64), -MAX_REMOVED_PCT, MAX_REMOVED_PCT)
 
     def inflation_pct(self, columns: Mapping[str, FloatArray],

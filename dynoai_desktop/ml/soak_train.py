@@ -135,7 +135,8 @@ def train_heat_soak(sessions: Sequence[TuningSession], scope: str = "shop",
         KIND, scope, FEATURE_NAMES, train.sessions, held_out.sessions, ids, previous_sessions,
         cv, held_figures, used,
         {"method": "gradient-boosting regressor: VE inflation % from airflow, IAT over ambient, "
-                   "head temperature and the soak clock; 0 before any soak",
+                   "head temperature, the soak clock and the IAT's fall since the soak; 0 "
+                   "before any soak",
          "params": model.params_json()},
         source, active_version, reason)
     return TrainResult(model, meta, accepted, reason)

@@ -43,7 +43,7 @@ def soak_session(i: int, rng: np.random.Generator, noise_pct: float = 0.1,
                       "airflow": airflow, "head_c": 110.0 + soak_s / 20.0}
             cells.append(SoakCell(**common, inflation_pct=round(truth + noise, 3),
                                   iat_over_ambient_c=round(iat, 2), soak_s=soak_s,
-                                  since_soak_s=since))
+                                  since_soak_s=since, iat_fall_c=round(rise - iat, 2)))
             cells.append(SoakCell(**common, inflation_pct=0.0, iat_over_ambient_c=8.0))
     record = HeatSoak(iat_rise_c=20.0, soak_minutes=round(soak_s / 60.0, 2),
                       ve_inflation_pct=1.0, rpm_range=[1500.0, 5000.0],

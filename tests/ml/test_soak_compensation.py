@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from dynoai_desktop.core.autotune import AutotuneSettings
+from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.ml.registry import artifact_bytes, model_from_artifacts
 from dynoai_desktop.ml.soak_compensation import (
     FEATURE_NAMES,
@@ -21,7 +22,7 @@ from dynoai_desktop.ml.soak_compensation import (
 )
 from dynoai_desktop.ml.soak_train import train_heat_soak
 from dynoai_desktop.ml.train import TrainResult
-from dynoai_desktop.ml.training.patterns.heat_soak import MIN_SOAK_S, soak_clock
+from dynoai_desktop.ml.training.patterns.heat_soak import MIN_SOAK_S, iat_fall, soak_clock
 from dynoai_desktop.ml.training.records import Patterns
 from tests.ml.synthetic_soak import soak_law, soak_session, soak_sessions
 
@@ -57,6 +58,20 @@ def test_the_soak_clock_starts_at_a_long_idle_and_a_short_one_does_not_restart_i
     assert np.isnan(soak_clock(quick, AutotuneSettings())[0]).all()
 
 
+def test_the_iat_fall_counts_from_the_soaks_end_reading() -> None:
+    """How far the reading fell since the soak: 0 through it, NaN before any, and from the
+    reading over the soak's last seconds (not its last noisy sample) after it."""
+    cols = log([(100.0, 2500.0, 20.0), (200.0, 1000.0, 0.0), (100.0, 3000.0, 30.0)])
+    t = cols["time_s"]
+    iat = np.where(t < 300.0, 60.0, 60.0 - (t - 300.0) * 0.1)  # falls 1 °C per 10 s after
+    iat[np.searchsorted(t, 299.9)] = 90.0  # one spike at the soak's end
+    fall = iat_fall(cols, iat, AutotuneSettings())
+    assert np.isnan(fall[t < 100.0]).all()
+    assert fall[(t >= 100.0) & (t < 299.9)] == pytest.approx(0.0)
+    after = t >= 300.0
+    assert fall[after] == pytest.approx((t[after] - 300.0) * 0.1)
+
+
 @pytest.fixture(scope="module")
 def trained() -> TrainResult:
     return train_heat_soak(soak_sessions(), source="synthetic")
@@ -69,7 +84,8 @@ def test_it_learns_the_soak_and_leaves_less_of_it_in_than_removing_nothing(
     assert held["cells"] > 0 and held["mae_pct"] < held["none_mae_pct"] / 3, held
     model: SoakCompensator = trained.model
     # Strong at idle right after the soak, gone at WOT and minutes later.
-    x = np.array([[400.0, 30.0, 125.0, 300.0, 0.0], [4000.0, 30.0, 125.0, 300.0, 50.0]])
+    x = np.array([[400.0, 30.0, 125.0, 300.0, 0.0, 0.0],
+                  [4000.0, 30.0, 125.0, 300.0, 50.0, 8.5]])
     idle, wot = model.predict(x)
     assert idle == pytest.approx(soak_law(400.0, 30.0, 0.0), abs=0.6)
     assert abs(wot) < 0.5
@@ -126,3 +142,21 @@ def test_the_app_names_the_kind_as_the_model_does() -> None:
     from dynoai_desktop.app import heat_soak  # noqa: PLC0415
 
     assert heat_soak.KIND == KIND
+
+
+def test_a_version_trained_before_the_iat_fall_was_recorded_still_removes_its_soak(
+        trained: TrainResult) -> None:
+    """A shop's version made on the first five conditions loads and reads only those; one
+    whose parameters name a condition this DynoAI does not work out is refused."""
+    samples = soak_samples(soak_sessions(24, seed=5))
+    old_names = list(FEATURE_NAMES[:5])
+    old = SoakCompensator({"inflation": fit_regressor(samples.X[:, :5], samples.y)},
+                          {**trained.model.params, "feature_names": old_names})
+    again, _meta = model_from_artifacts(artifact_bytes(old, trained.metadata), "old", KIND)
+    assert again.feature_names == tuple(old_names)
+    cols = log([(100.0, 2500.0, 20.0), (300.0, 1000.0, 0.0), (100.0, 3000.0, 30.0)])
+    assert np.array_equal(again.inflation_pct(cols), old.inflation_pct(cols))
+    assert np.abs(again.inflation_pct(cols)).max() > 0
+    alien = {**trained.model.params, "feature_names": [*old_names, "oil_c"]}
+    with pytest.raises(InputError, match="retrain it"):
+        SoakCompensator.from_artifacts(trained.model.estimators, alien)

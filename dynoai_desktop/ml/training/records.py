@@ -17,7 +17,7 @@ from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.ml.training.typed_json import spec
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 DATASET_KIND = "dynoai-training-data"
 PATTERNS = ("ve_scaling", "cylinder_imbalance", "decel_popping", "heat_soak", "knock_timing",
             "afr_targets")
@@ -186,6 +186,9 @@ class SoakCell:
                                 "null before any", lo=0.0, hi=36000.0, unit="s", default=None)
     since_soak_s: float | None = spec("time since the soak ended (0 during it); null before "
                                       "any", lo=0.0, hi=36000.0, unit="s", default=None)
+    iat_fall_c: float | None = spec("median fall of the IAT reading since the soak ended (0 "
+                                    "during it); null before any", lo=-150.0, hi=150.0,
+                                    unit="K", default=None)
 
 
 @dataclass(frozen=True)

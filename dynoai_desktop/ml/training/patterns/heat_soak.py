@@ -10,8 +10,9 @@ inflation a tuner must not bake into the table.
 each slice of ``SLICE_S`` of the soak, and the rows after it, measured against before, one
 entry per cell and cylinder covered in both, with the conditions it was measured in (medians
 of its samples nearest the cell): airflow (rpm × MAP / 100), IAT over ambient, head
-temperature and the soak clock (``soak_clock``); and the same cells before the soak with their
-own conditions and an inflation of 0 (what "not soaked" looks like).
+temperature, the soak clock (``soak_clock``) and how far the IAT reading has fallen since the
+soak (``iat_fall``: the bike's own washout); and the same cells before the soak with their own
+conditions and an inflation of 0 (what "not soaked" looks like).
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ IAT_RANGE_C = (-30.0, 150.0)
 MAX_SOAK_MIN = 600.0
 SLICE_S = 60.0
 """The soak is measured in slices of this long: its inflation grows as it soaks."""
-CONDITIONS = ("airflow", "iat_over_ambient_c", "head_c", "soak_s", "since_soak_s")
+CONDITIONS = ("airflow", "iat_over_ambient_c", "head_c", "soak_s", "since_soak_s",
+              "iat_fall_c")
 """What a soaked cell was measured in (``SoakCell``'s fields; the compensator's features)."""
 
 
@@ -113,23 +115,31 @@ def find_soak(runs: list[Run], settings: AutotuneSettings) -> Soak | None:
     return best
 
 
+def _soaks(columns: Mapping[str, FloatArray], settings: AutotuneSettings,
+           ) -> tuple[FloatArray, IntArray, IntArray]:
+    """A log's time and its soaks' first and last rows (stretches of idle of ``MIN_SOAK_S`` or
+    more), in order."""
+    time_s = np.asarray(columns["time_s"], dtype=np.float64)
+    rpm = columns.get("rpm")
+    if rpm is None or time_s.size == 0:
+        none = np.empty(0, dtype=np.intp)
+        return time_s, none, none
+    tps = columns.get("tps_pct")
+    first, last = stretches(_idle(np.asarray(rpm, dtype=np.float64),
+                                  None if tps is None else np.asarray(tps, dtype=np.float64),
+                                  settings), segments(time_s, settings.seam_gap_s))
+    long = (time_s[last] - time_s[first]) >= MIN_SOAK_S
+    return time_s, first[long], last[long]
+
+
 def soak_clock(columns: Mapping[str, FloatArray], settings: AutotuneSettings,
                ) -> tuple[FloatArray, FloatArray]:
     """Per row of one log: seconds of soak so far (during a soak) or in all (after one), and
     seconds since it ended (0 during it); NaN for both before the log's first soak. A soak is
     a stretch of idle (``SOAK_IDLE_MAX_RPM``, throttle shut) of ``MIN_SOAK_S`` or more; the
     clock counts from the latest one and does not carry from one log to the next."""
-    time_s = np.asarray(columns["time_s"], dtype=np.float64)
+    time_s, starts, ends = _soaks(columns, settings)
     soak, since = np.full(time_s.size, np.nan), np.full(time_s.size, np.nan)
-    rpm = columns.get("rpm")
-    if rpm is None or time_s.size == 0:
-        return soak, since
-    tps = columns.get("tps_pct")
-    first, last = stretches(_idle(np.asarray(rpm, dtype=np.float64),
-                                  None if tps is None else np.asarray(tps, dtype=np.float64),
-                                  settings), segments(time_s, settings.seam_gap_s))
-    long = (time_s[last] - time_s[first]) >= MIN_SOAK_S
-    starts, ends = first[long], last[long]
     for k, (i, j) in enumerate(zip(starts, ends, strict=True)):  # a few soaks, not samples
         stop = int(starts[k + 1]) if k + 1 < starts.size else time_s.size
         soak[i:j + 1] = time_s[i:j + 1] - time_s[i]
@@ -137,6 +147,26 @@ def soak_clock(columns: Mapping[str, FloatArray], settings: AutotuneSettings,
         soak[j + 1:stop] = time_s[j] - time_s[i]
         since[j + 1:stop] = time_s[j + 1:stop] - time_s[j]
     return soak, since
+
+
+def iat_fall(columns: Mapping[str, FloatArray], iat: FloatArray, settings: AutotuneSettings,
+             ) -> FloatArray:
+    """Per row of one log: how far the IAT reading has fallen since the latest soak ended
+    (its median over the soak's last ``IAT_EDGE_S``, minus the row's), °C; 0 during a soak,
+    NaN before any.
+
+    The bike's own washout: where the sensor reads its hot mounting more than the air, the
+    reading falls fast once the air moves; where it reads the air, it falls only as the intake
+    metal cools. At the same airflow and IAT, a bike whose reading has fallen further has less
+    soak left in it."""
+    time_s, starts, ends = _soaks(columns, settings)
+    out = np.full(time_s.size, np.nan)
+    for k, (i, j) in enumerate(zip(starts, ends, strict=True)):  # a few soaks, not samples
+        stop = int(starts[k + 1]) if k + 1 < starts.size else time_s.size
+        out[i:j + 1] = 0.0
+        end = finite_median(iat[np.searchsorted(time_s, time_s[j] - IAT_EDGE_S):j + 1])
+        out[j + 1:stop] = end - iat[j + 1:stop]
+    return out
 
 
 def conditions(columns: Mapping[str, FloatArray], settings: AutotuneSettings,
@@ -155,7 +185,8 @@ def conditions(columns: Mapping[str, FloatArray], settings: AutotuneSettings,
         soak, since = soak_clock(columns, settings)
         return {"airflow": col("rpm") * col("map_kpa") / 100.0,
                 "iat_over_ambient_c": iat - col("ambient_temp_c"), "head_c": col("engine_temp_c"),
-                "soak_s": soak, "since_soak_s": since}
+                "soak_s": soak, "since_soak_s": since,
+                "iat_fall_c": iat_fall(columns, iat, settings)}
 
 
 def _nearest(axis: FloatArray, values: FloatArray) -> IntArray:
@@ -211,7 +242,7 @@ def _soak_cell(measured: Measured, name: str, i: int, j: int, inflation: float, 
                     inflation_pct=round(inflation, 3), weight=round(weight, 1),
                     airflow=value("airflow"), iat_over_ambient_c=value("iat_over_ambient_c"),
                     head_c=value("head_c"), soak_s=value("soak_s"),
-                    since_soak_s=value("since_soak_s"))
+                    since_soak_s=value("since_soak_s"), iat_fall_c=value("iat_fall_c"))
 
 
 def soaked_cells(before: Measured, before_parts: Sequence[Conditioned],
