@@ -16,11 +16,13 @@ same cells before the soak at 0. A gradient-boosting regressor (scikit-learn's
 ``HistGradientBoostingRegressor``) fits inflation % from them.
 
 **What it removes.** Per row of a log after a soak (``patterns.heat_soak.soak_clock``: the
-log's own idle of two minutes or more), the predicted inflation, bounded by
-``MAX_REMOVED_PCT``; a row before any soak keeps its reading. Autotune divides each row's
+log's own idle of two minutes or more), the predicted inflation shrunk by the share of it the
+model's own cross-validation trusts (``shrink``), bounded by ``MAX_REMOVED_PCT``; a row before
+any soak keeps its reading. Autotune divides each row's
 measured/target AFR by (1 + inflation / 100) before it bins it (``core.autotune``'s
 ``compensation``), when asked to: it is off by default, because on bikes it never saw the
-shipped prior makes the corrections worse (docs/models.md, ``benchmarks/heat_soak.py``).
+shipped prior does no better than leaving the readings alone (docs/models.md,
+``benchmarks/heat_soak.py``).
 """
 
 from __future__ import annotations
@@ -166,7 +168,14 @@ class SoakCompensator:
         columns = [FEATURE_NAMES.index(name) for name in self.feature_names]
         with one_thread():
             y = self.estimators["inflation"].predict(X[:, columns])
-        return np.clip(np.asarray(y, dtype=np.float64), -MAX_REMOVED_PCT, MAX_REMOVED_PCT)
+        y = np.asarray(y, dtype=np.float64) * self.shrink
+        return np.clip(y, -MAX_REMOVED_PCT, MAX_REMOVED_PCT)
+
+    @property
+    def shrink(self) -> float:
+        """The share of the regressor's prediction removed (``soak_train.shrink_from``; 1 for a
+        version trained before it was measured)."""
+        return float(self.params.get("shrink", 1.0))
 
     def inflation_pct(self, columns: Mapping[str, FloatArray],
                       settings: AutotuneSettings | None = None) -> FloatArray:

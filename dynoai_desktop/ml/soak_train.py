@@ -67,6 +67,19 @@ def soak_figures(samples: SoakSamples, predicted: np.ndarray) -> dict[str, Any]:
     }
 
 
+def shrink_from(oof: np.ndarray, train: SoakSamples) -> float:
+    """How much of its prediction the model may trust: the weighted least-squares slope of the
+    measured inflation on the cross-validated predictions (rows of other build groups than the
+    fold learned), between 0 and 1. A model that explains a shop's soak fully keeps 1; one
+    that predicts more than it can tell apart on bikes it has not seen is shrunk toward
+    removing nothing by as much as its own cross-validation says."""
+    w = train.weight
+    denominator = float(np.sum(w * oof * oof))
+    if not denominator > 0:
+        return 0.0
+    return round(min(max(float(np.sum(w * train.y * oof)) / denominator, 0.0), 1.0), 4)
+
+
 def soak_gate(held: dict[str, Any], active: SoakCompensator | None, held_out: SoakSamples
               ) -> tuple[bool, str]:
     """Accept a candidate only if it removes more of the soak than nothing does on the held-out
@@ -122,7 +135,8 @@ def train_heat_soak(sessions: Sequence[TuningSession], scope: str = "shop",
     if cancelled():
         return TrainResult(None, cancelled=True, reason="cancelled")
     params = {"feature_names": list(FEATURE_NAMES), "max_removed_pct": MAX_REMOVED_PCT,
-              "min_cell_weight": MIN_CELL_WEIGHT, "estimator": dict(PARAMS)}
+              "min_cell_weight": MIN_CELL_WEIGHT, "estimator": dict(PARAMS),
+              "shrink": shrink_from(oof, train)}
     model = SoakCompensator({"inflation": fit_regressor(train.X, train.y, train.weight)},
                             params)
     if progress is not None:
@@ -135,8 +149,9 @@ def train_heat_soak(sessions: Sequence[TuningSession], scope: str = "shop",
         KIND, scope, FEATURE_NAMES, train.sessions, held_out.sessions, ids, previous_sessions,
         cv, held_figures, used,
         {"method": "gradient-boosting regressor: VE inflation % from airflow, IAT over ambient, "
-                   "head temperature, the soak clock and the IAT's fall since the soak; 0 "
-                   "before any soak",
+                   "head temperature, the soak clock and the IAT's fall since the soak, "
+                   f"shrunk by {params['shrink']:g} (its cross-validated slope); 0 before any "
+                   "soak",
          "params": model.params_json()},
         source, active_version, reason)
     return TrainResult(model, meta, accepted, reason)

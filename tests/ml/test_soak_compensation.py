@@ -83,6 +83,7 @@ def test_it_learns_the_soak_and_leaves_less_of_it_in_than_removing_nothing(
     assert trained.accepted, trained.reason
     assert held["cells"] > 0 and held["mae_pct"] < held["none_mae_pct"] / 3, held
     model: SoakCompensator = trained.model
+    assert 0.9 < model.shrink <= 1.0  # a soak it explains is not shrunk away
     # Strong at idle right after the soak, gone at WOT and minutes later.
     x = np.array([[400.0, 30.0, 125.0, 300.0, 0.0, 0.0],
                   [4000.0, 30.0, 125.0, 300.0, 50.0, 8.5]])
@@ -95,6 +96,8 @@ def test_a_soak_the_records_cannot_explain_is_refused_by_the_gate() -> None:
     result = train_heat_soak(soak_sessions(law=False), source="synthetic noise")
     assert not result.accepted
     assert "no better than removing nothing" in result.reason
+    # What it predicted from noise, its own cross-validation does not trust.
+    assert result.model.shrink < 0.3
 
 
 def test_rows_before_a_soak_keep_their_reading_and_no_removal_exceeds_the_bound(
