@@ -18,11 +18,10 @@ same cells before the soak at 0. A gradient-boosting regressor (scikit-learn's
 **What it removes.** Per row of a log after a soak (``patterns.heat_soak.soak_clock``: the
 log's own idle of two minutes or more), the predicted inflation shrunk by the share of it the
 model's own cross-validation trusts (``shrink``), bounded by ``MAX_REMOVED_PCT``; a row before
-any soak keeps its reading. Autotune divides each row's
-measured/target AFR by (1 + inflation / 100) before it bins it (``core.autotune``'s
-``compensation``), when asked to: it is off by default, because on bikes it never saw the
-shipped prior does no better than leaving the readings alone (docs/models.md,
-``benchmarks/heat_soak.py``).
+any soak keeps its reading. Autotune divides each row's measured/target AFR by
+(1 + inflation / 100) before it bins it (``core.autotune``'s ``compensation``), when asked to:
+it is off by default, because on bikes it never saw the shipped prior does no better than
+leaving the readings alone (docs/models.md, ``benchmarks/heat_soak.py``).
 """
 
 from __future__ import annotations
