@@ -27,6 +27,9 @@ from dynoai_desktop.core.errors import InputError
 DEFAULT_ENGINE_TEMP_C = 90.0
 DEFAULT_FAN_CFM = 12000.0
 MIN_PULL_SPAN_RPM = 200.0  # a pull or sweep climbs, a decel falls, by at least this much
+PULL_SPAN_SLACK_RPM = 1e-6
+"""Rounding slack on that span: 256.36 - 56.36 is 199.99999999999997 in binary floating point,
+and a tuner who typed 200 apart meant 200."""
 DEFAULT_SWEEP_RPM_PER_S = 300.0  # a sweep's ramp when none is given
 DEFAULT_DECEL_RPM_PER_S = 500.0  # a decel's ramp when none is given
 _CLIMB_RULE = "'to_rpm' must be above 'from_rpm' by 200 rpm or more"

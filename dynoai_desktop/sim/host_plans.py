@@ -7,6 +7,7 @@ from dynoai_desktop.core.plan import (
     DEFAULT_DECEL_RPM_PER_S,
     DEFAULT_SWEEP_RPM_PER_S,
     MIN_PULL_SPAN_RPM,
+    PULL_SPAN_SLACK_RPM,
     RANGES,
 )
 from dynoai_desktop.sim import plans
@@ -45,7 +46,7 @@ def pull_phases(from_rpm: float, to_rpm: float, map_kpa: float | None, rate: flo
     problem = rpm_problem("pull", from_rpm) or rpm_problem("pull", to_rpm)
     if problem:
         return problem
-    if abs(to_rpm - from_rpm) < MIN_PULL_SPAN_RPM:
+    if abs(to_rpm - from_rpm) < MIN_PULL_SPAN_RPM - PULL_SPAN_SLACK_RPM:
         return f"the two rpm must differ by {MIN_PULL_SPAN_RPM:g} or more"
     if rate is not None:
         lo, hi = HOST_RATE_RPM_PER_S
