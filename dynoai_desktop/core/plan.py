@@ -30,6 +30,13 @@ MIN_PULL_SPAN_RPM = 200.0  # a pull or sweep climbs, a decel falls, by at least 
 PULL_SPAN_SLACK_RPM = 1e-6
 """Rounding slack on that span: 256.36 - 56.36 is 199.99999999999997 in binary floating point,
 and a tuner who typed 200 apart meant 200."""
+
+
+def pull_span_problem(from_rpm: float, to_rpm: float) -> str | None:
+    """Why a dyno-line pull's two rpm are too close (either direction), or None."""
+    if abs(to_rpm - from_rpm) < MIN_PULL_SPAN_RPM - PULL_SPAN_SLACK_RPM:
+        return f"the two rpm must differ by {MIN_PULL_SPAN_RPM:g} or more"
+    return None
 DEFAULT_SWEEP_RPM_PER_S = 300.0  # a sweep's ramp when none is given
 DEFAULT_DECEL_RPM_PER_S = 500.0  # a decel's ramp when none is given
 _CLIMB_RULE = "'to_rpm' must be above 'from_rpm' by 200 rpm or more"

@@ -9,7 +9,7 @@ import math
 import re
 
 from dynoai_desktop.core.errors import InputError
-from dynoai_desktop.core.plan import MIN_PULL_SPAN_RPM, PULL_SPAN_SLACK_RPM, RANGES
+from dynoai_desktop.core.plan import RANGES, pull_span_problem
 from dynoai_desktop.devices.base import DecoderStats, DynoCommand
 from dynoai_desktop.devices.dyno_framing import (
     MAX_LINE,
@@ -55,8 +55,9 @@ def _pull_problem(from_rpm: float, to_rpm: float, map_kpa: float | None,
     for rpm in (from_rpm, to_rpm):
         if not (math.isfinite(rpm) and rpm > 0):
             return f"the rpm must be positive numbers, got {rpm!r}"
-    if abs(to_rpm - from_rpm) < MIN_PULL_SPAN_RPM - PULL_SPAN_SLACK_RPM:
-        return f"the two rpm must differ by {MIN_PULL_SPAN_RPM:g} or more"
+    span = pull_span_problem(from_rpm, to_rpm)
+    if span:
+        return span
     if map_kpa is not None:
         lo, hi = MAP_KPA_RANGE
         if not (math.isfinite(map_kpa) and lo <= map_kpa <= hi):

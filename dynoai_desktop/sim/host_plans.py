@@ -6,9 +6,8 @@ from __future__ import annotations
 from dynoai_desktop.core.plan import (
     DEFAULT_DECEL_RPM_PER_S,
     DEFAULT_SWEEP_RPM_PER_S,
-    MIN_PULL_SPAN_RPM,
-    PULL_SPAN_SLACK_RPM,
     RANGES,
+    pull_span_problem,
 )
 from dynoai_desktop.sim import plans
 from dynoai_desktop.sim.plans import Phase
@@ -46,8 +45,9 @@ def pull_phases(from_rpm: float, to_rpm: float, map_kpa: float | None, rate: flo
     problem = rpm_problem("pull", from_rpm) or rpm_problem("pull", to_rpm)
     if problem:
         return problem
-    if abs(to_rpm - from_rpm) < MIN_PULL_SPAN_RPM - PULL_SPAN_SLACK_RPM:
-        return f"the two rpm must differ by {MIN_PULL_SPAN_RPM:g} or more"
+    span = pull_span_problem(from_rpm, to_rpm)
+    if span:
+        return span
     if rate is not None:
         lo, hi = HOST_RATE_RPM_PER_S
         if not lo <= rate <= hi:
