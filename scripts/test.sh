@@ -12,9 +12,16 @@ step() { printf '\n=== %s\n' "$*" >&2; }
 step "ruff"
 .venv/bin/ruff check dynoai_desktop tests scripts benchmarks installer
 
+# Both suites run on two workers (pytest-xdist; one where the machine has one core), a test file
+# to each: its module fixtures (the shop history, the autotune plan) are played once, and one
+# worker's UI test waiting on a demo cell leaves the core to the other. Every test has its own
+# settings and data folders (tests/conftest.py) and its own ports, and the tests wait on
+# conditions, not the clock, so a second busy core costs time, not a pass.
+XDIST=(--numprocesses auto --maxprocesses 2 --dist loadfile)
+
 step "whole suite, Qt offscreen"
 # pytest exits 5 when it collects nothing; set -e makes that (and any failure) fail the run.
-QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest tests --durations=15
+QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest tests --durations=15 "${XDIST[@]}"
 
 step "3D view under Xvfb (OpenGL from Mesa's llvmpipe; offscreen Qt has none)"
 if command -v xvfb-run >/dev/null 2>&1; then
@@ -29,8 +36,5 @@ step "non-UI suite without Qt (.venv-noqt has no PySide6, pyqtgraph or pytest-qt
 if .venv-noqt/bin/python -c 'import PySide6' 2>/dev/null; then
   echo "test: .venv-noqt unexpectedly has PySide6; delete it and re-run" >&2; exit 1
 fi
-# Two workers (pytest-xdist; one where the machine has one core), a test file to each: its module
-# fixtures (the shop history, the autotune plan) are played once. The tests wait on conditions,
-# not the clock, so a second busy core costs time, not a pass.
 .venv-noqt/bin/python -m pytest -p no:pytest-qt tests --ignore=tests/ui --durations=15 \
-  --numprocesses auto --maxprocesses 2 --dist loadfile
+  "${XDIST[@]}"
