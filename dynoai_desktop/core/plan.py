@@ -30,13 +30,16 @@ MIN_PULL_SPAN_RPM = 200.0  # a pull or sweep climbs, a decel falls, by at least 
 PULL_SPAN_SLACK_RPM = 1e-6
 """Rounding slack on that span: 256.36 - 56.36 is 199.99999999999997 in binary floating point,
 and a tuner who typed 200 apart meant 200."""
+_LEAST_SPAN_RPM = MIN_PULL_SPAN_RPM - PULL_SPAN_SLACK_RPM
 
 
 def pull_span_problem(from_rpm: float, to_rpm: float) -> str | None:
     """Why a dyno-line pull's two rpm are too close (either direction), or None."""
-    if abs(to_rpm - from_rpm) < MIN_PULL_SPAN_RPM - PULL_SPAN_SLACK_RPM:
+    if abs(to_rpm - from_rpm) < _LEAST_SPAN_RPM:
         return f"the two rpm must differ by {MIN_PULL_SPAN_RPM:g} or more"
     return None
+
+
 DEFAULT_SWEEP_RPM_PER_S = 300.0  # a sweep's ramp when none is given
 DEFAULT_DECEL_RPM_PER_S = 500.0  # a decel's ramp when none is given
 _CLIMB_RULE = "'to_rpm' must be above 'from_rpm' by 200 rpm or more"
@@ -158,7 +161,7 @@ class PullStep(_Step):
     tps_pct: float = 100.0
 
     def _rule(self) -> str | None:
-        return _CLIMB_RULE if self.to_rpm < self.from_rpm + MIN_PULL_SPAN_RPM else None
+        return _CLIMB_RULE if self.to_rpm - self.from_rpm < _LEAST_SPAN_RPM else None
 
 
 @dataclass(frozen=True)
@@ -174,7 +177,7 @@ class SweepStep(_Step):
     rpm_per_s: float = DEFAULT_SWEEP_RPM_PER_S
 
     def _rule(self) -> str | None:
-        if self.from_rpm - MIN_PULL_SPAN_RPM < self.to_rpm < self.from_rpm + MIN_PULL_SPAN_RPM:
+        if abs(self.to_rpm - self.from_rpm) < _LEAST_SPAN_RPM:
             return "'to_rpm' and 'from_rpm' must differ by 200 rpm or more"
         return None
 
@@ -189,7 +192,7 @@ class DecelStep(_Step):
     rpm_per_s: float = DEFAULT_DECEL_RPM_PER_S
 
     def _rule(self) -> str | None:
-        if self.to_rpm > self.from_rpm - MIN_PULL_SPAN_RPM:
+        if self.from_rpm - self.to_rpm < _LEAST_SPAN_RPM:
             return "'to_rpm' must be below 'from_rpm' by 200 rpm or more"
         return None
 

@@ -182,6 +182,17 @@ def test_the_first_bad_value_in_the_file_is_the_one_named() -> None:
         parse_plan_spec(text, SOURCE)
 
 
+def test_steps_typed_200_rpm_apart_are_taken_though_floating_point_makes_it_a_hair_less() -> None:
+    # 1024.07 - 824.07 is 199.9999999999999 in binary floating point (the dyno line's pull has
+    # the same slack: tests/devices/test_dyno_line_host_tests.py)
+    low, high = 824.07, 1024.07
+    assert high - low < 200.0
+    spec = parse_plan_spec(_plan({"type": "pull", "from_rpm": low, "to_rpm": high},
+                                 {"type": "sweep", "from_rpm": high, "to_rpm": low, "map_kpa": 60},
+                                 {"type": "decel", "from_rpm": high, "to_rpm": low}), SOURCE)
+    assert len(spec.steps) == 3
+
+
 def test_steps_are_checked_before_the_start() -> None:
     text = _plan({"type": "idle", "seconds": 0}, start={"engine_temp_c": 500})
     with pytest.raises(InputError, match="step 1"):
