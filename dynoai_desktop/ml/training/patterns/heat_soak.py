@@ -115,8 +115,11 @@ def find_soak(runs: list[Run], settings: AutotuneSettings) -> Soak | None:
     return best
 
 
-def _soaks(columns: Mapping[str, FloatArray], settings: AutotuneSettings,
-           ) -> tuple[FloatArray, IntArray, IntArray]:
+Soaks = tuple[FloatArray, IntArray, IntArray]
+"""A log's time and its soaks' first and last rows."""
+
+
+def _soaks(columns: Mapping[str, FloatArray], settings: AutotuneSettings) -> Soaks:
     """A log's time and its soaks' first and last rows (stretches of idle of ``MIN_SOAK_S`` or
     more), in order."""
     time_s = np.asarray(columns["time_s"], dtype=np.float64)
@@ -138,7 +141,11 @@ def soak_clock(columns: Mapping[str, FloatArray], settings: AutotuneSettings,
     seconds since it ended (0 during it); NaN for both before the log's first soak. A soak is
     a stretch of idle (``SOAK_IDLE_MAX_RPM``, throttle shut) of ``MIN_SOAK_S`` or more; the
     clock counts from the latest one and does not carry from one log to the next."""
-    time_s, starts, ends = _soaks(columns, settings)
+    return _clock(_soaks(columns, settings))
+
+
+def _clock(soaks: Soaks) -> tuple[FloatArray, FloatArray]:
+    time_s, starts, ends = soaks
     soak, since = np.full(time_s.size, np.nan), np.full(time_s.size, np.nan)
     for k, (i, j) in enumerate(zip(starts, ends, strict=True)):  # a few soaks, not samples
         stop = int(starts[k + 1]) if k + 1 < starts.size else time_s.size
@@ -159,7 +166,11 @@ def iat_fall(columns: Mapping[str, FloatArray], iat: FloatArray, settings: Autot
     reading falls fast once the air moves; where it reads the air, it falls only as the intake
     metal cools. At the same airflow and IAT, a bike whose reading has fallen further has less
     soak left in it."""
-    time_s, starts, ends = _soaks(columns, settings)
+    return _fall(_soaks(columns, settings), iat)
+
+
+def _fall(soaks: Soaks, iat: FloatArray) -> FloatArray:
+    time_s, starts, ends = soaks
     out = np.full(time_s.size, np.nan)
     for k, (i, j) in enumerate(zip(starts, ends, strict=True)):  # a few soaks, not samples
         stop = int(starts[k + 1]) if k + 1 < starts.size else time_s.size
@@ -182,11 +193,12 @@ def conditions(columns: Mapping[str, FloatArray], settings: AutotuneSettings,
     with np.errstate(invalid="ignore"):
         iat = col("iat_c")
         iat = np.where((iat >= IAT_RANGE_C[0]) & (iat <= IAT_RANGE_C[1]), iat, np.nan)
-        soak, since = soak_clock(columns, settings)
+        soaks = _soaks(columns, settings)  # once for both clocks: a pass over the log's rpm
+        soak, since = _clock(soaks)
         return {"airflow": col("rpm") * col("map_kpa") / 100.0,
                 "iat_over_ambient_c": iat - col("ambient_temp_c"), "head_c": col("engine_temp_c"),
                 "soak_s": soak, "since_soak_s": since,
-                "iat_fall_c": iat_fall(columns, iat, settings)}
+                "iat_fall_c": _fall(soaks, iat)}
 
 
 def _nearest(axis: FloatArray, values: FloatArray) -> IntArray:
