@@ -401,6 +401,24 @@ def test_a_dead_rear_wideband_beside_a_good_front_one_is_a_warning() -> None:
     assert any("afr_rear stuck" in w for w in result.warnings)
 
 
+
+def test_rows_with_no_rpm_or_load_are_counted_in_a_warning_and_change_nothing() -> None:
+    log = steady_log(afr=13.65)
+    cols = dict(log.columns)
+    rpm, load = cols["rpm"].copy(), cols["map_kpa"].copy()
+    rpm[:7] = np.nan  # logged before the dyno's first line
+    load[-5:] = np.nan  # a MAP reading dropped
+    cols.update(rpm=rpm, map_kpa=load)
+    table = {"ve_front": ve_table(), "ve_rear": ve_table()}
+    result = autotune([LogData("l", cols)], table, None, NO_DELAY)
+    rows = rpm.size
+    assert result.warnings == [f"l: 12 of {rows} rows have no rpm or map_kpa reading; no cell "
+                               "can take them, so they are in no cell's counts"]
+    clean = autotune([log], table, None, NO_DELAY)
+    assert clean.warnings == []
+    assert np.array_equal(result.tables["ve_front"].corrected.values,
+                          clean.tables["ve_front"].corrected.values)
+
 class _KnownSoak:
     """A compensation that says the second half of every log is inflated by ``pct``."""
 

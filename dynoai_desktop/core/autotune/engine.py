@@ -318,6 +318,7 @@ def autotune(logs: Sequence[LogData], tables: Mapping[str, Table], target: Targe
             usable.append(prep)
             warnings.extend(f"{log.name}: {why}; that cylinder's table gets nothing from it"
                             for why in prep.problems)
+            warnings.extend(_unplaced(log, tables))
         else:
             warnings.append(f"no usable AFR in {log.name} ({prep.problem}); left out")
     if not usable:
@@ -346,6 +347,22 @@ def autotune(logs: Sequence[LogData], tables: Mapping[str, Table], target: Targe
                else compensation_summary(compensation.label, removed_by_log))
     return AutotuneResult(tuple(log.name for log in logs), delay_mod.report_pairs(curve), source,
                           out, warnings, summary)
+
+
+def _unplaced(log: LogData, tables: Mapping[str, Table]) -> list[str]:
+    """A warning per load axis for the rows no cell can take: no rpm or no load reading (rows
+    logged before the dyno's first line, a dropped sensor). They are in no cell's counts."""
+    rpm_ok = np.isfinite(log.columns["rpm"])
+    out = []
+    for axis in dict.fromkeys(t.col_axis for t in tables.values()):
+        load = log.columns.get(axis)
+        if load is None:
+            continue  # refused when binned, naming the column
+        n = int(np.count_nonzero(~(rpm_ok & np.isfinite(load))))
+        if n:
+            out.append(f"{log.name}: {n} of {log.rows} rows have no rpm or {axis} reading; no "
+                       "cell can take them, so they are in no cell's counts")
+    return out
 
 
 def _bin_log(prep: _Prepared, tables: Mapping[str, Table], target: Target,
