@@ -78,6 +78,14 @@ class AutotuneOutcome:
     live: bool = False
     heat_soak: SoakChoice | None = None
     """What was taken out for a heat soak (None: live corrections, which take nothing out)."""
+    notes: tuple[str, ...] = ()
+    """What the importer said of each file ('NAME: a unit assumed', a channel refused)."""
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Everything the tuner should know about the logs: the importer's notes, then
+        autotune's (a cylinder's wideband unusable, a log left out, rows no cell could take)."""
+        return (*self.notes, *self.result.warnings)
 
     @property
     def heat_soak_line(self) -> str:
@@ -98,6 +106,8 @@ class AutotuneOutcome:
             out["heat_soak"] = self.heat_soak.report(self.result.heat_soak)
         out["settings"] = asdict(self.settings)
         out["sources"] = list(self.sources)
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
         return out
 
     def save(self, folder: Path) -> Path:
@@ -197,21 +207,24 @@ class AutotuneSession:
         tables = self.tables()
         if not tables:
             raise InputError("The open tune has no VE tables to correct; open a tune first.")
-        logs = []
-        for n, path in enumerate(paths, start=1):
+        names = tuple(labels) if labels is not None else tuple(Path(p).name for p in paths)
+        logs, notes = [], []
+        for n, (path, name) in enumerate(zip(paths, names, strict=True), start=1):
             if progress is not None:
                 progress(f"reading {Path(path).name} ({n}/{len(paths)})")
             read = read_log_arrays(path)
-            logs.append(LogData.from_frame(str(path), read.columns, read.refusals,
+            # named as the panel lists it: what autotune says of a log names the run the tuner
+            # picked ('pull 1' (session 3)), not the run file's path in the data folder
+            logs.append(LogData.from_frame(name, read.columns, read.refusals,
                                            AUTOTUNE_CHANNELS + SOAK_CHANNELS))
+            notes.extend(f"{name}: {w}" for w in [*read.warnings, *read.refusals])
         soak = heat_soak_compensation(logs, self.settings, off=not self.take_out_heat_soak,
                                       find=soak_model or (lambda: self.heat_soak_model()()),
                                       off_why="not asked for (the panel's Take heat soak out)")
         result = autotune(logs, tables, None, self.settings, self._locked(), progress,
                           soak.compensation)
-        names = tuple(labels) if labels is not None else tuple(Path(p).name for p in paths)
         self.offline = AutotuneOutcome(result, names, self.settings, self.table_names(),
-                                       heat_soak=soak)
+                                       heat_soak=soak, notes=tuple(notes))
         self.saved = self._keep(self.offline)
         return self.offline
 

@@ -90,6 +90,39 @@ def test_a_file_that_is_not_a_log_is_named_in_the_panel(make_window, tmp_path: P
     assert "notes.csv" in window.autotune.status.text()
 
 
+def test_what_autotune_says_of_the_logs_shows_under_the_status_and_in_the_kept_report(
+        make_window, tmp_path: Path) -> None:  # noqa: ANN001
+    """A dead rear wideband and rows logged before the dyno's first line: the front is still
+    corrected, and the panel says why the rear gets nothing and how many rows went nowhere."""
+    window = make_window()
+    app = window.app
+    app.tune.show(_tune(), "test tune")
+    panel = window.autotune
+    panel.analyse([_log_file(tmp_path)])
+    assert panel.wait_for_analysis()
+    assert not panel.warnings.isVisibleTo(window)  # a clean log: nothing to say
+
+    columns = dict(steady_log(rpm=3000.0, map_kpa=60.0, afr=13.65).columns)
+    columns["afr_rear"] = np.full(columns["time_s"].size, 10.0)  # stuck: no sensor
+    columns["rpm"] = columns["rpm"].copy()
+    columns["rpm"][:4] = np.nan
+    path = tmp_path / "dead_rear.csv"
+    path.write_text(format_log_csv(columns), encoding="utf-8")
+    panel.analyse([path])
+    assert panel.wait_for_analysis()
+    assert panel.warnings.isVisibleTo(window)
+    text = panel.warnings.text()
+    assert "dead_rear.csv: afr_rear stuck" in text
+    assert "that cylinder's table gets nothing from it" in text
+    assert f"dead_rear.csv: 4 of {columns['rpm'].size} rows have no rpm" in text
+    assert "rows have no rpm" in panel.warnings.toolTip()
+    outcome = app.autotune.offline
+    assert outcome.result.tables["ve_front"].mask.any()
+    assert not outcome.result.tables["ve_rear"].mask.any()
+    kept = json.loads(app.autotune.saved.read_text(encoding="utf-8"))
+    assert kept["warnings"] == list(outcome.warnings)
+
+
 def test_the_heat_soak_switch_takes_a_soak_out_or_leaves_it_in(
         qtbot, make_window, tmp_path: Path) -> None:  # noqa: ANN001
     """A log with an idle heat soak: switched on, the shipped heat-soak model takes it out and

@@ -33,6 +33,8 @@ from dynoai_desktop.ui.widgets import scrolling_content
 REFRESH_MS = 400
 LIVE, OFFLINE = "Live runs", "Offline analysis"
 LOG_FILTER = "Runs and logs (*.parquet *.csv *.msl *.mlg);;All files (*)"
+WARNINGS_SHOWN = 3
+"""Warnings written out under the status; the rest are in its tooltip."""
 
 
 def _spin(low: float, high: float, step: float, decimals: int, suffix: str) -> QDoubleSpinBox:
@@ -54,6 +56,11 @@ class AutotunePanel(QWidget):
         self.tables = tables
         self.status = QLabel("Autotune: start the live corrections or analyse saved runs.")
         self.status.setWordWrap(True)
+        self.warnings = QLabel()
+        """What the tuner should know of the analysed logs (a wideband unusable, a log left
+        out, rows no cell could take, the importer's remarks); hidden when there is none."""
+        self.warnings.setWordWrap(True)
+        self.warnings.hide()
         self.source = QComboBox()
         self.source.addItems([LIVE, OFFLINE])
         self.show_pending = QCheckBox("Show pending corrections on the editor")
@@ -115,6 +122,7 @@ class AutotunePanel(QWidget):
             row2.addWidget(w)
         layout = scrolling_content(self)  # scrolls inside its dock
         layout.addWidget(self.status)
+        layout.addWidget(self.warnings)
         layout.addLayout(row1)
         layout.addWidget(self.progress)
         layout.addLayout(form)
@@ -199,6 +207,7 @@ class AutotunePanel(QWidget):
             self.status.setText("Live corrections are not running: Restart live, or analyse "
                                 "saved runs." if self.source.currentText() == LIVE else
                                 "No offline analysis yet: Analyse runs or logs…")
+        self._show_warnings(() if outcome is None else outcome.warnings)
         if outcome is None:
             self.errors.show_errors({})
             self.apply_button.setEnabled(False)
@@ -220,6 +229,14 @@ class AutotunePanel(QWidget):
         self.errors.show_errors(tables)
         self.apply_button.setEnabled(any(pending.values()))
         self.preview_button.setEnabled(any(pending.values()))
+
+    def _show_warnings(self, warnings: tuple[str, ...]) -> None:
+        shown = [f"⚠ {w}" for w in warnings[:WARNINGS_SHOWN]]
+        if len(warnings) > WARNINGS_SHOWN:
+            shown.append(f"… and {len(warnings) - WARNINGS_SHOWN} more (hover for all)")
+        self.warnings.setText("\n".join(shown))
+        self.warnings.setToolTip("\n".join(warnings))
+        self.warnings.setVisible(bool(warnings))
 
     def _draw_layer(self, outcome: AutotuneOutcome | None) -> None:
         if self.tables.overlay is not None:
