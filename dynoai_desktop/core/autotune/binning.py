@@ -70,9 +70,14 @@ def place_corners(place: IntArray, shape: tuple[int, int]) -> tuple[IntArray, Fl
     return cells, weights
 
 
+def placeable(rpm: FloatArray, load: FloatArray) -> npt.NDArray[np.bool_]:
+    """The samples a cell can take: both rpm and load read (beyond the axes, the edge cell)."""
+    return np.isfinite(rpm) & np.isfinite(load)
+
+
 def locate(view: NormalisedTable, rpm: FloatArray, load: FloatArray) -> Bins:
-    """The bins of every sample on ``view``'s grid (samples without rpm or load left out)."""
-    located = np.isfinite(rpm) & np.isfinite(load)
+    """The bins of every sample on ``view``'s grid (samples not ``placeable`` left out)."""
+    located = placeable(rpm, load)
     r0, r1, fr = _bracket(view.row_breakpoints, rpm[located])
     c0, c1, fc = _bracket(view.col_breakpoints, load[located])
     ncol = view.shape[1]

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dynoai_desktop.core.autotune import delay as delay_mod
-from dynoai_desktop.core.autotune.binning import Bins, CellSums, locate
+from dynoai_desktop.core.autotune.binning import Bins, CellSums, locate, placeable
 from dynoai_desktop.core.autotune.cells import CellStats, cell_stats
 from dynoai_desktop.core.autotune.filters import (
     CODE,
@@ -352,13 +352,13 @@ def autotune(logs: Sequence[LogData], tables: Mapping[str, Table], target: Targe
 def _unplaced(log: LogData, tables: Mapping[str, Table]) -> list[str]:
     """A warning per load axis for the rows no cell can take: no rpm or no load reading (rows
     logged before the dyno's first line, a dropped sensor). They are in no cell's counts."""
-    rpm_ok = np.isfinite(log.columns["rpm"])
+    rpm = log.columns["rpm"]
     out = []
     for axis in dict.fromkeys(t.col_axis for t in tables.values()):
         load = log.columns.get(axis)
         if load is None:
             continue  # refused when binned, naming the column
-        n = int(np.count_nonzero(~(rpm_ok & np.isfinite(load))))
+        n = int(np.count_nonzero(~placeable(rpm, load)))
         if n:
             out.append(f"{log.name}: {n} of {log.rows} rows have no rpm or {axis} reading; no "
                        "cell can take them, so they are in no cell's counts")
