@@ -129,7 +129,7 @@ class AnalysisWorker:
 
     def _process(self, items: list[object]) -> None:
         changed: set[str] = set()
-        for item in items:
+        for item in coalesced(items):
             if isinstance(item, RowBlock):
                 for name, accumulator in list(self._accumulators.items()):
                     try:
@@ -155,3 +155,29 @@ class AnalysisWorker:
         with self._lock:
             self._results.update(snapshots)
             self._version += 1
+
+
+def coalesced(items: list[object]) -> list[object]:
+    """``items`` with each run of row blocks (no command between them) joined into one block,
+    in order. A worker that fell behind (a loaded machine, a long analysis) then catches up in
+    one pass over the rows waiting, instead of paying each block's fixed cost again: the
+    autotune's window over its context, its per-cell sums."""
+    out: list[object] = []
+    run: list[RowBlock] = []
+
+    def close_run() -> None:
+        if len(run) == 1:
+            out.append(run[0])
+        elif run:
+            channels = list(dict.fromkeys(name for block in run for name in block.columns))
+            out.append(RowBlock.concat(run, channels))
+        run.clear()
+
+    for item in items:
+        if isinstance(item, RowBlock):
+            run.append(item)
+        else:
+            close_run()
+            out.append(item)
+    close_run()
+    return out

@@ -157,3 +157,42 @@ def test_a_failing_accumulator_is_dropped_and_the_others_go_on() -> None:
         assert "bad maths" in worker.failures["broken"]
     finally:
         worker.stop()
+
+
+class BlockRecorder:
+    """An accumulator that keeps each block it is handed."""
+
+    def __init__(self) -> None:
+        self.blocks: list[RowBlock] = []
+
+    def add(self, block: RowBlock) -> None:
+        self.blocks.append(block)
+
+    def snapshot(self) -> int:
+        return sum(len(b) for b in self.blocks)
+
+
+def test_blocks_waiting_for_a_busy_worker_reach_it_as_one_block_in_order() -> None:
+    """A worker that fell behind catches up in one pass over the rows waiting, every row kept
+    in order; a command between blocks (a run opening) still lands between the same rows."""
+    worker = AnalysisWorker()
+    recorder = BlockRecorder()
+    worker.register("rows", recorder)
+    times = np.arange(100, dtype=np.float64) * 0.01
+    for start in range(0, 60, 6):  # ten blocks queued before the worker runs
+        worker.feed.put(RowBlock.of({"time_s": times[start:start + 6],
+                                     "rpm": 2000.0 + times[start:start + 6]}))
+    seen_at_command: list[int] = []
+    worker.apply("rows", lambda acc: seen_at_command.append(acc.snapshot()))
+    worker.feed.put(RowBlock.of({"time_s": times[60:], "map_kpa": np.full(40, 55.0)}))
+    worker.start()
+    try:
+        assert worker.sync(timeout_s=SYNC_TIMEOUT_S)
+    finally:
+        worker.stop()
+    assert [len(b) for b in recorder.blocks] == [60, 40]
+    assert seen_at_command == [60]
+    np.testing.assert_array_equal(np.concatenate([b.time_s for b in recorder.blocks]), times)
+    np.testing.assert_array_equal(recorder.blocks[0].channel("rpm"), 2000.0 + times[:60])
+    assert np.isnan(recorder.blocks[0].channel("map_kpa")).all()
+    assert worker.result("rows") == 100
