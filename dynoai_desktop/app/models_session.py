@@ -37,7 +37,7 @@ import numpy as np
 
 from dynoai_desktop.app.events import Event
 from dynoai_desktop.app.model_suggestions import SuggestionMaker, load_once
-from dynoai_desktop.app.training_process import TrainingOutcome, TrainingProcess
+from dynoai_desktop.app.training_process import TrainingOutcome, TrainingProcess, TrainingWorker
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.errors import InputError
 from dynoai_desktop.core.overlay import OverlayPreview, OverlayRecord
@@ -229,11 +229,15 @@ class ModelsSession:
         self._emit()
 
     def _start(self, registry: ModelRegistry, scope: str, reason: str,
-               kinds: tuple[str, ...], said: tuple[str, ...]) -> _Job:
+               kinds: tuple[str, ...], said: tuple[str, ...],
+               worker: TrainingWorker | None = None) -> _Job:
+        """Train ``kinds[0]``, in ``worker`` (the job's process, kept from the kind before)
+        or a new one; the job closes it after its last kind."""
         kind = model_kind(kinds[0])
         base = baseline(registry, scope, load=False, kind=kind.name)  # the process loads it
+        worker = worker or TrainingWorker()
         job = _Job(TrainingProcess(registry.catalog.path, scope, base.current, base.number,
-                                   base.learned, kind.name), scope, reason, kind.name,
+                                   base.learned, kind.name, worker), scope, reason, kind.name,
                    kinds[1:], said)
         self.state = TrainingState(running=True, total=kind.fits, step="starting",
                                    message=self.state.message, reason=reason, kind=kind.name)
@@ -270,12 +274,14 @@ class ModelsSession:
         said = (*job.said, f"{model_kind(job.kind).title}: {message}")
         if job.queued and self.registry is not None:
             try:
-                self._job = self._start(self.registry, job.scope, job.reason, job.queued, said)
+                self._job = self._start(self.registry, job.scope, job.reason, job.queued, said,
+                                        job.process.worker)
             except (InputError, ModelError) as exc:
                 said = (*said, f"{job.queued[0]}: {exc}")
             else:
                 self._emit()
                 return True
+        job.process.worker.close()
         self.state = TrainingState(message="; ".join(said), reason=job.reason)
         self._emit()
         return True

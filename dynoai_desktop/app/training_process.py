@@ -104,32 +104,59 @@ class TrainingOutcome:
     cancelled: bool = False
 
 
-class TrainingProcess:
-    """One training, running in its own process from the moment it is made."""
+class TrainingWorker:
+    """The process trainings run in, one after another: the kinds of one training job share
+    it, since each new process pays for its imports again (numpy, pandas, scikit-learn: about
+    5 s of a core) before its first fit. Its cancel event stops whatever it trains now, and it
+    stays cancelled: a worker serves one job."""
 
-    def __init__(self, catalog_path: Path, scope: str, judged_against: ModelVersion | None,
-                 active_version: int | None, previous: list[str], kind: str = BASE_VE) -> None:
-        self.kind = model_kind(kind).name
+    def __init__(self) -> None:
         context = multiprocessing.get_context("spawn")
-        self._cancel = context.Event()
-        self._progress = context.Array("i", [0, model_kind(kind).fits])
+        self.cancel_event = context.Event()
+        self.progress = context.Array("i", [0, 0])
         self._executor = ProcessPoolExecutor(1, mp_context=context, initializer=_start,
-                                             initargs=(self._cancel, self._progress))
+                                             initargs=(self.cancel_event, self.progress))
+
+    def submit(self, kind: str, catalog_path: Path, scope: str,
+               judged_against: ModelVersion | None, active_version: int | None,
+               previous: list[str]) -> Future[dict[str, Any]]:
+        self.progress[0], self.progress[1] = 0, model_kind(kind).fits
         # The child reads the training records from the catalog itself: building 200 sessions'
         # worth of objects here would make the GUI thread's next full garbage collection (and
         # pickling them, one call under the interpreter lock) stall the live panel 100-200 ms.
-        self.future: Future[dict[str, Any]] = self._executor.submit(
-            _train, self.kind, catalog_path, scope, judged_against, active_version, previous)
+        future = self._executor.submit(_train, kind, catalog_path, scope, judged_against,
+                                       active_version, previous)
         for pid in list(getattr(self._executor, "_processes", None) or ()):
             _lowest_priority(pid)  # as soon as it exists: its imports already run low
+        return future
+
+    def close(self, *, cancel: bool = False) -> None:
+        """End the process (after the training it runs, or at once with ``cancel``)."""
+        if cancel:
+            self.cancel_event.set()
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+class TrainingProcess:
+    """One training, running in a process of its own from the moment it is made: ``worker``'s
+    when given (its owner closes it), else one made for this training alone."""
+
+    def __init__(self, catalog_path: Path, scope: str, judged_against: ModelVersion | None,
+                 active_version: int | None, previous: list[str], kind: str = BASE_VE,
+                 worker: TrainingWorker | None = None) -> None:
+        self.kind = model_kind(kind).name
+        self._owns_worker = worker is None
+        self.worker = TrainingWorker() if worker is None else worker
+        self.future: Future[dict[str, Any]] = self.worker.submit(
+            self.kind, catalog_path, scope, judged_against, active_version, previous)
 
     def progress(self) -> tuple[int, int, str]:
-        done, total = int(self._progress[0]), int(self._progress[1])
+        done, total = int(self.worker.progress[0]), int(self.worker.progress[1])
         running = done or not self.future.running()
         return done, total, step_text(done, total) if running else "starting"
 
     def cancel(self) -> None:
-        self._cancel.set()
+        self.worker.cancel_event.set()
 
     def done(self) -> bool:
         return self.future.done()
@@ -141,13 +168,13 @@ class TrainingProcess:
         try:
             out = self.future.result(timeout_s)
         finally:
-            if self.future.done():
-                self._executor.shutdown(wait=True)
+            if self.future.done() and self._owns_worker:
+                self.worker.close()
         if out.get("cancelled"):
             return TrainingOutcome(cancelled=True, reason="cancelled")
         return TrainingOutcome(out["files"], json.loads(out["files"][META_FILE]),
                                out["accepted"], out["reason"])
 
     def close(self) -> None:
-        self.cancel()
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        """Stop the training and end its process (a shared worker's too)."""
+        self.worker.close(cancel=True)

@@ -5,6 +5,7 @@ previewed and applied through the tune's overlays (limited, undoable)."""
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from dynoai_desktop.app.models_session import IDLE_BEFORE_TRAINING_S, TRAIN_AFTE
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.tune import VE_FRONT_MAP, VE_REAR_MAP, Tune
 from dynoai_desktop.ml.base_ve import KIND
+from dynoai_desktop.ml.kinds import KINDS
 from dynoai_desktop.storage.resources import base_map_tables
 from tests.ml.synthetic_sessions import synthetic_sessions, write_dataset
 
@@ -99,6 +101,23 @@ def test_too_little_data_says_so_with_its_code(app, tmp_path) -> None:
     message = app.models.state.message
     assert message.startswith("base VE: DYN-M004 too little data")
     assert "cylinder balance: DYN-M004" in message and "decel enrichment: DYN-M004" in message
+
+
+def test_the_kinds_of_one_training_share_one_process_which_ends_with_it(app, tmp_path) -> None:
+    """Each new process pays for its imports again (seconds of a core per kind): a job's kinds
+    train one after another in the same one, and none is left running after the last."""
+    import_history(app, tmp_path, count=6)
+    app.models.train()
+    pids: list[set[int]] = []
+    while (job := app.models._job) is not None:  # noqa: SLF001 - which process each kind ran in
+        job.process.future.exception(timeout=300)
+        pids.append(set(job.process.worker._executor._processes))  # noqa: SLF001
+        app.models.poll()
+    assert len(pids) == len(KINDS)
+    (pid,) = pids[0]
+    assert all(p == {pid} for p in pids)
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
 
 
 def test_a_predicted_base_map_is_offered_previewed_applied_and_undone(app) -> None:
