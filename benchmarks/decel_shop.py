@@ -126,11 +126,14 @@ def decel_trial(bike: ShopBike, tables: Pair) -> Trial:
     return Trial(pops, DECEL_PLAN_DECELS, record, refusal)
 
 
-def steady_afr_error(bike: ShopBike, tables: Pair) -> dict[tuple[float, float], float]:
+def steady_afr_error(bike: ShopBike, tables: Pair,
+                     rpms: tuple[float, ...] = STEADY_RPM, kpas: tuple[float, ...] = STEADY_KPA
+                     ) -> dict[tuple[float, float], float]:
     """|measured - target AFR| (mean of both cylinders) per held (rpm, kPa) of a steady grid
-    around the closed-throttle cells, rows once the hold has settled ``SETTLED_S``."""
+    around the closed-throttle cells (``rpms`` × ``kpas``), rows once the hold has settled
+    ``SETTLED_S``."""
     session = _fresh(bike, tables)
-    holds = Plan("steady holds", tuple(grid(list(STEADY_RPM), list(STEADY_KPA), STEADY_HOLD_S)))
+    holds = Plan("steady holds", tuple(grid(list(rpms), list(kpas), STEADY_HOLD_S)))
     session.cell.runner = PlanRunner(holds, loop=False)
     block = session.log.run(None)
     cols = {k: np.asarray(v, dtype=np.float64) for k, v in block.columns.items()}
@@ -138,8 +141,8 @@ def steady_afr_error(bike: ShopBike, tables: Pair) -> dict[tuple[float, float], 
     error = np.nanmean(np.abs(np.vstack([cols["afr_front"], cols["afr_rear"]])
                               - cols["afr_target"]), axis=0)
     out = {}
-    for r in STEADY_RPM:
-        for k in STEADY_KPA:
+    for r in rpms:
+        for k in kpas:
             at = (np.abs(rpm - r) < 60.0) & (np.abs(kpa - k) < 1.5)
             if not at.any():
                 continue
