@@ -15,7 +15,8 @@ and the faulty interleaved, as one training-data file (the dataset view's screen
 
 Goals (issue 21): at least 90 % of the faulty sessions flagged, at most 5 % of the sound ones. A
 measurement: exits 0 whether the goals pass or miss, 2 on bad input. ``--short``: one short
-session (one autotune round), judged as it is and with a fault, by the prior (proves the loop, not its figure).
+session (one autotune round), judged as it is and with a fault, by the prior (proves the loop,
+not its figure).
 """
 
 from __future__ import annotations
