@@ -263,6 +263,7 @@ class ModelsSession:
             return False
         self._job = None
         self._idle_since = self._clock()
+        worker: TrainingWorker | None = job.process.worker
         try:
             # Storing the result can fail too (disk, a damaged catalog): the state must still
             # leave "running", and the panel's timer must not raise.
@@ -271,11 +272,13 @@ class ModelsSession:
             message = str(exc)
         except Exception as exc:  # noqa: BLE001 - a failed training must not take the app down
             message = f"training failed: {type(exc).__name__}: {exc}"
+            job.process.worker.close()  # its process may be gone (killed, out of memory)
+            worker = None  # the next kind starts a fresh one
         said = (*job.said, f"{model_kind(job.kind).title}: {message}")
         if job.queued and self.registry is not None:
             try:
                 self._job = self._start(self.registry, job.scope, job.reason, job.queued, said,
-                                        job.process.worker)
+                                        worker)
             except (InputError, ModelError) as exc:
                 said = (*said, f"{job.queued[0]}: {exc}")
             else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from dynoai_desktop.app.models_session import IDLE_BEFORE_TRAINING_S, TRAIN_AFTE
 from dynoai_desktop.core.build_spec import BuildSpec
 from dynoai_desktop.core.tune import VE_FRONT_MAP, VE_REAR_MAP, Tune
 from dynoai_desktop.ml.base_ve import KIND
-from dynoai_desktop.ml.kinds import KINDS
+from dynoai_desktop.ml.kinds import KINDS, model_kind
 from dynoai_desktop.storage.resources import base_map_tables
 from tests.ml.synthetic_sessions import synthetic_sessions, write_dataset
 
@@ -118,6 +119,20 @@ def test_the_kinds_of_one_training_share_one_process_which_ends_with_it(app, tmp
     assert all(p == {pid} for p in pids)
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_a_training_process_that_dies_fails_its_kind_and_the_next_kinds_get_a_new_one(
+        app, tmp_path) -> None:
+    import_history(app, tmp_path, count=6)
+    app.models.train()
+    (pid,) = app.models._job.process.worker._executor._processes  # noqa: SLF001
+    os.kill(pid, signal.SIGKILL)  # killed by the system, say, out of memory
+    assert app.models.wait()
+    said = app.models.state.message
+    first, *then = (model_kind(k).title for k in KINDS)
+    assert said.startswith(f"{first}: training failed: BrokenProcessPool"), said
+    assert all(f"{title}: DYN-M004 too little data" in said for title in then), said
+    assert not app.models.training
 
 
 def test_a_predicted_base_map_is_offered_previewed_applied_and_undone(app) -> None:
