@@ -217,7 +217,7 @@ class AutotuneSession:
             # picked ('pull 1' (session 3)), not the run file's path in the data folder
             logs.append(LogData.from_frame(name, read.columns, read.refusals,
                                            AUTOTUNE_CHANNELS + SOAK_CHANNELS))
-            notes.extend(f"{name}: {w}" for w in [*read.warnings, *read.refusals])
+            notes.extend(read.remarks(name))
         soak = heat_soak_compensation(logs, self.settings, off=not self.take_out_heat_soak,
                                       find=soak_model or (lambda: self.heat_soak_model()()),
                                       off_why="not asked for (the panel's Take heat soak out)")

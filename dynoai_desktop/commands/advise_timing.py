@@ -75,7 +75,7 @@ def _logs(paths: list[Path]) -> tuple[list[RunData], list[str]]:
                 raise
             notes.append(f"{exc}; left out")
             continue
-        notes.extend(f"{path}: {w}" for w in [*read.warnings, *read.refusals])
+        notes.extend(read.remarks(path))
         columns = {k: np.asarray(v, dtype=np.float64) for k, v in read.columns.items()}
         runs.append(RunData(path.name, columns))
     if not runs:

@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
                 raise
             notes.append(f"{exc}; left out")
             continue
-        notes.extend(f"{path}: {w}" for w in [*read.warnings, *read.refusals])
+        notes.extend(read.remarks(path))
     if not logs:
         return _fail(f"no log could be read ({notes[0] if notes else 'none given'})")
     for note in notes:

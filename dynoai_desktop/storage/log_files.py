@@ -68,6 +68,11 @@ class LogArrays:
     warnings: list[str] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
 
+    def remarks(self, name: str | os.PathLike[str]) -> list[str]:
+        """What the reader said of the log, a line each naming it: 'NAME: remark', its
+        warnings (a unit assumed) then its refusals (a channel refused)."""
+        return [f"{name}: {w}" for w in [*self.warnings, *self.refusals]]
+
 
 def read_log_arrays(path: str | os.PathLike[str], columns: Sequence[str] | None = None,
                     ) -> LogArrays:
