@@ -177,8 +177,7 @@ def masked_cells(o: Outcome) -> set[tuple[float, float]]:
 
 
 def afr_outside_figures(outcomes: list[Outcome],
-                        steady_grid: tuple[tuple[float, ...], tuple[float, ...]] = (
-                            STEADY_RPM, STEADY_KPA)) -> None:
+                        steady_grid: tuple[tuple[float, ...], tuple[float, ...]]) -> None:
     outside_before, outside_after, inside_before, inside_after = [], [], [], []
     for o in outcomes:
         mask = masked_cells(o)
